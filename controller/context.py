@@ -1,0 +1,74 @@
+"""What a reconciler gets to talk to AWS: clients for one region, the stacks in scope, tags."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from typing import Any
+
+from controller.aws import ClientFactory
+from controller.model import TAG_ID, TAG_STACK, Resource
+
+_SERVICES = frozenset(
+    {"ec2", "s3", "iam", "secretsmanager", "sts", "elbv2", "ecs", "ecr", "logs",
+     "docdb", "elasticache", "acm", "resourcegroupstaggingapi"}
+)
+
+
+class Context:
+    """One region's view of AWS for one run.
+
+    `stacks` are the stacks this run manages; observation returns what those stacks own
+    (and name conflicts for what they want), never anything else in the account.
+    """
+
+    def __init__(self, clients: ClientFactory, region: str, stacks: Iterable[str]) -> None:
+        self.clients = clients
+        self.region = region
+        self.stacks = frozenset(stacks)
+
+    def client(self, service: str) -> Any:
+        return self.clients.client(service, self.region)
+
+    def __getattr__(self, name: str) -> Any:
+        # ctx.ec2, ctx.s3, ... read as plainly as the boto3 calls they wrap.
+        if name in _SERVICES:
+            return self.client(name)
+        raise AttributeError(name)
+
+    @functools.cached_property
+    def account_id(self) -> str:
+        return str(self.client("sts").get_caller_identity()["Account"])
+
+    @property
+    def partition(self) -> str:
+        return "aws-us-gov" if self.region.startswith("us-gov-") else "aws"
+
+    # -- reading ---------------------------------------------------------------------
+
+    def describe(self, service: str, operation: str, key: str, **kwargs: Any) -> list[Any]:
+        """Every item of a (possibly paginated) list/describe call."""
+        client = self.client(service)
+        if client.can_paginate(operation):
+            items: list[Any] = []
+            for page in client.get_paginator(operation).paginate(**kwargs):
+                items.extend(page.get(key, []))
+            return items
+        return list(client.__getattribute__(operation)(**kwargs).get(key, []))
+
+    def owned_filter(self) -> list[dict[str, Any]]:
+        """EC2-style filter for everything tagged by a stack in scope."""
+        return [{"Name": f"tag:{TAG_STACK}", "Values": sorted(self.stacks)}]
+
+    def owns(self, tags: dict[str, str]) -> bool:
+        return tags.get(TAG_STACK) in self.stacks and bool(tags.get(TAG_ID))
+
+    # -- writing ---------------------------------------------------------------------
+
+    @staticmethod
+    def tag_list(resource: Resource, key: str = "Key", value: str = "Value") -> list[dict[str, str]]:
+        return [{key: k, value: v} for k, v in sorted(resource.ownership_tags().items())]
+
+    def tag_specs(self, resource: Resource, resource_type: str) -> dict[str, Any]:
+        """EC2's TagSpecifications, so a resource is never untagged, not even for a moment."""
+        return {"TagSpecifications": [{"ResourceType": resource_type, "Tags": self.tag_list(resource)}]}

@@ -1,0 +1,222 @@
+"""The values that flow through plumb: desired resources, observations, diffs and actions.
+
+Everything here is a frozen value, so a plan can be saved, reloaded and compared, and
+threads in the apply pool can share them without locks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class _Unknown:
+    """A value that only AWS can tell, after the resource it comes from exists."""
+
+    _instance: _Unknown | None = None
+
+    def __new__(cls) -> _Unknown:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "(known after apply)"
+
+    def __reduce__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN = _Unknown()
+SENSITIVE = "(sensitive)"
+
+# Tags every resource plumb creates carries; they are how plumb finds what it owns.
+TAG_STACK = "plumb:stack"
+TAG_ID = "plumb:id"
+
+
+@dataclass(frozen=True)
+class SourceLoc:
+    """Where a resource came from in git, so errors and reports can point at it."""
+
+    file: str
+    line: int = 0
+    column: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One desired resource, as the expanded spec asks for it.
+
+    `spec` holds camelCase fields; a value may be a reference
+    (`{"ref": "network/vpc", "attr": "id"}`) or a join of strings and references
+    (`{"join": ["arn:aws:...:", {"ref": "aws:account", "attr": "id"}]}`) until the
+    graph resolves it.
+    """
+
+    kind: str
+    logical_id: str  # "acme-prod/network/vpc"
+    spec: Mapping[str, Any]
+    region: str
+    tags: Mapping[str, str] = field(default_factory=dict)
+    deletion_policy: str = "Delete"  # "Retain" keeps it when it leaves the spec
+    source: SourceLoc | None = None
+    warnings: tuple[str, ...] = ()
+    # A kind that runs on the stack but is not visible to the plan (e.g. a secret that
+    # needs a value) carries its notes in `warnings`.
+
+    @property
+    def stack(self) -> str:
+        return self.logical_id.split("/", 1)[0]
+
+    @property
+    def name(self) -> str:
+        """The logical id without its stack: "network/vpc"."""
+        return self.logical_id.split("/", 1)[1]
+
+    def ownership_tags(self) -> dict[str, str]:
+        return {**self.tags, TAG_STACK: self.stack, TAG_ID: self.logical_id}
+
+    def with_spec(self, spec: Mapping[str, Any]) -> Resource:
+        return Resource(
+            kind=self.kind,
+            logical_id=self.logical_id,
+            spec=spec,
+            region=self.region,
+            tags=self.tags,
+            deletion_policy=self.deletion_policy,
+            source=self.source,
+            warnings=self.warnings,
+        )
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What AWS holds for one resource, projected onto the spec's shape.
+
+    `spec` uses the same field names as `Resource.spec` so the two can be diffed;
+    `attrs` carries what other resources may reference (`id`, `arn`, `name`, ...).
+    `owned` is False when something of the same name exists without this stack's
+    ownership tags: plumb never takes it over.
+    """
+
+    kind: str
+    logical_id: str
+    physical_id: str
+    spec: Mapping[str, Any]
+    attrs: Mapping[str, Any] = field(default_factory=dict)
+    tags: Mapping[str, str] = field(default_factory=dict)
+    owned: bool = True
+    ready: bool = True
+    region: str = ""
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def stack(self) -> str:
+        return self.tags.get(TAG_STACK) or self.logical_id.split("/", 1)[0]
+
+
+class ChangeKind(StrEnum):
+    ADD = "add"
+    CHANGE = "change"
+    REMOVE = "remove"
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One field that differs; `path` is dotted from the spec root ("lifecycle.expireAfterDays")."""
+
+    path: str
+    before: Any
+    after: Any
+    immutable: bool = False
+    sensitive: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "before": SENSITIVE if self.sensitive else _jsonable(self.before),
+            "after": SENSITIVE if self.sensitive else _jsonable(self.after),
+            "immutable": self.immutable,
+        }
+
+
+@dataclass(frozen=True)
+class Diff:
+    changes: tuple[FieldChange, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.changes)
+
+    @property
+    def paths(self) -> list[str]:
+        return [c.path for c in self.changes]
+
+    def changed(self, field_name: str) -> bool:
+        """True when `field_name` or anything under it differs."""
+        prefix = field_name + "."
+        return any(c.path == field_name or c.path.startswith(prefix) for c in self.changes)
+
+    @property
+    def needs_replace(self) -> bool:
+        return any(c.immutable for c in self.changes)
+
+
+class ActionType(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    REPLACE = "replace"
+    DELETE = "delete"
+    NOOP = "noop"
+    ORPHAN = "orphan"  # left the spec; kept because prune is off or it is retained
+    BLOCKED = "blocked"  # cannot proceed: not owned, replace refused, waiver, ...
+    UNKNOWN = "unknown"  # its kind could not be observed this run
+
+    @property
+    def mutates(self) -> bool:
+        return self in (ActionType.CREATE, ActionType.UPDATE, ActionType.REPLACE, ActionType.DELETE)
+
+
+@dataclass(frozen=True)
+class Action:
+    type: ActionType
+    kind: str
+    logical_id: str
+    changes: tuple[FieldChange, ...] = ()
+    reason: str = ""
+    warnings: tuple[str, ...] = ()
+    waived: tuple[FieldChange, ...] = ()  # drift covered by an unexpired ignoreDrift waiver
+    physical_id: str = ""
+    depends_on: tuple[str, ...] = ()
+
+    @property
+    def stack(self) -> str:
+        return self.logical_id.split("/", 1)[0]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "type": self.type.value,
+            "kind": self.kind,
+            "logicalId": self.logical_id,
+            "physicalId": self.physical_id,
+            "changes": [c.to_json() for c in self.changes],
+            "waived": [c.to_json() for c in self.waived],
+            "reason": self.reason,
+            "warnings": list(self.warnings),
+            "dependsOn": list(self.depends_on),
+        }
+
+
+def _jsonable(value: Any) -> Any:
+    if value is UNKNOWN:
+        return repr(UNKNOWN)
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value

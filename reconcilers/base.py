@@ -1,0 +1,87 @@
+"""The reconciler interface every AWS kind implements, and what they share.
+
+Four verbs in the spirit of Crossplane's external client: observe (batched, by ownership
+tag), create, update, delete. Each is idempotent and never blocks waiting for AWS: a
+resource still becoming ready is observed with `ready=False` and the engine comes back on
+the next run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar, Protocol
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from controller.context import Context
+from controller.errors import ERR_CREATE, AwsError, TerminalError, TransientError
+from controller.model import Diff, Observed, Resource
+from reconcilers._errors import COMMON_TERMINAL, error_code, error_message
+
+
+class Reconciler(Protocol):
+    kind: ClassVar[str]
+
+    def observe(self, desired: Sequence[Resource], ctx: Context) -> dict[str, Observed]: ...
+    def create(self, desired: Resource, ctx: Context) -> Observed: ...
+    def update(self, desired: Resource, observed: Observed, diff: Diff, ctx: Context) -> Observed: ...
+    def delete(self, observed: Observed, ctx: Context) -> None: ...
+
+
+class BaseReconciler:
+    """Shared behaviour; a kind sets its codes and implements the four verbs.
+
+    `observe` must return, keyed by logical id:
+      - every resource of this kind tagged with a stack in `ctx.stacks` (including ones no
+        longer desired, so they can be pruned or reported as orphans), and
+      - for a desired resource with a fixed name (a bucket, a role), whatever exists under
+        that name without this stack's tags, as `Observed(owned=False)`.
+    It raises on any failed read: a failed read is never "absent".
+    """
+
+    kind: ClassVar[str]
+    not_found_codes: ClassVar[frozenset[str]] = frozenset()
+    terminal_codes: ClassVar[frozenset[str]] = frozenset()
+    # Holds data (a bucket, a database): never replaced or deleted without an allowance.
+    stateful: ClassVar[bool] = False
+
+    def observe(self, desired: Sequence[Resource], ctx: Context) -> dict[str, Observed]:
+        raise NotImplementedError
+
+    def create(self, desired: Resource, ctx: Context) -> Observed:
+        raise NotImplementedError
+
+    def update(self, desired: Resource, observed: Observed, diff: Diff, ctx: Context) -> Observed:
+        raise NotImplementedError
+
+    def delete(self, observed: Observed, ctx: Context) -> None:
+        raise NotImplementedError
+
+    def warnings(self, desired: Resource, observed: Observed | None) -> list[str]:
+        """Notes for the plan and report that are not drift (a secret with no value yet)."""
+        return []
+
+    # -- shared helpers --------------------------------------------------------------
+
+    def observe_one(self, desired: Resource, ctx: Context) -> Observed:
+        """Read one resource back after a write; its absence now is an error, not news."""
+        found = self.observe([desired], ctx).get(desired.logical_id)
+        if found is None:
+            raise TransientError(
+                ERR_CREATE.format(kind=self.kind, logical_id=desired.logical_id,
+                                  code="NotVisible", message="not visible after the write")
+            )
+        return found
+
+    def classify(self, err: BaseException) -> AwsError:
+        """Turn a botocore error into a TerminalError (dependents stop) or a TransientError."""
+        if isinstance(err, AwsError):
+            return err
+        code = error_code(err)
+        message = error_message(err)
+        if isinstance(err, ClientError) and code in (self.terminal_codes | COMMON_TERMINAL):
+            return TerminalError(message, code)
+        if isinstance(err, ClientError | BotoCoreError):
+            return TransientError(message, code)
+        # A bug or an unimplemented API (moto raises NotImplementedError in-process).
+        return TerminalError(f"{type(err).__name__}: {err}", type(err).__name__)

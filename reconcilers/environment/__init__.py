@@ -1,0 +1,20 @@
+"""The Environment composition: one spec expands, by a pure function, into managed resources.
+
+This is the one place that names concrete kinds for a whole stack, which is why it lives
+in `reconcilers/` and not in the engine. Each section of the spec has its own module.
+"""
+
+from __future__ import annotations
+
+from controller.model import Resource
+from controller.specs.document import Document
+from reconcilers import expander
+from reconcilers.environment import identity, network, storage
+from reconcilers.environment.view import StackView
+
+
+@expander("Environment")
+def expand(doc: Document) -> list[Resource]:
+    """Every resource the Environment asks for; sections left out build nothing."""
+    view = StackView(doc)
+    return [*network.expand(view), *storage.expand(view), *identity.expand(view)]
