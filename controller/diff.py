@@ -1,0 +1,110 @@
+"""Left-scoped diff: only the fields the spec manages are compared.
+
+Paths the spec leaves out are AWS's business, never drift. Values are normalized to one
+shape on both sides (policies parsed, sets sorted, versions by prefix) before comparing,
+and deepdiff decides equality of the structured values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from deepdiff import DeepDiff
+
+from controller.fields import (
+    FieldRules,
+    normalize_policy,
+    normalize_set,
+    rules_for,
+    version_matches,
+)
+from controller.model import UNKNOWN, Diff, FieldChange, Observed, Resource
+from controller.specs.document import Path, dotted
+
+_MISSING = None  # a field AWS does not report reads as absent, i.e. None
+
+
+def diff(desired: Resource, observed: Observed, rules: FieldRules | None = None) -> Diff:
+    """What must change in AWS for `observed` to match `desired`."""
+    rules = rules or rules_for(desired.kind)
+    changes: list[FieldChange] = []
+    for key, want in desired.spec.items():
+        _compare(want, observed.spec.get(key, _MISSING), (key,), rules, changes)
+    _compare_tags(desired.ownership_tags(), dict(observed.tags), changes)
+    return Diff(tuple(changes))
+
+
+def diff_specs(want: Mapping[str, Any], have: Mapping[str, Any], rules: FieldRules) -> Diff:
+    """The same comparison on bare specs, for tests and for kinds without tags."""
+    changes: list[FieldChange] = []
+    for key, value in want.items():
+        _compare(value, have.get(key, _MISSING), (key,), rules, changes)
+    return Diff(tuple(changes))
+
+
+def contains_unknown(value: Any) -> bool:
+    if value is UNKNOWN:
+        return True
+    if isinstance(value, Mapping):
+        return any(contains_unknown(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(contains_unknown(v) for v in value)
+    return False
+
+
+def _compare(want: Any, have: Any, path: Path, rules: FieldRules, out: list[FieldChange]) -> None:
+    rule = rules.rule(path)
+    if rules.inherited(path, "write_only"):
+        return
+    immutable = rules.inherited(path, "immutable")
+    if contains_unknown(want):
+        out.append(FieldChange(dotted(path), have, UNKNOWN, immutable))
+        return
+    if rule.compare == "policy":
+        equal = not DeepDiff(normalize_policy(have), normalize_policy(want), ignore_order=True)
+    elif rule.compare == "set":
+        equal = not DeepDiff(normalize_set(have or []), normalize_set(want or []), ignore_order=True)
+    elif rule.compare == "version":
+        equal = version_matches(want, have)
+    elif isinstance(want, Mapping) and rule.compare != "exact":
+        # Left scope: keys the spec names are compared, the rest belong to AWS.
+        have_map = have if isinstance(have, Mapping) else {}
+        for key, value in want.items():
+            _compare(value, have_map.get(key, _MISSING), (*path, key), rules, out)
+        return
+    elif rule.compare == "exact" and isinstance(want, Mapping):
+        _compare_exact_map(want, have, path, rules, out, immutable)
+        return
+    else:
+        equal = not DeepDiff(have, want)
+    if not equal:
+        out.append(FieldChange(dotted(path), have, want, immutable))
+
+
+def _compare_exact_map(
+    want: Mapping[str, Any],
+    have: Any,
+    path: Path,
+    rules: FieldRules,
+    out: list[FieldChange],
+    immutable: bool,
+) -> None:
+    """Every key on either side counts: an extra inline policy is drift (privilege creep)."""
+    have_map = have if isinstance(have, Mapping) else {}
+    item_rule = rules.rule((*path, "*"))
+    for key in sorted(set(want) | set(have_map)):
+        w, h = want.get(key), have_map.get(key)
+        if item_rule.compare == "policy":
+            equal = not DeepDiff(normalize_policy(h), normalize_policy(w), ignore_order=True)
+        else:
+            equal = not DeepDiff(h, w)
+        if not equal:
+            out.append(FieldChange(dotted((*path, key)), h, w, immutable))
+
+
+def _compare_tags(want: dict[str, str], have: dict[str, str], out: list[FieldChange]) -> None:
+    """plumb owns the tag set of what it creates; only AWS's reserved `aws:` tags are exempt."""
+    have_user = {k: v for k, v in have.items() if not k.startswith("aws:")}
+    if have_user != want:
+        out.append(FieldChange("tags", have_user, want))

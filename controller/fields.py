@@ -1,0 +1,172 @@
+"""Field rules, declared once in each kind's JSON Schema, and the normalizers they name.
+
+    "cidr":   {"type": "string", "x-plumb-immutable": true}      change -> replace
+    "rules":  {"type": "array",  "x-plumb-compare": "set"}       order and repeats ignored
+    "policy": {"type": "object", "x-plumb-compare": "policy"}    IAM/S3 document, normalized
+    "inline": {"type": "object", "x-plumb-compare": "exact"}     keys AWS has that the spec
+                                                                 lacks are drift too
+    "engine": {"type": "string", "x-plumb-compare": "version"}   "7.1" matches "7.1.4"
+    "token":  {"type": "string", "writeOnly": true}              never read back or shown
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from controller.specs.document import Path as DocPath
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    immutable: bool = False
+    compare: str = ""
+    write_only: bool = False
+
+
+NO_RULE = FieldRule()
+
+
+class FieldRules:
+    """Rules by field path; array items share one rule, written with "[]" in the path."""
+
+    def __init__(self, rules: Mapping[tuple[str, ...], FieldRule] | None = None) -> None:
+        self._rules = dict(rules or {})
+
+    @classmethod
+    def from_schema(cls, schema: Mapping[str, Any]) -> FieldRules:
+        rules: dict[tuple[str, ...], FieldRule] = {}
+        _walk(schema, (), rules)
+        return cls(rules)
+
+    def rule(self, path: DocPath) -> FieldRule:
+        key = tuple("[]" if isinstance(p, int) else p for p in path)
+        return self._rules.get(key, NO_RULE)
+
+    def inherited(self, path: DocPath, attr: str) -> bool:
+        """True when `path` or one of its ancestors sets the boolean rule `attr`."""
+        for end in range(len(path), 0, -1):
+            if getattr(self.rule(path[:end]), attr):
+                return True
+        return False
+
+
+def _walk(schema: Mapping[str, Any], path: tuple[str, ...], out: dict[tuple[str, ...], FieldRule]) -> None:
+    rule = FieldRule(
+        immutable=bool(schema.get("x-plumb-immutable")),
+        compare=str(schema.get("x-plumb-compare", "")),
+        write_only=bool(schema.get("writeOnly")),
+    )
+    if path and rule != NO_RULE:
+        out[path] = rule
+    for name, sub in (schema.get("properties") or {}).items():
+        _walk(sub, (*path, name), out)
+    if isinstance(schema.get("additionalProperties"), Mapping):
+        _walk(schema["additionalProperties"], (*path, "*"), out)
+    if isinstance(schema.get("items"), Mapping):
+        _walk(schema["items"], (*path, "[]"), out)
+
+
+# -- schemas --------------------------------------------------------------------------
+
+
+def schema_dir() -> Path:
+    """schemas/ beside the source tree, or where the wheel installed it."""
+    import sys
+
+    here = Path(__file__).resolve().parent.parent / "schemas"
+    if here.is_dir():
+        return here
+    return Path(sys.prefix) / "share" / "plumb" / "schemas"
+
+
+def snake(kind: str) -> str:
+    """"SecurityGroup" -> "security_group"."""
+    out = "".join(f"_{c.lower()}" if c.isupper() else c for c in kind)
+    return out.lstrip("_")
+
+
+@functools.cache
+def schema_for(kind: str) -> Mapping[str, Any]:
+    path = schema_dir() / f"{snake(kind)}.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+@functools.cache
+def rules_for(kind: str) -> FieldRules:
+    return FieldRules.from_schema(schema_for(kind))
+
+
+# -- normalizers ----------------------------------------------------------------------
+
+
+def normalize_policy(doc: Any) -> Any:
+    """One shape for a policy document: parsed, Statement a list, scalars as sorted lists."""
+    if isinstance(doc, str):
+        try:
+            doc = json.loads(doc)
+        except ValueError:
+            return doc
+    if not isinstance(doc, Mapping):
+        return doc
+    out = dict(doc)
+    statements = out.get("Statement", [])
+    if isinstance(statements, Mapping):
+        statements = [statements]
+    out["Statement"] = sorted((_normalize_statement(s) for s in statements), key=_canonical)
+    out.setdefault("Version", "2012-10-17")
+    return out
+
+
+_LIST_KEYS = {"Action", "NotAction", "Resource", "NotResource"}
+
+
+def _normalize_statement(statement: Any) -> Any:
+    if not isinstance(statement, Mapping):
+        return statement
+    out: dict[str, Any] = {}
+    for key, value in statement.items():
+        if key in _LIST_KEYS:
+            out[key] = sorted({value} if isinstance(value, str) else set(value))
+        elif key == "Principal" and isinstance(value, Mapping):
+            out[key] = {k: _as_sorted_list(v) for k, v in value.items()}
+        elif key == "Condition" and isinstance(value, Mapping):
+            out[key] = {
+                op: {k: _as_sorted_list(v) for k, v in cond.items()}
+                for op, cond in value.items()
+            }
+        elif key == "Sid" and not value:
+            continue
+        else:
+            out[key] = value
+    return out
+
+
+def _as_sorted_list(value: Any) -> Any:
+    if isinstance(value, str | bool | int):
+        return [str(value).lower() if isinstance(value, bool) else str(value)]
+    if isinstance(value, list):
+        return sorted(str(v) for v in value)
+    return value
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def normalize_set(items: Any) -> Any:
+    if not isinstance(items, list | tuple):
+        return items
+    return sorted({_canonical(i): i for i in items}.values(), key=_canonical)
+
+
+def version_matches(want: Any, have: Any) -> bool:
+    """"7.1" asked for is satisfied by "7.1" or any "7.1.x" that AWS reports."""
+    if want is None or have is None:
+        return want == have
+    w, h = str(want), str(have)
+    return h == w or h.startswith(w + ".")
