@@ -10,8 +10,21 @@ from controller.aws import ClientFactory
 from controller.model import TAG_ID, TAG_STACK, Resource
 
 _SERVICES = frozenset(
-    {"ec2", "s3", "iam", "secretsmanager", "sts", "elbv2", "ecs", "ecr", "logs",
-     "docdb", "elasticache", "acm", "resourcegroupstaggingapi"}
+    {
+        "ec2",
+        "s3",
+        "iam",
+        "secretsmanager",
+        "sts",
+        "elbv2",
+        "ecs",
+        "ecr",
+        "logs",
+        "docdb",
+        "elasticache",
+        "acm",
+        "resourcegroupstaggingapi",
+    }
 )
 
 
@@ -66,9 +79,13 @@ class Context:
     # -- writing ---------------------------------------------------------------------
 
     @staticmethod
-    def tag_list(resource: Resource, key: str = "Key", value: str = "Value") -> list[dict[str, str]]:
+    def tag_list(
+        resource: Resource, key: str = "Key", value: str = "Value"
+    ) -> list[dict[str, str]]:
         return [{key: k, value: v} for k, v in sorted(resource.ownership_tags().items())]
 
     def tag_specs(self, resource: Resource, resource_type: str) -> dict[str, Any]:
         """EC2's TagSpecifications, so a resource is never untagged, not even for a moment."""
-        return {"TagSpecifications": [{"ResourceType": resource_type, "Tags": self.tag_list(resource)}]}
+        return {
+            "TagSpecifications": [{"ResourceType": resource_type, "Tags": self.tag_list(resource)}]
+        }

@@ -64,7 +64,9 @@ def _compare(want: Any, have: Any, path: Path, rules: FieldRules, out: list[Fiel
     if rule.compare == "policy":
         equal = not DeepDiff(normalize_policy(have), normalize_policy(want), ignore_order=True)
     elif rule.compare == "set":
-        equal = not DeepDiff(normalize_set(have or []), normalize_set(want or []), ignore_order=True)
+        equal = not DeepDiff(
+            normalize_set(have or []), normalize_set(want or []), ignore_order=True
+        )
     elif rule.compare == "version":
         equal = version_matches(want, have)
     elif isinstance(want, Mapping) and rule.compare != "exact":

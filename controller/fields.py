@@ -1,12 +1,12 @@
 """Field rules, declared once in each kind's JSON Schema, and the normalizers they name.
 
-    "cidr":   {"type": "string", "x-plumb-immutable": true}      change -> replace
-    "rules":  {"type": "array",  "x-plumb-compare": "set"}       order and repeats ignored
-    "policy": {"type": "object", "x-plumb-compare": "policy"}    IAM/S3 document, normalized
-    "inline": {"type": "object", "x-plumb-compare": "exact"}     keys AWS has that the spec
-                                                                 lacks are drift too
-    "engine": {"type": "string", "x-plumb-compare": "version"}   "7.1" matches "7.1.4"
-    "token":  {"type": "string", "writeOnly": true}              never read back or shown
+"cidr":   {"type": "string", "x-plumb-immutable": true}      change -> replace
+"rules":  {"type": "array",  "x-plumb-compare": "set"}       order and repeats ignored
+"policy": {"type": "object", "x-plumb-compare": "policy"}    IAM/S3 document, normalized
+"inline": {"type": "object", "x-plumb-compare": "exact"}     keys AWS has that the spec
+                                                             lacks are drift too
+"engine": {"type": "string", "x-plumb-compare": "version"}   "7.1" matches "7.1.4"
+"token":  {"type": "string", "writeOnly": true}              never read back or shown
 """
 
 from __future__ import annotations
@@ -49,13 +49,12 @@ class FieldRules:
 
     def inherited(self, path: DocPath, attr: str) -> bool:
         """True when `path` or one of its ancestors sets the boolean rule `attr`."""
-        for end in range(len(path), 0, -1):
-            if getattr(self.rule(path[:end]), attr):
-                return True
-        return False
+        return any(getattr(self.rule(path[:end]), attr) for end in range(len(path), 0, -1))
 
 
-def _walk(schema: Mapping[str, Any], path: tuple[str, ...], out: dict[tuple[str, ...], FieldRule]) -> None:
+def _walk(
+    schema: Mapping[str, Any], path: tuple[str, ...], out: dict[tuple[str, ...], FieldRule]
+) -> None:
     rule = FieldRule(
         immutable=bool(schema.get("x-plumb-immutable")),
         compare=str(schema.get("x-plumb-compare", "")),
@@ -85,7 +84,7 @@ def schema_dir() -> Path:
 
 
 def snake(kind: str) -> str:
-    """"SecurityGroup" -> "security_group"."""
+    """ "SomeKind" -> "some_kind"."""
     out = "".join(f"_{c.lower()}" if c.isupper() else c for c in kind)
     return out.lstrip("_")
 
@@ -136,8 +135,7 @@ def _normalize_statement(statement: Any) -> Any:
             out[key] = {k: _as_sorted_list(v) for k, v in value.items()}
         elif key == "Condition" and isinstance(value, Mapping):
             out[key] = {
-                op: {k: _as_sorted_list(v) for k, v in cond.items()}
-                for op, cond in value.items()
+                op: {k: _as_sorted_list(v) for k, v in cond.items()} for op, cond in value.items()
             }
         elif key == "Sid" and not value:
             continue
@@ -165,7 +163,7 @@ def normalize_set(items: Any) -> Any:
 
 
 def version_matches(want: Any, have: Any) -> bool:
-    """"7.1" asked for is satisfied by "7.1" or any "7.1.x" that AWS reports."""
+    """ "7.1" asked for is satisfied by "7.1" or any "7.1.x" that AWS reports."""
     if want is None or have is None:
         return want == have
     w, h = str(want), str(have)

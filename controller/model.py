@@ -35,6 +35,9 @@ SENSITIVE = "(sensitive)"
 # Tags every resource plumb creates carries; they are how plumb finds what it owns.
 TAG_STACK = "plumb:stack"
 TAG_ID = "plumb:id"
+# Set on resources whose deletion policy is Retain, so prune honours it even after the
+# section has left the spec and the state is gone.
+TAG_DELETION_POLICY = "plumb:deletion-policy"
 
 
 @dataclass(frozen=True)
@@ -80,7 +83,10 @@ class Resource:
         return self.logical_id.split("/", 1)[1]
 
     def ownership_tags(self) -> dict[str, str]:
-        return {**self.tags, TAG_STACK: self.stack, TAG_ID: self.logical_id}
+        tags = {**self.tags, TAG_STACK: self.stack, TAG_ID: self.logical_id}
+        if self.deletion_policy == "Retain":
+            tags[TAG_DELETION_POLICY] = "Retain"
+        return tags
 
     def with_spec(self, spec: Mapping[str, Any]) -> Resource:
         return Resource(
@@ -197,6 +203,10 @@ class Action:
     @property
     def stack(self) -> str:
         return self.logical_id.split("/", 1)[0]
+
+    def name(self) -> str:
+        """The logical id without its stack: "network/vpc"."""
+        return self.logical_id.split("/", 1)[-1]
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -17,9 +17,9 @@ if TYPE_CHECKING:
 R = TypeVar("R", bound="type[BaseReconciler]")
 
 REGISTRY: dict[str, type[BaseReconciler]] = {}
-# kind -> expand(document, ExpandInput) -> list[Resource]; for kinds that compose others.
+# kind -> expand(document) -> list[Resource]; for kinds that compose others.
 EXPANDERS: dict[str, Callable[..., Any]] = {}
-# kind -> check(document, ExpandInput) -> list[(path, message)]; semantic checks.
+# kind -> check(document) -> list[(path, message)]; semantic checks on a schema-valid document.
 CHECKS: dict[str, Callable[..., Any]] = {}
 
 

@@ -31,8 +31,11 @@ GLOBAL_PREFIX = "global"
 
 # provider.model-name[-version][:revision][:context], e.g. amazon.titan-embed-text-v2:0
 _MODEL = r"[a-z][a-z0-9-]*\.[a-z0-9][a-z0-9.-]*(?::\d+)?(?::\d+k)?"
+_GEOS = "|".join(map(re.escape, [*PROFILE_REGIONS, GLOBAL_PREFIX]))
 MODEL_ID = re.compile(rf"^{_MODEL}$")
-PROFILE_ID = re.compile(rf"^(?P<geo>{'|'.join(map(re.escape, [*PROFILE_REGIONS, GLOBAL_PREFIX]))})\.(?P<model>{_MODEL})$")
+PROFILE_ID = re.compile(
+    rf"^(?P<geo>{_GEOS})\.(?P<model>{_MODEL})$"
+)
 
 ACTIONS = ("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream")
 
@@ -66,8 +69,10 @@ def geography_problem(ref: ModelRef, region: str) -> str | None:
         return None
     if region not in PROFILE_REGIONS[ref.geography]:
         allowed = ", ".join(PROFILE_REGIONS[ref.geography])
-        return (f"inference profile '{ref.model_id}' is for the {ref.geography} geography "
-                f"({allowed}), not {region}")
+        return (
+            f"inference profile '{ref.model_id}' is for the {ref.geography} geography "
+            f"({allowed}), not {region}"
+        )
     return None
 
 

@@ -6,11 +6,15 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 
-def to_dict(tags: Iterable[Mapping[str, Any]] | None, key: str = "Key", value: str = "Value") -> dict[str, str]:
+def to_dict(
+    tags: Iterable[Mapping[str, Any]] | None, key: str = "Key", value: str = "Value"
+) -> dict[str, str]:
     return {str(t[key]): str(t.get(value, "")) for t in tags or ()}
 
 
-def to_list(tags: Mapping[str, str], key: str = "Key", value: str = "Value") -> list[dict[str, str]]:
+def to_list(
+    tags: Mapping[str, str], key: str = "Key", value: str = "Value"
+) -> list[dict[str, str]]:
     return [{key: k, value: v} for k, v in sorted(tags.items())]
 
 

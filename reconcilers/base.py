@@ -24,7 +24,9 @@ class Reconciler(Protocol):
 
     def observe(self, desired: Sequence[Resource], ctx: Context) -> dict[str, Observed]: ...
     def create(self, desired: Resource, ctx: Context) -> Observed: ...
-    def update(self, desired: Resource, observed: Observed, diff: Diff, ctx: Context) -> Observed: ...
+    def update(
+        self, desired: Resource, observed: Observed, diff: Diff, ctx: Context
+    ) -> Observed: ...
     def delete(self, observed: Observed, ctx: Context) -> None: ...
 
 
@@ -44,6 +46,9 @@ class BaseReconciler:
     terminal_codes: ClassVar[frozenset[str]] = frozenset()
     # Holds data (a bucket, a database): never replaced or deleted without an allowance.
     stateful: ClassVar[bool] = False
+    # Kinds this kind's resources point at (a subnet needs its VPC): orders the deletes of
+    # resources that left the spec, when the desired graph no longer shows the edge.
+    requires: ClassVar[tuple[str, ...]] = ()
 
     def observe(self, desired: Sequence[Resource], ctx: Context) -> dict[str, Observed]:
         raise NotImplementedError
@@ -61,6 +66,10 @@ class BaseReconciler:
         """Notes for the plan and report that are not drift (a secret with no value yet)."""
         return []
 
+    def physical_name(self, desired: Resource) -> str:
+        """The name a create will use, written to the journal first; "" when AWS picks the id."""
+        return ""
+
     # -- shared helpers --------------------------------------------------------------
 
     def observe_one(self, desired: Resource, ctx: Context) -> Observed:
@@ -68,8 +77,12 @@ class BaseReconciler:
         found = self.observe([desired], ctx).get(desired.logical_id)
         if found is None:
             raise TransientError(
-                ERR_CREATE.format(kind=self.kind, logical_id=desired.logical_id,
-                                  code="NotVisible", message="not visible after the write")
+                ERR_CREATE.format(
+                    kind=self.kind,
+                    logical_id=desired.logical_id,
+                    code="NotVisible",
+                    message="not visible after the write",
+                )
             )
         return found
 

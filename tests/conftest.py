@@ -12,16 +12,16 @@ import os
 os.environ.setdefault("MOTO_ACM_VALIDATION_WAIT", "0")
 os.environ.setdefault("MOTO_ECS_SERVICE_RUNNING", "2")
 
-from collections.abc import Iterator, Sequence  # noqa: E402
+from collections.abc import Iterator, Sequence
 
-import pytest  # noqa: E402
-from moto import mock_aws  # noqa: E402
+import pytest
+from moto import mock_aws
 
-from controller.aws import ClientFactory  # noqa: E402
-from controller.context import Context  # noqa: E402
-from controller.diff import diff  # noqa: E402
-from controller.model import Observed, Resource  # noqa: E402
-from reconcilers.base import BaseReconciler  # noqa: E402
+from controller.aws import ClientFactory
+from controller.context import Context
+from controller.diff import diff
+from controller.model import Observed, Resource
+from reconcilers.base import BaseReconciler
 
 REGION = "us-east-1"
 

@@ -1,0 +1,51 @@
+"""plumb's state: tables in models.py, queries in store.py; here, how to connect.
+
+Any SQLAlchemy URL works; SQLite and PostgreSQL are the two that are tested. SQLite is tuned
+for one process with many threads and a few processes beside it: WAL (readers never wait for
+the writer), a 30 s busy timeout, and BEGIN emitted by SQLAlchemy rather than pysqlite, so
+the store can start its writing transactions with BEGIN IMMEDIATE (see store.py).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.pool import StaticPool
+
+WRITE_OPTION = "plumb_write"  # execution option: start this transaction with BEGIN IMMEDIATE
+
+
+def make_engine(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(parsed, pool_pre_ping=True)
+    memory = in_memory(url)
+    options: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
+    if memory:
+        options["poolclass"] = StaticPool  # one shared connection, or each sees its own DB
+    else:
+        Path(parsed.database or "").parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(parsed, **options)
+    event.listen(engine, "connect", _sqlite_connect)
+    event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
+def in_memory(url: str) -> bool:
+    parsed = make_url(url)
+    return parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
+
+
+def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
+    # Let SQLAlchemy emit BEGIN itself (see _sqlite_begin) instead of pysqlite's implicit one.
+    dbapi_conn.isolation_level = None
+    for pragma in ("journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL"):
+        dbapi_conn.execute(f"PRAGMA {pragma}")
+
+
+def _sqlite_begin(conn: Any) -> None:
+    immediate = conn.get_execution_options().get(WRITE_OPTION)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

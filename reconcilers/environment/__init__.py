@@ -9,8 +9,10 @@ from __future__ import annotations
 from controller.model import Resource
 from controller.specs.document import Document
 from reconcilers import expander
-from reconcilers.environment import identity, network, storage
+from reconcilers.environment import checks, identity, network, storage
 from reconcilers.environment.view import StackView
+
+__all__ = ["checks", "expand"]  # checks registers the Environment's semantic checks
 
 
 @expander("Environment")

@@ -1,0 +1,119 @@
+"""API calls and seconds per run as the number of environments grows, against a moto server.
+
+    python bench/run.py [--sizes 1,10,50] [--json results.json]
+
+For each size N it writes N Environment specs (the example prod stack, with its own names
+and CIDRs), then measures on a freshly reset moto server: the first apply, and a no-op run
+(a second apply that finds nothing to do). A no-op's reads should grow with the number of
+kinds, not of environments: that is what batched, tag-filtered observation buys.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import urllib.request
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from controller.config import Settings  # noqa: E402
+from controller.embedded import EmbeddedAws  # noqa: E402
+from controller.plan import PlanOptions  # noqa: E402
+from controller.runner import Runner  # noqa: E402
+from controller.verbs import load_desired  # noqa: E402
+
+
+def write_specs(folder: Path, n: int) -> Path:
+    base = yaml.safe_load((ROOT / "specs" / "acme-prod.yaml").read_text())
+    specs = folder / "specs"
+    specs.mkdir(parents=True)
+    for i in range(n):
+        doc = json.loads(json.dumps(base))
+        env = f"e{i:03d}"
+        doc["metadata"]["env"] = env
+        net = doc["spec"]["network"]
+        second = i // 200
+        third = i % 200
+        net["cidr"] = f"10.{third}.0.0/16" if second == 0 else f"172.{16 + second}.0.0/16"
+        prefix = net["cidr"].rsplit(".", 2)[0]
+        net["publicSubnets"] = [f"{prefix}.0.0/24", f"{prefix}.1.0/24"]
+        net["privateSubnets"] = [f"{prefix}.10.0/24", f"{prefix}.11.0/24"]
+        secret = f"acme/{env}/azure-openai-key"
+        doc["spec"]["service"]["secrets"] = {"AZURE_OPENAI_API_KEY": secret}
+        doc["spec"]["models"]["azureOpenAI"]["apiKeySecret"] = secret
+        (specs / f"acme-{env}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    return specs
+
+
+def measure(n: int, endpoint: str) -> dict[str, object]:
+    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"))
+    with tempfile.TemporaryDirectory() as tmp:
+        specs = write_specs(Path(tmp), n)
+        settings = Settings(state_url=f"sqlite:///{tmp}/state.db", reports_dir=Path(tmp) / "r")
+        runner = Runner(settings)
+        desired = load_desired(specs)
+        first = runner.apply(desired, PlanOptions())
+        noop = runner.apply(desired, PlanOptions())
+        return {
+            "environments": n,
+            "resources": len(desired.resources),
+            "first_apply": {
+                "seconds": first.seconds,
+                "calls": first.api_calls["total"],
+                "reads": first.api_calls["reads"],
+                "writes": first.api_calls["writes"],
+                "outcome": first.outcome,
+            },
+            "noop": {
+                "seconds": noop.seconds,
+                "calls": noop.api_calls["total"],
+                "reads": noop.api_calls["reads"],
+                "writes": noop.api_calls["writes"],
+                "outcome": noop.outcome,
+                "by_operation": noop.api_calls["byOperation"],
+            },
+        }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1,10,50")
+    parser.add_argument("--json", default=None, help="also write the figures here")
+    args = parser.parse_args()
+    aws = EmbeddedAws()
+    endpoint = aws.start()
+    rows = []
+    try:
+        for n in (int(s) for s in args.sizes.split(",")):
+            rows.append(measure(n, endpoint))
+            r = rows[-1]
+            print(f"measured {n} environments", file=sys.stderr)
+    finally:
+        aws.stop()
+    print(
+        "| envs | resources | first apply s | calls (reads/writes) "
+        "| no-op s | calls (reads/writes) |"
+    )
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        f, z = r["first_apply"], r["noop"]
+        print(
+            f"| {r['environments']} | {r['resources']} | {f['seconds']:.2f} | {f['calls']} "
+            f"({f['reads']}/{f['writes']}) | {z['seconds']:.2f} | {z['calls']} "
+            f"({z['reads']}/{z['writes']}) |"
+        )
+    print("\nno-op reads by operation, largest size:")
+    for op, count in sorted(rows[-1]["noop"]["by_operation"].items(), key=lambda kv: -kv[1]):
+        print(f"  {op:<45} {count}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,268 @@
+"""The command line: click commands that parse options and hand over to verbs.py."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from controller import audit, planfile, report, verbs
+from controller import history as history_view
+from controller.config import Settings
+from controller.errors import PlumbError, SpecError
+from controller.plan import PlanOptions
+from controller.runner import Runner
+
+SPECS = click.argument("specs", required=False, default="specs")
+STACK = click.option("--stack", "stacks", multiple=True, help="Only this stack (repeatable).")
+
+
+class State:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.console = Console(highlight=False, soft_wrap=True, emoji=False)
+        self.err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+
+
+@contextlib.contextmanager
+def _aws(settings: Settings) -> Iterator[None]:
+    if settings.aws != "embedded":
+        yield
+        return
+    from controller.embedded import embedded_aws
+
+    with embedded_aws() as aws:
+        click.echo(f"embedded AWS endpoint (moto) at {aws.endpoint}", err=True)
+        yield
+
+
+def command(fn: Callable[..., int]) -> Callable[..., None]:
+    """Run a verb: exit with its code; plumb's errors become a message and exit 1."""
+
+    @functools.wraps(fn)
+    @click.pass_obj
+    def wrapper(state: State, *args: Any, **kwargs: Any) -> None:
+        try:
+            with _aws(state.settings):
+                code = fn(state, *args, **kwargs)
+        except SpecError as err:
+            for issue in err.issues:
+                state.err.print(f"[red]error:[/red] {issue}", markup=True, soft_wrap=True)
+            state.err.print(f"{len(err.issues)} errors; nothing was changed.")
+            sys.exit(1)
+        except PlumbError as err:
+            state.err.print(f"[red]error:[/red] {err}", soft_wrap=True)
+            sys.exit(1)
+        sys.exit(code)
+
+    return wrapper
+
+
+@click.group()
+@click.option(
+    "--state",
+    "state_url",
+    envvar="PLUMB_STATE",
+    default=None,
+    help="SQLAlchemy URL of the state (default sqlite:///.plumb/state.db).",
+)
+@click.option("--region", default=None, help="Default AWS region.")
+@click.option(
+    "--aws",
+    "aws_mode",
+    type=click.Choice(["default", "embedded"]),
+    default="default",
+    help="'embedded' starts an in-process moto server on loopback.",
+)
+@click.option("--workers", type=click.IntRange(1, 64), default=8, help="Parallel AWS workers.")
+@click.version_option(package_name="plumb-gitops")
+@click.pass_context
+def main(
+    ctx: click.Context, state_url: str | None, region: str | None, aws_mode: str, workers: int
+) -> None:
+    """plumb keeps AWS environments true to git."""
+    settings = Settings(aws=aws_mode, workers=workers)
+    if state_url:
+        settings.state_url = state_url
+    if region:
+        settings.region = region
+    ctx.obj = State(settings)
+
+
+@main.command()
+@SPECS
+@command
+def validate(state: State, specs: str) -> int:
+    """Check specs (YAML, schema, semantics); exit 1 on any error."""
+    return verbs.do_validate(specs, state.console)
+
+
+@main.command()
+@SPECS
+@STACK
+@click.option("-o", "--out", default=None, help="Save the plan to apply it later as reviewed.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text")
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes.")
+@click.option("--allow-replace", is_flag=True, help="Allow destroy-and-recreate of resources.")
+@click.option("--allow-deletes", is_flag=True, help="Allow more deletes than policy.maxDeletes.")
+@command
+def plan(
+    state: State,
+    specs: str,
+    stacks: tuple[str, ...],
+    out: str | None,
+    fmt: str,
+    detailed_exitcode: bool,
+    allow_replace: bool,
+    allow_deletes: bool,
+) -> int:
+    """Show what apply would change, field by field."""
+    desired = verbs.load_desired(specs, stacks)
+    options = PlanOptions(allow_replace=allow_replace, allow_deletes=allow_deletes)
+    return verbs.do_plan(
+        Runner(state.settings), desired, options, fmt, out, detailed_exitcode, state.console
+    )
+
+
+@main.command()
+@SPECS
+@STACK
+@click.option("--plan", "plan_file", default=None, help="Apply a saved plan exactly as reviewed.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--allow-replace", is_flag=True, help="Allow destroy-and-recreate of resources.")
+@click.option("--allow-deletes", is_flag=True, help="Allow more deletes than policy.maxDeletes.")
+@command
+def apply(
+    state: State,
+    specs: str,
+    stacks: tuple[str, ...],
+    plan_file: str | None,
+    yes: bool,
+    allow_replace: bool,
+    allow_deletes: bool,
+) -> int:
+    """Converge AWS to the specs (or to a saved plan)."""
+    runner = Runner(state.settings)
+    if plan_file:
+        saved = planfile.load(plan_file)
+        desired = verbs.Desired(saved.resources, saved.policies, saved.commit, plan_file)
+        return verbs.do_apply(
+            runner, desired.only(stacks), saved.options, True, state.console, reviewed=saved
+        )
+    desired = verbs.load_desired(specs, stacks)
+    options = PlanOptions(allow_replace=allow_replace, allow_deletes=allow_deletes)
+    return verbs.do_apply(runner, desired, options, yes, state.console)
+
+
+@main.command()
+@SPECS
+@STACK
+@command
+def drift(state: State, specs: str, stacks: tuple[str, ...]) -> int:
+    """Observe only: exit 0 in sync, 2 when anything drifted."""
+    return verbs.do_drift(Runner(state.settings), verbs.load_desired(specs, stacks), state.console)
+
+
+@main.command()
+@click.option("--repo", required=True, help="Git repository URL or path.")
+@click.option("--branch", default="main", show_default=True)
+@click.option("--path", "spec_path", default="specs", show_default=True)
+@command
+def sync(state: State, repo: str, branch: str, spec_path: str) -> int:
+    """One GitOps cycle: fetch the branch, pin the commit, converge."""
+    return verbs.do_sync(
+        Runner(state.settings), state.settings, repo, branch, spec_path, state.console
+    )
+
+
+@main.command()
+@click.option("--repo", required=True, help="Git repository URL or path.")
+@click.option("--branch", default="main", show_default=True)
+@click.option("--path", "spec_path", default="specs", show_default=True)
+@click.option("--interval", type=click.IntRange(10), default=300, show_default=True)
+@click.option("--listen", default="127.0.0.1:8080", show_default=True, help="Health endpoint.")
+@click.option("--once", is_flag=True, help="Run one cycle and exit (for scheduled tasks).")
+@command
+def run(
+    state: State, repo: str, branch: str, spec_path: str, interval: int, listen: str, once: bool
+) -> int:
+    """The long-lived loop: sync every --interval seconds."""
+    from controller import scheduler
+
+    return scheduler.serve(
+        Runner(state.settings),
+        state.settings,
+        repo,
+        branch,
+        spec_path,
+        interval,
+        listen,
+        once,
+        state.console,
+    )
+
+
+@main.command()
+@STACK
+@click.option("--limit", default=20, show_default=True)
+@command
+def history(state: State, stacks: tuple[str, ...], limit: int) -> int:
+    """Recent runs, newest first."""
+    return history_view.print_history(Runner(state.settings).store, stacks, limit, state.console)
+
+
+@main.command(name="report")
+@click.argument("run_ref", required=False, default="latest")
+@click.option(
+    "--format", "fmt", type=click.Choice(["html", "json", "markdown"]), default="markdown"
+)
+@click.option("-o", "--out", default=None, help="Write to a file instead of stdout.")
+@command
+def report_cmd(state: State, run_ref: str, fmt: str, out: str | None) -> int:
+    """A run's report (JSON, Markdown, or a self-contained HTML page)."""
+    store = Runner(state.settings).store
+    run_id: int | str = int(run_ref) if run_ref.isdigit() else run_ref
+    text = report.render(store.run(run_id), fmt)
+    if out:
+        Path(out).write_text(text)
+        state.console.print(f"wrote {out}")
+    else:
+        click.echo(text)
+    return 0
+
+
+@main.group(name="audit")
+def audit_group() -> None:
+    """Check the run history offline."""
+
+
+@audit_group.command()
+@command
+def verify(state: State) -> int:
+    """Recompute the hash chain: exit 1 if any run was altered or removed."""
+    result = audit.verify(Runner(state.settings).store)
+    for problem in result.problems:
+        state.console.print(f"[red]{problem}[/red]")
+    state.console.print(
+        f"{result.runs_checked} runs checked: " + ("chain intact" if result.ok else "CHAIN BROKEN")
+    )
+    return 0 if result.ok else 1
+
+
+@main.command()
+@click.pass_obj
+def demo(state: State) -> None:
+    """The whole loop on an embedded AWS endpoint, in a temporary folder."""
+    from plumb_demo.run import run_demo
+
+    sys.exit(run_demo(state.console))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,128 @@
+"""Saved plans: what was reviewed is what gets applied, or nothing is.
+
+A saved plan carries the desired resources (with their references unresolved), the stack
+policies, the options and a fingerprint of every action. Applying it re-observes AWS and
+rebuilds the plan from the saved resources; if any action differs from what was reviewed,
+the observations went stale and the plan is refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from controller.errors import PlanError
+from controller.model import Action, Resource, SourceLoc
+from controller.plan import Plan, PlanOptions
+from controller.policy import StackPolicy
+
+FORMAT = "plumb-plan/1"
+
+
+def fingerprint(actions: Iterable[Action]) -> str:
+    body = sorted((a.to_json() for a in actions), key=lambda a: a["logicalId"])
+    for a in body:
+        a.pop("warnings", None)  # a note is not a change
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def plan_to_json(plan: Plan, commit: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "format": FORMAT,
+        "createdAt": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "commit": dict(commit or {}),
+        "options": {
+            "allowReplace": plan.options.allow_replace,
+            "allowDeletes": plan.options.allow_deletes,
+        },
+        "policies": {s: p.to_json() for s, p in sorted(plan.policies.items())},
+        "resources": [_resource_json(r) for r in plan.resources.values()],
+        "actions": [a.to_json() for a in plan.actions],
+        "counts": plan.counts(),
+        "errors": plan.errors,
+        "fingerprint": fingerprint(plan.actions),
+    }
+
+
+def save(plan: Plan, path: str | Path, commit: Mapping[str, Any] | None = None) -> None:
+    Path(path).write_text(json.dumps(plan_to_json(plan, commit), indent=2, default=str) + "\n")
+
+
+class SavedPlan:
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        if data.get("format") != FORMAT:
+            raise PlanError(f"not a plumb plan (format {data.get('format')!r}, expected {FORMAT})")
+        self.data = data
+        self.resources = [_resource_from(r) for r in data["resources"]]
+        self.policies = {s: StackPolicy.from_spec(p) for s, p in data["policies"].items()}
+        self.options = PlanOptions(
+            allow_replace=bool(data["options"]["allowReplace"]),
+            allow_deletes=bool(data["options"]["allowDeletes"]),
+        )
+        self.fingerprint = str(data["fingerprint"])
+        self.commit = dict(data.get("commit") or {})
+        self.stacks = sorted({r.stack for r in self.resources} | set(self.policies))
+
+    def check_fresh(self, fresh: Plan) -> None:
+        if fingerprint(fresh.actions) == self.fingerprint:
+            return
+        saved = {a["logicalId"]: a for a in self.data["actions"]}
+        now = {a.logical_id: a.to_json() for a in fresh.actions}
+        drifted = sorted(
+            lid for lid in set(saved) | set(now) if _strip(saved.get(lid)) != _strip(now.get(lid))
+        )
+        raise PlanError(
+            "the saved plan is stale: AWS changed since it was made, for "
+            + ", ".join(drifted[:10])
+            + ("…" if len(drifted) > 10 else "")
+            + ". Make a new plan and review it."
+        )
+
+
+def load(path: str | Path) -> SavedPlan:
+    try:
+        return SavedPlan(json.loads(Path(path).read_text()))
+    except (OSError, ValueError, KeyError) as err:
+        raise PlanError(f"cannot read plan {path}: {err}") from err
+
+
+def _strip(action: Mapping[str, Any] | None) -> Any:
+    if action is None:
+        return None
+    return {k: v for k, v in action.items() if k != "warnings"}
+
+
+def _resource_json(res: Resource) -> dict[str, Any]:
+    return {
+        "kind": res.kind,
+        "logicalId": res.logical_id,
+        "region": res.region,
+        "spec": res.spec,
+        "tags": dict(res.tags),
+        "deletionPolicy": res.deletion_policy,
+        "source": str(res.source) if res.source else "",
+        "warnings": list(res.warnings),
+    }
+
+
+def _resource_from(data: Mapping[str, Any]) -> Resource:
+    src = str(data.get("source") or "")
+    loc = None
+    if src:
+        file, _, rest = src.partition(":")
+        line, _, col = rest.partition(":")
+        loc = SourceLoc(file, int(line or 0), int(col or 0))
+    return Resource(
+        kind=data["kind"],
+        logical_id=data["logicalId"],
+        spec=data["spec"],
+        region=data["region"],
+        tags=data.get("tags") or {},
+        deletion_policy=data.get("deletionPolicy", "Delete"),
+        source=loc,
+        warnings=tuple(data.get("warnings") or ()),
+    )

@@ -1,0 +1,275 @@
+"""Run reports: JSON for machines, Markdown for a pull-request comment, HTML for auditors.
+
+`render(run, fmt)` takes the dict `Store.run()` returns. The JSON report is that dict with
+sorted keys, so its hash can be recomputed from the report alone (see controller/audit.py).
+Everything in a run that came from git or AWS (commit message, author, ids, errors, values)
+is untrusted: Markdown puts it in code spans and fences sized to the text, and the HTML
+template autoescapes. Diff values are scrubbed again here, as the state does, so a run dict
+from anywhere never shows a secret.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from controller.audit import canonical
+from controller.model import SENSITIVE, UNKNOWN
+from controller.state.models import COUNT_KEYS, scrub_change
+
+FORMATS = ("json", "markdown", "html")
+SYMBOLS = {
+    "create": "+",
+    "update": "~",
+    "replace": "-/+",
+    "delete": "-",
+    "noop": "=",
+    "orphan": "!",
+    "blocked": "x",
+    "unknown": "?",
+}
+ICONS = {
+    "succeeded": "✅",
+    "no-changes": "✅",
+    "planned": "📝",
+    "progressing": "⏳",
+    "partial": "⚠️",
+    "failed": "❌",
+    "rejected": "⛔",
+}
+MARKERS = frozenset({SENSITIVE, repr(UNKNOWN)})
+TOP_OPERATIONS = 5
+MAX_VALUE = 300  # characters of one value in a PR comment; the HTML page shows all
+
+_TEMPLATES = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=True,  # commit messages and AWS values are untrusted
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def render(run: dict[str, Any], fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(_scrubbed(run), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    if fmt == "markdown":
+        return _markdown(view(run))
+    if fmt == "html":
+        template = _TEMPLATES.get_template("report.html.j2")
+        return template.render(v=view(run), canonical=_pretty_canonical(run))
+    raise ValueError(f"unknown report format {fmt!r}; expected one of {', '.join(FORMATS)}")
+
+
+def view(run: dict[str, Any]) -> dict[str, Any]:
+    """What both human formats show, worked out once."""
+    run = _scrubbed(run)
+    changes = run.get("changes", [])
+    by_stack: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for change in changes:
+        by_stack[change["stack"]].append({**change, "symbol": SYMBOLS.get(change["action"], "?")})
+    order = [s for s in run.get("stacks", []) if s in by_stack]
+    order += sorted(set(by_stack) - set(order))
+    api = run.get("apiCalls") or {}
+    counts = run.get("counts") or {}
+    operations = sorted((api.get("byOperation") or {}).items(), key=lambda kv: (-kv[1], kv[0]))
+    return {
+        "run": run,
+        "icon": ICONS.get(run.get("outcome", ""), "•"),
+        "stacks": [(name, by_stack[name]) for name in order],
+        "failures": [c for c in changes if c["outcome"] == "failed"],
+        "counts": [(k, counts.get(k, 0)) for k in COUNT_KEYS]
+        + sorted((k, n) for k, n in counts.items() if k not in COUNT_KEYS),
+        "api": api,
+        "operations": operations,
+        "started": _when(run.get("startedAt")),
+        "duration": _duration(run.get("startedAt"), run.get("finishedAt")),
+    }
+
+
+def show(value: Any) -> str:
+    """A diff value as plans print it: markers bare, everything else as JSON."""
+    if value is None:
+        return "(none)"
+    if isinstance(value, str) and value in MARKERS:
+        return value
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+# -- Markdown -------------------------------------------------------------------------------
+
+
+def _markdown(v: dict[str, Any]) -> str:
+    run = v["run"]
+    parts = [
+        f"## {v['icon']} plumb run {run.get('id')}: {_escape(run.get('outcome', ''))}",
+        _md_header(v),
+        _md_counts(run.get("counts") or {}),
+    ]
+    parts += [_md_stack(name, changes) for name, changes in v["stacks"]]
+    parts += [_md_failures(v["failures"], run.get("errors") or [])]
+    parts += [_md_list("Warnings", run.get("warnings") or []), _md_api(v)]
+    chain = f"chain position {run.get('seq')}, previous {_code(str(run.get('prevHash'))[:12])}"
+    parts.append(f"---\nRun hash {_code(str(run.get('hash')))} ({chain})")
+    return "\n\n".join(p for p in parts if p) + "\n"
+
+
+def _md_header(v: dict[str, Any]) -> str:
+    run, commit = v["run"], v["run"].get("commit") or {}
+    subject = (commit.get("message") or "").strip().splitlines()[:1]
+    rows = [
+        ("Commit", _code(commit.get("sha", "")[:12], table=True)),
+        ("Author", _code(commit.get("author", ""), table=True)),
+        ("Message", _code(subject[0] if subject else "", table=True)),
+        ("Signature", _code(commit.get("signature", ""), table=True)),
+        ("Trigger", _code(run.get("trigger", ""), table=True)),
+        ("Command", _code(run.get("command", ""), table=True)),
+        ("Started", f"{v['started']} ({v['duration']})"),
+        ("Stacks", ", ".join(_code(s, table=True) for s in run.get("stacks", []))),
+    ]
+    lines = ["| | |", "|---|---|"] + [f"| {k} | {val or '—'} |" for k, val in rows]
+    return "\n".join(lines)
+
+
+def _md_counts(counts: dict[str, int]) -> str:
+    shown = [f"{counts.get(k, 0)} to {k}" for k in ("create", "update", "replace", "delete")]
+    rest = [f"{counts[k]} {k}" for k in ("noop", "orphan", "blocked", "unknown", "failed")]
+    legend = ", ".join(f"`{sym}` {action}" for action, sym in SYMBOLS.items())
+    summary = ", ".join(shown + [r for r in rest if not r.startswith("0 ")])
+    return f"**Actions:** {summary}\n\n<sub>{legend}</sub>"
+
+
+def _md_stack(name: str, changes: list[dict[str, Any]]) -> str:
+    acting = [c for c in changes if c["action"] != "noop"]
+    blocks = [f"### {_code(name)}"]
+    if acting:
+        rows = ["| | Resource | Kind | Action | Outcome | Note |", "|---|---|---|---|---|---|"]
+        rows += [
+            f"| `{c['symbol']}` | {_code(c['logicalId'], table=True)} | "
+            f"{_code(c['kind'], table=True)} | {c['action']} | {_escape(c['outcome'])} | "
+            f"{_escape(c['reason'] or c['error'])} |"
+            for c in acting
+        ]
+        blocks.append("\n".join(rows))
+    unchanged = len(changes) - len(acting)
+    if unchanged:
+        blocks.append(f"{unchanged} resource(s) unchanged.")
+    diff = "\n".join(line for c in acting for line in _diff_lines(c))
+    if diff:
+        blocks.append(_fence(diff, "diff"))
+    return "\n\n".join(blocks)
+
+
+def _diff_lines(change: dict[str, Any]) -> list[str]:
+    if not change["diff"] and not change["waived"]:
+        return []
+    lines = [f"{change['symbol']} {change['logicalId']} ({change['kind']})"]
+    fields = [(f, "") for f in change["diff"]] + [(f, " (waived)") for f in change["waived"]]
+    for field, note in fields:
+        note = " (forces replace)" if field.get("immutable") and not note else note
+        before, after = _clip(show(field["before"])), _clip(show(field["after"]))
+        lines.append(f"    {field['path']}: {before} → {after}{note}")
+    return lines
+
+
+def _md_failures(failures: list[dict[str, Any]], errors: list[str]) -> str:
+    if not failures and not errors:
+        return ""
+    lines = ["### Failures"]
+    for c in failures:
+        lines.append(f"- {_code(c['logicalId'])} ({_code(c['kind'])}), {c['action']} failed:")
+        lines.append(_fence(c["error"] or "(no error message)", "text", indent="  "))
+    lines += [_fence(str(e), "text") for e in errors]
+    return "\n".join(lines)
+
+
+def _md_list(title: str, items: list[str]) -> str:
+    if not items:
+        return ""
+    return "\n".join([f"### {title}"] + [f"- {_escape(str(i))}" for i in items])
+
+
+def _md_api(v: dict[str, Any]) -> str:
+    api = v["api"]
+    if not api:
+        return ""
+    line = (
+        f"### AWS API calls\n**{api.get('total', 0)}** calls: {api.get('reads', 0)} reads, "
+        f"{api.get('writes', 0)} writes, {api.get('retries', 0)} retries."
+    )
+    top = v["operations"][:TOP_OPERATIONS]
+    if top:
+        line += " Top: " + ", ".join(f"{_code(op)} {n}" for op, n in top)
+    return line
+
+
+def _code(text: str, table: bool = False) -> str:
+    """`text` as one inline code span: nothing in it renders as Markdown or HTML."""
+    text = " ".join(str(text).split())
+    if not text:
+        return ""
+    ticks = "`" * (max((len(m) for m in re.findall(r"`+", text)), default=0) + 1)
+    if table:  # GFM splits table cells on "|" even inside code spans unless escaped
+        text = text.replace("|", "\\|")
+    return f"{ticks} {text} {ticks}" if "`" in text else f"{ticks}{text}{ticks}"
+
+
+def _fence(text: str, lang: str, indent: str = "") -> str:
+    ticks = "`" * max(3, max((len(m) for m in re.findall(r"`+", text)), default=0) + 1)
+    body = "\n".join(indent + line for line in text.splitlines())
+    return f"{indent}{ticks}{lang}\n{body}\n{indent}{ticks}"
+
+
+def _escape(text: str) -> str:
+    """Plain text for Markdown: one line, every ASCII punctuation mark escaped."""
+    return re.sub(r"([\\`*_{}\[\]<>()#+\-.!|~&@:])", r"\\\1", " ".join(str(text).split()))
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 1] + "…"
+
+
+# -- shared helpers ----------------------------------------------------------------------
+
+
+def _scrubbed(run: dict[str, Any]) -> dict[str, Any]:
+    if "changes" not in run:
+        return run
+    changes = [
+        {
+            **c,
+            "diff": [scrub_change(f) for f in c.get("diff", [])],
+            "waived": [scrub_change(f) for f in c.get("waived", [])],
+        }
+        for c in run["changes"]
+    ]
+    return {**run, "changes": changes}
+
+
+def _pretty_canonical(run: dict[str, Any]) -> str:
+    """The hashed body, pretty-printed; `canonical()` of it is what the hash covers."""
+    return json.dumps(
+        json.loads(canonical(_scrubbed(run))), indent=2, sort_keys=True, ensure_ascii=False
+    )
+
+
+def _when(stamp: str | None) -> str:
+    if not stamp:
+        return "—"
+    return datetime.fromisoformat(stamp).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _duration(start: str | None, end: str | None) -> str:
+    if not start or not end:
+        return "running"
+    seconds = (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+    return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+_TEMPLATES.filters.update(show=show, when=_when)

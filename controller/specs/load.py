@@ -1,0 +1,223 @@
+"""Reading spec files: YAML into plain data, with the line and column of every node.
+
+PyYAML's composer gives nodes that carry their marks; plumb builds the Python values from
+those nodes itself so it can keep a mark for every path, and so it can refuse what plain
+`yaml.safe_load` silently accepts (a key given twice: the last one wins without a word).
+Scalar values follow SafeLoader's YAML 1.1 rules (`yes`/`on` are booleans, `1e3` is a
+string, `010` is octal), except timestamps, which stay as the text written: JSON has no
+date type, and plans and reports are JSON. Mapping keys are always the text written, so
+`on:` is the key "on", not True.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path as FsPath
+from typing import Any
+
+import yaml
+
+from controller.errors import SpecError, SpecIssue
+from controller.specs.document import Document, Path, dotted
+
+SUFFIXES = (".yaml", ".yml")
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_NULL = "tag:yaml.org,2002:null"
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+class _Issues(Exception):
+    """Problems found while building one document; the document is dropped."""
+
+    def __init__(self, issues: list[SpecIssue]) -> None:
+        super().__init__(len(issues))
+        self.issues = issues
+
+
+def load_documents(root: str | FsPath) -> list[Document]:
+    """Every document of every *.yaml / *.yml under `root` (a folder, or one file).
+
+    Files are read in path order; hidden files and folders are skipped. Raises SpecError
+    with every problem of every file, not the first one only.
+    """
+    docs, issues = collect_documents(root)
+    if issues:
+        raise SpecError(issues)
+    return docs
+
+
+def collect_documents(root: str | FsPath) -> tuple[list[Document], list[SpecIssue]]:
+    """The documents that load, and the problems of those that do not."""
+    docs: list[Document] = []
+    issues: list[SpecIssue] = []
+    files = spec_files(root)
+    if not files:
+        where = str(root)
+        issues.append(SpecIssue(where, 0, 0, "", f"no spec files found in {where}"))
+    for file in files:
+        found, problems = _load_file(file)
+        docs.extend(found)
+        issues.extend(problems)
+    return docs, issues
+
+
+def spec_files(root: str | FsPath) -> list[FsPath]:
+    """The spec files under `root`, as paths joined from it (so "specs/acme-prod.yaml")."""
+    base = FsPath(root)
+    if base.is_file():
+        return [base]
+    if not base.is_dir():
+        return []
+    found = [
+        p
+        for p in base.rglob("*")
+        if p.suffix in SUFFIXES
+        and p.is_file()
+        and not any(part.startswith(".") for part in p.relative_to(base).parts)
+    ]
+    return sorted(found, key=lambda p: p.relative_to(base).as_posix())
+
+
+def load_text(text: str, file: str) -> list[Document]:
+    """The documents of one YAML text; raises SpecError with every problem found."""
+    docs, issues = _parse(text, file)
+    if issues:
+        raise SpecError(issues)
+    return docs
+
+
+def _load_file(path: FsPath) -> tuple[list[Document], list[SpecIssue]]:
+    file = path.as_posix()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        return [], [SpecIssue(file, 1, 1, "", f"not UTF-8 text ({err.reason})")]
+    except OSError as err:
+        return [], [SpecIssue(file, 0, 0, "", f"cannot read: {err.strerror or err}")]
+    return _parse(text, file)
+
+
+def _parse(text: str, file: str) -> tuple[list[Document], list[SpecIssue]]:
+    docs: list[Document] = []
+    issues: list[SpecIssue] = []
+    loader = yaml.SafeLoader(text)
+    try:
+        for index, node in enumerate(_nodes(loader)):
+            if _is_empty(node):
+                continue
+            try:
+                docs.append(_document(node, file, index, loader))
+            except _Issues as bad:
+                issues.extend(bad.issues)
+    except yaml.MarkedYAMLError as err:
+        issues.append(_yaml_issue(err, file))
+    except yaml.YAMLError as err:  # an error without a mark (a reader error, say)
+        issues.append(SpecIssue(file, 1, 1, "", f"invalid YAML: {err}"))
+    finally:
+        loader.dispose()
+    return docs, issues
+
+
+def _nodes(loader: yaml.SafeLoader) -> Iterator[yaml.Node]:
+    while loader.check_node():
+        yield loader.get_node()
+
+
+def _is_empty(node: yaml.Node) -> bool:
+    return isinstance(node, yaml.ScalarNode) and node.tag == _NULL and node.value in ("", "~")
+
+
+def _yaml_issue(err: yaml.MarkedYAMLError, file: str) -> SpecIssue:
+    mark = err.problem_mark or err.context_mark
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    # problem and context only: str(err) would quote the offending lines, secrets and all
+    message = f"invalid YAML: {err.problem or err.context}"
+    if err.problem and err.context and err.context_mark:
+        at = err.context_mark
+        message += f" ({err.context}, which starts on line {at.line + 1}, column {at.column + 1})"
+    return SpecIssue(file, line, col, "", message)
+
+
+def _document(node: yaml.Node, file: str, index: int, loader: yaml.SafeLoader) -> Document:
+    if not isinstance(node, yaml.MappingNode):
+        line, col = _pos(node)
+        got = "a list" if isinstance(node, yaml.SequenceNode) else "a single value"
+        message = f"a spec document must be a mapping (apiVersion, kind, metadata, ...), not {got}"
+        raise _Issues([SpecIssue(file, line, col, "", message)])
+    builder = _Builder(file, loader)
+    body = builder.build(node, ())
+    if builder.issues:
+        raise _Issues(builder.issues)
+    return Document(file=file, body=body, marks=builder.marks, index=index)
+
+
+def _pos(node: yaml.Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+class _Builder:
+    """Plain Python data from one document's nodes, recording the mark of every path."""
+
+    def __init__(self, file: str, loader: yaml.SafeLoader) -> None:
+        self.file = file
+        self.loader = loader
+        self.marks: dict[Path, tuple[int, int]] = {}
+        self.issues: list[SpecIssue] = []
+        self._open: set[int] = set()  # nodes being built, to stop a recursive alias
+
+    def build(self, node: yaml.Node, path: Path, mark: tuple[int, int] | None = None) -> Any:
+        self.marks[path] = mark or _pos(node)
+        if id(node) in self._open:
+            self._issue(node, path, "an alias refers to the node that contains it")
+            return None
+        self._open.add(id(node))
+        try:
+            if isinstance(node, yaml.MappingNode):
+                return self._mapping(node, path)
+            if isinstance(node, yaml.SequenceNode):
+                return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+            return self._scalar(node, path)
+        finally:
+            self._open.discard(id(node))
+
+    def _mapping(self, node: yaml.MappingNode, path: Path) -> dict[str, Any]:
+        self._find_duplicates(node, path)
+        # merge keys (<<: *base) are folded in first; keys written here then override them
+        self.loader.flatten_mapping(node)
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = self._key(key_node, path)
+            if key is None:
+                continue
+            out[key] = self.build(value_node, (*path, key), _pos(key_node))
+        return out
+
+    def _find_duplicates(self, node: yaml.MappingNode, path: Path) -> None:
+        seen: dict[str, yaml.Node] = {}
+        for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _MERGE:
+                continue
+            first = seen.setdefault(key_node.value, key_node)
+            if first is not key_node:
+                line, _col = _pos(first)
+                message = f"duplicate key '{key_node.value}' (first given on line {line})"
+                self._issue(key_node, (*path, key_node.value), message)
+
+    def _key(self, node: yaml.Node, path: Path) -> str | None:
+        if isinstance(node, yaml.ScalarNode):
+            return str(node.value)
+        self._issue(node, path, "a mapping key must be a plain value, not a list or mapping")
+        return None
+
+    def _scalar(self, node: yaml.Node, path: Path) -> Any:
+        if node.tag == _TIMESTAMP:
+            return str(node.value)
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except yaml.constructor.ConstructorError as err:
+            self._issue(node, path, f"invalid value: {err.problem}")
+            return None
+
+    def _issue(self, node: yaml.Node, path: Path, message: str) -> None:
+        line, col = _pos(node)
+        self.issues.append(SpecIssue(self.file, line, col, dotted(path), message))

@@ -1,0 +1,396 @@
+"""Spec validation: every layer runs, and every problem is reported at once.
+
+Layers, after YAML syntax (load.py): the envelope (apiVersion, a known kind), the kind's
+JSON Schema, schema defaults, the kind's semantic checks, then what only the whole set of
+documents can show (a stack defined twice) and what only the expansion can show
+(references and waivers that name no resource of their stack). Each problem is a
+SpecIssue naming file, line, column and the dotted path in the document.
+
+Kinds are only ever looked up through the registry: a kind with an expander (a
+composition) is described whole by its schema; any other registered kind is written as
+an envelope (schemas/envelope.json) around a `spec` its own schema describes.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import json
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path as FsPath
+from typing import Any
+
+from jsonschema import Draft202012Validator, ValidationError
+from jsonschema.exceptions import best_match
+from referencing import Registry, Resource
+from referencing.exceptions import NoSuchResource
+from referencing.jsonschema import DRAFT202012
+
+import reconcilers
+from controller.errors import SpecError, SpecIssue
+from controller.fields import schema_dir, schema_for, snake
+from controller.model import Resource as Desired
+from controller.specs.defaults import fill_defaults
+from controller.specs.document import Document, Path, dotted
+from controller.specs.expand import expand_document
+from controller.specs.load import collect_documents
+
+API_VERSION = "plumb/v1"
+ACCOUNT = "aws:account"
+ENVELOPE = "envelope.json"
+
+
+def load_and_validate(root: str | FsPath) -> list[Document]:
+    """The documents under `root`, validated, with schema defaults filled in.
+
+    The documents of files that load are validated even when another file is broken, so
+    one run shows every problem.
+    """
+    docs, issues = collect_documents(root)
+    valid: list[Document] = []
+    if docs or not issues:
+        try:
+            valid = validate(docs, where=str(root))
+        except SpecError as err:
+            issues = [*issues, *err.issues]
+    if issues:
+        raise SpecError(issues)
+    return valid
+
+
+def validate(docs: Sequence[Document], where: str = "") -> list[Document]:
+    """The documents with defaults filled in; raises SpecError with every issue found.
+
+    `where` names the folder the documents came from, for the error when there are none.
+    """
+    issues: list[SpecIssue] = []
+    if not docs:
+        found_in = f" in {where}" if where else ""
+        issues.append(SpecIssue(where, 0, 0, "", f"no spec documents found{found_in}"))
+    kinds = reconcilers.known_kinds()
+    valid: list[Document] = []
+    failed_stacks: set[str] = set()
+    for doc in docs:
+        found = _envelope_issues(doc, kinds)
+        if doc.kind in kinds:
+            found += _schema_issues(doc)
+        if not found:
+            doc = with_defaults(doc)
+            found = _semantic_issues(doc)
+        if found:
+            failed_stacks.add(doc.stack)
+        else:
+            valid.append(doc)
+        issues += found
+    twins = _duplicate_issues([d for d in docs if d.kind in kinds])
+    failed_stacks |= {doc.stack for doc, _ in twins}
+    issues += [issue for _, issue in twins]
+    issues += _expansion_issues([d for d in valid if d.stack not in failed_stacks])
+    if issues:
+        raise SpecError(issues)
+    return valid
+
+
+def _issue(doc: Document, path: Path, message: str) -> SpecIssue:
+    line, column = doc.position(path)
+    return SpecIssue(doc.file, line, column, dotted(path), message)
+
+
+def _is_composition(kind: str) -> bool:
+    return kind in reconcilers.EXPANDERS
+
+
+# -- envelope -------------------------------------------------------------------------
+
+
+def _envelope_issues(doc: Document, kinds: Sequence[str]) -> list[SpecIssue]:
+    out: list[SpecIssue] = []
+    body = doc.body
+    known = f"known kinds: {', '.join(kinds)}"
+    if "apiVersion" not in body:
+        out.append(_issue(doc, (), f"missing apiVersion: write apiVersion: {API_VERSION}"))
+    elif body["apiVersion"] != API_VERSION:
+        got = json.dumps(body["apiVersion"], default=str)
+        out.append(_issue(doc, ("apiVersion",), f"unsupported apiVersion {got}; use {API_VERSION}"))
+    if "kind" not in body:
+        out.append(_issue(doc, (), f"missing kind: say what this document describes ({known})"))
+    elif not isinstance(body["kind"], str) or body["kind"] not in kinds:
+        close = difflib.get_close_matches(str(body["kind"]), kinds, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        out.append(_issue(doc, ("kind",), f"unknown kind '{body['kind']}'{hint}; {known}"))
+    return out
+
+
+# -- JSON Schema ----------------------------------------------------------------------
+
+
+def _schema_issues(doc: Document) -> list[SpecIssue]:
+    seen: dict[tuple[str, str], SpecIssue] = {}
+    for error in _validator(doc.kind).iter_errors(doc.body):
+        for path, message in explain(error):
+            if path[:1] in (("apiVersion",), ("kind",)):
+                continue  # the envelope layer has said it in plainer words
+            issue = _issue(doc, path, message)
+            seen.setdefault((issue.path, message), issue)
+    return list(seen.values())
+
+
+_JSON_TYPES = ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"),
+               (list, "array"), (Mapping, "object"), (type(None), "nothing"))
+_BOUNDS = {"minimum": "must be at least {}", "maximum": "must be at most {}",
+           "exclusiveMinimum": "must be more than {}", "exclusiveMaximum": "must be less than {}",
+           "minItems": "must have at least {} item(s)", "maxItems": "must have at most {} item(s)",
+           "minLength": "must be at least {} characters long",
+           "maxLength": "must be at most {} characters long",
+           "minProperties": "must have at least {} entries",
+           "maxProperties": "must have at most {} entries"}
+
+
+def explain(error: ValidationError) -> list[tuple[Path, str]]:
+    """One jsonschema error in a user's words, at the path it concerns.
+
+    Values are never quoted back (a misplaced secret must not reach a log), except keys
+    and the fixed choices of an enum.
+    """
+    path: Path = tuple(error.absolute_path)
+    schema = error.schema if isinstance(error.schema, Mapping) else {}
+    said = schema.get("x-plumb-message")
+    rule, want = error.validator, error.validator_value
+    if "propertyNames" in error.absolute_schema_path:
+        key = str(error.instance)
+        return [((*path, key), f"'{key}' {said or 'is not allowed as a key here'}")]
+    if rule == "required":
+        return [(path, f"missing required field '{name}'")
+                for name in want if name not in error.instance]
+    if rule == "additionalProperties":
+        return [((*path, key), _unknown(key, schema)) for key in _extra_keys(schema, error)]
+    if rule == "type":
+        return [(path, _type_message(want, error.instance))]
+    if rule in ("pattern", "format"):
+        return [(path, said or f"is not a valid {want if rule == 'format' else 'value'}")]
+    if rule in ("enum", "const"):
+        choices = want if rule == "enum" else [want]
+        return [(path, "must be " + " or ".join(json.dumps(c) for c in choices))]
+    if rule == "minLength" and want == 1:
+        return [(path, "must not be empty")]
+    if rule in _BOUNDS:
+        return [(path, _BOUNDS[rule].format(want))]
+    if rule == "uniqueItems":
+        return [(path, "must not repeat an item")]
+    if error.context:
+        return explain(best_match(error.context))
+    return [(path, f"is not valid ({rule})")]
+
+
+def _unknown(key: str, schema: Mapping[str, Any]) -> str:
+    close = difflib.get_close_matches(key, list(schema.get("properties") or {}), n=1)
+    return f"unknown field '{key}'" + (f" (did you mean '{close[0]}'?)" if close else "")
+
+
+def _extra_keys(schema: Mapping[str, Any], error: ValidationError) -> list[str]:
+    props = schema.get("properties") or {}
+    patterns = list(schema.get("patternProperties") or {})
+    return [str(key) for key in error.instance
+            if key not in props and not any(re.search(p, str(key)) for p in patterns)]
+
+
+def _type_message(want: str | list[str], value: Any) -> str:
+    got = next((name for cls, name in _JSON_TYPES if isinstance(value, cls)), "binary")
+    wanted = " or ".join(want) if isinstance(want, list) else want
+    message = f"expected {wanted}, got {got}"
+    if "string" in wanted and got == "boolean":
+        message += " (YAML reads yes, no, on, off, true and false as booleans: quote the value)"
+    elif "string" in wanted and got in ("integer", "number"):
+        message += " (quote the value to keep it as text)"
+    return message
+
+
+def with_defaults(doc: Document) -> Document:
+    """A copy of `doc` whose body has its schema's defaults filled in."""
+    schema = _validator(doc.kind).schema
+    resolver = _registry().resolver_with_root(DRAFT202012.create_resource(schema))
+    return replace(doc, body=fill_defaults(doc.body, schema, resolver))
+
+
+@functools.cache
+def _validator(kind: str) -> Draft202012Validator:
+    if _is_composition(kind):
+        schema: Mapping[str, Any] = schema_for(kind) or {"type": "object"}
+    else:
+        schema = _envelope_schema(kind)
+    return Draft202012Validator(
+        schema, registry=_registry(), format_checker=Draft202012Validator.FORMAT_CHECKER
+    )
+
+
+def _envelope_schema(kind: str) -> dict[str, Any]:
+    envelope = json.loads(json.dumps(_load_schema(ENVELOPE)))  # a private deep copy
+    if schema_for(kind):
+        envelope["properties"]["spec"] = {"$ref": f"{snake(kind)}.json"}
+    return envelope
+
+
+def _load_schema(name: str) -> Mapping[str, Any]:
+    path = schema_dir() / name
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+@functools.cache
+def _registry() -> Registry[Any]:
+    """Schemas by file name: "environment.json" and ".../schemas/environment.json" alike."""
+
+    def retrieve(uri: str) -> Resource[Any]:
+        contents = _load_schema(uri.rsplit("/", 1)[-1])
+        if not contents:
+            raise NoSuchResource(ref=uri)
+        return DRAFT202012.create_resource(contents)
+
+    return Registry(retrieve=retrieve)
+
+
+# -- semantic checks ------------------------------------------------------------------
+
+
+def _semantic_issues(doc: Document) -> list[SpecIssue]:
+    check = reconcilers.CHECKS.get(doc.kind)
+    if check is None:
+        return []
+    try:
+        found = check(doc)
+    except Exception as err:  # a bug in a check must not hide the other documents' issues
+        return [_issue(doc, (), f"internal error in the {doc.kind} checks: {type(err).__name__}")]
+    return [_issue(doc, tuple(path), message) for path, message in found]
+
+
+# -- across documents -----------------------------------------------------------------
+
+
+def _identity(doc: Document) -> str | None:
+    """What must be unique across documents: a composition's stack, a resource's logical id."""
+    meta = doc.metadata
+    if not isinstance(meta.get("product"), str) or not isinstance(meta.get("env"), str):
+        return None
+    if _is_composition(doc.kind):
+        return f"stack {doc.stack}"
+    name = meta.get("name")
+    return f"{doc.kind} {doc.stack}/{name}" if isinstance(name, str) else None
+
+
+def _duplicate_issues(docs: Sequence[Document]) -> list[tuple[Document, SpecIssue]]:
+    groups: dict[str, list[Document]] = {}
+    for doc in docs:
+        key = _identity(doc)
+        if key is not None:
+            groups.setdefault(key, []).append(doc)
+    out: list[tuple[Document, SpecIssue]] = []
+    for key, group in groups.items():
+        for doc in group if len(group) > 1 else ():
+            others = ", ".join(str(o.loc()) for o in group if o is not doc)
+            out.append((doc, _issue(doc, ("metadata",), f"{key} is also defined at {others}")))
+    return out
+
+
+# -- after expansion ------------------------------------------------------------------
+
+
+def _expansion_issues(docs: Sequence[Document]) -> list[SpecIssue]:
+    out: list[SpecIssue] = []
+    stacks: dict[str, list[tuple[Document, list[Desired]]]] = {}
+    for doc in docs:
+        try:
+            resources = expand_document(doc)
+        except Exception as err:  # an expander bug: say where, keep checking the rest
+            name = type(err).__name__
+            out.append(_issue(doc, (), f"internal error expanding {doc.kind}: {name}"))
+            continue
+        stacks.setdefault(doc.stack, []).append((doc, resources))
+    for stack, entries in stacks.items():
+        owners: dict[str, tuple[Document, Desired]] = {}
+        for doc, resources in entries:
+            out += _clash_issues(doc, resources, owners)
+        for doc, resources in entries:
+            out += _reference_issues(stack, doc, resources, owners)
+            out += _waiver_issues(stack, doc, owners)
+    return out
+
+
+def _clash_issues(
+    doc: Document, resources: list[Desired], owners: dict[str, tuple[Document, Desired]]
+) -> list[SpecIssue]:
+    out: list[SpecIssue] = []
+    for res in resources:
+        first = owners.setdefault(res.name, (doc, res))
+        if first[1] is not res:
+            where = first[1].source or first[0].loc()
+            path = _resource_path(doc, res) if _is_composition(doc.kind) else ("metadata", "name")
+            out.append(_issue(doc, path, f"{res.logical_id} is already defined at {where}"))
+    return out
+
+
+def _reference_issues(
+    stack: str, doc: Document, resources: list[Desired], owners: Mapping[str, Any]
+) -> list[SpecIssue]:
+    out: list[SpecIssue] = []
+    for res in resources:
+        for inner, target in references(res.spec):
+            if isinstance(target, str) and (target == ACCOUNT or target in owners):
+                continue
+            close = difflib.get_close_matches(str(target), list(owners), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            message = (f"{res.logical_id} refers to '{target}', which is not a resource "
+                       f"of stack {stack}{hint}")
+            if _is_composition(doc.kind):
+                out.append(_issue(doc, _resource_path(doc, res), message))
+            else:
+                out.append(_issue(doc, ("spec", *inner), message))
+    return out
+
+
+def _waiver_issues(
+    stack: str, doc: Document, owners: Mapping[str, tuple[Document, Desired]]
+) -> list[SpecIssue]:
+    out: list[SpecIssue] = []
+    waivers = doc.policy.get("ignoreDrift") or []
+    for index, waiver in enumerate(waivers):
+        name, field = waiver.get("resource"), str(waiver.get("field", ""))
+        base: Path = ("policy", "ignoreDrift", index)
+        if name not in owners:
+            close = difflib.get_close_matches(str(name), list(owners), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            out.append(_issue(doc, (*base, "resource"),
+                              f"no resource '{name}' in stack {stack}{hint}"))
+        elif not _field_known(owners[name][1].kind, field):
+            kind = owners[name][1].kind
+            out.append(_issue(doc, (*base, "field"), f"{kind} {name} has no field '{field}'"))
+    return out
+
+
+def _field_known(kind: str, field: str) -> bool:
+    """True when the kind's schema has the field's first part (or says nothing of fields)."""
+    props = schema_for(kind).get("properties") or {}
+    first = field.split(".", 1)[0].split("[", 1)[0]
+    return not props or first in props or first == "tags"
+
+
+def _resource_path(doc: Document, res: Desired) -> Path:
+    """The document path an expanded resource came from, found by its source mark."""
+    if res.source is None:
+        return ()
+    at = (res.source.line, res.source.column)
+    paths = [p for p, mark in doc.marks.items() if mark == at]
+    return min(paths, key=len) if paths else ()
+
+
+def references(value: Any, path: Path = ()) -> Iterator[tuple[Path, Any]]:
+    """(path, target) of every {"ref": target, ...} in a spec value, joins included."""
+    if isinstance(value, Mapping):
+        if "ref" in value:
+            yield path, value["ref"]
+            return
+        for key, sub in value.items():
+            yield from references(sub, (*path, key))
+    elif isinstance(value, list | tuple):
+        for index, sub in enumerate(value):
+            yield from references(sub, (*path, index))

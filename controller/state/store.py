@@ -1,0 +1,397 @@
+"""The state store: run history and its hash chain, resource records, the create journal,
+drift streaks and per-stack lease locks, over any SQLAlchemy URL (SQLite or PostgreSQL).
+
+Every call opens its own short session, so the apply thread pool can share one Store.
+On SQLite every writing transaction starts with BEGIN IMMEDIATE: writers queue on the busy
+timeout instead of failing when two of them read first and then write. On PostgreSQL the
+hash chain is extended under a transaction-scoped advisory lock, so two replicas finishing
+runs at once still link each run to the latest hash; the unique `seq` column backs that up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import delete, or_, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from controller.audit import chain_hash
+from controller.model import Action, Observed
+from controller.state import WRITE_OPTION, in_memory, make_engine
+from controller.state.models import (
+    CHANGE_OUTCOMES,
+    COUNT_KEYS,
+    GENESIS_HASH,
+    RESOURCE_STATUSES,
+    RUN_OUTCOMES,
+    Base,
+    Change,
+    Lock,
+    ResourceRow,
+    Run,
+    change_dict,
+    check_value,
+    lock_dict,
+    plain,
+    resource_dict,
+    run_dict,
+    scrub_change,
+)
+
+DEFAULT_URL = "sqlite:///.plumb/state.db"
+_PG_LOCK_KEY = 0x706C756D62  # "plumb": the advisory lock that serializes the hash chain
+_BATCH = 200
+T = TypeVar("T")
+
+
+def new_holder() -> str:
+    """A lock holder name that tells an operator where the writer runs: host:pid:uuid."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex}"
+
+
+class Store:
+    """plumb's state behind one SQLAlchemy engine; see the module docstring."""
+
+    def __init__(self, url: str = DEFAULT_URL, *, clock: Callable[[], datetime] | None = None):
+        self.url = url
+        self.engine = make_engine(url)
+        self._sqlite = self.engine.dialect.name == "sqlite"
+        # An in-memory database is one shared connection: its transactions must take turns.
+        self._turns = threading.RLock() if in_memory(url) else contextlib.nullcontext()
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self.create_all()
+
+    def create_all(self) -> None:
+        with self.engine.begin() as conn:
+            if not self._sqlite:  # two replicas starting together must not both CREATE
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY + 1})
+            Base.metadata.create_all(conn)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- runs ---------------------------------------------------------------------------
+
+    def begin_run(
+        self,
+        trigger: str,
+        command: str,
+        stacks: Iterable[str],
+        commit: dict[str, Any] | None = None,
+        source: str = "",
+    ) -> int:
+        row = Run.begin(self._clock(), trigger, command, stacks, commit or {}, source)
+        with self._tx() as s:
+            s.add(row)
+            s.flush()
+            return row.id
+
+    def record_change(
+        self,
+        run_id: int,
+        action: Action,
+        outcome: str,
+        error: str = "",
+        started_at: datetime | None = None,
+        finished_at: datetime | None = None,
+    ) -> None:
+        check_value(outcome, CHANGE_OUTCOMES, "change outcome")
+        row = Change(
+            run_id=run_id,
+            stack=action.stack,
+            logical_id=action.logical_id,
+            kind=action.kind,
+            action=action.type.value,
+            physical_id=action.physical_id,
+            diff=[scrub_change(c.to_json()) for c in action.changes],
+            waived=[scrub_change(c.to_json()) for c in action.waived],
+            reason=action.reason,
+            outcome=outcome,
+            error=error,
+            started_at=started_at,
+            finished_at=finished_at,
+        )
+        with self._tx() as s:
+            _open_run(s, run_id)
+            s.add(row)
+
+    def finish_run(
+        self,
+        run_id: int,
+        outcome: str,
+        counts: dict[str, int] | None = None,
+        api_calls: dict[str, Any] | None = None,
+        timings: dict[str, Any] | None = None,
+        errors: Iterable[str] = (),
+        warnings: Iterable[str] = (),
+    ) -> str:
+        """Seal the run into the hash chain and return its hash; counts default to its changes."""
+        check_value(outcome, RUN_OUTCOMES, "run outcome")
+        with self._tx(chain=True) as s:
+            run = _open_run(s, run_id)
+            head = s.execute(
+                select(Run.seq, Run.hash)
+                .where(Run.seq.is_not(None))
+                .order_by(Run.seq.desc())
+                .limit(1)
+            ).first()
+            run.seq = head.seq + 1 if head else 1
+            run.prev_hash = head.hash if head else GENESIS_HASH
+            run.finished_at = self._clock()
+            run.outcome = outcome
+            run.counts = plain({**_count(s, run_id), **(counts or {})})
+            run.api_calls = plain(api_calls or {})
+            run.timings = plain(timings or {})
+            run.errors = [str(e) for e in errors]
+            run.warnings = [str(w) for w in warnings]
+            s.flush()
+            s.refresh(run)  # hash exactly what was stored, as the audit will read it back
+            run.hash = chain_hash(run.prev_hash or "", run_dict(run, _changes(s, [run_id])[run_id]))
+            return run.hash
+
+    def runs(self, stack: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """The newest runs first, without their changes."""
+        query = select(Run).order_by(Run.id.desc()).limit(limit)
+        if stack is not None:
+            query = query.where(Run.stacks_key.contains(f",{stack},", autoescape=True))
+        with self._tx(write=False) as s:
+            return [run_dict(r) for r in s.scalars(query)]
+
+    def run(self, run_id: int | str) -> dict[str, Any]:
+        """One run with its changes; `"latest"` is the newest run begun. KeyError if none."""
+        with self._tx(write=False) as s:
+            if run_id == "latest":
+                row = s.scalars(select(Run).order_by(Run.id.desc()).limit(1)).first()
+            else:
+                row = s.get(Run, int(run_id))
+            if row is None:
+                raise KeyError(f"no run {run_id}")
+            return run_dict(row, _changes(s, [row.id])[row.id])
+
+    def chain(self) -> Iterator[dict[str, Any]]:
+        """Every sealed run in chain order, with its changes, read in batches."""
+        last = 0
+        while True:
+            with self._tx(write=False) as s:
+                query = select(Run).where(Run.seq > last).order_by(Run.seq).limit(_BATCH)
+                rows = list(s.scalars(query))
+                changes = _changes(s, [r.id for r in rows])
+                batch = [run_dict(r, changes[r.id]) for r in rows]
+            yield from batch
+            if len(rows) < _BATCH:
+                return
+            last = rows[-1].seq or 0
+
+    def run_ids(self) -> list[int]:
+        with self._tx(write=False) as s:
+            return list(s.scalars(select(Run.id).order_by(Run.id)))
+
+    def unsealed_runs(self) -> list[dict[str, Any]]:
+        """Runs outside the chain: still running, or crashed before they finished."""
+        with self._tx(write=False) as s:
+            return [run_dict(r) for r in s.scalars(select(Run).where(Run.hash.is_(None)))]
+
+    # -- resources ----------------------------------------------------------------------
+
+    def mark_create_pending(
+        self, run_id: int, stack: str, logical_id: str, kind: str, physical_name: str
+    ) -> None:
+        """Journal a create before the AWS call: after a crash, observe by tag and adopt."""
+        self._edit(stack, logical_id, run_id, lambda row: row.journal_create(kind, physical_name))
+
+    def pending_creates(self, stack: str) -> dict[str, str]:
+        query = select(ResourceRow.logical_id, ResourceRow.pending_name).where(
+            ResourceRow.stack == stack, ResourceRow.pending_name.is_not(None)
+        )
+        with self._tx(write=False) as s:
+            return {lid: name or "" for lid, name in s.execute(query)}
+
+    def mark_created(self, run_id: int, observed: Observed, desired_hash: str = "") -> None:
+        status = "in-sync" if observed.ready else "creating"
+        arn = str(observed.attrs.get("arn") or "")
+        self._edit(
+            observed.stack,
+            observed.logical_id,
+            run_id,
+            lambda row: row.record(
+                observed.kind, observed.physical_id, arn, status, desired_hash, observed.spec
+            ),
+        )
+
+    def upsert_resource(
+        self,
+        stack: str,
+        logical_id: str,
+        kind: str,
+        physical_id: str = "",
+        arn: str = "",
+        status: str = "in-sync",
+        desired_hash: str = "",
+        observed_spec: Mapping[str, Any] | None = None,
+        run_id: int | None = None,
+    ) -> None:
+        """Record what a run saw; `observed_spec=None` keeps the last observation."""
+        check_value(status, RESOURCE_STATUSES, "resource status")
+        self._edit(
+            stack,
+            logical_id,
+            run_id,
+            lambda row: row.record(kind, physical_id, arn, status, desired_hash, observed_spec),
+        )
+
+    def mark_deleted(self, stack: str, logical_id: str, run_id: int | None) -> None:
+        self._edit(stack, logical_id, run_id, lambda row: row.forget())
+
+    def resources(self, stack: str | None = None) -> list[dict[str, Any]]:
+        """Every recorded resource, deleted ones included (status "deleted")."""
+        query = select(ResourceRow).order_by(ResourceRow.stack, ResourceRow.logical_id)
+        if stack is not None:
+            query = query.where(ResourceRow.stack == stack)
+        with self._tx(write=False) as s:
+            return [resource_dict(r) for r in s.scalars(query)]
+
+    def drift_streak(self, stack: str, logical_id: str) -> tuple[int, list[str]]:
+        with self._tx(write=False) as s:
+            row = _find(s, stack, logical_id)
+            return (row.drift_streak, list(row.drift_fields)) if row else (0, [])
+
+    def record_drift(self, stack: str, logical_id: str, fields: list[str], repaired: bool) -> int:
+        """Count runs in a row where the same fields drifted back after plumb repaired them.
+
+        Drift seen for the first time, or on other fields, starts at 0; the same fields again
+        after a repair add one; again without a repair (plumb backed off, or self-heal is
+        off) keep the count; a clean observation resets it. From NON_CONVERGING_AFTER on the
+        resource's status is "non-converging"; before that, "in-sync" once repaired and
+        "drifted" if not. Returns the new streak.
+        """
+        return self._edit(stack, logical_id, None, lambda row: row.record_drift(fields, repaired))
+
+    # -- locks --------------------------------------------------------------------------
+
+    def acquire_lock(self, stack: str, holder: str, lease_seconds: float) -> bool:
+        """Take the stack's lease if it is free, expired or already ours; never waits."""
+        now = self._clock()
+        until = now + timedelta(seconds=lease_seconds)
+        takeover = (
+            update(Lock)
+            .where(Lock.stack == stack, or_(Lock.expires_at <= now, Lock.holder == holder))
+            .values(holder=holder, acquired_at=now, expires_at=until)
+            .execution_options(synchronize_session=False)
+        )
+        with self._tx() as s:
+            if s.execute(takeover).rowcount:  # type: ignore[attr-defined]
+                return True
+        try:  # nobody ever held it: the primary key lets exactly one racer insert
+            with self._tx() as s:
+                s.add(Lock(stack=stack, holder=holder, acquired_at=now, expires_at=until))
+            return True
+        except IntegrityError:
+            return False
+
+    def renew_lock(self, stack: str, holder: str, lease_seconds: float) -> bool:
+        """Extend our lease; False when another holder has taken the stack meanwhile."""
+        until = self._clock() + timedelta(seconds=lease_seconds)
+        renew = (
+            update(Lock)
+            .where(Lock.stack == stack, Lock.holder == holder)
+            .values(expires_at=until)
+            .execution_options(synchronize_session=False)
+        )
+        with self._tx() as s:
+            return bool(s.execute(renew).rowcount)  # type: ignore[attr-defined]
+
+    def release_lock(self, stack: str, holder: str) -> bool:
+        with self._tx() as s:
+            gone = s.execute(
+                delete(Lock)
+                .where(Lock.stack == stack, Lock.holder == holder)
+                .execution_options(synchronize_session=False)
+            )
+            return bool(gone.rowcount)  # type: ignore[attr-defined]
+
+    def lock(self, stack: str) -> dict[str, Any] | None:
+        """Who holds the stack and until when, or None; an expired lease still shows."""
+        with self._tx(write=False) as s:
+            row = s.get(Lock, stack)
+            return lock_dict(row, self._clock()) if row else None
+
+    # -- plumbing -----------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _tx(self, write: bool = True, chain: bool = False) -> Iterator[Session]:
+        with self._turns, Session(self.engine, expire_on_commit=False) as s, s.begin():
+            if write and self._sqlite:
+                s.connection(execution_options={WRITE_OPTION: True})
+            if chain and not self._sqlite:
+                s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+            yield s
+
+    def _edit(
+        self,
+        stack: str,
+        logical_id: str,
+        run_id: int | None,
+        change: Callable[[ResourceRow], T],
+    ) -> T:
+        """Apply `change` to the resource's row, created if new; retried once if two
+        writers created the same row at once."""
+        for attempt in (1, 2):
+            try:
+                with self._tx() as s:
+                    row = _find(s, stack, logical_id, for_update=True)
+                    if row is None:
+                        row = ResourceRow(stack=stack, logical_id=logical_id, drift_fields=[])
+                        s.add(row)
+                    result = change(row)
+                    row.updated_at = self._clock()
+                    row.last_run_id = run_id if run_id is not None else row.last_run_id
+                return result
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+
+def _open_run(s: Session, run_id: int) -> Run:
+    run = s.get(Run, run_id)
+    if run is None:
+        raise KeyError(f"no run {run_id}")
+    if run.hash is not None:
+        raise ValueError(f"run {run_id} is finished; its hash is sealed")
+    return run
+
+
+def _find(s: Session, stack: str, logical_id: str, for_update: bool = False) -> ResourceRow | None:
+    query = select(ResourceRow).where(
+        ResourceRow.stack == stack, ResourceRow.logical_id == logical_id
+    )
+    # Row lock on PostgreSQL so two writers' read-modify-write (drift streaks) cannot
+    # interleave; SQLite is already serialized by BEGIN IMMEDIATE.
+    return s.scalars(query.with_for_update() if for_update else query).first()
+
+
+def _changes(s: Session, run_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    out: dict[int, list[dict[str, Any]]] = {rid: [] for rid in run_ids}
+    if run_ids:
+        query = select(Change).where(Change.run_id.in_(run_ids)).order_by(Change.id)
+        for row in s.scalars(query):
+            out[row.run_id].append(change_dict(row))
+    return out
+
+
+def _count(s: Session, run_id: int) -> dict[str, int]:
+    counts = dict.fromkeys(COUNT_KEYS, 0)
+    for action, outcome in s.execute(
+        select(Change.action, Change.outcome).where(Change.run_id == run_id)
+    ):
+        counts[action] = counts.get(action, 0) + 1
+        counts["failed"] += outcome == "failed"
+    return counts

@@ -1,0 +1,232 @@
+"""What each command does, between the click layer (cli.py) and the engine (runner.py).
+
+Each function returns the process exit code: 0 success, 1 error or invalid input, 2 changes
+or drift present where the verb says so.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from controller import planfile, render
+from controller.config import Settings
+from controller.model import Action, ActionType
+from controller.plan import PlanOptions
+from controller.runner import Desired, Runner, RunResult
+from controller.source import Commit, fetch
+from controller.specs.expand import expand_all, stack_policies
+from controller.specs.validate import load_and_validate
+
+A = ActionType
+OK, ERROR, CHANGES = 0, 1, 2
+
+
+def load_desired(
+    specs: str | Path, stacks: Sequence[str] = (), commit: Commit | None = None, source: str = ""
+) -> Desired:
+    """Validate every spec under `specs` (all errors at once) and expand them."""
+    docs = load_and_validate(specs)
+    desired = Desired(
+        expand_all(docs),
+        stack_policies(docs),
+        commit.to_json() if commit else {},
+        source or str(specs),
+    )
+    unknown = sorted(set(stacks) - set(desired.stacks))
+    if unknown:
+        raise click.UsageError(
+            f"no spec defines stack {', '.join(unknown)}; known: {', '.join(desired.stacks)}"
+        )
+    return desired.only(stacks)
+
+
+def do_validate(specs: str, console: Console) -> int:
+    desired = load_desired(specs)
+    console.print(
+        f"[green]valid:[/green] {len(desired.stacks)} stacks, "
+        f"{len(desired.resources)} resources ({', '.join(desired.stacks)})"
+    )
+    return OK
+
+
+def do_plan(
+    runner: Runner,
+    desired: Desired,
+    options: PlanOptions,
+    fmt: str,
+    out: str | None,
+    detailed: bool,
+    console: Console,
+) -> int:
+    result = runner.plan(desired, options)
+    if out:
+        planfile.save(result.plan, out, desired.commit)
+    _show_plan(result, fmt, console)
+    if out:
+        console.print(f"Saved the plan to {out}; apply it with `plumb apply --plan {out}`.")
+    if detailed and result.plan.changes:
+        return CHANGES
+    return ERROR if result.plan.errors else OK
+
+
+def do_apply(
+    runner: Runner,
+    desired: Desired,
+    options: PlanOptions,
+    yes: bool,
+    console: Console,
+    reviewed: planfile.SavedPlan | None = None,
+    trigger: str = "cli-apply",
+) -> int:
+    if not yes and reviewed is None:
+        preview = runner.plan(desired, options, trigger="cli-apply-preview", command="apply")
+        render.print_plan(preview.plan, console)
+        if not preview.plan.changes:
+            console.print("Nothing to apply.")
+            return OK
+        if not sys.stdin.isatty():
+            raise click.UsageError(
+                "apply asks before it changes anything; pass --yes when "
+                "there is no terminal to answer"
+            )
+        if not click.confirm("Apply these changes?", default=False):
+            console.print("Cancelled; nothing changed.")
+            return ERROR
+    result = _apply_with_progress(runner, desired, options, console, reviewed, trigger)
+    _show_apply(result, console)
+    return OK if result.outcome in ("succeeded", "no-changes", "progressing") else ERROR
+
+
+def do_drift(runner: Runner, desired: Desired, console: Console) -> int:
+    result = runner.plan(desired, PlanOptions(), trigger="cli-drift", command="drift")
+    drifted = [
+        a
+        for a in result.plan.actions
+        if a.type in (A.UPDATE, A.REPLACE, A.CREATE) or (a.type is A.BLOCKED and a.changes)
+    ]
+    for action in drifted:
+        what = "missing" if action.type is A.CREATE else "drifted"
+        console.print(f"[yellow]{what}:[/yellow] {action.kind} {action.logical_id}")
+        if action.type is not A.CREATE:
+            for change in action.changes:
+                for line in render.change_lines(change):
+                    console.print(f"    {line}")
+    for action in result.plan.actions:
+        for change in action.waived:
+            console.print(f"[dim]waived: {action.logical_id} {change.path}[/dim]")
+    for error in result.plan.errors:
+        console.print(f"[bold red]error:[/bold red] {error}")
+    console.print(render.calls_text(result.api_calls))
+    if result.plan.errors:
+        return ERROR
+    if drifted:
+        console.print(f"[bold]{len(drifted)} resources out of sync.[/bold]")
+        return CHANGES
+    console.print("[green]In sync.[/green]")
+    return OK
+
+
+def do_sync(
+    runner: Runner,
+    settings: Settings,
+    repo: str,
+    branch: str,
+    path: str,
+    console: Console,
+    trigger: str = "sync",
+) -> int:
+    """One GitOps cycle: fetch, pin the commit, validate, converge."""
+    commit = fetch(repo, branch, settings.report_folder().parent / "checkouts")
+    console.print(
+        f"commit {commit.sha[:12]} by {commit.author}: {commit.message} "
+        f"(signature: {commit.signature})"
+    )
+    try:
+        desired = load_desired(commit.checkout / path, commit=commit, source=f"{repo}#{branch}")
+    except Exception as err:
+        run_id = runner.record_rejected(trigger, commit.to_json(), f"{repo}#{branch}", str(err))
+        console.print(f"[bold red]commit rejected[/bold red] (run {run_id}):\n{err}")
+        return ERROR
+    options = PlanOptions(scheduled=trigger == "schedule")
+    return do_apply(runner, desired, options, True, console, trigger=trigger)
+
+
+def _apply_with_progress(
+    runner: Runner,
+    desired: Desired,
+    options: PlanOptions,
+    console: Console,
+    reviewed: planfile.SavedPlan | None,
+    trigger: str,
+) -> RunResult:
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )
+    with progress:
+        task = progress.add_task("applying", total=None)
+
+        def on_event(action: Action, status: str) -> None:
+            if action.type.mutates:
+                progress.update(task, advance=1, description=f"{status} {action.logical_id}")
+                if not console.is_terminal:
+                    console.print(f"  {status:<9} {action.type.value:<7} {action.logical_id}")
+
+        return runner.apply(desired, options, trigger=trigger, on_event=on_event, reviewed=reviewed)
+
+
+def _show_plan(result: RunResult, fmt: str, console: Console) -> None:
+    if fmt == "json":
+        click.echo(render_json(result))
+        return
+    if fmt == "markdown":
+        click.echo(render.plan_markdown(result.plan, result.api_calls))
+        return
+    render.print_plan(result.plan, console)
+    console.print(render.calls_text(result.api_calls) + f" in {result.seconds:.2f} s")
+
+
+def render_json(result: RunResult) -> str:
+    import json
+
+    data = planfile.plan_to_json(result.plan)
+    data["apiCalls"] = result.api_calls
+    data["runId"] = result.run_id
+    return json.dumps(data, indent=2, default=str)
+
+
+def _show_apply(result: RunResult, console: Console) -> None:
+    # Without a terminal each action was already printed as it finished.
+    changed = [a for a in result.plan.actions if a.type.mutates and console.is_terminal]
+    for action in changed:
+        outcome = result.outcomes.get(action.logical_id)
+        status = outcome.status if outcome else "unchanged"
+        colour = {"applied": "green", "failed": "red", "skipped": "red", "pending": "yellow"}
+        style = colour.get(status, "dim")
+        line = f"[{style}]{status:<9}[/] {action.type.value:<7} {action.logical_id}"
+        if outcome and outcome.error:
+            line += f"\n            {outcome.error}"
+        console.print(line)
+    for action in result.plan.actions:
+        if action.type in (A.BLOCKED, A.UNKNOWN):
+            console.print(
+                f"[bold red]{action.type.value:<9}[/] {action.logical_id}: {action.reason}"
+            )
+    for warning in result.plan.warnings:
+        console.print(f"[yellow]warning:[/yellow] {warning}")
+    console.print(
+        f"[bold]Run {result.run_id}: {result.outcome}.[/bold] "
+        + render.calls_text(result.api_calls)
+        + f" in {result.seconds:.2f} s"
+    )
+    console.print(f"Report: {result.reports.get('html')}")

@@ -1,0 +1,374 @@
+"""Semantic checks of an Environment: what its JSON Schema cannot say.
+
+The network must be addressable (CIDRs that are network addresses, subnets inside the VPC
+and apart, one of each per availability zone of the region), the names plumb derives from
+product and env must be ones each AWS service accepts, secrets must be given by name and
+never by value, and Bedrock model ids must be ids this region can call. Each check returns
+(path, message) pairs; the engine adds file, line and column. The document has passed its
+schema, so every field the schema requires is present and has the right type.
+
+No message ever quotes a value that might be a secret.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from controller.specs.document import Document, Path, dotted
+from reconcilers import semantic_check
+from reconcilers._bedrock import geography_problem, parse_model_id
+
+Issue = tuple[Path, str]
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+SPEC: Path = ("spec",)
+NET: Path = ("spec", "network")
+IN_VPC = ("loadBalancer", "service", "documentdb", "redis")
+
+
+@semantic_check("Environment")
+def check_environment(doc: Document) -> list[Issue]:
+    spec: Mapping[str, Any] = doc.body.get("spec") or {}
+    meta = doc.metadata
+    region = str(meta["region"])
+    return [
+        *section_issues(spec),
+        *network_issues(spec.get("network"), region),
+        *name_issues(str(meta["product"]), str(meta["env"]), spec),
+        *load_balancer_issues(spec.get("loadBalancer"), region),
+        *service_issues(spec.get("service")),
+        *secret_issues(spec),
+        *model_issues(spec.get("models"), region),
+    ]
+
+
+def section_issues(spec: Mapping[str, Any]) -> list[Issue]:
+    if "network" in spec:
+        return []
+    return [((*SPEC, name), f"{name} runs in the stack's VPC: it needs a spec.network section")
+            for name in IN_VPC if name in spec]
+
+
+# -- network ----------------------------------------------------------------------------
+
+
+def parse_cidr(text: str, path: Path, out: list[Issue]) -> Network | None:
+    """The network `text` names, or None; what is wrong with it is added to `out`.
+
+    A CIDR with host bits set is reported, and its network is still returned, so the
+    other checks go on with what the user meant.
+    """
+    try:
+        return ipaddress.ip_network(text, strict=True)
+    except ValueError:
+        pass
+    try:
+        meant = ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        out.append((path, f"{text} is not a valid IPv4 CIDR block"))
+        return None
+    out.append((path, f"{text} is not a network address; did you mean {meant}?"))
+    return meant
+
+
+def network_issues(net: Mapping[str, Any] | None, region: str) -> list[Issue]:
+    if not net:
+        return []
+    out: list[Issue] = []
+    vpc = parse_cidr(net["cidr"], (*NET, "cidr"), out)
+    if vpc is not None and not 16 <= vpc.prefixlen <= 28:
+        out.append(((*NET, "cidr"), f"a VPC's prefix must be /16 to /28, not /{vpc.prefixlen}"))
+    zones: Sequence[str] = net["availabilityZones"]
+    out += zone_issues(zones, region)
+    out += subnet_issues(net, vpc, len(zones))
+    allowed = sorted({0, 1, len(zones)})
+    if net["natGateways"] not in allowed:
+        choices = " or ".join(", ".join(map(str, allowed)).rsplit(", ", 1))
+        out.append(((*NET, "natGateways"),
+                    f"must be {choices}: none, one shared, or one per availability zone"))
+    return out
+
+
+def zone_issues(zones: Sequence[str], region: str) -> list[Issue]:
+    out: list[Issue] = []
+    first: dict[str, int] = {}
+    own_zone = re.compile(rf"^{re.escape(region)}[a-z]$")
+    for index, zone in enumerate(zones):
+        path = (*NET, "availabilityZones", index)
+        if zone in first:
+            out.append((path, f"{zone} is listed twice (first at [{first[zone]}])"))
+            continue
+        first[zone] = index
+        if not own_zone.match(zone):
+            out.append((path, f"{zone} is not an availability zone of {region} "
+                              f"(metadata.region); those are named {region}a, {region}b, ..."))
+    return out
+
+
+def subnet_issues(net: Mapping[str, Any], vpc: Network | None, zones: int) -> list[Issue]:
+    out: list[Issue] = []
+    seen: list[tuple[Path, Network]] = []
+    for group in ("publicSubnets", "privateSubnets"):
+        items: Sequence[str] = net[group]
+        if len(items) != zones:
+            out.append(((*NET, group), f"{len(items)} subnet(s) for {zones} availability zone(s): "
+                                       "give one per AZ, in the order of availabilityZones"))
+        for index, text in enumerate(items):
+            path = (*NET, group, index)
+            subnet = parse_cidr(text, path, out)
+            if subnet is None:
+                continue
+            if vpc is not None and not (subnet.version == vpc.version and subnet.subnet_of(vpc)):
+                out.append((path, f"{subnet} is not inside the VPC's {vpc} (spec.network.cidr)"))
+            elif not 16 <= subnet.prefixlen <= 28:
+                out.append((path, f"a subnet's prefix must be /16 to /28, not /{subnet.prefixlen}"))
+            for other_path, other in seen:
+                if subnet.overlaps(other):
+                    rel = dotted(other_path[len(NET):])
+                    out.append((path, f"{subnet} overlaps {rel} ({other})"))
+            seen.append((path, subnet))
+    return out
+
+
+# -- names ------------------------------------------------------------------------------
+
+NameRule = Callable[[str], str | None]
+S3_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+S3_SUFFIXES = ("-s3alias", "--ol-s3", "--x-s3", "--table-s3")
+
+
+def bucket_name_problem(name: str) -> str | None:
+    """Why S3 refuses `name` as a general purpose bucket's name, or None."""
+    if not 3 <= len(name) <= 63:
+        return f"is {len(name)} characters long; S3 allows 3 to 63"
+    if not re.fullmatch(r"[a-z0-9.-]+", name):
+        return "may only hold lowercase letters, digits, dots and hyphens"
+    if not (name[0].isalnum() and name[-1].isalnum()):
+        return "must begin and end with a letter or digit"
+    if ".." in name:
+        return "must not hold two adjacent dots"
+    if re.fullmatch(r"\d+\.\d+\.\d+\.\d+", name):
+        return "must not look like an IP address"
+    for prefix in S3_PREFIXES:
+        if name.startswith(prefix):
+            return f"must not begin with '{prefix}' (S3 reserves it)"
+    for suffix in S3_SUFFIXES:
+        if name.endswith(suffix):
+            return f"must not end with '{suffix}' (S3 reserves it)"
+    return None
+
+
+def _id_problem(limit: int, strict: bool = True, reserved: str = "") -> NameRule:
+    """Names of letters, digits and hyphens, at most `limit` long, not ending in a hyphen.
+
+    `strict` (ElastiCache, DocumentDB ids): also beginning with a letter, and without two
+    hyphens in a row.
+    """
+
+    def problem(name: str) -> str | None:
+        if len(name) > limit:
+            return f"is {len(name)} characters long; at most {limit} are allowed"
+        if not re.fullmatch(r"[A-Za-z0-9-]+", name):
+            return "may only hold letters, digits and hyphens"
+        if name.startswith("-") or name.endswith("-"):
+            return "must not begin or end with a hyphen"
+        if strict and not name[0].isalpha():
+            return "must begin with a letter"
+        if strict and "--" in name:
+            return "must not hold two hyphens in a row"
+        if reserved and name.startswith(reserved):
+            return f"must not begin with '{reserved}'"
+        return None
+
+    return problem
+
+
+def _role_problem(name: str) -> str | None:
+    if len(name) > 64:
+        return f"is {len(name)} characters long; at most 64 are allowed"
+    return None if re.fullmatch(r"[\w+=,.@-]+", name) else "holds characters IAM refuses"
+
+
+# (sections any of which makes the name exist ("" = always), suffix, what it names, rule)
+NAME_RULES: tuple[tuple[tuple[str, ...], str, str, NameRule], ...] = (
+    (("",), "-storage", "S3 bucket", bucket_name_problem),
+    (("loadBalancer",), "-alb", "load balancer", _id_problem(32, False, "internal-")),
+    (("loadBalancer",), "-app", "target group", _id_problem(32, False)),
+    (("redis",), "-redis", "ElastiCache replication group id", _id_problem(40)),
+    (("documentdb",), "-docdb", "DocumentDB cluster id", _id_problem(63)),
+    (("service", "models"), "-task", "IAM role", _role_problem),
+    (("service",), "-execution", "IAM role", _role_problem),
+)
+
+
+def name_issues(product: str, env: str, spec: Mapping[str, Any]) -> list[Issue]:
+    out: list[Issue] = []
+    for sections, suffix, what, rule in NAME_RULES:
+        if not any(s == "" or s in spec for s in sections):
+            continue
+        name = f"{product}-{env}{suffix}"
+        problem = rule(name)
+        if problem:
+            culprit = _culprit(product, env, problem)
+            out.append((("metadata", culprit),
+                        f"the {what} name '{name}' (from product and env) {problem}"))
+    return out
+
+
+def _culprit(product: str, env: str, problem: str) -> str:
+    """Which of product and env to point at: the one that makes the name fail."""
+    if "characters long" in problem:
+        return "env" if len(env) > len(product) else "product"
+    if "hyphen" in problem and ("--" in env or env.endswith("-")):
+        return "env"
+    return "product"
+
+
+# -- load balancer and service ----------------------------------------------------------
+
+FARGATE_MEMORY: dict[int, Sequence[int]] = {
+    256: (512, 1024, 2048),
+    512: range(1024, 4097, 1024),
+    1024: range(2048, 8193, 1024),
+    2048: range(4096, 16385, 1024),
+    4096: range(8192, 30721, 1024),
+    8192: range(16384, 61441, 4096),
+    16384: range(32768, 122881, 8192),
+}
+
+
+def load_balancer_issues(lb: Mapping[str, Any] | None, region: str) -> list[Issue]:
+    if not lb:
+        return []
+    out: list[Issue] = []
+    base: Path = (*SPEC, "loadBalancer")
+    cert_region = str(lb["certificateArn"]).split(":")[3]
+    if cert_region != region:
+        out.append(((*base, "certificateArn"), f"the certificate is in {cert_region}; a load "
+                                               f"balancer in {region} needs one from {region}"))
+    for index, text in enumerate(lb.get("allowedCidrs") or []):
+        parse_cidr(text, (*base, "allowedCidrs", index), out)
+    return out
+
+
+def service_issues(service: Mapping[str, Any] | None) -> list[Issue]:
+    if not service:
+        return []
+    out: list[Issue] = []
+    base: Path = (*SPEC, "service")
+    cpu, memory = service.get("cpu", 256), service.get("memory", 512)
+    sizes = FARGATE_MEMORY.get(cpu, ())
+    if sizes and memory not in sizes:
+        if isinstance(sizes, range):
+            allowed = f"{sizes.start} to {sizes.stop - 1} MiB in steps of {sizes.step}"
+        else:
+            allowed = " or ".join(map(str, sizes)) + " MiB"
+        out.append(((*base, "memory"), f"Fargate cannot give {memory} MiB to {cpu} CPU units: "
+                                       f"with cpu {cpu}, memory may be {allowed}"))
+    plain = service.get("environment") or {}
+    for name in service.get("secrets") or {}:
+        if name in plain:
+            out.append(((*base, "secrets", name),
+                        f"{name} is also set in service.environment; give each variable once"))
+    return out
+
+
+# -- secrets ----------------------------------------------------------------------------
+
+SECRET_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
+SECRET_VALUE = "looks like a secret value; give the name of a Secrets Manager secret instead"
+_CREDENTIAL = re.compile(
+    r"""^sk-[A-Za-z0-9_-]{20,}          # OpenAI-style API key
+      | ^sk_(live|test)_                 # Stripe
+      | ^(AKIA|ASIA)[A-Z0-9]{16}$        # AWS access key id
+      | -----BEGIN                       # PEM key or certificate
+      | ^gh[pousr]_[A-Za-z0-9]{20,}     # GitHub tokens
+      | ^github_pat_
+      | ^xox[abprs]-                     # Slack
+      | ^eyJ[A-Za-z0-9_-]{8,}\.          # JWT
+      | ^AIza[0-9A-Za-z_-]{30,}          # Google API key
+      | ^[0-9a-fA-F]{32,}$               # hex keys (Azure OpenAI's among them)
+      | ://[^/\s:@]+:[^/\s@]+@           # a URL carrying user:password
+    """,
+    re.VERBOSE,
+)
+_CREDENTIAL_NAME = re.compile(
+    r"(PASSWORD|PASSWD|SECRET|SECRET_KEY|TOKEN|API_?KEY|PRIVATE_KEY|ACCESS_KEY)$", re.IGNORECASE
+)
+
+
+def looks_like_credential(value: str) -> bool:
+    """True for values shaped like keys and tokens rather than names (a heuristic)."""
+    return bool(_CREDENTIAL.search(value)) or _random_token(value)
+
+
+def _random_token(value: str) -> bool:
+    """Long mixed-case-and-digit strings that do not read like words: base64 keys."""
+    if len(value) < 24 or not re.fullmatch(r"[A-Za-z0-9+/=_-]+", value):
+        return False
+    if not (re.search(r"[A-Z]", value) and re.search(r"[a-z]", value) and re.search(r"\d", value)):
+        return False
+    letters = [c for c in value if c.isalpha()]
+    vowels = sum(c in "aeiouAEIOU" for c in letters) / len(letters)
+    digit_runs = len(re.findall(r"\d+", value))
+    return vowels < 0.3 or digit_runs >= 3
+
+
+def secret_name_problem(value: str) -> str | None:
+    if looks_like_credential(value):
+        return SECRET_VALUE
+    if not SECRET_NAME.match(value):
+        return "is not a Secrets Manager secret name: 1-512 letters, digits and / _ + = . @ -"
+    return None
+
+
+def secret_issues(spec: Mapping[str, Any]) -> list[Issue]:
+    out: list[Issue] = []
+    service = spec.get("service") or {}
+    for name, value in (service.get("secrets") or {}).items():
+        problem = secret_name_problem(str(value))
+        if problem:
+            out.append(((*SPEC, "service", "secrets", name), problem))
+    azure = (spec.get("models") or {}).get("azureOpenAI") or {}
+    if "apiKeySecret" in azure:
+        problem = secret_name_problem(str(azure["apiKeySecret"]))
+        if problem:
+            out.append(((*SPEC, "models", "azureOpenAI", "apiKeySecret"), problem))
+    for name, value in (service.get("environment") or {}).items():
+        text = str(value)
+        named = _CREDENTIAL_NAME.search(name) and len(text) >= 8 and "/" not in text
+        if looks_like_credential(text) or named:
+            out.append(((*SPEC, "service", "environment", name),
+                        "looks like a credential; keep it in Secrets Manager and name the "
+                        "secret in service.secrets instead"))
+    return out
+
+
+# -- models -----------------------------------------------------------------------------
+
+
+def model_issues(models: Mapping[str, Any] | None, region: str) -> list[Issue]:
+    bedrock = (models or {}).get("bedrock")
+    if not bedrock:
+        return []
+    out: list[Issue] = []
+    first: dict[str, int] = {}
+    for index, model_id in enumerate(bedrock["models"]):
+        path = (*SPEC, "models", "bedrock", "models", index)
+        if model_id in first:
+            out.append((path, f"'{model_id}' is listed twice (first at models[{first[model_id]}])"))
+            continue
+        first[model_id] = index
+        ref = parse_model_id(model_id)
+        if ref is None:
+            out.append((path, f"'{model_id}' is not a Bedrock model id: give a foundation-model "
+                              "id (anthropic.claude-3-haiku-20240307-v1:0) or an inference "
+                              "profile id (us.anthropic.claude-3-5-haiku-20241022-v1:0)"))
+            continue
+        problem = geography_problem(ref, region)
+        if problem:
+            out.append((path, problem))
+    return out

@@ -1,0 +1,241 @@
+"""The IAM role kind: trust policy, description, inline policies and attached managed policies.
+
+IAM lists roles by path but returns no tags in the listing, so observation is one
+ListRoles under /plumb/, then for each role that could be ours a GetRole (tags, trust
+policy, description) and its inline policies. Inline policies the spec does not name are
+drift and are deleted on update: privilege creep is the drift that matters most.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from controller.context import Context
+from controller.fields import normalize_policy, normalize_set
+from controller.model import TAG_ID, Diff, Observed, Resource
+from reconcilers import register
+from reconcilers._errors import error_code, ignoring
+from reconcilers._tags import tag_delta, to_dict, to_list
+from reconcilers.base import BaseReconciler
+
+PATH = "/plumb/"  # every role plumb creates lives under it; ListRoles filters on it
+_NOT_FOUND = "NoSuchEntity"
+
+
+@register
+class Role(BaseReconciler):
+    """An IAM role with a fixed name under /plumb/, found by its ownership tags."""
+
+    kind = "Role"
+    not_found_codes = frozenset({_NOT_FOUND})
+    terminal_codes = frozenset(
+        {"DeleteConflict", "MalformedPolicyDocument", "PolicyNotAttachable",
+         "UnmodifiableEntity", "InvalidInput"}
+    )
+
+    def physical_name(self, desired: Resource) -> str:
+        return str(desired.spec["roleName"])
+
+    def observe(self, desired: Sequence[Resource], ctx: Context) -> dict[str, Observed]:
+        wanted = {str(r.spec["roleName"]): r for r in desired}
+        listed = ctx.describe("iam", "list_roles", "Roles", PathPrefix=PATH)
+        found: dict[str, Observed] = {}
+        for name in _candidates(ctx, wanted, [str(r["RoleName"]) for r in listed]):
+            role = _get_role(ctx.iam, name)
+            if role is not None:
+                self._sort(ctx, role, wanted.get(name), found)
+        for name in sorted(set(wanted) - {str(r["RoleName"]) for r in listed}):
+            # Not under /plumb/: anything of that name is a conflict, never ours to change.
+            role = _get_role(ctx.iam, name)
+            if role is not None:
+                found[wanted[name].logical_id] = _foreign(wanted[name], role, ctx)
+        return found
+
+    def _sort(
+        self, ctx: Context, role: dict[str, Any], res: Resource | None, found: dict[str, Observed]
+    ) -> None:
+        tags = to_dict(role.get("Tags"))
+        if ctx.owns(tags):
+            mine = res if res is not None and res.logical_id == tags[TAG_ID] else None
+            found[tags[TAG_ID]] = _observe_owned(ctx, role, tags, mine)
+        if res is not None and res.logical_id not in found:
+            found[res.logical_id] = _foreign(res, role, ctx)
+
+    def create(self, desired: Resource, ctx: Context) -> Observed:
+        spec = desired.spec
+        extra = {"Description": spec["description"]} if spec.get("description") else {}
+        out = ctx.iam.create_role(
+            RoleName=spec["roleName"],
+            Path=spec.get("path", PATH),
+            AssumeRolePolicyDocument=_json(spec["assumeRolePolicy"]),
+            Tags=ctx.tag_list(desired),
+            **extra,
+        )["Role"]
+        # The role is tagged from birth, so a crash below leaves an owned role whose
+        # missing policies the next run repairs as drift.
+        for policy_name, document in sorted((spec.get("inlinePolicies") or {}).items()):
+            _put_inline(ctx.iam, out["RoleName"], policy_name, document)
+        for arn in sorted(spec.get("managedPolicyArns") or []):
+            ctx.iam.attach_role_policy(RoleName=out["RoleName"], PolicyArn=arn)
+        return _observed(desired.logical_id, out, dict(spec), desired.ownership_tags(), ctx)
+
+    def update(self, desired: Resource, observed: Observed, diff: Diff, ctx: Context) -> Observed:
+        name = observed.physical_id
+        spec = desired.spec
+        if diff.changed("description"):
+            ctx.iam.update_role(RoleName=name, Description=spec.get("description") or "")
+        if diff.changed("assumeRolePolicy"):
+            ctx.iam.update_assume_role_policy(
+                RoleName=name, PolicyDocument=_json(spec["assumeRolePolicy"])
+            )
+        if diff.changed("inlinePolicies"):
+            _sync_inline(ctx.iam, name, spec["inlinePolicies"], observed.spec.get("inlinePolicies"))
+        if diff.changed("managedPolicyArns"):
+            _sync_managed(ctx.iam, name, spec["managedPolicyArns"],
+                          observed.spec.get("managedPolicyArns"))
+        if diff.changed("tags"):
+            _sync_tags(ctx.iam, name, observed.tags, desired.ownership_tags())
+        return self.observe_one(desired, ctx)
+
+    def delete(self, observed: Observed, ctx: Context) -> None:
+        # IAM refuses to delete a role that still has policies (DeleteConflict).
+        name = observed.physical_id
+        with ignoring(self.not_found_codes):
+            for policy in ctx.describe("iam", "list_role_policies", "PolicyNames", RoleName=name):
+                ctx.iam.delete_role_policy(RoleName=name, PolicyName=policy)
+            attached = ctx.describe(
+                "iam", "list_attached_role_policies", "AttachedPolicies", RoleName=name
+            )
+            for policy in attached:
+                ctx.iam.detach_role_policy(RoleName=name, PolicyArn=policy["PolicyArn"])
+            ctx.iam.delete_role(RoleName=name)
+
+
+# -- observing ------------------------------------------------------------------------
+
+
+def _candidates(ctx: Context, wanted: Mapping[str, Resource], listed: list[str]) -> list[str]:
+    """Roles under /plumb/ worth a GetRole: desired names and names starting with a stack.
+
+    ListRoles carries no tags, so each role's tags cost one call. plumb names roles
+    "{stack}-..." (the task role is "{stack}-task"); roles of stacks outside this run are
+    not read. Trade-off: a Role written directly in a spec under a name that does not start
+    with its stack is not found as an orphan once it leaves the spec.
+    """
+    prefixes = tuple(f"{stack}-" for stack in sorted(ctx.stacks))
+    return sorted(n for n in listed if n in wanted or n.startswith(prefixes))
+
+
+def _get_role(iam: Any, name: str) -> dict[str, Any] | None:
+    try:
+        return dict(iam.get_role(RoleName=name)["Role"])
+    except ClientError as err:
+        if error_code(err) == _NOT_FOUND:
+            return None
+        raise
+
+
+def _observe_owned(
+    ctx: Context, role: dict[str, Any], tags: dict[str, str], desired: Resource | None
+) -> Observed:
+    """Reads the policies only for a desired role whose spec manages them; orphans need none."""
+    spec = _base_spec(role)
+    managed = desired.spec if desired is not None else {}
+    name = role["RoleName"]
+    if "inlinePolicies" in managed:
+        spec["inlinePolicies"] = _read_inline(ctx, name)
+    if "managedPolicyArns" in managed:
+        attached = ctx.describe(
+            "iam", "list_attached_role_policies", "AttachedPolicies", RoleName=name
+        )
+        spec["managedPolicyArns"] = sorted(p["PolicyArn"] for p in attached)
+    return _observed(tags[TAG_ID], role, spec, tags, ctx)
+
+
+def _read_inline(ctx: Context, name: str) -> dict[str, Any]:
+    names = ctx.describe("iam", "list_role_policies", "PolicyNames", RoleName=name)
+    return {
+        policy: _document(
+            ctx.iam.get_role_policy(RoleName=name, PolicyName=policy)["PolicyDocument"]
+        )
+        for policy in names
+    }
+
+
+def _base_spec(role: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "roleName": role["RoleName"],
+        "path": role.get("Path", "/"),
+        "description": role.get("Description", ""),
+        "assumeRolePolicy": _document(role.get("AssumeRolePolicyDocument")),
+    }
+
+
+def _document(doc: Any) -> Any:
+    """boto3 decodes IAM documents to dicts; a raw (URL-decoded) string is parsed too."""
+    return json.loads(doc) if isinstance(doc, str) else doc
+
+
+def _observed(
+    logical_id: str, role: Mapping[str, Any], spec: dict[str, Any], tags: Mapping[str, str],
+    ctx: Context, owned: bool = True,
+) -> Observed:
+    return Observed(
+        kind=Role.kind,
+        logical_id=logical_id,
+        physical_id=role["RoleName"],
+        spec=spec,
+        attrs={"id": role["RoleName"], "name": role["RoleName"], "arn": role["Arn"],
+               "roleId": role.get("RoleId", "")},
+        tags=dict(tags),
+        owned=owned,
+        region=ctx.region,
+    )
+
+
+def _foreign(desired: Resource, role: dict[str, Any], ctx: Context) -> Observed:
+    tags = to_dict(role.get("Tags"))
+    return _observed(desired.logical_id, role, _base_spec(role), tags, ctx, owned=False)
+
+
+# -- writing: one call per drifted item -----------------------------------------------
+
+
+def _json(document: Any) -> str:
+    return document if isinstance(document, str) else json.dumps(document)
+
+
+def _put_inline(iam: Any, role: str, name: str, document: Any) -> None:
+    iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=_json(document))
+
+
+def _sync_inline(iam: Any, role: str, want: Mapping[str, Any], have: Any) -> None:
+    """Puts each policy that differs and deletes each one the spec does not name."""
+    have_map: Mapping[str, Any] = have if isinstance(have, Mapping) else {}
+    for name in sorted(set(want) | set(have_map)):
+        if name not in want:
+            with ignoring({_NOT_FOUND}):
+                iam.delete_role_policy(RoleName=role, PolicyName=name)
+        elif normalize_policy(want[name]) != normalize_policy(have_map.get(name)):
+            _put_inline(iam, role, name, want[name])
+
+
+def _sync_managed(iam: Any, role: str, want: Sequence[str], have: Any) -> None:
+    want_set, have_set = set(normalize_set(list(want))), set(have or [])
+    for arn in sorted(want_set - have_set):
+        iam.attach_role_policy(RoleName=role, PolicyArn=arn)
+    for arn in sorted(have_set - want_set):
+        with ignoring({_NOT_FOUND}):
+            iam.detach_role_policy(RoleName=role, PolicyArn=arn)
+
+
+def _sync_tags(iam: Any, role: str, have: Mapping[str, str], want: Mapping[str, str]) -> None:
+    to_set, to_remove = tag_delta(have, want)
+    if to_set:
+        iam.tag_role(RoleName=role, Tags=to_list(to_set))
+    if to_remove:
+        iam.untag_role(RoleName=role, TagKeys=to_remove)

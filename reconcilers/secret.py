@@ -1,0 +1,172 @@
+"""The Secrets Manager secret kind: the secret's name, description and tags, never its value.
+
+plumb creates a secret empty and leaves the value to its owner (`put-secret-value`); it
+never calls GetSecretValue or PutSecretValue, so a value cannot reach a plan, the state or
+a report. A secret with no value yet is a warning, not drift. Deletion keeps the 7-day
+recovery window, and re-adding a secret that plumb scheduled for deletion restores it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from controller.context import Context
+from controller.diff import diff as diff_of
+from controller.errors import ERR_CREATE, TerminalError
+from controller.model import TAG_ID, TAG_STACK, Diff, Observed, Resource
+from reconcilers import register
+from reconcilers._errors import error_code, ignoring
+from reconcilers._tags import tag_delta, to_dict, to_list
+from reconcilers.base import BaseReconciler
+
+RECOVERY_DAYS = 7
+MAX_FILTER_VALUES = 10  # ListSecrets takes at most 10 values per filter
+_NOT_FOUND = "ResourceNotFoundException"
+# AWS answers a create over a secret scheduled for deletion with InvalidRequestException;
+# moto answers ResourceExistsException (MOTO.md row 82).
+_NAME_TAKEN = frozenset({"ResourceExistsException", "InvalidRequestException"})
+
+
+@register
+class Secret(BaseReconciler):
+    """A secret found by its ownership tags; plumb manages its metadata, not its value."""
+
+    kind = "Secret"
+    not_found_codes = frozenset({_NOT_FOUND})
+    terminal_codes = frozenset(
+        {"ResourceExistsException", "MalformedPolicyDocumentException",
+         "PreconditionNotMetException", "EncryptionFailure"}
+    )
+
+    def physical_name(self, desired: Resource) -> str:
+        return str(desired.spec["name"])
+
+    def observe(self, desired: Sequence[Resource], ctx: Context) -> dict[str, Observed]:
+        found: dict[str, Observed] = {}
+        for item in ctx.describe("secretsmanager", "list_secrets", "SecretList",
+                                 Filters=_owned_filters(ctx)):
+            tags = to_dict(item.get("Tags"))
+            if ctx.owns(tags) and not item.get("DeletedDate"):
+                found[tags[TAG_ID]] = _observed(tags[TAG_ID], item, tags, ctx)
+        for res in desired:
+            if res.logical_id in found:
+                continue
+            # Not in the listing: anything of that name is someone else's, or ours but
+            # scheduled for deletion, which reads as absent so that create restores it.
+            item = _describe(ctx, str(res.spec["name"]))
+            if item is None:
+                continue
+            tags = to_dict(item.get("Tags"))
+            if item.get("DeletedDate") and tags.get(TAG_ID) == res.logical_id:
+                continue
+            found[res.logical_id] = _observed(res.logical_id, item, tags, ctx, owned=False)
+        return found
+
+    def create(self, desired: Resource, ctx: Context) -> Observed:
+        name = str(desired.spec["name"])
+        spec = desired.spec
+        extra = {"Description": spec["description"]} if "description" in spec else {}
+        try:
+            # No SecretString: the value is its owner's to set, never plumb's.
+            out = ctx.secretsmanager.create_secret(Name=name, Tags=ctx.tag_list(desired), **extra)
+        except ClientError as err:
+            if error_code(err) not in _NAME_TAKEN:
+                raise
+            return self._restore(desired, ctx, err)
+        item = {"ARN": out["ARN"], "Name": out["Name"], **extra}
+        return _observed(desired.logical_id, item, desired.ownership_tags(), ctx)
+
+    def update(self, desired: Resource, observed: Observed, diff: Diff, ctx: Context) -> Observed:
+        arn = observed.attrs["arn"]
+        sm = ctx.secretsmanager
+        if diff.changed("description"):
+            # UpdateSecret without SecretString changes metadata only, no new version.
+            sm.update_secret(SecretId=arn, Description=desired.spec.get("description") or "")
+        if diff.changed("tags"):
+            to_set, to_remove = tag_delta(observed.tags, desired.ownership_tags())
+            if to_set:
+                sm.tag_resource(SecretId=arn, Tags=to_list(to_set))
+            if to_remove:
+                sm.untag_resource(SecretId=arn, TagKeys=to_remove)
+        return self.observe_one(desired, ctx)
+
+    def delete(self, observed: Observed, ctx: Context) -> None:
+        # Never ForceDeleteWithoutRecovery: the value is not plumb's and cannot be rebuilt.
+        with ignoring(self.not_found_codes):
+            ctx.secretsmanager.delete_secret(
+                SecretId=observed.attrs["arn"], RecoveryWindowInDays=RECOVERY_DAYS
+            )
+
+    def warnings(self, desired: Resource, observed: Observed | None) -> list[str]:
+        if observed is not None and (not observed.owned or observed.attrs.get("hasValue")):
+            return []
+        name = desired.spec["name"]
+        return [
+            f"secret {name} has no value yet; set it with `aws secretsmanager put-secret-value "
+            f"--region {desired.region} --secret-id {name} --secret-string file://<file>`"
+        ]
+
+    def _restore(self, desired: Resource, ctx: Context, err: ClientError) -> Observed:
+        """The idempotent path after a prune-then-re-add: restore our own deleted secret."""
+        name = str(desired.spec["name"])
+        item = _describe(ctx, name)
+        tags = to_dict((item or {}).get("Tags"))
+        if item is None or not item.get("DeletedDate"):
+            raise err
+        if tags.get(TAG_ID) != desired.logical_id:
+            message = (f"secret {name} is scheduled for deletion and is not this resource's; "
+                       "restore or remove it by hand")
+            raise TerminalError(ERR_CREATE.format(kind=self.kind, logical_id=desired.logical_id,
+                                                  code=error_code(err), message=message),
+                                error_code(err))
+        ctx.secretsmanager.restore_secret(SecretId=item["ARN"])
+        restored = _observed(desired.logical_id, item, tags, ctx)
+        delta = diff_of(desired, restored)
+        return self.update(desired, restored, delta, ctx) if delta else restored
+
+
+def _owned_filters(ctx: Context) -> list[dict[str, Any]]:
+    """Secrets tagged plumb:stack, narrowed to the stacks in scope when the API allows.
+
+    ListSecrets filters match by prefix and on any tag's value, so ownership is still
+    decided on the tags themselves (`ctx.owns`).
+    """
+    filters: list[dict[str, Any]] = [{"Key": "tag-key", "Values": [TAG_STACK]}]
+    if len(ctx.stacks) <= MAX_FILTER_VALUES:
+        filters.append({"Key": "tag-value", "Values": sorted(ctx.stacks)})
+    return filters
+
+
+def _describe(ctx: Context, name: str) -> dict[str, Any] | None:
+    try:
+        return dict(ctx.secretsmanager.describe_secret(SecretId=name))
+    except ClientError as err:
+        if error_code(err) == _NOT_FOUND:
+            return None
+        raise
+
+
+def _has_value(item: Mapping[str, Any]) -> bool:
+    # ListSecrets says SecretVersionsToStages, DescribeSecret says VersionIdsToStages.
+    stages = item.get("SecretVersionsToStages") or item.get("VersionIdsToStages") or {}
+    return any(stages.values())
+
+
+def _observed(
+    logical_id: str, item: Mapping[str, Any], tags: Mapping[str, str], ctx: Context,
+    owned: bool = True,
+) -> Observed:
+    name = str(item["Name"])
+    return Observed(
+        kind=Secret.kind,
+        logical_id=logical_id,
+        physical_id=name,
+        spec={"name": name, "description": item.get("Description", "")},
+        attrs={"id": name, "name": name, "arn": item["ARN"], "hasValue": _has_value(item)},
+        tags=dict(tags),
+        owned=owned,
+        region=ctx.region,
+    )

