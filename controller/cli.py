@@ -148,16 +148,16 @@ def apply(
     allow_deletes: bool,
 ) -> int:
     """Converge AWS to the specs (or to a saved plan)."""
-    runner = Runner(state.settings)
     if plan_file:
         saved = planfile.load(plan_file)
+        runner = Runner(state.settings)
         desired = verbs.Desired(saved.resources, saved.policies, saved.commit, plan_file)
         return verbs.do_apply(
             runner, desired.only(stacks), saved.options, True, state.console, reviewed=saved
         )
-    desired = verbs.load_desired(specs, stacks)
+    desired = verbs.load_desired(specs, stacks)  # before the state opens: bad input touches nothing
     options = PlanOptions(allow_replace=allow_replace, allow_deletes=allow_deletes)
-    return verbs.do_apply(runner, desired, options, yes, state.console)
+    return verbs.do_apply(Runner(state.settings), desired, options, yes, state.console)
 
 
 @main.command()
@@ -166,7 +166,8 @@ def apply(
 @command
 def drift(state: State, specs: str, stacks: tuple[str, ...]) -> int:
     """Observe only: exit 0 in sync, 2 when anything drifted."""
-    return verbs.do_drift(Runner(state.settings), verbs.load_desired(specs, stacks), state.console)
+    desired = verbs.load_desired(specs, stacks)
+    return verbs.do_drift(Runner(state.settings), desired, state.console)
 
 
 @main.command()

@@ -16,14 +16,12 @@ from __future__ import annotations
 import difflib
 import functools
 import json
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path as FsPath
 from typing import Any
 
-from jsonschema import Draft202012Validator, ValidationError
-from jsonschema.exceptions import best_match
+from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.exceptions import NoSuchResource
 from referencing.jsonschema import DRAFT202012
@@ -36,6 +34,7 @@ from controller.specs.defaults import fill_defaults
 from controller.specs.document import Document, Path, dotted
 from controller.specs.expand import expand_document
 from controller.specs.load import collect_documents
+from controller.specs.messages import explain
 
 API_VERSION = "plumb/v1"
 ACCOUNT = "aws:account"
@@ -73,12 +72,13 @@ def validate(docs: Sequence[Document], where: str = "") -> list[Document]:
     valid: list[Document] = []
     failed_stacks: set[str] = set()
     for doc in docs:
-        found = _envelope_issues(doc, kinds)
-        if doc.kind in kinds:
-            found += _schema_issues(doc)
+        envelope = _envelope_issues(doc, kinds)
+        found = envelope + (_schema_issues(doc) if doc.kind in kinds else [])
         if not found:
             doc = with_defaults(doc)
             found = _semantic_issues(doc)
+        elif not envelope:
+            found += _best_effort_semantics(doc, found)
         if found:
             failed_stacks.add(doc.stack)
         else:
@@ -137,76 +137,6 @@ def _schema_issues(doc: Document) -> list[SpecIssue]:
     return list(seen.values())
 
 
-_JSON_TYPES = ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"),
-               (list, "array"), (Mapping, "object"), (type(None), "nothing"))
-_BOUNDS = {"minimum": "must be at least {}", "maximum": "must be at most {}",
-           "exclusiveMinimum": "must be more than {}", "exclusiveMaximum": "must be less than {}",
-           "minItems": "must have at least {} item(s)", "maxItems": "must have at most {} item(s)",
-           "minLength": "must be at least {} characters long",
-           "maxLength": "must be at most {} characters long",
-           "minProperties": "must have at least {} entries",
-           "maxProperties": "must have at most {} entries"}
-
-
-def explain(error: ValidationError) -> list[tuple[Path, str]]:
-    """One jsonschema error in a user's words, at the path it concerns.
-
-    Values are never quoted back (a misplaced secret must not reach a log), except keys
-    and the fixed choices of an enum.
-    """
-    path: Path = tuple(error.absolute_path)
-    schema = error.schema if isinstance(error.schema, Mapping) else {}
-    said = schema.get("x-plumb-message")
-    rule, want = error.validator, error.validator_value
-    if "propertyNames" in error.absolute_schema_path:
-        key = str(error.instance)
-        return [((*path, key), f"'{key}' {said or 'is not allowed as a key here'}")]
-    if rule == "required":
-        return [(path, f"missing required field '{name}'")
-                for name in want if name not in error.instance]
-    if rule == "additionalProperties":
-        return [((*path, key), _unknown(key, schema)) for key in _extra_keys(schema, error)]
-    if rule == "type":
-        return [(path, _type_message(want, error.instance))]
-    if rule in ("pattern", "format"):
-        return [(path, said or f"is not a valid {want if rule == 'format' else 'value'}")]
-    if rule in ("enum", "const"):
-        choices = want if rule == "enum" else [want]
-        return [(path, "must be " + " or ".join(json.dumps(c) for c in choices))]
-    if rule == "minLength" and want == 1:
-        return [(path, "must not be empty")]
-    if rule in _BOUNDS:
-        return [(path, _BOUNDS[rule].format(want))]
-    if rule == "uniqueItems":
-        return [(path, "must not repeat an item")]
-    if error.context:
-        return explain(best_match(error.context))
-    return [(path, f"is not valid ({rule})")]
-
-
-def _unknown(key: str, schema: Mapping[str, Any]) -> str:
-    close = difflib.get_close_matches(key, list(schema.get("properties") or {}), n=1)
-    return f"unknown field '{key}'" + (f" (did you mean '{close[0]}'?)" if close else "")
-
-
-def _extra_keys(schema: Mapping[str, Any], error: ValidationError) -> list[str]:
-    props = schema.get("properties") or {}
-    patterns = list(schema.get("patternProperties") or {})
-    return [str(key) for key in error.instance
-            if key not in props and not any(re.search(p, str(key)) for p in patterns)]
-
-
-def _type_message(want: str | list[str], value: Any) -> str:
-    got = next((name for cls, name in _JSON_TYPES if isinstance(value, cls)), "binary")
-    wanted = " or ".join(want) if isinstance(want, list) else want
-    message = f"expected {wanted}, got {got}"
-    if "string" in wanted and got == "boolean":
-        message += " (YAML reads yes, no, on, off, true and false as booleans: quote the value)"
-    elif "string" in wanted and got in ("integer", "number"):
-        message += " (quote the value to keep it as text)"
-    return message
-
-
 def with_defaults(doc: Document) -> Document:
     """A copy of `doc` whose body has its schema's defaults filled in."""
     schema = _validator(doc.kind).schema
@@ -262,6 +192,18 @@ def _semantic_issues(doc: Document) -> list[SpecIssue]:
     except Exception as err:  # a bug in a check must not hide the other documents' issues
         return [_issue(doc, (), f"internal error in the {doc.kind} checks: {type(err).__name__}")]
     return [_issue(doc, tuple(path), message) for path, message in found]
+
+
+def _best_effort_semantics(doc: Document, known: list[SpecIssue]) -> list[SpecIssue]:
+    """Semantic checks on a document the schema rejected, so a secret given by value is not
+    hidden behind a typo; a check that trips over the malformed part says nothing."""
+    try:
+        found = reconcilers.CHECKS[doc.kind](doc) if doc.kind in reconcilers.CHECKS else []
+    except Exception:  # expected on a document the schema already rejected
+        return []
+    seen = {i.path for i in known}
+    out = [_issue(doc, tuple(path), message) for path, message in found]
+    return [i for i in out if i.path not in seen]
 
 
 # -- across documents -----------------------------------------------------------------
@@ -339,8 +281,10 @@ def _reference_issues(
                 continue
             close = difflib.get_close_matches(str(target), list(owners), n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
-            message = (f"{res.logical_id} refers to '{target}', which is not a resource "
-                       f"of stack {stack}{hint}")
+            message = (
+                f"{res.logical_id} refers to '{target}', which is not a resource "
+                f"of stack {stack}{hint}"
+            )
             if _is_composition(doc.kind):
                 out.append(_issue(doc, _resource_path(doc, res), message))
             else:
@@ -359,8 +303,9 @@ def _waiver_issues(
         if name not in owners:
             close = difflib.get_close_matches(str(name), list(owners), n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
-            out.append(_issue(doc, (*base, "resource"),
-                              f"no resource '{name}' in stack {stack}{hint}"))
+            out.append(
+                _issue(doc, (*base, "resource"), f"no resource '{name}' in stack {stack}{hint}")
+            )
         elif not _field_known(owners[name][1].kind, field):
             kind = owners[name][1].kind
             out.append(_issue(doc, (*base, "field"), f"{kind} {name} has no field '{field}'"))

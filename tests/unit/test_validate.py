@@ -216,10 +216,11 @@ def test_waiver_expiry_must_be_a_date_but_an_expired_one_is_fine(tmp_path, monke
                                           "must be a date as YYYY-MM-DD")
 
 
-def test_semantic_checks_wait_for_the_schema_to_pass(tmp_path, monkeypatch) -> None:
+def test_semantic_checks_still_run_when_the_schema_fails(tmp_path, monkeypatch) -> None:
+    """A typo must not hide a secret given by value or a bad NAT count: all errors at once."""
     text = spec("natGateways: 1", "natGateways: 7").replace("storage:", "storag:")
     found = issues(tmp_path, monkeypatch, env=text)
-    assert [i.path for i in found] == ["spec.storag"]
+    assert [i.path for i in found] == ["spec.network.natGateways", "spec.storag"]
 
 
 # -- across documents -----------------------------------------------------------------
