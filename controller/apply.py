@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from controller.context import Context
 from controller.diff import contains_unknown, diff
-from controller.graph import Graph, resolve
+from controller.graph import Graph, resolve, without_unknown_members
 from controller.model import Action, ActionType, Diff, Observed, Resource
 from controller.plan import Plan
 from reconcilers import REGISTRY, reconciler_for
@@ -83,6 +83,7 @@ class Applier:
             lid: o for lid, o in plan.observation.observed.items() if o.owned
         }
         self.outcomes: dict[str, Outcome] = {}
+        self.deferred: set[str] = set()  # written without their late members; finished last
         self._lock = threading.Lock()
 
     def run(self) -> dict[str, Outcome]:
@@ -91,6 +92,7 @@ class Applier:
             self._run_wave([lid for lid in wave if lid in replaced], self._destroy_old)
         for wave in self.graph.waves():
             self._run_wave(wave, self._converge)
+        self._run_wave(sorted(self.deferred), self._second_pass)
         for wave in self._orphan_waves():
             self._run_wave(wave, self._delete_orphan)
         for lid, action in self.actions.items():
@@ -140,8 +142,13 @@ class Applier:
             return
         res = resolve(self.plan.resources[action.logical_id], self._attrs_of, self.account_id)
         if contains_unknown(dict(res.spec)):
-            self._finish(action, SKIPPED, "a referenced value is still unknown")
-            return
+            first = res.with_spec(without_unknown_members(dict(res.spec)))
+            if contains_unknown(dict(first.spec)):
+                self._finish(action, SKIPPED, "a referenced value is still unknown")
+                return
+            res = first
+            with self._lock:
+                self.deferred.add(action.logical_id)
         started = _now()
         try:
             observed = self._write(action, res)
@@ -151,6 +158,23 @@ class Applier:
         with self._lock:
             self.live[action.logical_id] = observed
         self._finish(action, APPLIED, "", started, observed)
+
+    def _second_pass(self, action: Action) -> None:
+        """Add the set members whose late references are known now that everything exists."""
+        if self.outcomes.get(action.logical_id, Outcome(APPLIED)).status != APPLIED:
+            return
+        res = resolve(self.plan.resources[action.logical_id], self._attrs_of, self.account_id)
+        if contains_unknown(dict(res.spec)):
+            self._finish(action, FAILED, "a late reference is still unknown after every wave")
+            return
+        try:
+            observed = self._write(action, res)
+        except Exception as err:
+            self._fail(action, err)
+            return
+        with self._lock:
+            self.live[action.logical_id] = observed
+            self.outcomes[action.logical_id] = Outcome(APPLIED, "", observed)
 
     def _write(self, action: Action, res: Resource) -> Observed:
         rec = reconciler_for(res.kind)

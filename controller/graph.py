@@ -3,6 +3,11 @@
 A reference is `{"ref": "network/vpc", "attr": "id"}` (relative to the stack) or the
 pseudo-resource `aws:account`; `{"join": [...]}` builds a string from literals and
 references. A value that cannot be known until something is created is `UNKNOWN`.
+
+A reference marked `"late": true` sits in a member of a set (a security-group rule that
+names a group which names this one back). It does not order the graph, which is how two
+resources may refer to each other: apply creates both without the members whose late
+reference is still unknown, then adds those members in a second pass.
 """
 
 from __future__ import annotations
@@ -17,21 +22,26 @@ ACCOUNT = "aws:account"
 
 
 def is_ref(value: Any) -> bool:
-    return isinstance(value, Mapping) and set(value) == {"ref", "attr"}
+    return isinstance(value, Mapping) and set(value) in ({"ref", "attr"}, {"ref", "attr", "late"})
+
+
+def is_late(value: Any) -> bool:
+    return is_ref(value) and bool(value.get("late"))
 
 
 def is_join(value: Any) -> bool:
     return isinstance(value, Mapping) and set(value) == {"join"}
 
 
-def references(value: Any) -> set[str]:
-    """Every reference target named anywhere inside `value` (relative form)."""
+def references(value: Any, late: bool = True) -> set[str]:
+    """Every reference target named inside `value` (relative form); `late=False` leaves out
+    the late ones, which do not order the graph."""
     if is_ref(value):
-        return {str(value["ref"])}
+        return {str(value["ref"])} if late or not is_late(value) else set()
     if isinstance(value, Mapping):
-        return set().union(*(references(v) for v in value.values())) if value else set()
+        return set().union(*(references(v, late) for v in value.values())) if value else set()
     if isinstance(value, list | tuple):
-        return set().union(*(references(v) for v in value)) if value else set()
+        return set().union(*(references(v, late) for v in value)) if value else set()
     return set()
 
 
@@ -46,11 +56,12 @@ class Graph:
         self.nodes: dict[str, Resource] = {r.logical_id: r for r in resources}
         self.deps: dict[str, set[str]] = {}
         for lid, res in self.nodes.items():
-            targets = {absolute(res.stack, t) for t in references(res.spec)} - {ACCOUNT}
-            missing = sorted(t for t in targets if t not in self.nodes)
+            named = {absolute(res.stack, t) for t in references(res.spec)} - {ACCOUNT}
+            missing = sorted(t for t in named if t not in self.nodes)
             if missing:
                 raise PlanError(f"{lid} refers to {', '.join(missing)}, which no spec defines")
-            self.deps[lid] = targets
+            early = {absolute(res.stack, t) for t in references(res.spec, late=False)}
+            self.deps[lid] = early - {ACCOUNT}
         self._waves = self._levels()
 
     def _levels(self) -> list[list[str]]:
@@ -107,3 +118,22 @@ def resolve(res: Resource, attrs_of: AttrLookup, account_id: Callable[[], str]) 
         return v
 
     return res.with_spec(value(dict(res.spec)))
+
+
+def without_unknown_members(value: Any) -> Any:
+    """`value` with every list member that holds an unknown left out (for a first pass)."""
+    if isinstance(value, Mapping):
+        return {k: without_unknown_members(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [without_unknown_members(v) for v in value if not _holds_unknown(v)]
+    return value
+
+
+def _holds_unknown(value: Any) -> bool:
+    if value is UNKNOWN:
+        return True
+    if isinstance(value, Mapping):
+        return any(_holds_unknown(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_holds_unknown(v) for v in value)
+    return False

@@ -125,7 +125,9 @@ class _Planner:
 
     def attrs_of(self, lid: str) -> Mapping[str, Any] | None:
         action = self.decided.get(lid)
-        if action is None or action.type in (A.CREATE, A.REPLACE):
+        # Not decided yet happens only through a late reference: what exists now is the best
+        # guess, and apply resolves again from live values before it writes.
+        if action is not None and action.type in (A.CREATE, A.REPLACE):
             return None
         found = self.obs.observed.get(lid)
         return found.attrs if found is not None and found.owned else None
@@ -237,26 +239,34 @@ class _Planner:
         for lid, found in sorted(self.obs.observed.items()):
             if lid in self.graph.nodes or not found.owned:
                 continue
-            policy = self.policies.get(found.stack, StackPolicy())
-            base = Action(A.ORPHAN, found.kind, lid, physical_id=found.physical_id)
-            if found.tags.get(TAG_DELETION_POLICY) == "Retain":
-                out.append(
-                    dataclasses.replace(base, reason="left the spec; kept: deletionPolicy Retain")
+            base = Action(
+                A.ORPHAN,
+                found.kind,
+                lid,
+                physical_id=found.physical_id,
+                reason=self._orphan_reason(found),
+            )
+            if not base.reason:
+                base = dataclasses.replace(
+                    base,
+                    type=A.DELETE,
+                    reason="left the spec; prune is on",
+                    changes=(FieldChange("(resource)", found.physical_id, None),),
                 )
-            elif not policy.prune:
-                out.append(
-                    dataclasses.replace(base, reason="left the spec; kept: policy.prune is off")
-                )
-            else:
-                out.append(
-                    dataclasses.replace(
-                        base,
-                        type=A.DELETE,
-                        reason="left the spec; prune is on",
-                        changes=(FieldChange("(resource)", found.physical_id, None),),
-                    )
-                )
+            out.append(base)
         return out
+
+    def _orphan_reason(self, found: Observed) -> str:
+        """Why a resource that left the spec is kept, or "" when prune may delete it."""
+        if found.tags.get(TAG_DELETION_POLICY) == "Retain":
+            return "left the spec; kept: deletionPolicy Retain"
+        if not self.policies.get(found.stack, StackPolicy()).prune:
+            return "left the spec; kept: policy.prune is off"
+        blind = sorted(kind for region, kind in self.obs.failed if region == found.region)
+        if blind:
+            # Prune needs the whole picture: what still uses this may be in the unread kind.
+            return f"left the spec; not pruned this run: {', '.join(blind)} could not be observed"
+        return ""
 
 
 def creation_changes(res: Resource) -> tuple[FieldChange, ...]:

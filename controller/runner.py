@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
+import socket
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -161,7 +163,9 @@ class Runner:
         held: list[str] = []
         try:
             for stack in stacks:
-                if not self.store.acquire_lock(stack, holder, self.settings.lease_seconds):
+                if not self.store.acquire_lock(
+                    stack, holder, self.settings.lease_seconds
+                ) and not self._take_over_from_the_dead(stack, holder):
                     raise LockError(
                         f"stack {stack} is locked by another plumb run; its lease "
                         f"expires within {self.settings.lease_seconds} s"
@@ -171,6 +175,19 @@ class Runner:
         finally:
             for stack in held:
                 self.store.release_lock(stack, holder)
+
+    def _take_over_from_the_dead(self, stack: str, holder: str) -> bool:
+        """A lease held by a plumb process on this host that no longer exists (killed, or
+        the machine's power cut) is released at once instead of after it expires."""
+        lock = self.store.lock(stack)
+        if not lock:
+            return False
+        host, _, rest = str(lock["holder"]).partition(":")
+        pid = rest.partition(":")[0]
+        if host != socket.gethostname() or not pid.isdigit() or _alive(int(pid)):
+            return False
+        self.store.release_lock(stack, str(lock["holder"]))
+        return self.store.acquire_lock(stack, holder, self.settings.lease_seconds)
 
     def _remember(self, plan: Plan, outcomes: Mapping[str, Outcome], run_id: int) -> None:
         """Resource rows and drift streaks, for history and non-converging detection."""
@@ -247,6 +264,16 @@ class Runner:
         return out
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
 def _account_id(contexts: Mapping[str, Context]) -> str:
     return next(iter(contexts.values())).account_id if contexts else ""
 
@@ -270,7 +297,7 @@ def _resource_status(action: ActionType, outcome: Outcome | None) -> str:
 
 def _outcome(plan: Plan, outcomes: Mapping[str, Outcome]) -> str:
     statuses = [o.status for o in outcomes.values()]
-    troubled = any(a.type in (A.BLOCKED, A.UNKNOWN) for a in plan.actions)
+    troubled = bool(plan.errors) or any(a.type in (A.BLOCKED, A.UNKNOWN) for a in plan.actions)
     if FAILED in statuses or SKIPPED in statuses:
         return "failed" if APPLIED not in statuses else "partial"
     if PENDING in statuses:

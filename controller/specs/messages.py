@@ -74,7 +74,7 @@ def explain(error: ValidationError) -> list[tuple[Path, str]]:
         return [(path, "must not repeat an item")]
     if error.context:
         return explain(best_match(error.context))
-    return [(path, f"is not valid ({rule})")]
+    return [(path, said or f"is not valid ({rule})")]
 
 
 def _unknown(key: str, schema: Mapping[str, Any]) -> str:

@@ -52,7 +52,8 @@ RESOURCE_STATUSES = frozenset(
 NON_CONVERGING_AFTER = 2  # reverts in a row after repair before plumb stops rewriting
 _DRIFT_STATUSES = frozenset({"drifted", "non-converging"})
 CHANGE_OUTCOMES = frozenset(
-    {"applied", "failed", "skipped", "planned", "refused", "unchanged", "pending", "orphan", "unknown"}
+    {"applied", "failed", "skipped", "planned", "refused", "unchanged", "pending", "orphan",
+     "unknown"}
 )
 ACTION_KEYS = ("create", "update", "replace", "delete", "noop", "orphan", "blocked", "unknown")
 COUNT_KEYS = (*ACTION_KEYS, "failed")  # a run's counts: actions by type, plus failures

@@ -1,0 +1,170 @@
+"""The NAT gateway kind: a public NAT gateway in one subnet with one Elastic IP.
+
+Two things make NAT gateways the kind most likely to be duplicated, and both are handled
+here:
+  - CreateNatGateway is idempotent only through ClientToken, so the token is derived from
+    the logical id and the inputs: a create retried after a crash returns the gateway the
+    first attempt made instead of making (and paying for) a second one.
+  - moto ignores both ClientToken and tag filters on NAT gateways (MOTO.md rows 8 and 14),
+    so ownership is checked on the tags client-side, never trusted to the filter.
+States: pending is not ready; deleting and deleted count as absent; failed counts as
+absent too (AWS removes it after about an hour) and is reported as a warning.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from controller.context import Context
+from controller.model import Diff, Observed, Resource
+from reconcilers import register
+from reconcilers._ec2 import Ec2Kind, Raw, created, observed, owned, sync_tags
+from reconcilers._errors import ignoring
+
+_LIVE = ("pending", "available")
+_GONE = ("deleting", "deleted")
+_FAILED = "failed"
+
+
+@register
+class NatGateway(Ec2Kind):
+    """A public NAT gateway, found by its ownership tags (checked client-side)."""
+
+    kind = "NatGateway"
+    describe_op, list_key, id_key = "describe_nat_gateways", "NatGateways", "NatGatewayId"
+    # Deleted before the gateway it routes through can be detached.
+    requires = ("Subnet", "ElasticIp", "InternetGateway")
+    not_found_codes = frozenset({"NatGatewayNotFound", "InvalidNatGatewayID.NotFound"})
+    terminal_codes = frozenset({"NatGatewayLimitExceeded", "IdempotentParameterMismatch"})
+
+    # (region, logical id) -> why its gateway failed. Shared by all instances because the
+    # engine asks a fresh reconciler for warnings after another one observed.
+    _failures: ClassVar[dict[tuple[str, str], str]] = {}
+    _lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def _describe(self, ctx: Context, filters: list[dict[str, Any]]) -> list[Raw]:
+        states = {"Name": "state", "Values": [*_LIVE, _FAILED]}
+        return ctx.describe("ec2", self.describe_op, self.list_key, Filters=[*filters, states])
+
+    def _observe(
+        self, ctx: Context, filters: list[dict[str, Any]], desired: Sequence[Resource]
+    ) -> dict[str, Observed]:
+        items = self._describe(ctx, filters)
+        live = [r for r in items if r.get("State") in _LIVE]
+        failed = {
+            lid: raw
+            for lid, raw, _ in owned(
+                ctx, [r for r in items if r.get("State") == _FAILED], self.id_key
+            )
+        }
+        found = {
+            lid: self._to_observed(raw, ctx, dupes)
+            for lid, raw, dupes in owned(ctx, live, self.id_key)
+        }
+        self._remember_failures(ctx.region, [r.logical_id for r in desired], found, failed)
+        return found
+
+    def _to_observed(self, raw: Raw, ctx: Context, duplicates: list[str]) -> Observed:
+        return observed(
+            self.kind,
+            raw,
+            ctx,
+            physical_id=raw["NatGatewayId"],
+            spec=_spec(raw),
+            attrs=_attrs(raw),
+            ready=raw.get("State") == "available",
+            duplicates=duplicates,
+        )
+
+    def warnings(self, desired: Resource, observed: Observed | None) -> list[str]:
+        if observed is not None:
+            return []
+        with self._lock:
+            why = self._failures.get((desired.region, desired.logical_id))
+        return [why] if why else []
+
+    def create(self, desired: Resource, ctx: Context) -> Observed:
+        out = _create(ctx, desired, client_token(desired))
+        if out.get("State") in _GONE:
+            # The token's earlier gateway was deleted since (by hand, say) and AWS answers
+            # with it again; a token chained to that gateway's id asks for a new one and is
+            # itself stable across retries.
+            out = _create(ctx, desired, client_token(desired, after=out["NatGatewayId"]))
+        return created(
+            self.kind,
+            desired,
+            ctx,
+            out["NatGatewayId"],
+            _spec(out),
+            _attrs(out),
+            ready=out.get("State") == "available",
+        )
+
+    def update(self, desired: Resource, observed: Observed, diff: Diff, ctx: Context) -> Observed:
+        # Subnet and address are immutable, so tags are all an update can change.
+        if diff.changed("tags"):
+            sync_tags(ctx.ec2, observed.physical_id, observed.tags, desired.ownership_tags())
+        return self.observe_one(desired, ctx)
+
+    def delete(self, observed: Observed, ctx: Context) -> None:
+        # Returns at once; the gateway is "deleting" for minutes and holds its address and
+        # network interface until it is "deleted" (the Elastic IP's release waits for that).
+        with ignoring(self.not_found_codes):
+            ctx.ec2.delete_nat_gateway(NatGatewayId=observed.physical_id)
+
+    def _remember_failures(
+        self, region: str, ids: list[str], found: dict[str, Observed], failed: dict[str, Raw]
+    ) -> None:
+        with self._lock:
+            for lid in [*ids, *found]:
+                self._failures.pop((region, lid), None)
+            for lid, raw in failed.items():
+                if lid not in found:
+                    self._failures[(region, lid)] = (
+                        f"NAT gateway {raw['NatGatewayId']} failed "
+                        f"({raw.get('FailureCode', 'no code')}: "
+                        f"{raw.get('FailureMessage', 'no message')}); plumb creates a new one"
+                    )
+
+
+def client_token(desired: Resource, after: str = "") -> str:
+    """The same resource asking for the same subnet and address always sends the same token,
+    so a retried create cannot make a second gateway; a replacement (new subnet or address)
+    gets a new token, so AWS does not answer it with the old gateway. `after` names a
+    deleted gateway the plain token still answers with."""
+    spec = desired.spec
+    seed = f"{desired.logical_id}|{spec['subnetId']}|{spec['allocationId']}|{after}"
+    return "plumb-" + hashlib.sha256(seed.encode()).hexdigest()[:40]
+
+
+def _create(ctx: Context, desired: Resource, token: str) -> Raw:
+    out = ctx.ec2.create_nat_gateway(
+        SubnetId=desired.spec["subnetId"],
+        AllocationId=desired.spec["allocationId"],
+        ClientToken=token,
+        **ctx.tag_specs(desired, "natgateway"),
+    )
+    return dict(out["NatGateway"])
+
+
+def _address(raw: Raw) -> Raw:
+    addresses = raw.get("NatGatewayAddresses") or [{}]
+    return next((a for a in addresses if a.get("IsPrimary")), addresses[0])
+
+
+def _spec(raw: Raw) -> dict[str, Any]:
+    return {"subnetId": raw["SubnetId"], "allocationId": _address(raw).get("AllocationId")}
+
+
+def _attrs(raw: Raw) -> dict[str, Any]:
+    address = _address(raw)
+    return {
+        "id": raw["NatGatewayId"],
+        "subnetId": raw["SubnetId"],
+        "vpcId": raw.get("VpcId"),
+        "allocationId": address.get("AllocationId"),
+        "publicIp": address.get("PublicIp"),
+    }

@@ -1,0 +1,153 @@
+"""The engine on moto in-process: observe failures, prune, failure isolation, NAT switching.
+
+These go through Runner (observe -> plan -> apply -> state) with the example specs, and
+read AWS back through boto3.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+import yaml
+from botocore.exceptions import ClientError
+
+from controller.aws import ClientFactory
+from controller.config import Settings
+from controller.plan import PlanOptions
+from controller.runner import Runner
+from controller.verbs import load_desired
+
+ROOT = Path(__file__).resolve().parents[2]
+STAGING = "acme-staging"
+
+
+@pytest.fixture
+def specs(tmp_path: Path) -> Path:
+    folder = tmp_path / "specs"
+    folder.mkdir()
+    shutil.copy(ROOT / "specs" / "acme-staging.yaml", folder)
+    return folder
+
+
+@pytest.fixture
+def runner(aws: None, tmp_path: Path) -> Iterator[Runner]:
+    settings = Settings(
+        state_url=f"sqlite:///{tmp_path}/state.db", max_attempts=1, reports_dir=tmp_path / "reports"
+    )
+    yield Runner(settings)
+
+
+def edit(specs: Path, change) -> None:
+    path = specs / "acme-staging.yaml"
+    doc = yaml.safe_load(path.read_text())
+    change(doc)
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+
+def failing(service: str, operation: str):
+    """A ClientFactory whose `operation` always fails, as in an AWS outage."""
+
+    class Failing(ClientFactory):
+        def _make(self, svc: str, region: str):
+            client = super()._make(svc, region)
+
+            def boom(**_: object) -> None:
+                raise ClientError(
+                    {"Error": {"Code": "ServiceUnavailable", "Message": "simulated outage"}},
+                    operation,
+                )
+
+            if service == svc:
+                client.meta.events.register(f"before-call.{service}.{operation}", boom)
+            return client
+
+    return Failing
+
+
+def live_nats() -> list[dict]:
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    return [
+        n
+        for n in ec2.describe_nat_gateways()["NatGateways"]
+        if n["State"] in ("pending", "available")
+    ]
+
+
+def test_more_deletes_than_max_deletes_are_refused_without_the_allowance(
+    runner: Runner, specs: Path
+) -> None:
+    edit(specs, lambda d: d["spec"]["network"].update(natGateways=2))
+    runner.apply(load_desired(specs), PlanOptions())
+    edit(specs, lambda d: d["spec"]["network"].update(natGateways=0))
+    result = runner.apply(load_desired(specs), PlanOptions())
+    refused = [a for a in result.plan.actions if "maxDeletes" in a.reason]
+    assert len(refused) == 4 and result.outcome == "partial"
+    assert len(live_nats()) == 2, "nothing deleted"
+
+
+def test_a_failed_observation_never_deletes_even_with_prune(
+    runner: Runner, specs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert runner.apply(load_desired(specs), PlanOptions()).outcome == "succeeded"
+    assert len(live_nats()) == 1
+    edit(specs, lambda d: d["spec"]["network"].update(natGateways=0))
+
+    factory = failing("ec2", "DescribeNatGateways")
+    monkeypatch.setattr(runner, "new_clients", lambda: factory(max_attempts=1))
+    result = runner.apply(load_desired(specs), PlanOptions())
+    assert result.outcome == "partial"
+    assert any("cannot observe NatGateway" in e for e in result.plan.errors)
+    assert not [
+        a for a in result.plan.actions if a.type.value == "delete" and a.kind == "NatGateway"
+    ]
+    assert len(live_nats()) == 1, "an outage must never look like an empty account"
+    run = runner.store.run(result.run_id)
+    assert any("simulated outage" in e for e in run["errors"])
+
+
+def test_switching_nat_gateways_with_prune_leaves_nothing_behind(
+    runner: Runner, specs: Path
+) -> None:
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    runner.apply(load_desired(specs), PlanOptions())
+    for count, expected in ((2, 2), (0, 0), (1, 1)):
+        edit(specs, lambda d, n=count: d["spec"]["network"].update(natGateways=n))
+        # 2 -> 0 is four deletes, over maxDeletes (3): allowed here as a person would allow it.
+        options = PlanOptions(allow_deletes=True)
+        result = runner.apply(load_desired(specs), options)
+        if result.outcome != "succeeded":  # a NAT must be gone before its address is released
+            result = runner.apply(load_desired(specs), options)
+        assert result.outcome == "succeeded", result.plan.errors
+        assert len(live_nats()) == expected, f"natGateways: {count}"
+        owned = [
+            a
+            for a in ec2.describe_addresses()["Addresses"]
+            if any(t["Key"] == "plumb:stack" for t in a.get("Tags", []))
+        ]
+        assert len(owned) == expected, "no stray Elastic IP"
+        again = runner.apply(load_desired(specs), PlanOptions())
+        assert again.api_calls["writes"] == 0, again.api_calls["byOperation"]
+
+
+def test_a_failure_skips_its_dependents_and_not_unrelated_work(
+    runner: Runner, specs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    factory = failing("ec2", "CreateSubnet")
+    runner.new_clients = lambda: factory(max_attempts=1)  # type: ignore[method-assign]
+    result = runner.apply(load_desired(specs), PlanOptions())
+    assert result.outcome == "partial"
+    status = {lid.split("/", 1)[1]: o.status for lid, o in result.outcomes.items()}
+    assert status["network/vpc"] == "applied"
+    assert status["network/subnet-public-us-east-1a"] == "failed"
+    assert status["network/igw"] == "applied", "unrelated to the subnets"
+    assert status["network/rt-public"] == "skipped", "depends on a failed subnet"
+    assert status["storage/bucket"] == "applied"
+
+    del runner.new_clients  # the outage is over
+    finished = runner.apply(load_desired(specs), PlanOptions())
+    assert finished.outcome == "succeeded", "the next run finishes the work"
+    assert finished.plan.counts()["create"] > 0

@@ -1,0 +1,453 @@
+"""The InternetGateway, ElasticIp and NatGateway reconcilers against moto.
+
+moto ignores NAT gateway ClientTokens and tag filters (MOTO.md rows 8 and 14): the tests
+show that a retried NAT create after a lost state still makes no second gateway, and that
+another stack's gateway in the same VPC is never taken for ours. States moto cannot
+produce (pending, failed) and errors it does not raise are stubbed with botocore's Stubber.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from controller.aws import ClientFactory
+from controller.context import Context
+from controller.diff import diff
+from controller.errors import TransientError
+from controller.model import Resource
+from reconcilers._tags import to_dict
+from reconcilers.elastic_ip import ElasticIp
+from reconcilers.internet_gateway import InternetGateway
+from reconcilers.nat_gateway import NatGateway, client_token
+from tests.conftest import REGION, reconcile_once
+
+IGW = "acme-prod/network/igw"
+EIP = "acme-prod/network/nat-eip-us-east-1a"
+NAT = "acme-prod/network/nat-us-east-1a"
+TAGS = {"CostCenter": "4711"}
+
+
+def ec2() -> Any:
+    return boto3.client("ec2", region_name=REGION)
+
+
+def res(kind: str, logical_id: str, spec: dict[str, Any]) -> Resource:
+    return Resource(kind, logical_id, spec, REGION, tags=TAGS)
+
+
+def ownership(logical_id: str) -> dict[str, str]:
+    return {**TAGS, "plumb:stack": logical_id.split("/")[0], "plumb:id": logical_id}
+
+
+def calls(ctx: Context, run: Callable[[], Any]) -> tuple[int, dict[str, int]]:
+    """(writes, calls by operation) that `run` made."""
+    before = ctx.clients.counter.snapshot()
+    run()
+    after = ctx.clients.counter.snapshot()
+    ops = {op: n - before["byOperation"].get(op, 0) for op, n in after["byOperation"].items()}
+    return after["writes"] - before["writes"], {op: n for op, n in ops.items() if n}
+
+
+def reconcile(rec: Any, wanted: list[Resource], ctx: Context) -> tuple[dict[str, str], int]:
+    """(actions, writes) of one reconcile pass."""
+    holder: dict[str, Any] = {}
+    writes, _ = calls(ctx, lambda: holder.update(out=reconcile_once(rec, wanted, ctx)))
+    return holder["out"][0], writes
+
+
+def tagged(op: str, key: str, logical_id: str) -> list[dict[str, Any]]:
+    items = getattr(ec2(), op)()[key]
+    return [i for i in items if to_dict(i.get("Tags")).get("plumb:id") == logical_id]
+
+
+@pytest.fixture
+def vpc_id(aws: None) -> str:
+    return str(ec2().create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"])
+
+
+@pytest.fixture
+def subnet_id(vpc_id: str) -> str:
+    out = ec2().create_subnet(VpcId=vpc_id, CidrBlock="10.20.0.0/24", AvailabilityZone="us-east-1a")
+    return str(out["Subnet"]["SubnetId"])
+
+
+# -- internet gateway -----------------------------------------------------------------
+
+
+def igw(vpc_id: str, stack: str = "acme-prod", name: str = "network/igw") -> Resource:
+    return res("InternetGateway", f"{stack}/{name}", {"vpcId": vpc_id})
+
+
+def attachments(logical_id: str = IGW) -> list[str]:
+    [gateway] = tagged("describe_internet_gateways", "InternetGateways", logical_id)
+    return [a["VpcId"] for a in gateway["Attachments"]]
+
+
+@pytest.fixture
+def igw_id(ctx: Context, vpc_id: str) -> str:
+    actions, observed = reconcile_once(InternetGateway(), [igw(vpc_id)], ctx)
+    assert actions == {IGW: "create"}
+    return observed[IGW].physical_id
+
+
+def test_igw_create_attaches_it_to_the_vpc_with_its_tags(igw_id: str, vpc_id: str) -> None:
+    [gateway] = tagged("describe_internet_gateways", "InternetGateways", IGW)
+    assert gateway["InternetGatewayId"] == igw_id
+    assert attachments() == [vpc_id]
+    assert to_dict(gateway["Tags"]) == ownership(IGW)
+
+
+def test_igw_second_pass_is_a_noop_with_zero_writes(ctx: Context, igw_id: str, vpc_id: str) -> None:
+    assert reconcile(InternetGateway(), [igw(vpc_id)], ctx) == ({IGW: "noop"}, 0)
+
+
+def test_igw_detached_by_hand_is_attached_again_with_one_write(
+    ctx: Context, igw_id: str, vpc_id: str
+) -> None:
+    ec2().detach_internet_gateway(InternetGatewayId=igw_id, VpcId=vpc_id)
+    assert reconcile(InternetGateway(), [igw(vpc_id)], ctx) == ({IGW: "update"}, 1)
+    assert attachments() == [vpc_id]
+
+
+def test_igw_attached_elsewhere_by_hand_is_moved_back(
+    ctx: Context, igw_id: str, vpc_id: str
+) -> None:
+    client = ec2()
+    other = client.create_vpc(CidrBlock="10.99.0.0/16")["Vpc"]["VpcId"]
+    client.detach_internet_gateway(InternetGatewayId=igw_id, VpcId=vpc_id)
+    client.attach_internet_gateway(InternetGatewayId=igw_id, VpcId=other)
+    assert reconcile(InternetGateway(), [igw(vpc_id)], ctx) == ({IGW: "update"}, 2)
+    assert attachments() == [vpc_id]
+
+
+def test_igw_delete_detaches_and_deletes_and_deleting_again_is_success(
+    ctx: Context, igw_id: str, vpc_id: str
+) -> None:
+    rec = InternetGateway()
+    found = rec.observe([igw(vpc_id)], ctx)[IGW]
+    rec.delete(found, ctx)
+    rec.delete(found, ctx)
+    assert tagged("describe_internet_gateways", "InternetGateways", IGW) == []
+    ec2().delete_vpc(VpcId=vpc_id)  # nothing attached is left behind
+
+
+def test_igw_delete_while_addresses_are_mapped_is_transient(
+    ctx: Context, igw_id: str, vpc_id: str
+) -> None:
+    found = InternetGateway().observe([igw(vpc_id)], ctx)[IGW]
+    with Stubber(ctx.ec2) as stub:  # AWS refuses while a NAT gateway holds its address
+        stub.add_client_error(
+            "detach_internet_gateway",
+            "DependencyViolation",
+            "Network vpc-x has some mapped public address(es).",
+        )
+        with pytest.raises(TransientError):
+            InternetGateway().delete(found, ctx)
+
+
+def test_igw_lost_state_finds_it_by_tags_and_makes_no_second(igw_id: str, vpc_id: str) -> None:
+    fresh = Context(ClientFactory(max_attempts=1), REGION, {"acme-prod"})
+    assert reconcile_once(InternetGateway(), [igw(vpc_id)], fresh)[0] == {IGW: "noop"}
+    assert len(tagged("describe_internet_gateways", "InternetGateways", IGW)) == 1
+
+
+def test_igw_observe_of_two_stacks_is_one_read(ctx: Context) -> None:
+    client = ec2()
+    wanted = []
+    for n, stack in enumerate(["acme-prod", "acme-staging"] * 2):
+        vpc = client.create_vpc(CidrBlock=f"10.{n}.0.0/16")["Vpc"]["VpcId"]
+        wanted.append(igw(vpc, stack, f"network/igw-{n}"))
+    for item in wanted:
+        InternetGateway().create(item, ctx)
+    holder: dict[str, Any] = {}
+    _, ops = calls(ctx, lambda: holder.update(found=InternetGateway().observe(wanted, ctx)))
+    assert set(holder["found"]) == {r.logical_id for r in wanted}
+    assert ops == {"ec2:DescribeInternetGateways": 1}
+
+
+# -- elastic ip -----------------------------------------------------------------------
+
+
+def eip(stack: str = "acme-prod", name: str = "network/nat-eip-us-east-1a") -> Resource:
+    return res("ElasticIp", f"{stack}/{name}", {"domain": "vpc"})
+
+
+@pytest.fixture
+def allocation_id(ctx: Context) -> str:
+    actions, observed = reconcile_once(ElasticIp(), [eip()], ctx)
+    assert actions == {EIP: "create"}
+    return observed[EIP].physical_id
+
+
+def test_eip_create_allocates_a_vpc_address_with_its_tags(ctx: Context, allocation_id: str) -> None:
+    [address] = tagged("describe_addresses", "Addresses", EIP)
+    assert address["AllocationId"] == allocation_id and address["Domain"] == "vpc"
+    assert to_dict(address["Tags"]) == ownership(EIP)
+    found = ElasticIp().observe([eip()], ctx)[EIP]
+    assert found.attrs["allocationId"] == allocation_id
+    assert found.attrs["publicIp"] == address["PublicIp"]
+
+
+def test_eip_second_pass_is_a_noop_with_zero_writes(ctx: Context, allocation_id: str) -> None:
+    assert reconcile(ElasticIp(), [eip()], ctx) == ({EIP: "noop"}, 0)
+
+
+def test_eip_tag_removed_by_hand_is_put_back(ctx: Context, allocation_id: str) -> None:
+    ec2().delete_tags(Resources=[allocation_id], Tags=[{"Key": "CostCenter"}])
+    assert reconcile(ElasticIp(), [eip()], ctx) == ({EIP: "update"}, 1)
+    assert to_dict(tagged("describe_addresses", "Addresses", EIP)[0]["Tags"]) == ownership(EIP)
+
+
+def test_eip_delete_releases_it_and_releasing_again_is_success(
+    ctx: Context, allocation_id: str
+) -> None:
+    found = ElasticIp().observe([eip()], ctx)[EIP]
+    ElasticIp().delete(found, ctx)
+    ElasticIp().delete(found, ctx)
+    assert tagged("describe_addresses", "Addresses", EIP) == []
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        pytest.param("InvalidIPAddress.InUse", id="still associated with the NAT gateway"),
+        pytest.param("AuthFailure", id="held by a NAT gateway that is still deleting"),
+    ],
+)
+def test_eip_release_while_a_nat_gateway_holds_it_is_transient(
+    ctx: Context, allocation_id: str, code: str
+) -> None:
+    # moto releases an address a NAT gateway holds; AWS refuses until the NAT is deleted.
+    found = ElasticIp().observe([eip()], ctx)[EIP]
+    with Stubber(ctx.ec2) as stub:
+        stub.add_client_error("release_address", code, "address in use")
+        with pytest.raises(TransientError):
+            ElasticIp().delete(found, ctx)
+
+
+def test_eip_observe_of_two_stacks_is_one_read(ctx: Context) -> None:
+    wanted = [
+        eip(stack, f"network/nat-eip-{i}")
+        for stack in ("acme-prod", "acme-staging")
+        for i in range(3)
+    ]
+    for item in wanted:
+        ElasticIp().create(item, ctx)
+    holder: dict[str, Any] = {}
+    _, ops = calls(ctx, lambda: holder.update(found=ElasticIp().observe(wanted, ctx)))
+    assert set(holder["found"]) == {r.logical_id for r in wanted}
+    assert ops == {"ec2:DescribeAddresses": 1}
+
+
+# -- nat gateway ----------------------------------------------------------------------
+
+
+def nat(
+    subnet_id: str,
+    allocation_id: str,
+    stack: str = "acme-prod",
+    name: str = "network/nat-us-east-1a",
+) -> Resource:
+    return res(
+        "NatGateway", f"{stack}/{name}", {"subnetId": subnet_id, "allocationId": allocation_id}
+    )
+
+
+def live_nats(vpc_id: str) -> list[dict[str, Any]]:
+    flt = [
+        {"Name": "vpc-id", "Values": [vpc_id]},
+        {"Name": "state", "Values": ["pending", "available"]},
+    ]
+    return ec2().describe_nat_gateways(Filters=flt)["NatGateways"]
+
+
+def address() -> str:
+    return str(ec2().allocate_address(Domain="vpc")["AllocationId"])
+
+
+@pytest.fixture
+def nat_res(ctx: Context, subnet_id: str) -> Resource:
+    wanted = nat(subnet_id, address())
+    actions, _ = reconcile_once(NatGateway(), [wanted], ctx)
+    assert actions == {NAT: "create"}
+    return wanted
+
+
+def test_nat_create_places_it_in_the_subnet_with_the_address_and_tags(
+    ctx: Context, nat_res: Resource, vpc_id: str
+) -> None:
+    [gateway] = live_nats(vpc_id)
+    assert gateway["SubnetId"] == nat_res.spec["subnetId"]
+    assert gateway["NatGatewayAddresses"][0]["AllocationId"] == nat_res.spec["allocationId"]
+    assert to_dict(gateway["Tags"]) == ownership(NAT)
+    assert not diff(nat_res, NatGateway().observe([nat_res], ctx)[NAT])
+
+
+def test_nat_create_sends_a_client_token_derived_from_its_inputs(
+    ctx: Context, subnet_id: str
+) -> None:
+    sent: list[str] = []
+    ctx.ec2.meta.events.register(
+        "provide-client-params.ec2.CreateNatGateway",
+        lambda params, **_: sent.append(params["ClientToken"]),
+    )
+    wanted = nat(subnet_id, address())
+    NatGateway().create(wanted, ctx)
+    assert sent == [client_token(wanted)]
+    assert client_token(nat(subnet_id, wanted.spec["allocationId"])) == sent[0]
+    assert client_token(nat(subnet_id, "eipalloc-other")) != sent[0]
+    assert client_token(nat(subnet_id, wanted.spec["allocationId"], "acme-staging")) != sent[0]
+
+
+def test_nat_recreated_after_a_delete_by_hand_is_not_answered_with_the_deleted_one(
+    ctx: Context, subnet_id: str
+) -> None:
+    # AWS answers a reused ClientToken with the gateway it made, even once deleted; moto
+    # ignores tokens, so AWS's answers are stubbed.
+    wanted = nat(subnet_id, "eipalloc-1")
+    gone = _stubbed_nat("deleted", subnet_id)
+    fresh = _stubbed_nat("pending", subnet_id, NatGatewayId="nat-0fedcba9876543210")
+    common = {
+        "SubnetId": subnet_id,
+        "AllocationId": "eipalloc-1",
+        "TagSpecifications": ctx.tag_specs(wanted, "natgateway")["TagSpecifications"],
+    }
+    second = client_token(wanted, after=gone["NatGatewayId"])
+    with Stubber(ctx.ec2) as stub:
+        stub.add_response(
+            "create_nat_gateway",
+            {"NatGateway": gone},
+            {**common, "ClientToken": client_token(wanted)},
+        )
+        stub.add_response(
+            "create_nat_gateway", {"NatGateway": fresh}, {**common, "ClientToken": second}
+        )
+        found = NatGateway().create(wanted, ctx)
+        stub.assert_no_pending_responses()
+    assert found.physical_id == "nat-0fedcba9876543210" and found.ready is False
+    assert second != client_token(wanted)
+
+
+def test_nat_second_pass_is_a_noop_with_zero_writes(ctx: Context, nat_res: Resource) -> None:
+    assert reconcile(NatGateway(), [nat_res], ctx) == ({NAT: "noop"}, 0)
+
+
+def test_nat_retry_after_a_crash_finds_the_first_and_makes_no_second(
+    nat_res: Resource, vpc_id: str
+) -> None:
+    fresh = Context(ClientFactory(max_attempts=1), REGION, {"acme-prod", "acme-staging"})
+    actions, observed = reconcile_once(NatGateway(), [nat_res], fresh)
+    assert actions == {NAT: "noop"}
+    assert [g["NatGatewayId"] for g in live_nats(vpc_id)] == [observed[NAT].physical_id]
+
+
+def test_nat_of_another_stack_in_the_same_vpc_is_ignored(
+    ctx: Context, subnet_id: str, vpc_id: str
+) -> None:
+    decoy_tags = [
+        {"Key": "plumb:stack", "Value": "other-prod"},
+        {"Key": "plumb:id", "Value": NAT.replace("acme-prod", "other-prod")},
+    ]
+    ec2().create_nat_gateway(
+        SubnetId=subnet_id,
+        AllocationId=address(),
+        TagSpecifications=[{"ResourceType": "natgateway", "Tags": decoy_tags}],
+    )
+    ec2().create_nat_gateway(SubnetId=subnet_id, AllocationId=address())  # untagged
+    wanted = nat(subnet_id, address())
+    assert reconcile_once(NatGateway(), [wanted], ctx)[0] == {NAT: "create"}
+    found = NatGateway().observe([wanted], ctx)
+    assert set(found) == {NAT}
+    assert (
+        to_dict(
+            ec2().describe_nat_gateways(NatGatewayIds=[found[NAT].physical_id])["NatGateways"][0][
+                "Tags"
+            ]
+        )["plumb:id"]
+        == NAT
+    )
+    assert len(live_nats(vpc_id)) == 3
+
+
+def test_nat_delete_makes_it_absent_and_then_its_address_can_be_released(
+    ctx: Context, nat_res: Resource, vpc_id: str
+) -> None:
+    found = NatGateway().observe([nat_res], ctx)[NAT]
+    NatGateway().delete(found, ctx)
+    NatGateway().delete(found, ctx)  # a deleted gateway can be deleted again
+    assert live_nats(vpc_id) == []
+    assert NatGateway().observe([nat_res], ctx) == {}
+    ec2().release_address(AllocationId=nat_res.spec["allocationId"])
+
+
+def _stubbed_nat(state: str, subnet_id: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "NatGatewayId": "nat-0123456789abcdef0",
+        "State": state,
+        "SubnetId": subnet_id,
+        "VpcId": "vpc-0123456789abcdef0",
+        "NatGatewayAddresses": [{"AllocationId": "eipalloc-1", "PublicIp": "203.0.113.7"}],
+        "Tags": [{"Key": k, "Value": v} for k, v in ownership(NAT).items()],
+        **extra,
+    }
+
+
+def test_nat_pending_is_observed_but_not_ready(ctx: Context, subnet_id: str) -> None:
+    with Stubber(ctx.ec2) as stub:
+        stub.add_response(
+            "describe_nat_gateways", {"NatGateways": [_stubbed_nat("pending", subnet_id)]}
+        )
+        found = NatGateway().observe([nat(subnet_id, "eipalloc-1")], ctx)
+    assert found[NAT].ready is False
+    assert found[NAT].attrs["publicIp"] == "203.0.113.7"
+
+
+def test_nat_failed_is_absent_and_explained_in_a_warning(ctx: Context, subnet_id: str) -> None:
+    wanted = nat(subnet_id, "eipalloc-1")
+    failed = _stubbed_nat(
+        "failed",
+        subnet_id,
+        FailureCode="InsufficientFreeAddressesInSubnet",
+        FailureMessage="Subnet has insufficient free addresses",
+    )
+    with Stubber(ctx.ec2) as stub:
+        stub.add_response("describe_nat_gateways", {"NatGateways": [failed]})
+        assert NatGateway().observe([wanted], ctx) == {}
+    [warning] = NatGateway().warnings(wanted, None)
+    assert "nat-0123456789abcdef0 failed" in warning
+    assert "InsufficientFreeAddressesInSubnet" in warning
+
+
+def test_nat_observe_asks_only_for_live_and_failed_gateways(ctx: Context, subnet_id: str) -> None:
+    with Stubber(ctx.ec2) as stub:
+        stub.add_response(
+            "describe_nat_gateways",
+            {"NatGateways": []},
+            {
+                "Filters": [
+                    {"Name": "tag:plumb:stack", "Values": ["acme-prod", "acme-staging"]},
+                    {"Name": "state", "Values": ["pending", "available", "failed"]},
+                ]
+            },
+        )
+        assert NatGateway().observe([], ctx) == {}
+        stub.assert_no_pending_responses()
+
+
+def test_nat_observe_of_two_stacks_is_one_read(ctx: Context, vpc_id: str) -> None:
+    client = ec2()
+    wanted = []
+    for i, stack in enumerate(["acme-prod", "acme-staging"] * 2):
+        sub = client.create_subnet(VpcId=vpc_id, CidrBlock=f"10.20.{i}.0/24")["Subnet"]
+        wanted.append(nat(sub["SubnetId"], address(), stack, f"network/nat-{i}"))
+    for item in wanted:
+        NatGateway().create(item, ctx)
+    holder: dict[str, Any] = {}
+    _, ops = calls(ctx, lambda: holder.update(found=NatGateway().observe(wanted, ctx)))
+    assert set(holder["found"]) == {r.logical_id for r in wanted}
+    assert ops == {"ec2:DescribeNatGateways": 1}
