@@ -11,7 +11,9 @@ PROD = "acme-prod"
 
 
 def owned(aws, describe: str, key: str, stack: str = PROD) -> list[dict]:
-    items = getattr(aws.ec2, describe)(Filters=[{"Name": "tag:plumb:stack", "Values": [stack]}])[key]
+    items = getattr(aws.ec2, describe)(Filters=[{"Name": "tag:plumb:stack", "Values": [stack]}])[
+        key
+    ]
     return [i for i in items if i.get("State") not in ("deleted", "deleting")]
 
 
@@ -33,23 +35,34 @@ def test_network_converges_to_exactly_the_traffic_paths(cli: Cli, aws) -> None:
     assert attr["EnableDnsHostnames"]["Value"] is True
     subnets = owned(aws, "describe_subnets", "Subnets")
     assert sorted(s["CidrBlock"] for s in subnets) == [
-        "10.20.0.0/24", "10.20.1.0/24", "10.20.10.0/24", "10.20.11.0/24"]
+        "10.20.0.0/24",
+        "10.20.1.0/24",
+        "10.20.10.0/24",
+        "10.20.11.0/24",
+    ]
     public = {s["CidrBlock"] for s in subnets if s["MapPublicIpOnLaunch"]}
     assert public == {"10.20.0.0/24", "10.20.1.0/24"}
     (igw,) = owned(aws, "describe_internet_gateways", "InternetGateways")
     assert igw["Attachments"][0]["VpcId"] == vpc["VpcId"]
     assert len(owned(aws, "describe_nat_gateways", "NatGateways")) == 1
 
-    groups = {g["GroupName"].removeprefix(f"{PROD}-"): g
-              for g in owned(aws, "describe_security_groups", "SecurityGroups")}
+    groups = {
+        g["GroupName"].removeprefix(f"{PROD}-"): g
+        for g in owned(aws, "describe_security_groups", "SecurityGroups")
+    }
     assert set(groups) == {"alb", "app", "docdb", "redis"}
     ids = {name: g["GroupId"] for name, g in groups.items()}
-    assert rules(groups["alb"], "in") == {("tcp", 443, 443, "0.0.0.0/0"), ("tcp", 80, 80, "0.0.0.0/0")}
+    assert rules(groups["alb"], "in") == {
+        ("tcp", 443, 443, "0.0.0.0/0"),
+        ("tcp", 80, 80, "0.0.0.0/0"),
+    }
     assert rules(groups["alb"], "out") == {("tcp", 3000, 3000, ids["app"])}
     assert rules(groups["app"], "in") == {("tcp", 3000, 3000, ids["alb"])}
-    assert rules(groups["app"], "out") == {("tcp", 27017, 27017, ids["docdb"]),
-                                           ("tcp", 6379, 6379, ids["redis"]),
-                                           ("tcp", 443, 443, "0.0.0.0/0")}
+    assert rules(groups["app"], "out") == {
+        ("tcp", 27017, 27017, ids["docdb"]),
+        ("tcp", 6379, 6379, ids["redis"]),
+        ("tcp", 443, 443, "0.0.0.0/0"),
+    }
     assert rules(groups["docdb"], "in") == {("tcp", 27017, 27017, ids["app"])}
     assert rules(groups["redis"], "in") == {("tcp", 6379, 6379, ids["app"])}
     assert rules(groups["docdb"], "out") == rules(groups["redis"], "out") == set()
@@ -61,10 +74,22 @@ def test_network_converges_to_exactly_the_traffic_paths(cli: Cli, aws) -> None:
 
 def test_a_rule_added_by_hand_is_drift_and_is_revoked(cli: Cli, aws) -> None:
     cli("apply", "--yes", "--stack", PROD, check=0)
-    redis = [g for g in owned(aws, "describe_security_groups", "SecurityGroups")
-             if g["GroupName"] == f"{PROD}-redis"][0]
-    aws.ec2.authorize_security_group_ingress(GroupId=redis["GroupId"], IpPermissions=[
-        {"IpProtocol": "tcp", "FromPort": 6379, "ToPort": 6379, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    redis = next(
+        g
+        for g in owned(aws, "describe_security_groups", "SecurityGroups")
+        if g["GroupName"] == f"{PROD}-redis"
+    )
+    aws.ec2.authorize_security_group_ingress(
+        GroupId=redis["GroupId"],
+        IpPermissions=[
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 6379,
+                "ToPort": 6379,
+                "IpRanges": [{"CidrIp": "0.0.0.0/0"}],
+            }
+        ],
+    )
     out = cli("drift", "--stack", PROD, check=2).stdout
     assert "network/sg-redis" in out and "0.0.0.0/0" in out
     cli("apply", "--yes", "--stack", PROD, check=0)
@@ -76,7 +101,9 @@ def test_an_apply_killed_part_way_leaves_no_duplicates_after_a_rerun(cli: Cli, a
     proc = cli.popen("apply", "--yes", "--stack", PROD)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and proc.poll() is None:
-        if owned(aws, "describe_nat_gateways", "NatGateways") or owned(aws, "describe_addresses", "Addresses"):
+        if owned(aws, "describe_nat_gateways", "NatGateways") or owned(
+            aws, "describe_addresses", "Addresses"
+        ):
             break
         time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
@@ -95,8 +122,12 @@ def test_an_apply_killed_part_way_leaves_no_duplicates_after_a_rerun(cli: Cli, a
 
 def test_overlapping_subnets_are_refused_and_nothing_is_built(cli: Cli, aws, workdir) -> None:
     spec = workdir / "specs" / "acme-prod.yaml"
-    spec.write_text(spec.read_text().replace("privateSubnets: [10.20.10.0/24, 10.20.11.0/24]",
-                                             "privateSubnets: [10.20.0.128/25, 10.99.0.0/24]"))
+    spec.write_text(
+        spec.read_text().replace(
+            "privateSubnets: [10.20.10.0/24, 10.20.11.0/24]",
+            "privateSubnets: [10.20.0.128/25, 10.99.0.0/24]",
+        )
+    )
     err = cli("apply", "--yes", check=1).stderr
     assert "spec.network.privateSubnets[0]" in err and "overlaps" in err
     assert "spec.network.privateSubnets[1]" in err and "not inside" in err

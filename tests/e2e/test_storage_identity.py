@@ -26,8 +26,12 @@ def test_apply_builds_every_setting_and_a_second_apply_writes_nothing(cli: Cli, 
     rules = aws.s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
     assert rules["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
     block = aws.s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
-    assert block == {"BlockPublicAcls": True, "IgnorePublicAcls": True,
-                     "BlockPublicPolicy": True, "RestrictPublicBuckets": True}
+    assert block == {
+        "BlockPublicAcls": True,
+        "IgnorePublicAcls": True,
+        "BlockPublicPolicy": True,
+        "RestrictPublicBuckets": True,
+    }
     (rule,) = aws.s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
     assert rule["Expiration"]["Days"] == 90 and rule["Status"] == "Enabled"
     policy = json.loads(aws.s3.get_bucket_policy(Bucket=bucket)["Policy"])
@@ -41,9 +45,18 @@ def test_apply_builds_every_setting_and_a_second_apply_writes_nothing(cli: Cli, 
     assert trust["Principal"]["Service"] == "ecs-tasks.amazonaws.com"
     doc = aws.iam.get_role_policy(RoleName=f"{PROD}-task", PolicyName="bedrock-invoke")
     (stmt,) = doc["PolicyDocument"]["Statement"]
-    assert sorted(stmt["Action"]) == ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
-    assert "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0" in stmt["Resource"]
-    assert "arn:aws:bedrock:us-west-2::foundation-model/anthropic.claude-3-5-haiku-20241022-v1:0" in stmt["Resource"]
+    assert sorted(stmt["Action"]) == [
+        "bedrock:InvokeModel",
+        "bedrock:InvokeModelWithResponseStream",
+    ]
+    assert (
+        "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0"
+        in stmt["Resource"]
+    )
+    assert (
+        "arn:aws:bedrock:us-west-2::foundation-model/anthropic.claude-3-5-haiku-20241022-v1:0"
+        in stmt["Resource"]
+    )
     assert not any("*" in r for r in stmt["Resource"])
 
     secret = aws.secretsmanager.describe_secret(SecretId="acme/prod/azure-openai-key")
@@ -69,8 +82,13 @@ def test_drift_names_each_field_and_apply_repairs_it(cli: Cli, aws) -> None:
     cli("apply", "--yes", "--stack", PROD, check=0)
     assert cli.latest_run()["apiCalls"]["writes"] == 3, "one write per drifted field"
     bucket = f"{PROD}-storage"
-    assert aws.s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"][0]["Expiration"]["Days"] == 90
-    assert aws.s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]["BlockPublicPolicy"]
+    assert (
+        aws.s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"][0]["Expiration"]["Days"]
+        == 90
+    )
+    assert aws.s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"][
+        "BlockPublicPolicy"
+    ]
     doc = aws.iam.get_role_policy(RoleName=f"{PROD}-task", PolicyName="bedrock-invoke")
     assert "s3:GetObject" not in doc["PolicyDocument"]["Statement"][0]["Action"]
     cli("drift", "--stack", PROD, check=0)
@@ -78,8 +96,16 @@ def test_drift_names_each_field_and_apply_repairs_it(cli: Cli, aws) -> None:
 
 def test_an_inline_policy_added_by_hand_is_drift_and_is_removed(cli: Cli, aws) -> None:
     cli("apply", "--yes", check=0)
-    aws.iam.put_role_policy(RoleName=f"{PROD}-task", PolicyName="creep", PolicyDocument=json.dumps(
-        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
+    aws.iam.put_role_policy(
+        RoleName=f"{PROD}-task",
+        PolicyName="creep",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
+            }
+        ),
+    )
     assert "inlinePolicies.creep" in cli("drift", check=2).stdout
     cli("apply", "--yes", check=0)
     assert aws.iam.list_role_policies(RoleName=f"{PROD}-task")["PolicyNames"] == ["bedrock-invoke"]
@@ -120,9 +146,14 @@ def test_a_stale_saved_plan_is_refused(cli: Cli, aws, workdir: Path) -> None:
 
 def test_bad_input_changes_nothing_in_aws_or_the_state(cli: Cli, aws, workdir: Path) -> None:
     spec = workdir / "specs" / "acme-prod.yaml"
-    spec.write_text(spec.read_text().replace("expireAfterDays: 90", "expireAfterDays: 0")
-                    .replace("apiKeySecret: acme/prod/azure-openai-key",
-                             "apiKeySecret: sk-proj-4fQz8XbN2mK7pL1wR9tY3vJ6"))
+    spec.write_text(
+        spec.read_text()
+        .replace("expireAfterDays: 90", "expireAfterDays: 0")
+        .replace(
+            "apiKeySecret: acme/prod/azure-openai-key",
+            "apiKeySecret: sk-proj-4fQz8XbN2mK7pL1wR9tY3vJ6",
+        )
+    )
     out = cli("apply", "--yes", check=1)
     assert "acme-prod.yaml:" in out.stderr and "spec.storage.expireAfterDays" in out.stderr
     assert "spec.models.azureOpenAI.apiKeySecret" in out.stderr
@@ -137,16 +168,18 @@ def test_a_secret_value_never_reaches_output_state_or_reports(cli: Cli, aws, wor
     aws.secretsmanager.put_secret_value(SecretId="acme/prod/azure-openai-key", SecretString=value)
     outputs = [cli("plan", "--format", f, check=0).stdout for f in ("text", "json", "markdown")]
     outputs.append(cli("apply", "--yes", check=0).stdout)
-    outputs += [cli("report", "latest", "--format", f, check=0).stdout
-                for f in ("json", "markdown", "html")]
+    outputs += [
+        cli("report", "latest", "--format", f, check=0).stdout for f in ("json", "markdown", "html")
+    ]
     stored = b"".join(p.read_bytes() for p in (workdir / ".plumb").rglob("*") if p.is_file())
     assert value not in "".join(outputs) and value.encode() not in stored
 
 
 def test_sync_applies_a_git_commit_and_the_report_names_it(cli: Cli, aws, workdir: Path) -> None:
     repo = git_repo(workdir, workdir / "specs")
-    sha = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True,
-                         text=True, check=True).stdout.strip()
+    sha = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     cli("sync", "--repo", str(repo), check=0)
     run = cli.latest_run()
     assert run["commit"]["sha"] == sha and run["commit"]["author"].startswith("Ada Platform")
