@@ -26,7 +26,9 @@ STACK = click.option("--stack", "stacks", multiple=True, help="Only this stack (
 class State:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.console = Console(highlight=False, soft_wrap=True, emoji=False)
+        # Piped output is read in CI logs and PR comments: wide enough for a table.
+        width = None if sys.stdout.isatty() else 160
+        self.console = Console(highlight=False, soft_wrap=True, emoji=False, width=width)
         self.err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
@@ -171,9 +173,9 @@ def drift(state: State, specs: str, stacks: tuple[str, ...]) -> int:
 
 
 @main.command()
-@click.option("--repo", required=True, help="Git repository URL or path.")
-@click.option("--branch", default="main", show_default=True)
-@click.option("--path", "spec_path", default="specs", show_default=True)
+@click.option("--repo", required=True, envvar="PLUMB_REPO", help="Git repository URL or path.")
+@click.option("--branch", default="main", show_default=True, envvar="PLUMB_BRANCH")
+@click.option("--path", "spec_path", default="specs", show_default=True, envvar="PLUMB_PATH")
 @command
 def sync(state: State, repo: str, branch: str, spec_path: str) -> int:
     """One GitOps cycle: fetch the branch, pin the commit, converge."""
@@ -183,9 +185,9 @@ def sync(state: State, repo: str, branch: str, spec_path: str) -> int:
 
 
 @main.command()
-@click.option("--repo", required=True, help="Git repository URL or path.")
-@click.option("--branch", default="main", show_default=True)
-@click.option("--path", "spec_path", default="specs", show_default=True)
+@click.option("--repo", required=True, envvar="PLUMB_REPO", help="Git repository URL or path.")
+@click.option("--branch", default="main", show_default=True, envvar="PLUMB_BRANCH")
+@click.option("--path", "spec_path", default="specs", show_default=True, envvar="PLUMB_PATH")
 @click.option("--interval", type=click.IntRange(10), default=300, show_default=True)
 @click.option("--listen", default="127.0.0.1:8080", show_default=True, help="Health endpoint.")
 @click.option("--once", is_flag=True, help="Run one cycle and exit (for scheduled tasks).")

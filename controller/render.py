@@ -73,6 +73,19 @@ def change_lines(change: FieldChange) -> list[str]:
                     FieldChange(f"{change.path}.{key}", before.get(key), after.get(key))
                 )
         return lines or [f"{change.path}: {value_text(before)} → {value_text(after)}"]
+    if (
+        isinstance(before, list)
+        and isinstance(after, list)
+        and len(before) == len(after)
+        and all(isinstance(v, Mapping) for v in [*before, *after])
+    ):
+        # Same-length lists of documents (policy statements): show what changed inside each.
+        return [
+            line
+            for i, (b, a) in enumerate(zip(before, after, strict=True))
+            if b != a
+            for line in change_lines(FieldChange(f"{change.path}[{i}]", b, a))
+        ]
     if isinstance(before, list) and isinstance(after, list) and before and after:
         gone = [v for v in before if v not in after]
         new = [v for v in after if v not in before]
@@ -103,25 +116,27 @@ def calls_text(calls: Mapping[str, Any]) -> str:
     )
 
 
-def print_plan(plan: Plan, console: Console, show_noop: bool = False) -> None:
+def print_plan(plan: Plan, console: Console, show_noop: bool = False, fields: bool = True) -> None:
     for stack in sorted({a.stack for a in plan.actions}):
         console.print(f"[bold]Stack {escape(stack)}[/bold]")
         for action in [a for a in plan.actions if a.stack == stack]:
             if action.type is A.NOOP and not (show_noop or action.waived or action.warnings):
                 continue
-            _print_action(action, console)
+            _print_action(action, console, fields)
         console.print()
     for error in plan.errors:
         console.print(f"[bold red]error:[/bold red] {escape(error)}")
     console.print(f"[bold]{summary(plan)}[/bold]")
 
 
-def _print_action(action: Action, console: Console) -> None:
+def _print_action(action: Action, console: Console, fields: bool = True) -> None:
     style = STYLE[action.type]
     head = f"[{style}]{SYMBOL[action.type]:>3} {action.kind:<16} {escape(action.name())}[/{style}]"
     if action.reason:
         head += f"  [dim]({escape(action.reason)})[/dim]"
     console.print(head)
+    if not fields:
+        return
     for change in action.changes:
         for line in change_lines(change):
             console.print(f"        {escape(line)}")

@@ -127,7 +127,7 @@ class Runner:
             applier = Applier(
                 plan, contexts, self.store, run_id, account, self.settings.workers, on_event
             )
-            outcomes = applier.run() if plan.changes else {}
+            outcomes = applier.run()  # records every action, refused ones too
             self._remember(plan, outcomes, run_id)
         return self._finish(run_id, plan, _outcome(plan, outcomes), outcomes, clients, started)
 

@@ -61,7 +61,8 @@ def _steps(console: Console, folder: Path, settings: Settings) -> int:
         console.print(f"valid: {len(desired.stacks)} stacks, {len(desired.resources)} resources")
         step("3. plumb plan")
         first = runner.plan(desired, PlanOptions())
-        render.print_plan(first.plan, console)
+        render.print_plan(first.plan, console, fields=False)
+        console.print("(`plumb plan` lists every field under each resource; here one line each)")
         console.print(render.calls_text(first.api_calls))
         step("4. plumb sync (fetch the commit, apply it)")
         if do_sync(runner, settings, str(repo), "main", "specs", console) != 0:
