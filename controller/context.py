@@ -40,6 +40,14 @@ class Context:
         self.region = region
         self.stacks = frozenset(stacks)
 
+    def only(self, stacks: Iterable[str]) -> Context:
+        """The same clients, scoped to fewer stacks: a read-back after one write need not
+        list every stack of the run (that made a large first apply quadratic)."""
+        narrowed = Context(self.clients, self.region, stacks)
+        if "account_id" in self.__dict__:
+            narrowed.__dict__["account_id"] = self.__dict__["account_id"]
+        return narrowed
+
     def client(self, service: str) -> Any:
         return self.clients.client(service, self.region)
 

@@ -33,9 +33,7 @@ GLOBAL_PREFIX = "global"
 _MODEL = r"[a-z][a-z0-9-]*\.[a-z0-9][a-z0-9.-]*(?::\d+)?(?::\d+k)?"
 _GEOS = "|".join(map(re.escape, [*PROFILE_REGIONS, GLOBAL_PREFIX]))
 MODEL_ID = re.compile(rf"^{_MODEL}$")
-PROFILE_ID = re.compile(
-    rf"^(?P<geo>{_GEOS})\.(?P<model>{_MODEL})$"
-)
+PROFILE_ID = re.compile(rf"^(?P<geo>{_GEOS})\.(?P<model>{_MODEL})$")
 
 ACTIONS = ("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream")
 

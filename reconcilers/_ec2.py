@@ -11,6 +11,7 @@ one of ours.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -36,9 +37,12 @@ class Ec2Kind(BaseReconciler):
     def observe(self, desired: Sequence[Resource], ctx: Context) -> dict[str, Observed]:
         return self._observe(ctx, ctx.owned_filter(), desired)
 
-    def observe_one(self, desired: Resource, ctx: Context) -> Observed:
-        """After a write: the same read, narrowed to this resource's `plumb:id` tag."""
+    def observe_one(self, desired: Resource, ctx: Context, physical_id: str = "") -> Observed:
+        """After a write: the same read, narrowed to the resource's id when it is known, else
+        to its `plumb:id` tag (a tag filter makes EC2 scan every resource of the kind)."""
         only = [{"Name": f"tag:{TAG_ID}", "Values": [desired.logical_id]}]
+        if physical_id:
+            only = [{"Name": id_filter(self.id_key), "Values": [physical_id]}]
         found = self._observe(ctx, only, [desired]).get(desired.logical_id)
         if found is None:
             raise TransientError(
@@ -65,6 +69,11 @@ class Ec2Kind(BaseReconciler):
 
     def _to_observed(self, raw: Raw, ctx: Context, duplicates: list[str]) -> Observed:
         raise NotImplementedError
+
+
+def id_filter(id_key: str) -> str:
+    """EC2's filter name for an id field: "RouteTableId" -> "route-table-id"."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", id_key).lower()
 
 
 def owned(ctx: Context, items: Iterable[Raw], id_key: str) -> Iterator[tuple[str, Raw, list[str]]]:

@@ -72,9 +72,10 @@ class BaseReconciler:
 
     # -- shared helpers --------------------------------------------------------------
 
-    def observe_one(self, desired: Resource, ctx: Context) -> Observed:
-        """Read one resource back after a write; its absence now is an error, not news."""
-        found = self.observe([desired], ctx).get(desired.logical_id)
+    def observe_one(self, desired: Resource, ctx: Context, physical_id: str = "") -> Observed:
+        """Read one resource back after a write; its absence now is an error, not news.
+        A kind that can look a resource up by `physical_id` does so: cheaper than a filter."""
+        found = self.observe([desired], ctx.only({desired.stack})).get(desired.logical_id)
         if found is None:
             raise TransientError(
                 ERR_CREATE.format(

@@ -71,8 +71,9 @@ class Bucket(BaseReconciler):
             res = wanted.get(name)
             if region != ctx.region and res is not None:
                 # Only a desired name is worth a cross-region read: it is a conflict either way.
-                found[res.logical_id] = _foreign(res, name, {}, region,
-                                                 f"bucket {name} exists in {region}")
+                found[res.logical_id] = _foreign(
+                    res, name, {}, region, f"bucket {name} exists in {region}"
+                )
                 continue
             tags = _read_tags(ctx.s3, name)
             if tags is None:
@@ -86,9 +87,11 @@ class Bucket(BaseReconciler):
 
     def create(self, desired: Resource, ctx: Context) -> Observed:
         name = str(desired.spec["bucketName"])
-        location = {} if ctx.region == US_EAST_1 else {
-            "CreateBucketConfiguration": {"LocationConstraint": ctx.region}
-        }
+        location = (
+            {}
+            if ctx.region == US_EAST_1
+            else {"CreateBucketConfiguration": {"LocationConstraint": ctx.region}}
+        )
         ctx.s3.create_bucket(Bucket=name, **location)
         # Tags first: a crash after this line leaves a bucket the next run recognises as
         # its own and repairs as drift, not a bucket of that name it may never touch.
@@ -97,8 +100,9 @@ class Bucket(BaseReconciler):
         for field, write in writers.items():
             if field in desired.spec:
                 write(ctx.s3, name, desired.spec[field])
-        return _observed(desired.logical_id, name, dict(desired.spec),
-                         desired.ownership_tags(), ctx)
+        return _observed(
+            desired.logical_id, name, dict(desired.spec), desired.ownership_tags(), ctx
+        )
 
     def update(self, desired: Resource, observed: Observed, diff: Diff, ctx: Context) -> Observed:
         name = observed.physical_id
@@ -107,7 +111,7 @@ class Bucket(BaseReconciler):
                 write(ctx.s3, name, desired.spec[field])
         if diff.changed("tags"):
             _put_tags(ctx.s3, name, desired.ownership_tags())
-        return self.observe_one(desired, ctx)
+        return self.observe_one(desired, ctx, observed.physical_id)
 
     def delete(self, observed: Observed, ctx: Context) -> None:
         # An empty bucket only: BucketNotEmpty is terminal and the data stays.

@@ -56,7 +56,7 @@ class ElasticIp(Ec2Kind):
         # `domain` is immutable, so tags are the only thing an update can change.
         if diff.changed("tags"):
             sync_tags(ctx.ec2, observed.physical_id, observed.tags, desired.ownership_tags())
-        return self.observe_one(desired, ctx)
+        return self.observe_one(desired, ctx, observed.physical_id)
 
     def delete(self, observed: Observed, ctx: Context) -> None:
         with ignoring(self.not_found_codes), transient_on(_IN_USE):

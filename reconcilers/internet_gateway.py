@@ -56,7 +56,7 @@ class InternetGateway(Ec2Kind):
             _move(ctx.ec2, observed.physical_id, observed.spec.get("vpcId"), desired.spec["vpcId"])
         if diff.changed("tags"):
             sync_tags(ctx.ec2, observed.physical_id, observed.tags, desired.ownership_tags())
-        return self.observe_one(desired, ctx)
+        return self.observe_one(desired, ctx, observed.physical_id)
 
     def delete(self, observed: Observed, ctx: Context) -> None:
         # Detaching fails while the VPC still maps public addresses (a NAT gateway going away).

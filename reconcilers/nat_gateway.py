@@ -107,7 +107,7 @@ class NatGateway(Ec2Kind):
         # Subnet and address are immutable, so tags are all an update can change.
         if diff.changed("tags"):
             sync_tags(ctx.ec2, observed.physical_id, observed.tags, desired.ownership_tags())
-        return self.observe_one(desired, ctx)
+        return self.observe_one(desired, ctx, observed.physical_id)
 
     def delete(self, observed: Observed, ctx: Context) -> None:
         # Returns at once; the gateway is "deleting" for minutes and holds its address and

@@ -33,8 +33,13 @@ class Role(BaseReconciler):
     kind = "Role"
     not_found_codes = frozenset({_NOT_FOUND})
     terminal_codes = frozenset(
-        {"DeleteConflict", "MalformedPolicyDocument", "PolicyNotAttachable",
-         "UnmodifiableEntity", "InvalidInput"}
+        {
+            "DeleteConflict",
+            "MalformedPolicyDocument",
+            "PolicyNotAttachable",
+            "UnmodifiableEntity",
+            "InvalidInput",
+        }
     )
 
     def physical_name(self, desired: Resource) -> str:
@@ -95,11 +100,12 @@ class Role(BaseReconciler):
         if diff.changed("inlinePolicies"):
             _sync_inline(ctx.iam, name, spec["inlinePolicies"], observed.spec.get("inlinePolicies"))
         if diff.changed("managedPolicyArns"):
-            _sync_managed(ctx.iam, name, spec["managedPolicyArns"],
-                          observed.spec.get("managedPolicyArns"))
+            _sync_managed(
+                ctx.iam, name, spec["managedPolicyArns"], observed.spec.get("managedPolicyArns")
+            )
         if diff.changed("tags"):
             _sync_tags(ctx.iam, name, observed.tags, desired.ownership_tags())
-        return self.observe_one(desired, ctx)
+        return self.observe_one(desired, ctx, observed.physical_id)
 
     def delete(self, observed: Observed, ctx: Context) -> None:
         # IAM refuses to delete a role that still has policies (DeleteConflict).
@@ -181,16 +187,24 @@ def _document(doc: Any) -> Any:
 
 
 def _observed(
-    logical_id: str, role: Mapping[str, Any], spec: dict[str, Any], tags: Mapping[str, str],
-    ctx: Context, owned: bool = True,
+    logical_id: str,
+    role: Mapping[str, Any],
+    spec: dict[str, Any],
+    tags: Mapping[str, str],
+    ctx: Context,
+    owned: bool = True,
 ) -> Observed:
     return Observed(
         kind=Role.kind,
         logical_id=logical_id,
         physical_id=role["RoleName"],
         spec=spec,
-        attrs={"id": role["RoleName"], "name": role["RoleName"], "arn": role["Arn"],
-               "roleId": role.get("RoleId", "")},
+        attrs={
+            "id": role["RoleName"],
+            "name": role["RoleName"],
+            "arn": role["Arn"],
+            "roleId": role.get("RoleId", ""),
+        },
         tags=dict(tags),
         owned=owned,
         region=ctx.region,

@@ -93,7 +93,7 @@ class RouteTable(Ec2Kind):
             )
         if diff.changed("tags"):
             sync_tags(ctx.ec2, rtb, observed.tags, desired.ownership_tags())
-        return self.observe_one(desired, ctx)
+        return self.observe_one(desired, ctx, observed.physical_id)
 
     def delete(self, observed: Observed, ctx: Context) -> None:
         # An association made since the observation makes the delete fail; the next run

@@ -37,8 +37,12 @@ class Secret(BaseReconciler):
     kind = "Secret"
     not_found_codes = frozenset({_NOT_FOUND})
     terminal_codes = frozenset(
-        {"ResourceExistsException", "MalformedPolicyDocumentException",
-         "PreconditionNotMetException", "EncryptionFailure"}
+        {
+            "ResourceExistsException",
+            "MalformedPolicyDocumentException",
+            "PreconditionNotMetException",
+            "EncryptionFailure",
+        }
     )
 
     def physical_name(self, desired: Resource) -> str:
@@ -46,8 +50,9 @@ class Secret(BaseReconciler):
 
     def observe(self, desired: Sequence[Resource], ctx: Context) -> dict[str, Observed]:
         found: dict[str, Observed] = {}
-        for item in ctx.describe("secretsmanager", "list_secrets", "SecretList",
-                                 Filters=_owned_filters(ctx)):
+        for item in ctx.describe(
+            "secretsmanager", "list_secrets", "SecretList", Filters=_owned_filters(ctx)
+        ):
             tags = to_dict(item.get("Tags"))
             if ctx.owns(tags) and not item.get("DeletedDate"):
                 found[tags[TAG_ID]] = _observed(tags[TAG_ID], item, tags, ctx)
@@ -91,7 +96,7 @@ class Secret(BaseReconciler):
                 sm.tag_resource(SecretId=arn, Tags=to_list(to_set))
             if to_remove:
                 sm.untag_resource(SecretId=arn, TagKeys=to_remove)
-        return self.observe_one(desired, ctx)
+        return self.observe_one(desired, ctx, observed.physical_id)
 
     def delete(self, observed: Observed, ctx: Context) -> None:
         # Never ForceDeleteWithoutRecovery: the value is not plumb's and cannot be rebuilt.
@@ -117,11 +122,19 @@ class Secret(BaseReconciler):
         if item is None or not item.get("DeletedDate"):
             raise err
         if tags.get(TAG_ID) != desired.logical_id:
-            message = (f"secret {name} is scheduled for deletion and is not this resource's; "
-                       "restore or remove it by hand")
-            raise TerminalError(ERR_CREATE.format(kind=self.kind, logical_id=desired.logical_id,
-                                                  code=error_code(err), message=message),
-                                error_code(err))
+            message = (
+                f"secret {name} is scheduled for deletion and is not this resource's; "
+                "restore or remove it by hand"
+            )
+            raise TerminalError(
+                ERR_CREATE.format(
+                    kind=self.kind,
+                    logical_id=desired.logical_id,
+                    code=error_code(err),
+                    message=message,
+                ),
+                error_code(err),
+            )
         ctx.secretsmanager.restore_secret(SecretId=item["ARN"])
         restored = _observed(desired.logical_id, item, tags, ctx)
         delta = diff_of(desired, restored)
@@ -156,7 +169,10 @@ def _has_value(item: Mapping[str, Any]) -> bool:
 
 
 def _observed(
-    logical_id: str, item: Mapping[str, Any], tags: Mapping[str, str], ctx: Context,
+    logical_id: str,
+    item: Mapping[str, Any],
+    tags: Mapping[str, str],
+    ctx: Context,
     owned: bool = True,
 ) -> Observed:
     name = str(item["Name"])

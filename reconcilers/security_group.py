@@ -118,7 +118,7 @@ class SecurityGroup(Ec2Kind):
                 )
         if diff.changed("tags"):
             sync_tags(ctx.ec2, observed.physical_id, observed.tags, desired.ownership_tags())
-        return self.observe_one(desired, ctx)
+        return self.observe_one(desired, ctx, observed.physical_id)
 
     def delete(self, observed: Observed, ctx: Context) -> None:
         # Its rules that name other groups go first, so those groups can be deleted even if

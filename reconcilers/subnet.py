@@ -64,7 +64,7 @@ class Subnet(Ec2Kind):
             _set_public_ip(ctx.ec2, observed.physical_id, desired.spec["mapPublicIpOnLaunch"])
         if diff.changed("tags"):
             sync_tags(ctx.ec2, observed.physical_id, observed.tags, desired.ownership_tags())
-        return self.observe_one(desired, ctx)
+        return self.observe_one(desired, ctx, observed.physical_id)
 
     def delete(self, observed: Observed, ctx: Context) -> None:
         # A NAT gateway being deleted holds its network interface here for a while.

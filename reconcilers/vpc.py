@@ -83,7 +83,7 @@ class Vpc(Ec2Kind):
                 _set_dns(ctx.ec2, observed.physical_id, field, desired.spec[field])
         if diff.changed("tags"):
             sync_tags(ctx.ec2, observed.physical_id, observed.tags, desired.ownership_tags())
-        return self.observe_one(desired, ctx)
+        return self.observe_one(desired, ctx, observed.physical_id)
 
     def delete(self, observed: Observed, ctx: Context) -> None:
         # Subnets, gateways and ENIs of a load balancer go first and some take minutes.

@@ -48,8 +48,11 @@ def check_environment(doc: Document) -> list[Issue]:
 def section_issues(spec: Mapping[str, Any]) -> list[Issue]:
     if "network" in spec:
         return []
-    return [((*SPEC, name), f"{name} runs in the stack's VPC: it needs a spec.network section")
-            for name in IN_VPC if name in spec]
+    return [
+        ((*SPEC, name), f"{name} runs in the stack's VPC: it needs a spec.network section")
+        for name in IN_VPC
+        if name in spec
+    ]
 
 
 # -- network ----------------------------------------------------------------------------
@@ -87,8 +90,12 @@ def network_issues(net: Mapping[str, Any] | None, region: str) -> list[Issue]:
     allowed = sorted({0, 1, len(zones)})
     if net["natGateways"] not in allowed:
         choices = " or ".join(", ".join(map(str, allowed)).rsplit(", ", 1))
-        out.append(((*NET, "natGateways"),
-                    f"must be {choices}: none, one shared, or one per availability zone"))
+        out.append(
+            (
+                (*NET, "natGateways"),
+                f"must be {choices}: none, one shared, or one per availability zone",
+            )
+        )
     return out
 
 
@@ -103,8 +110,13 @@ def zone_issues(zones: Sequence[str], region: str) -> list[Issue]:
             continue
         first[zone] = index
         if not own_zone.match(zone):
-            out.append((path, f"{zone} is not an availability zone of {region} "
-                              f"(metadata.region); those are named {region}a, {region}b, ..."))
+            out.append(
+                (
+                    path,
+                    f"{zone} is not an availability zone of {region} "
+                    f"(metadata.region); those are named {region}a, {region}b, ...",
+                )
+            )
     return out
 
 
@@ -114,8 +126,13 @@ def subnet_issues(net: Mapping[str, Any], vpc: Network | None, zones: int) -> li
     for group in ("publicSubnets", "privateSubnets"):
         items: Sequence[str] = net[group]
         if len(items) != zones:
-            out.append(((*NET, group), f"{len(items)} subnet(s) for {zones} availability zone(s): "
-                                       "give one per AZ, in the order of availabilityZones"))
+            out.append(
+                (
+                    (*NET, group),
+                    f"{len(items)} subnet(s) for {zones} availability zone(s): "
+                    "give one per AZ, in the order of availabilityZones",
+                )
+            )
         for index, text in enumerate(items):
             path = (*NET, group, index)
             subnet = parse_cidr(text, path, out)
@@ -127,7 +144,7 @@ def subnet_issues(net: Mapping[str, Any], vpc: Network | None, zones: int) -> li
                 out.append((path, f"a subnet's prefix must be /16 to /28, not /{subnet.prefixlen}"))
             for other_path, other in seen:
                 if subnet.overlaps(other):
-                    rel = dotted(other_path[len(NET):])
+                    rel = dotted(other_path[len(NET) :])
                     out.append((path, f"{subnet} overlaps {rel} ({other})"))
             seen.append((path, subnet))
     return out
@@ -213,8 +230,12 @@ def name_issues(product: str, env: str, spec: Mapping[str, Any]) -> list[Issue]:
         problem = rule(name)
         if problem:
             culprit = _culprit(product, env, problem)
-            out.append((("metadata", culprit),
-                        f"the {what} name '{name}' (from product and env) {problem}"))
+            out.append(
+                (
+                    ("metadata", culprit),
+                    f"the {what} name '{name}' (from product and env) {problem}",
+                )
+            )
     return out
 
 
@@ -247,8 +268,13 @@ def load_balancer_issues(lb: Mapping[str, Any] | None, region: str) -> list[Issu
     base: Path = (*SPEC, "loadBalancer")
     cert_region = str(lb["certificateArn"]).split(":")[3]
     if cert_region != region:
-        out.append(((*base, "certificateArn"), f"the certificate is in {cert_region}; a load "
-                                               f"balancer in {region} needs one from {region}"))
+        out.append(
+            (
+                (*base, "certificateArn"),
+                f"the certificate is in {cert_region}; a load "
+                f"balancer in {region} needs one from {region}",
+            )
+        )
     for index, text in enumerate(lb.get("allowedCidrs") or []):
         parse_cidr(text, (*base, "allowedCidrs", index), out)
     return out
@@ -266,13 +292,22 @@ def service_issues(service: Mapping[str, Any] | None) -> list[Issue]:
             allowed = f"{sizes.start} to {sizes.stop - 1} MiB in steps of {sizes.step}"
         else:
             allowed = " or ".join(map(str, sizes)) + " MiB"
-        out.append(((*base, "memory"), f"Fargate cannot give {memory} MiB to {cpu} CPU units: "
-                                       f"with cpu {cpu}, memory may be {allowed}"))
+        out.append(
+            (
+                (*base, "memory"),
+                f"Fargate cannot give {memory} MiB to {cpu} CPU units: "
+                f"with cpu {cpu}, memory may be {allowed}",
+            )
+        )
     plain = service.get("environment") or {}
     for name in service.get("secrets") or {}:
         if name in plain:
-            out.append(((*base, "secrets", name),
-                        f"{name} is also set in service.environment; give each variable once"))
+            out.append(
+                (
+                    (*base, "secrets", name),
+                    f"{name} is also set in service.environment; give each variable once",
+                )
+            )
     return out
 
 
@@ -341,9 +376,13 @@ def secret_issues(spec: Mapping[str, Any]) -> list[Issue]:
         text = str(value)
         named = _CREDENTIAL_NAME.search(name) and len(text) >= 8 and "/" not in text
         if looks_like_credential(text) or named:
-            out.append(((*SPEC, "service", "environment", name),
-                        "looks like a credential; keep it in Secrets Manager and name the "
-                        "secret in service.secrets instead"))
+            out.append(
+                (
+                    (*SPEC, "service", "environment", name),
+                    "looks like a credential; keep it in Secrets Manager and name the "
+                    "secret in service.secrets instead",
+                )
+            )
     return out
 
 
@@ -364,9 +403,14 @@ def model_issues(models: Mapping[str, Any] | None, region: str) -> list[Issue]:
         first[model_id] = index
         ref = parse_model_id(model_id)
         if ref is None:
-            out.append((path, f"'{model_id}' is not a Bedrock model id: give a foundation-model "
-                              "id (anthropic.claude-3-haiku-20240307-v1:0) or an inference "
-                              "profile id (us.anthropic.claude-3-5-haiku-20241022-v1:0)"))
+            out.append(
+                (
+                    path,
+                    f"'{model_id}' is not a Bedrock model id: give a foundation-model "
+                    "id (anthropic.claude-3-haiku-20240307-v1:0) or an inference "
+                    "profile id (us.anthropic.claude-3-5-haiku-20241022-v1:0)",
+                )
+            )
             continue
         problem = geography_problem(ref, region)
         if problem:

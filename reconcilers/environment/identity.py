@@ -108,7 +108,8 @@ def _secrets(view: StackView) -> list[Resource]:
         sources.setdefault(str(azure["apiKeySecret"]), ("models", "azureOpenAI", "apiKeySecret"))
     description = f"Secret of {view.stack}; its value is set outside plumb"
     return [
-        view.resource("Secret", f"secrets/{name}", {"name": name, "description": description},
-                      path=path)
+        view.resource(
+            "Secret", f"secrets/{name}", {"name": name, "description": description}, path=path
+        )
         for name, path in sorted(sources.items())
     ]
