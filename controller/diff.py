@@ -19,7 +19,7 @@ from controller.fields import (
     rules_for,
     version_matches,
 )
-from controller.model import UNKNOWN, Diff, FieldChange, Observed, Resource
+from controller.model import UNKNOWN, Diff, FieldChange, Observed, Resource, contains_unknown
 from controller.specs.document import Path, dotted
 
 _MISSING = None  # a field AWS does not report reads as absent, i.e. None
@@ -41,16 +41,6 @@ def diff_specs(want: Mapping[str, Any], have: Mapping[str, Any], rules: FieldRul
     for key, value in want.items():
         _compare(value, have.get(key, _MISSING), (key,), rules, changes)
     return Diff(tuple(changes))
-
-
-def contains_unknown(value: Any) -> bool:
-    if value is UNKNOWN:
-        return True
-    if isinstance(value, Mapping):
-        return any(contains_unknown(v) for v in value.values())
-    if isinstance(value, list | tuple):
-        return any(contains_unknown(v) for v in value)
-    return False
 
 
 def _compare(want: Any, have: Any, path: Path, rules: FieldRules, out: list[FieldChange]) -> None:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from controller.errors import PlanError
-from controller.model import UNKNOWN, Resource
+from controller.model import UNKNOWN, Resource, contains_unknown
 
 ACCOUNT = "aws:account"
 
@@ -125,15 +125,5 @@ def without_unknown_members(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {k: without_unknown_members(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [without_unknown_members(v) for v in value if not _holds_unknown(v)]
+        return [without_unknown_members(v) for v in value if not contains_unknown(v)]
     return value
-
-
-def _holds_unknown(value: Any) -> bool:
-    if value is UNKNOWN:
-        return True
-    if isinstance(value, Mapping):
-        return any(_holds_unknown(v) for v in value.values())
-    if isinstance(value, list | tuple):
-        return any(_holds_unknown(v) for v in value)
-    return False

@@ -32,6 +32,18 @@ class _Unknown:
 UNKNOWN = _Unknown()
 SENSITIVE = "(sensitive)"
 
+
+def contains_unknown(value: Any) -> bool:
+    """True when `value` is, or holds anywhere inside it, an UNKNOWN."""
+    if value is UNKNOWN:
+        return True
+    if isinstance(value, Mapping):
+        return any(contains_unknown(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(contains_unknown(v) for v in value)
+    return False
+
+
 # Tags every resource plumb creates carries; they are how plumb finds what it owns.
 TAG_STACK = "plumb:stack"
 TAG_ID = "plumb:id"

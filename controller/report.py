@@ -21,7 +21,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from controller.audit import canonical
 from controller.model import SENSITIVE, UNKNOWN
-from controller.state.models import COUNT_KEYS, scrub_change
+from controller.state.models import COUNT_KEYS
+from controller.state.scrub import scrub_change
 
 FORMATS = ("json", "markdown", "html")
 SYMBOLS = {

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 from botocore.exceptions import ClientError
 
 from controller.context import Context
-from controller.errors import ERR_CREATE, TransientError
+from controller.errors import TransientError
 from controller.model import TAG_ID, Observed, Resource
 from reconcilers._errors import error_code, error_message
 from reconcilers._tags import tag_delta, to_dict, to_list
@@ -44,16 +44,7 @@ class Ec2Kind(BaseReconciler):
         if physical_id:
             only = [{"Name": id_filter(self.id_key), "Values": [physical_id]}]
         found = self._observe(ctx, only, [desired]).get(desired.logical_id)
-        if found is None:
-            raise TransientError(
-                ERR_CREATE.format(
-                    kind=self.kind,
-                    logical_id=desired.logical_id,
-                    code="NotVisible",
-                    message="not visible after the write",
-                )
-            )
-        return found
+        return self.must_see(found, desired)
 
     def _observe(
         self, ctx: Context, filters: list[dict[str, Any]], desired: Sequence[Resource]

@@ -76,6 +76,10 @@ class BaseReconciler:
         """Read one resource back after a write; its absence now is an error, not news.
         A kind that can look a resource up by `physical_id` does so: cheaper than a filter."""
         found = self.observe([desired], ctx.only({desired.stack})).get(desired.logical_id)
+        return self.must_see(found, desired)
+
+    def must_see(self, found: Observed | None, desired: Resource) -> Observed:
+        """A read right after a write that misses the resource is an error, not news."""
         if found is None:
             raise TransientError(
                 ERR_CREATE.format(

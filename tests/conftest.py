@@ -12,7 +12,8 @@ import os
 os.environ.setdefault("MOTO_ACM_VALIDATION_WAIT", "0")
 os.environ.setdefault("MOTO_ECS_SERVICE_RUNNING", "2")
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import pytest
 from moto import mock_aws
@@ -51,6 +52,15 @@ def clients(aws: None) -> ClientFactory:
 @pytest.fixture
 def ctx(clients: ClientFactory) -> Context:
     return Context(clients, REGION, {"acme-prod", "acme-staging"})
+
+
+def count_calls(ctx: Context, run: Callable[[], Any]) -> tuple[int, dict[str, int]]:
+    """(writes, calls by operation) that `run` made through `ctx`'s clients."""
+    before = ctx.clients.counter.snapshot()
+    run()
+    after = ctx.clients.counter.snapshot()
+    ops = {op: n - before["byOperation"].get(op, 0) for op, n in after["byOperation"].items()}
+    return after["writes"] - before["writes"], {op: n for op, n in ops.items() if n}
 
 
 def reconcile_once(

@@ -40,11 +40,10 @@ from controller.state.models import (
     change_dict,
     check_value,
     lock_dict,
-    plain,
     resource_dict,
     run_dict,
-    scrub_change,
 )
+from controller.state.scrub import plain, scrub_change
 
 DEFAULT_URL = "sqlite:///.plumb/state.db"
 _PG_LOCK_KEY = 0x706C756D62  # "plumb": the advisory lock that serializes the hash chain

@@ -20,7 +20,7 @@ from controller.specs.document import Document
 from reconcilers.bucket import Bucket
 from reconcilers.environment import storage
 from reconcilers.environment.view import StackView
-from tests.conftest import REGION, reconcile_once
+from tests.conftest import REGION, count_calls, reconcile_once
 
 NAME = "acme-prod-storage"
 LOGICAL_ID = "acme-prod/storage/bucket"
@@ -37,15 +37,6 @@ def s3() -> Any:
     return boto3.client("s3", region_name=REGION)
 
 
-def writes_and_reads(ctx: Context, run: Callable[[], Any]) -> tuple[int, dict[str, int]]:
-    """(writes, reads by operation) that `run` made."""
-    before = ctx.clients.counter.snapshot()
-    run()
-    after = ctx.clients.counter.snapshot()
-    ops = {op: n - before["byOperation"].get(op, 0) for op, n in after["byOperation"].items()}
-    return after["writes"] - before["writes"], {op: n for op, n in ops.items() if n}
-
-
 @pytest.fixture
 def created(ctx: Context) -> Resource:
     res = desired()
@@ -57,19 +48,29 @@ def created(ctx: Context) -> Resource:
 def test_create_sets_every_managed_setting(created: Resource) -> None:
     client = s3()
     tags = {t["Key"]: t["Value"] for t in client.get_bucket_tagging(Bucket=NAME)["TagSet"]}
-    assert tags == {"CostCenter": "4711", "Owner": "platform@acme.example",
-                    "plumb:stack": "acme-prod", "plumb:id": LOGICAL_ID,
-                    "plumb:deletion-policy": "Retain"}
+    assert tags == {
+        "CostCenter": "4711",
+        "Owner": "platform@acme.example",
+        "plumb:stack": "acme-prod",
+        "plumb:id": LOGICAL_ID,
+        "plumb:deletion-policy": "Retain",
+    }
     assert tags == created.ownership_tags()
     rules = client.get_bucket_encryption(Bucket=NAME)["ServerSideEncryptionConfiguration"]["Rules"]
     assert rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
     assert client.get_public_access_block(Bucket=NAME)["PublicAccessBlockConfiguration"] == {
-        "BlockPublicAcls": True, "IgnorePublicAcls": True,
-        "BlockPublicPolicy": True, "RestrictPublicBuckets": True,
+        "BlockPublicAcls": True,
+        "IgnorePublicAcls": True,
+        "BlockPublicPolicy": True,
+        "RestrictPublicBuckets": True,
     }
     [rule] = client.get_bucket_lifecycle_configuration(Bucket=NAME)["Rules"]
-    assert rule == {"ID": "plumb-expire", "Filter": {"Prefix": ""}, "Status": "Enabled",
-                    "Expiration": {"Days": 90}}
+    assert rule == {
+        "ID": "plumb-expire",
+        "Filter": {"Prefix": ""},
+        "Status": "Enabled",
+        "Expiration": {"Days": 90},
+    }
     [deny] = json.loads(client.get_bucket_policy(Bucket=NAME)["Policy"])["Statement"]
     assert deny["Effect"] == "Deny" and deny["Action"] == "s3:*"
     assert deny["Resource"] == [f"arn:aws:s3:::{NAME}", f"arn:aws:s3:::{NAME}/*"]
@@ -85,11 +86,14 @@ def test_create_outside_us_east_1_sends_location_constraint(clients: ClientFacto
 
 
 def test_second_run_is_noop_with_no_writes_and_six_reads(ctx: Context, created: Resource) -> None:
-    writes, reads = writes_and_reads(ctx, lambda: reconcile_once(Bucket(), [created], ctx))
+    writes, reads = count_calls(ctx, lambda: reconcile_once(Bucket(), [created], ctx))
     assert writes == 0
     assert reads == {
-        "s3:ListBuckets": 1, "s3:GetBucketTagging": 1, "s3:GetBucketEncryption": 1,
-        "s3:GetPublicAccessBlock": 1, "s3:GetBucketLifecycleConfiguration": 1,
+        "s3:ListBuckets": 1,
+        "s3:GetBucketTagging": 1,
+        "s3:GetBucketEncryption": 1,
+        "s3:GetPublicAccessBlock": 1,
+        "s3:GetBucketLifecycleConfiguration": 1,
         "s3:GetBucketPolicy": 1,
     }
     actions, _ = reconcile_once(Bucket(), [created], ctx)
@@ -97,42 +101,93 @@ def test_second_run_is_noop_with_no_writes_and_six_reads(ctx: Context, created: 
 
 
 def _days_to_7(c: Any) -> None:
-    c.put_bucket_lifecycle_configuration(Bucket=NAME, LifecycleConfiguration={"Rules": [
-        {"ID": "plumb-expire", "Filter": {"Prefix": ""}, "Status": "Enabled",
-         "Expiration": {"Days": 7}}]})
+    c.put_bucket_lifecycle_configuration(
+        Bucket=NAME,
+        LifecycleConfiguration={
+            "Rules": [
+                {
+                    "ID": "plumb-expire",
+                    "Filter": {"Prefix": ""},
+                    "Status": "Enabled",
+                    "Expiration": {"Days": 7},
+                }
+            ]
+        },
+    )
 
 
 def _rule_narrowed_to_a_prefix(c: Any) -> None:
-    c.put_bucket_lifecycle_configuration(Bucket=NAME, LifecycleConfiguration={"Rules": [
-        {"ID": "plumb-expire", "Filter": {"Prefix": "logs/"}, "Status": "Enabled",
-         "Expiration": {"Days": 90}}]})
+    c.put_bucket_lifecycle_configuration(
+        Bucket=NAME,
+        LifecycleConfiguration={
+            "Rules": [
+                {
+                    "ID": "plumb-expire",
+                    "Filter": {"Prefix": "logs/"},
+                    "Status": "Enabled",
+                    "Expiration": {"Days": 90},
+                }
+            ]
+        },
+    )
 
 
 def _public_policy_allowed(c: Any) -> None:
-    c.put_public_access_block(Bucket=NAME, PublicAccessBlockConfiguration={
-        "BlockPublicAcls": True, "IgnorePublicAcls": True,
-        "BlockPublicPolicy": False, "RestrictPublicBuckets": True})
+    c.put_public_access_block(
+        Bucket=NAME,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": False,
+            "RestrictPublicBuckets": True,
+        },
+    )
 
 
 def _cost_center_changed(c: Any) -> None:
     tags = {**desired().ownership_tags(), "CostCenter": "9999", "added": "by hand"}
-    c.put_bucket_tagging(Bucket=NAME, Tagging={"TagSet": [
-        {"Key": k, "Value": v} for k, v in tags.items()]})
+    c.put_bucket_tagging(
+        Bucket=NAME, Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in tags.items()]}
+    )
 
 
 DRIFT = [
-    pytest.param(_days_to_7, "lifecycle.expireAfterDays", "PutBucketLifecycleConfiguration",
-                 id="lifecycle days changed out of band"),
-    pytest.param(_rule_narrowed_to_a_prefix, "lifecycle.expireAfterDays",
-                 "PutBucketLifecycleConfiguration", id="expiry rule narrowed to a prefix"),
-    pytest.param(_public_policy_allowed, "publicAccessBlock.blockPublicPolicy",
-                 "PutPublicAccessBlock", id="one public access block setting turned off"),
-    pytest.param(lambda c: c.delete_bucket_encryption(Bucket=NAME), "encryption.algorithm",
-                 "PutBucketEncryption", id="encryption removed"),
-    pytest.param(lambda c: c.delete_bucket_policy(Bucket=NAME), "policy",
-                 "PutBucketPolicy", id="policy removed"),
-    pytest.param(_cost_center_changed, "tags", "PutBucketTagging",
-                 id="a user tag changed and one added by hand"),
+    pytest.param(
+        _days_to_7,
+        "lifecycle.expireAfterDays",
+        "PutBucketLifecycleConfiguration",
+        id="lifecycle days changed out of band",
+    ),
+    pytest.param(
+        _rule_narrowed_to_a_prefix,
+        "lifecycle.expireAfterDays",
+        "PutBucketLifecycleConfiguration",
+        id="expiry rule narrowed to a prefix",
+    ),
+    pytest.param(
+        _public_policy_allowed,
+        "publicAccessBlock.blockPublicPolicy",
+        "PutPublicAccessBlock",
+        id="one public access block setting turned off",
+    ),
+    pytest.param(
+        lambda c: c.delete_bucket_encryption(Bucket=NAME),
+        "encryption.algorithm",
+        "PutBucketEncryption",
+        id="encryption removed",
+    ),
+    pytest.param(
+        lambda c: c.delete_bucket_policy(Bucket=NAME),
+        "policy",
+        "PutBucketPolicy",
+        id="policy removed",
+    ),
+    pytest.param(
+        _cost_center_changed,
+        "tags",
+        "PutBucketTagging",
+        id="a user tag changed and one added by hand",
+    ),
 ]
 
 
@@ -144,7 +199,7 @@ def test_drift_is_found_and_repaired_with_one_write(
     observed = Bucket().observe([created], ctx)[LOGICAL_ID]
     assert diff(created, observed).paths == [path]
 
-    writes, calls = writes_and_reads(ctx, lambda: reconcile_once(Bucket(), [created], ctx))
+    writes, calls = count_calls(ctx, lambda: reconcile_once(Bucket(), [created], ctx))
 
     assert writes == 1 and calls[f"s3:{write}"] == 1
     repaired = Bucket().observe([created], ctx)[LOGICAL_ID]
@@ -152,8 +207,9 @@ def test_drift_is_found_and_repaired_with_one_write(
     client = s3()
     [rule] = client.get_bucket_lifecycle_configuration(Bucket=NAME)["Rules"]
     assert (rule["Filter"], rule["Expiration"]) == ({"Prefix": ""}, {"Days": 90})
-    assert all(client.get_public_access_block(Bucket=NAME)[
-        "PublicAccessBlockConfiguration"].values())
+    assert all(
+        client.get_public_access_block(Bucket=NAME)["PublicAccessBlockConfiguration"].values()
+    )
     assert client.get_bucket_encryption(Bucket=NAME)["ServerSideEncryptionConfiguration"]
     assert json.loads(client.get_bucket_policy(Bucket=NAME)["Policy"]) == created.spec["policy"]
     tags = {t["Key"]: t["Value"] for t in client.get_bucket_tagging(Bucket=NAME)["TagSet"]}
@@ -161,12 +217,21 @@ def test_drift_is_found_and_repaired_with_one_write(
 
 
 def test_lifecycle_repair_keeps_rules_someone_else_added(ctx: Context, created: Resource) -> None:
-    theirs = {"ID": "abort-uploads", "Filter": {"Prefix": "tmp/"}, "Status": "Enabled",
-              "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}}
-    drifted = {"ID": "plumb-expire", "Filter": {"Prefix": ""}, "Status": "Disabled",
-               "Expiration": {"Days": 90}}
+    theirs = {
+        "ID": "abort-uploads",
+        "Filter": {"Prefix": "tmp/"},
+        "Status": "Enabled",
+        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+    }
+    drifted = {
+        "ID": "plumb-expire",
+        "Filter": {"Prefix": ""},
+        "Status": "Disabled",
+        "Expiration": {"Days": 90},
+    }
     s3().put_bucket_lifecycle_configuration(
-        Bucket=NAME, LifecycleConfiguration={"Rules": [theirs, drifted]})
+        Bucket=NAME, LifecycleConfiguration={"Rules": [theirs, drifted]}
+    )
 
     reconcile_once(Bucket(), [created], ctx)
 
@@ -211,7 +276,7 @@ def test_same_named_bucket_without_our_tags_is_not_owned_and_untouched(ctx: Cont
     s3().put_bucket_tagging(Bucket=NAME, Tagging={"TagSet": [{"Key": "team", "Value": "x"}]})
     res = desired()
 
-    writes, _ = writes_and_reads(ctx, lambda: Bucket().observe([res], ctx))
+    writes, _ = count_calls(ctx, lambda: Bucket().observe([res], ctx))
     observed = Bucket().observe([res], ctx)[LOGICAL_ID]
 
     assert writes == 0
@@ -231,7 +296,7 @@ def test_orphan_of_a_stack_in_scope_is_observed_without_sub_resource_reads(
     ctx: Context, created: Resource
 ) -> None:
     s3().create_bucket(Bucket="unrelated-bucket")
-    writes, reads = writes_and_reads(ctx, lambda: Bucket().observe([], ctx))
+    writes, reads = count_calls(ctx, lambda: Bucket().observe([], ctx))
     observed = Bucket().observe([], ctx)
     assert list(observed) == [LOGICAL_ID] and observed[LOGICAL_ID].owned
     # Only the bucket whose name starts with a stack in scope has its tags read.
@@ -245,7 +310,9 @@ def test_losing_state_finds_the_bucket_by_its_tags_and_creates_nothing(
     actions, observed = reconcile_once(Bucket(), [created], fresh)
     assert actions == {LOGICAL_ID: "noop"}
     assert observed[LOGICAL_ID].attrs == {
-        "id": NAME, "name": NAME, "arn": f"arn:aws:s3:::{NAME}",
+        "id": NAME,
+        "name": NAME,
+        "arn": f"arn:aws:s3:::{NAME}",
         "regionalDomainName": f"{NAME}.s3.us-east-1.amazonaws.com",
     }
     assert [b["Name"] for b in s3().list_buckets()["Buckets"]] == [NAME]

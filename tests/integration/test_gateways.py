@@ -8,7 +8,6 @@ produce (pending, failed) and errors it does not raise are stubbed with botocore
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -24,7 +23,7 @@ from reconcilers._tags import to_dict
 from reconcilers.elastic_ip import ElasticIp
 from reconcilers.internet_gateway import InternetGateway
 from reconcilers.nat_gateway import NatGateway, client_token
-from tests.conftest import REGION, reconcile_once
+from tests.conftest import REGION, count_calls, reconcile_once
 
 IGW = "acme-prod/network/igw"
 EIP = "acme-prod/network/nat-eip-us-east-1a"
@@ -44,19 +43,10 @@ def ownership(logical_id: str) -> dict[str, str]:
     return {**TAGS, "plumb:stack": logical_id.split("/")[0], "plumb:id": logical_id}
 
 
-def calls(ctx: Context, run: Callable[[], Any]) -> tuple[int, dict[str, int]]:
-    """(writes, calls by operation) that `run` made."""
-    before = ctx.clients.counter.snapshot()
-    run()
-    after = ctx.clients.counter.snapshot()
-    ops = {op: n - before["byOperation"].get(op, 0) for op, n in after["byOperation"].items()}
-    return after["writes"] - before["writes"], {op: n for op, n in ops.items() if n}
-
-
 def reconcile(rec: Any, wanted: list[Resource], ctx: Context) -> tuple[dict[str, str], int]:
     """(actions, writes) of one reconcile pass."""
     holder: dict[str, Any] = {}
-    writes, _ = calls(ctx, lambda: holder.update(out=reconcile_once(rec, wanted, ctx)))
+    writes, _ = count_calls(ctx, lambda: holder.update(out=reconcile_once(rec, wanted, ctx)))
     return holder["out"][0], writes
 
 
@@ -165,7 +155,7 @@ def test_igw_observe_of_two_stacks_is_one_read(ctx: Context) -> None:
     for item in wanted:
         InternetGateway().create(item, ctx)
     holder: dict[str, Any] = {}
-    _, ops = calls(ctx, lambda: holder.update(found=InternetGateway().observe(wanted, ctx)))
+    _, ops = count_calls(ctx, lambda: holder.update(found=InternetGateway().observe(wanted, ctx)))
     assert set(holder["found"]) == {r.logical_id for r in wanted}
     assert ops == {"ec2:DescribeInternetGateways": 1}
 
@@ -239,7 +229,7 @@ def test_eip_observe_of_two_stacks_is_one_read(ctx: Context) -> None:
     for item in wanted:
         ElasticIp().create(item, ctx)
     holder: dict[str, Any] = {}
-    _, ops = calls(ctx, lambda: holder.update(found=ElasticIp().observe(wanted, ctx)))
+    _, ops = count_calls(ctx, lambda: holder.update(found=ElasticIp().observe(wanted, ctx)))
     assert set(holder["found"]) == {r.logical_id for r in wanted}
     assert ops == {"ec2:DescribeAddresses": 1}
 
@@ -448,6 +438,6 @@ def test_nat_observe_of_two_stacks_is_one_read(ctx: Context, vpc_id: str) -> Non
     for item in wanted:
         NatGateway().create(item, ctx)
     holder: dict[str, Any] = {}
-    _, ops = calls(ctx, lambda: holder.update(found=NatGateway().observe(wanted, ctx)))
+    _, ops = count_calls(ctx, lambda: holder.update(found=NatGateway().observe(wanted, ctx)))
     assert set(holder["found"]) == {r.logical_id for r in wanted}
     assert ops == {"ec2:DescribeNatGateways": 1}

@@ -21,7 +21,7 @@ from controller.specs.document import Document
 from reconcilers.environment import identity
 from reconcilers.environment.view import StackView
 from reconcilers.role import Role
-from tests.conftest import REGION, reconcile_once
+from tests.conftest import REGION, count_calls, reconcile_once
 
 NAME = "acme-prod-task"
 LOGICAL_ID = "acme-prod/identity/task-role"
@@ -29,21 +29,27 @@ ACCOUNT = "123456789012"  # moto's account
 SPEC_FILE = Path(__file__).resolve().parents[2] / "specs" / "acme-prod.yaml"
 TRUST = {
     "Version": "2012-10-17",
-    "Statement": [{
-        "Effect": "Allow",
-        "Principal": {"Service": "ecs-tasks.amazonaws.com"},
-        "Action": "sts:AssumeRole",
-        "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}},
-    }],
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}},
+        }
+    ],
 }
 FM = "arn:aws:bedrock:{}::foundation-model/{}"
-BEDROCK_RESOURCES = sorted([
-    FM.format("us-east-1", "anthropic.claude-3-haiku-20240307-v1:0"),
-    FM.format("us-east-1", "amazon.titan-embed-text-v2:0"),
-    f"arn:aws:bedrock:us-east-1:{ACCOUNT}:inference-profile/us.anthropic.claude-3-5-haiku-20241022-v1:0",
-    *(FM.format(r, "anthropic.claude-3-5-haiku-20241022-v1:0")
-      for r in ("us-east-1", "us-east-2", "us-west-2")),
-])
+BEDROCK_RESOURCES = sorted(
+    [
+        FM.format("us-east-1", "anthropic.claude-3-haiku-20240307-v1:0"),
+        FM.format("us-east-1", "amazon.titan-embed-text-v2:0"),
+        f"arn:aws:bedrock:us-east-1:{ACCOUNT}:inference-profile/us.anthropic.claude-3-5-haiku-20241022-v1:0",
+        *(
+            FM.format(r, "anthropic.claude-3-5-haiku-20241022-v1:0")
+            for r in ("us-east-1", "us-east-2", "us-west-2")
+        ),
+    ]
+)
 
 
 def desired() -> Resource:
@@ -59,16 +65,10 @@ def iam() -> Any:
 
 def inline(name: str = NAME) -> dict[str, Any]:
     client = iam()
-    return {p: client.get_role_policy(RoleName=name, PolicyName=p)["PolicyDocument"]
-            for p in client.list_role_policies(RoleName=name)["PolicyNames"]}
-
-
-def writes_and_reads(ctx: Context, run: Callable[[], Any]) -> tuple[int, dict[str, int]]:
-    before = ctx.clients.counter.snapshot()
-    run()
-    after = ctx.clients.counter.snapshot()
-    ops = {op: n - before["byOperation"].get(op, 0) for op, n in after["byOperation"].items()}
-    return after["writes"] - before["writes"], {op: n for op, n in ops.items() if n}
+    return {
+        p: client.get_role_policy(RoleName=name, PolicyName=p)["PolicyDocument"]
+        for p in client.list_role_policies(RoleName=name)["PolicyNames"]
+    }
 
 
 @pytest.fixture
@@ -95,40 +95,76 @@ def test_create_sets_path_trust_description_tags_and_bedrock_policy(created: Res
 
 
 def test_second_run_is_noop_with_no_writes_and_four_reads(ctx: Context, created: Resource) -> None:
-    writes, reads = writes_and_reads(ctx, lambda: reconcile_once(Role(), [created], ctx))
+    writes, reads = count_calls(ctx, lambda: reconcile_once(Role(), [created], ctx))
     assert writes == 0
-    assert reads == {"iam:ListRoles": 1, "iam:GetRole": 1, "iam:ListRolePolicies": 1,
-                     "iam:GetRolePolicy": 1}
+    assert reads == {
+        "iam:ListRoles": 1,
+        "iam:GetRole": 1,
+        "iam:ListRolePolicies": 1,
+        "iam:GetRolePolicy": 1,
+    }
     assert reconcile_once(Role(), [created], ctx)[0] == {LOGICAL_ID: "noop"}
 
 
 def _extra_action(client: Any) -> None:
     doc = inline()["bedrock-invoke"]
     doc["Statement"][0]["Action"].append("bedrock:CreateModelCustomizationJob")
-    client.put_role_policy(RoleName=NAME, PolicyName="bedrock-invoke",
-                           PolicyDocument=json.dumps(doc))
+    client.put_role_policy(
+        RoleName=NAME, PolicyName="bedrock-invoke", PolicyDocument=json.dumps(doc)
+    )
 
 
 def _extra_policy(client: Any) -> None:
-    admin = {"Version": "2012-10-17",
-             "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
-    client.put_role_policy(RoleName=NAME, PolicyName="added-by-hand",
-                           PolicyDocument=json.dumps(admin))
+    admin = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
+    }
+    client.put_role_policy(
+        RoleName=NAME, PolicyName="added-by-hand", PolicyDocument=json.dumps(admin)
+    )
 
 
 CREEP = [
-    pytest.param(_extra_action, "inlinePolicies.bedrock-invoke", "PutRolePolicy",
-                 id="an extra action in the bedrock policy"),
-    pytest.param(_extra_policy, "inlinePolicies.added-by-hand", "DeleteRolePolicy",
-                 id="an extra inline policy added by hand"),
-    pytest.param(lambda c: c.update_assume_role_policy(
-        RoleName=NAME, PolicyDocument=json.dumps({**TRUST, "Statement": [
-            {**TRUST["Statement"][0], "Principal": {"Service": "ec2.amazonaws.com"}}]})),
-        "assumeRolePolicy", "UpdateAssumeRolePolicy", id="trust policy changed"),
-    pytest.param(lambda c: c.update_role(RoleName=NAME, Description="hand"), "description",
-                 "UpdateRole", id="description changed"),
-    pytest.param(lambda c: c.untag_role(RoleName=NAME, TagKeys=["CostCenter"]), "tags",
-                 "TagRole", id="a user tag removed"),
+    pytest.param(
+        _extra_action,
+        "inlinePolicies.bedrock-invoke",
+        "PutRolePolicy",
+        id="an extra action in the bedrock policy",
+    ),
+    pytest.param(
+        _extra_policy,
+        "inlinePolicies.added-by-hand",
+        "DeleteRolePolicy",
+        id="an extra inline policy added by hand",
+    ),
+    pytest.param(
+        lambda c: c.update_assume_role_policy(
+            RoleName=NAME,
+            PolicyDocument=json.dumps(
+                {
+                    **TRUST,
+                    "Statement": [
+                        {**TRUST["Statement"][0], "Principal": {"Service": "ec2.amazonaws.com"}}
+                    ],
+                }
+            ),
+        ),
+        "assumeRolePolicy",
+        "UpdateAssumeRolePolicy",
+        id="trust policy changed",
+    ),
+    pytest.param(
+        lambda c: c.update_role(RoleName=NAME, Description="hand"),
+        "description",
+        "UpdateRole",
+        id="description changed",
+    ),
+    pytest.param(
+        lambda c: c.untag_role(RoleName=NAME, TagKeys=["CostCenter"]),
+        "tags",
+        "TagRole",
+        id="a user tag removed",
+    ),
 ]
 
 
@@ -139,7 +175,7 @@ def test_drift_is_found_and_repaired_with_one_write(
     creep(iam())
     assert diff(created, Role().observe([created], ctx)[LOGICAL_ID]).paths == [path]
 
-    writes, calls = writes_and_reads(ctx, lambda: reconcile_once(Role(), [created], ctx))
+    writes, calls = count_calls(ctx, lambda: reconcile_once(Role(), [created], ctx))
 
     assert writes == 1 and calls[f"iam:{write}"] == 1
     policies = inline()
@@ -159,8 +195,10 @@ def _managed(arns: list[str]) -> Resource:
 
 
 def _policy(name: str) -> str:
-    doc = {"Version": "2012-10-17",
-           "Statement": [{"Effect": "Allow", "Action": "logs:PutLogEvents", "Resource": "*"}]}
+    doc = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "logs:PutLogEvents", "Resource": "*"}],
+    }
     out = iam().create_policy(PolicyName=name, PolicyDocument=json.dumps(doc))
     return str(out["Policy"]["Arn"])
 
@@ -201,12 +239,19 @@ def test_delete_of_a_role_already_gone_succeeds(ctx: Context, created: Resource)
 
 FOREIGN = [
     pytest.param("/plumb/", [{"Key": "team", "Value": "x"}], id="under /plumb/ without our tags"),
-    pytest.param("/", [{"Key": "plumb:stack", "Value": "acme-prod"},
-                       {"Key": "plumb:id", "Value": LOGICAL_ID}],
-                 id="our tags but outside /plumb/"),
-    pytest.param("/plumb/", [{"Key": "plumb:stack", "Value": "other-prod"},
-                             {"Key": "plumb:id", "Value": "other-prod/identity/task-role"}],
-                 id="tagged by a stack out of scope"),
+    pytest.param(
+        "/",
+        [{"Key": "plumb:stack", "Value": "acme-prod"}, {"Key": "plumb:id", "Value": LOGICAL_ID}],
+        id="our tags but outside /plumb/",
+    ),
+    pytest.param(
+        "/plumb/",
+        [
+            {"Key": "plumb:stack", "Value": "other-prod"},
+            {"Key": "plumb:id", "Value": "other-prod/identity/task-role"},
+        ],
+        id="tagged by a stack out of scope",
+    ),
 ]
 
 
@@ -214,11 +259,12 @@ FOREIGN = [
 def test_same_named_role_not_ours_is_reported_and_never_modified(
     ctx: Context, path: str, tags: list[dict[str, str]]
 ) -> None:
-    iam().create_role(RoleName=NAME, Path=path, AssumeRolePolicyDocument=json.dumps(TRUST),
-                      Tags=tags)
+    iam().create_role(
+        RoleName=NAME, Path=path, AssumeRolePolicyDocument=json.dumps(TRUST), Tags=tags
+    )
     res = desired()
 
-    writes, _ = writes_and_reads(ctx, lambda: Role().observe([res], ctx))
+    writes, _ = count_calls(ctx, lambda: Role().observe([res], ctx))
     observed = Role().observe([res], ctx)
 
     assert writes == 0
@@ -242,9 +288,10 @@ def test_losing_state_finds_the_role_by_its_tags_and_creates_nothing(
 def test_orphan_role_of_a_stack_in_scope_is_observed_for_prune(
     ctx: Context, created: Resource
 ) -> None:
-    iam().create_role(RoleName="someone-elses", Path="/plumb/",
-                      AssumeRolePolicyDocument=json.dumps(TRUST))
-    writes, reads = writes_and_reads(ctx, lambda: Role().observe([], ctx))
+    iam().create_role(
+        RoleName="someone-elses", Path="/plumb/", AssumeRolePolicyDocument=json.dumps(TRUST)
+    )
+    writes, reads = count_calls(ctx, lambda: Role().observe([], ctx))
     observed = Role().observe([], ctx)
     assert list(observed) == [LOGICAL_ID] and observed[LOGICAL_ID].owned
     # An orphan needs no policy reads, and a name outside the stacks in scope no GetRole.

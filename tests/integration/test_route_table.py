@@ -3,7 +3,6 @@ either repaired, the local route left alone, delete, lost state, one read per ru
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -17,7 +16,7 @@ from controller.errors import TransientError
 from controller.model import Resource
 from reconcilers._tags import to_dict
 from reconcilers.route_table import RouteTable
-from tests.conftest import REGION, reconcile_once
+from tests.conftest import REGION, count_calls, reconcile_once
 
 PUBLIC = "acme-prod/network/rt-public"
 PRIVATE = "acme-prod/network/rt-private-us-east-1a"
@@ -28,18 +27,11 @@ def ec2() -> Any:
     return boto3.client("ec2", region_name=REGION)
 
 
-def calls(ctx: Context, run: Callable[[], Any]) -> tuple[int, dict[str, int]]:
-    """(writes, calls by operation) that `run` made."""
-    before = ctx.clients.counter.snapshot()
-    run()
-    after = ctx.clients.counter.snapshot()
-    ops = {op: n - before["byOperation"].get(op, 0) for op, n in after["byOperation"].items()}
-    return after["writes"] - before["writes"], {op: n for op, n in ops.items() if n}
-
-
 def reconcile(wanted: list[Resource], ctx: Context) -> tuple[dict[str, str], int]:
     holder: dict[str, Any] = {}
-    writes, _ = calls(ctx, lambda: holder.update(out=reconcile_once(RouteTable(), wanted, ctx)))
+    writes, _ = count_calls(
+        ctx, lambda: holder.update(out=reconcile_once(RouteTable(), wanted, ctx))
+    )
     return holder["out"][0], writes
 
 
@@ -278,7 +270,7 @@ def test_observe_reads_every_table_of_two_stacks_with_one_describe(ctx: Context)
     for res in wanted:
         RouteTable().create(res, ctx)
     holder: dict[str, Any] = {}
-    _, ops = calls(ctx, lambda: holder.update(found=RouteTable().observe(wanted, ctx)))
+    _, ops = count_calls(ctx, lambda: holder.update(found=RouteTable().observe(wanted, ctx)))
     assert set(holder["found"]) == {r.logical_id for r in wanted}
     assert ops == {"ec2:DescribeRouteTables": 1}
     assert all(not diff(r, holder["found"][r.logical_id]) for r in wanted)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from controller.specs.document import Document
 from reconcilers.environment import identity
 from reconcilers.environment.view import StackView
 from reconcilers.secret import Secret
-from tests.conftest import REGION, reconcile_once
+from tests.conftest import REGION, count_calls, reconcile_once
 
 NAME = "acme/prod/azure-openai-key"
 LOGICAL_ID = f"acme-prod/secrets/{NAME}"
@@ -39,14 +38,6 @@ def sm() -> Any:
 
 def tags_of(name: str = NAME) -> dict[str, str]:
     return {t["Key"]: t["Value"] for t in sm().describe_secret(SecretId=name).get("Tags", [])}
-
-
-def writes_and_reads(ctx: Context, run: Callable[[], Any]) -> tuple[int, dict[str, int]]:
-    before = ctx.clients.counter.snapshot()
-    run()
-    after = ctx.clients.counter.snapshot()
-    ops = {op: n - before["byOperation"].get(op, 0) for op, n in after["byOperation"].items()}
-    return after["writes"] - before["writes"], {op: n for op, n in ops.items() if n}
 
 
 @pytest.fixture
@@ -69,8 +60,9 @@ def test_create_sets_name_description_and_tags_and_no_value(created: Resource) -
 def test_a_secret_without_value_warns_how_to_set_it(ctx: Context, created: Resource) -> None:
     rec = Secret()
     [warning] = rec.warnings(created, rec.observe([created], ctx)[LOGICAL_ID])
-    assert warning.startswith(f"secret {NAME} has no value yet; set it with "
-                              f"`aws secretsmanager put-secret-value")
+    assert warning.startswith(
+        f"secret {NAME} has no value yet; set it with `aws secretsmanager put-secret-value"
+    )
     assert f"--secret-id {NAME}" in warning
     assert rec.warnings(created, None) == [warning]  # not yet created
 
@@ -87,17 +79,19 @@ def test_a_secret_with_a_value_set_out_of_band_does_not_warn(
 
 
 def test_second_run_is_noop_with_no_writes_and_one_read(ctx: Context, created: Resource) -> None:
-    writes, reads = writes_and_reads(ctx, lambda: reconcile_once(Secret(), [created], ctx))
+    writes, reads = count_calls(ctx, lambda: reconcile_once(Secret(), [created], ctx))
     assert (writes, reads) == (0, {"secretsmanager:ListSecrets": 1})
     assert reconcile_once(Secret(), [created], ctx)[0] == {LOGICAL_ID: "noop"}
 
 
 def test_changed_tags_are_repaired(ctx: Context, created: Resource) -> None:
-    sm().tag_resource(SecretId=NAME, Tags=[{"Key": "CostCenter", "Value": "9999"},
-                                           {"Key": "added", "Value": "by hand"}])
+    sm().tag_resource(
+        SecretId=NAME,
+        Tags=[{"Key": "CostCenter", "Value": "9999"}, {"Key": "added", "Value": "by hand"}],
+    )
     assert diff(created, Secret().observe([created], ctx)[LOGICAL_ID]).paths == ["tags"]
 
-    writes, calls = writes_and_reads(ctx, lambda: reconcile_once(Secret(), [created], ctx))
+    writes, calls = count_calls(ctx, lambda: reconcile_once(Secret(), [created], ctx))
 
     assert writes == 2  # one TagResource for the changed value, one UntagResource for the extra
     assert calls["secretsmanager:TagResource"] == calls["secretsmanager:UntagResource"] == 1
@@ -142,7 +136,7 @@ def test_same_named_secret_without_our_tags_is_not_owned_and_untouched(ctx: Cont
     sm().create_secret(Name=NAME, Description="theirs", Tags=[{"Key": "team", "Value": "x"}])
     res = desired()
 
-    writes, reads = writes_and_reads(ctx, lambda: Secret().observe([res], ctx))
+    writes, reads = count_calls(ctx, lambda: Secret().observe([res], ctx))
     observed = Secret().observe([res], ctx)[LOGICAL_ID]
 
     assert writes == 0

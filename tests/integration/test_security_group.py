@@ -4,7 +4,6 @@ name conflicts, delete, lost state, and one read for every group of two stacks."
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ from reconcilers._tags import to_dict
 from reconcilers.environment import network
 from reconcilers.environment.view import StackView
 from reconcilers.security_group import SecurityGroup
-from tests.conftest import REGION, reconcile_once
+from tests.conftest import REGION, count_calls, reconcile_once
 
 ALB = "acme-prod/network/sg-alb"
 APP = "acme-prod/network/sg-app"
@@ -37,18 +36,11 @@ def ec2() -> Any:
     return boto3.client("ec2", region_name=REGION)
 
 
-def calls(ctx: Context, run: Callable[[], Any]) -> tuple[int, dict[str, int]]:
-    """(writes, calls by operation) that `run` made."""
-    before = ctx.clients.counter.snapshot()
-    run()
-    after = ctx.clients.counter.snapshot()
-    ops = {op: n - before["byOperation"].get(op, 0) for op, n in after["byOperation"].items()}
-    return after["writes"] - before["writes"], {op: n for op, n in ops.items() if n}
-
-
 def reconcile(wanted: list[Resource], ctx: Context) -> tuple[dict[str, str], int]:
     holder: dict[str, Any] = {}
-    writes, _ = calls(ctx, lambda: holder.update(out=reconcile_once(SecurityGroup(), wanted, ctx)))
+    writes, _ = count_calls(
+        ctx, lambda: holder.update(out=reconcile_once(SecurityGroup(), wanted, ctx))
+    )
     return holder["out"][0], writes
 
 
@@ -345,7 +337,7 @@ def test_observe_reads_every_group_of_two_stacks_with_one_describe(ctx: Context)
             SecurityGroup().create(res, ctx)
         wanted += [first, *rest]
     holder: dict[str, Any] = {}
-    _, ops = calls(ctx, lambda: holder.update(found=SecurityGroup().observe(wanted, ctx)))
+    _, ops = count_calls(ctx, lambda: holder.update(found=SecurityGroup().observe(wanted, ctx)))
     assert set(holder["found"]) == {r.logical_id for r in wanted}
     assert ops == {"ec2:DescribeSecurityGroups": 1}
     assert all(not diff(r, holder["found"][r.logical_id]) for r in wanted)
@@ -384,7 +376,7 @@ def test_the_expanded_network_is_built_in_one_pass_and_then_diffs_empty(ctx: Con
     for lid in graph.order():
         by_kind.setdefault(graph.nodes[lid].kind, []).append(resolved(lid))
     found: dict[str, Observed] = {}
-    writes, ops = calls(
+    writes, ops = count_calls(
         ctx,
         lambda: [
             found.update(reconciler_for(kind).observe(wanted, ctx))

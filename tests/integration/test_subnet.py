@@ -3,7 +3,6 @@ and one read for every subnet of every stack in scope."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -17,7 +16,7 @@ from controller.errors import TerminalError, TransientError
 from controller.model import Resource
 from reconcilers._tags import to_dict
 from reconcilers.subnet import Subnet
-from tests.conftest import REGION, reconcile_once
+from tests.conftest import REGION, count_calls, reconcile_once
 
 PUBLIC = "acme-prod/network/subnet-public-us-east-1a"
 PRIVATE = "acme-prod/network/subnet-private-us-east-1b"
@@ -48,15 +47,6 @@ def subnet(
 def subnets_tagged(logical_id: str) -> list[dict[str, Any]]:
     flt = [{"Name": "tag:plumb:id", "Values": [logical_id]}]
     return ec2().describe_subnets(Filters=flt)["Subnets"]
-
-
-def calls(ctx: Context, run: Callable[[], Any]) -> tuple[int, dict[str, int]]:
-    """(writes, calls by operation) that `run` made."""
-    before = ctx.clients.counter.snapshot()
-    run()
-    after = ctx.clients.counter.snapshot()
-    ops = {op: n - before["byOperation"].get(op, 0) for op, n in after["byOperation"].items()}
-    return after["writes"] - before["writes"], {op: n for op, n in ops.items() if n}
 
 
 @pytest.fixture
@@ -103,7 +93,7 @@ def test_created_observation_diffs_empty_and_carries_id_and_arn(ctx: Context, vp
 
 def test_second_pass_is_a_noop_with_zero_writes(ctx: Context, pair: list[Resource]) -> None:
     holder: dict[str, Any] = {}
-    writes, _ = calls(ctx, lambda: holder.update(out=reconcile_once(Subnet(), pair, ctx)))
+    writes, _ = count_calls(ctx, lambda: holder.update(out=reconcile_once(Subnet(), pair, ctx)))
     assert holder["out"][0] == {PUBLIC: "noop", PRIVATE: "noop"}
     assert writes == 0
 
@@ -114,7 +104,7 @@ def test_public_ip_on_launch_turned_off_by_hand_is_turned_on_with_one_write(
     subnet_id = subnets_tagged(PUBLIC)[0]["SubnetId"]
     ec2().modify_subnet_attribute(SubnetId=subnet_id, MapPublicIpOnLaunch={"Value": False})
     holder: dict[str, Any] = {}
-    writes, ops = calls(ctx, lambda: holder.update(out=reconcile_once(Subnet(), pair, ctx)))
+    writes, ops = count_calls(ctx, lambda: holder.update(out=reconcile_once(Subnet(), pair, ctx)))
     assert holder["out"][0] == {PUBLIC: "update", PRIVATE: "noop"}
     assert writes == 1 and ops["ec2:ModifySubnetAttribute"] == 1
     assert subnets_tagged(PUBLIC)[0]["MapPublicIpOnLaunch"] is True
@@ -200,6 +190,6 @@ def test_observe_reads_every_subnet_of_two_stacks_with_one_describe(ctx: Context
     for res in wanted:
         Subnet().create(res, ctx)
     holder: dict[str, Any] = {}
-    _, ops = calls(ctx, lambda: holder.update(found=Subnet().observe(wanted, ctx)))
+    _, ops = count_calls(ctx, lambda: holder.update(found=Subnet().observe(wanted, ctx)))
     assert set(holder["found"]) == {r.logical_id for r in wanted}
     assert ops == {"ec2:DescribeSubnets": 1}

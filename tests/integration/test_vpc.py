@@ -3,7 +3,6 @@ and what observing costs."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -16,7 +15,7 @@ from controller.errors import TransientError
 from controller.model import Resource
 from reconcilers._tags import to_dict
 from reconcilers.vpc import Vpc
-from tests.conftest import REGION, reconcile_once
+from tests.conftest import REGION, count_calls, reconcile_once
 
 LID = "acme-prod/network/vpc"
 TAGS = {"CostCenter": "4711"}
@@ -44,15 +43,6 @@ def dns(vpc_id: str) -> tuple[bool, bool]:
     return support["EnableDnsSupport"]["Value"], hostnames["EnableDnsHostnames"]["Value"]
 
 
-def calls(ctx: Context, run: Callable[[], Any]) -> tuple[int, dict[str, int]]:
-    """(writes, calls by operation) that `run` made."""
-    before = ctx.clients.counter.snapshot()
-    run()
-    after = ctx.clients.counter.snapshot()
-    ops = {op: n - before["byOperation"].get(op, 0) for op, n in after["byOperation"].items()}
-    return after["writes"] - before["writes"], {op: n for op, n in ops.items() if n}
-
-
 @pytest.fixture
 def created(ctx: Context) -> str:
     actions, observed = reconcile_once(Vpc(), [vpc()], ctx)
@@ -75,7 +65,7 @@ def test_created_observation_diffs_empty_and_carries_the_id(ctx: Context) -> Non
 
 
 def test_second_pass_is_a_noop_with_zero_writes(ctx: Context, created: str) -> None:
-    writes, _ = calls(ctx, lambda: reconcile_once(Vpc(), [vpc()], ctx))
+    writes, _ = count_calls(ctx, lambda: reconcile_once(Vpc(), [vpc()], ctx))
     assert writes == 0
     assert reconcile_once(Vpc(), [vpc()], ctx)[0] == {LID: "noop"}
 
@@ -85,7 +75,7 @@ def test_dns_hostnames_turned_off_by_hand_is_turned_on_with_one_write(
 ) -> None:
     ec2().modify_vpc_attribute(VpcId=created, EnableDnsHostnames={"Value": False})
     holder: dict[str, Any] = {}
-    writes, ops = calls(ctx, lambda: holder.update(out=reconcile_once(Vpc(), [vpc()], ctx)))
+    writes, ops = count_calls(ctx, lambda: holder.update(out=reconcile_once(Vpc(), [vpc()], ctx)))
     assert holder["out"][0] == {LID: "update"}
     assert writes == 1 and ops["ec2:ModifyVpcAttribute"] == 1
     assert dns(created) == (True, True)
@@ -172,7 +162,7 @@ def test_observe_reads_every_vpc_of_two_stacks_with_one_describe(ctx: Context) -
     for res in wanted:
         Vpc().create(res, ctx)
     holder: dict[str, Any] = {}
-    _, ops = calls(ctx, lambda: holder.update(found=Vpc().observe(wanted, ctx)))
+    _, ops = count_calls(ctx, lambda: holder.update(found=Vpc().observe(wanted, ctx)))
     assert set(holder["found"]) == {r.logical_id for r in wanted}
     # DNS attributes are not in DescribeVpcs: one attribute read per field per desired VPC.
     assert ops == {"ec2:DescribeVpcs": 1, "ec2:DescribeVpcAttribute": 2 * len(wanted)}
@@ -187,7 +177,7 @@ def test_observe_of_vpcs_no_longer_desired_is_one_read_and_finds_them_all(ctx: C
     for res in wanted:
         Vpc().create(res, ctx)
     holder: dict[str, Any] = {}
-    _, ops = calls(ctx, lambda: holder.update(found=Vpc().observe([], ctx)))
+    _, ops = count_calls(ctx, lambda: holder.update(found=Vpc().observe([], ctx)))
     assert set(holder["found"]) == {r.logical_id for r in wanted}
     assert ops == {"ec2:DescribeVpcs": 1}
 

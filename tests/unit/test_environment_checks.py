@@ -66,33 +66,43 @@ def test_subnet_outside_the_vpc_cidr(tmp_path: Path) -> None:
 def test_overlapping_subnets_name_both(tmp_path: Path) -> None:
     text = spec(("[10.20.10.0/24, 10.20.11.0/24]", "[10.20.10.0/24, 10.20.1.128/25]"))
     issue = only(tmp_path, text)
-    assert (issue.line, issue.path) == (line_of(text, "privateSubnets"),
-                                        "spec.network.privateSubnets[1]")
+    assert (issue.line, issue.path) == (
+        line_of(text, "privateSubnets"),
+        "spec.network.privateSubnets[1]",
+    )
     assert issue.message == "10.20.1.128/25 overlaps publicSubnets[1] (10.20.1.0/24)"
 
 
 def test_subnet_count_must_match_the_az_count(tmp_path: Path) -> None:
     text = spec(("[10.20.0.0/24, 10.20.1.0/24]", "[10.20.0.0/24]"))
     issue = only(tmp_path, text)
-    assert (issue.line, issue.path) == (line_of(text, "publicSubnets"),
-                                        "spec.network.publicSubnets")
+    assert (issue.line, issue.path) == (
+        line_of(text, "publicSubnets"),
+        "spec.network.publicSubnets",
+    )
     assert issue.message == f"1 subnet(s) for 2 availability zone(s): {PER_AZ}"
 
 
 def test_availability_zone_outside_the_region(tmp_path: Path) -> None:
     text = spec(("[us-east-1a, us-east-1b]", "[us-east-1a, us-west-2b]"))
     issue = only(tmp_path, text)
-    assert (issue.line, issue.path) == (line_of(text, "availabilityZones"),
-                                        "spec.network.availabilityZones[1]")
-    assert issue.message == ("us-west-2b is not an availability zone of us-east-1 "
-                             "(metadata.region); those are named us-east-1a, us-east-1b, ...")
+    assert (issue.line, issue.path) == (
+        line_of(text, "availabilityZones"),
+        "spec.network.availabilityZones[1]",
+    )
+    assert issue.message == (
+        "us-west-2b is not an availability zone of us-east-1 "
+        "(metadata.region); those are named us-east-1a, us-east-1b, ..."
+    )
 
 
 def test_availability_zone_listed_twice(tmp_path: Path) -> None:
     text = spec(("[us-east-1a, us-east-1b]", "[us-east-1a, us-east-1a]"))
     issue = only(tmp_path, text)
-    assert (issue.path, issue.message) == ("spec.network.availabilityZones[1]",
-                                          "us-east-1a is listed twice (first at [0])")
+    assert (issue.path, issue.message) == (
+        "spec.network.availabilityZones[1]",
+        "us-east-1a is listed twice (first at [0])",
+    )
 
 
 def test_cidr_that_is_not_a_network_address_suggests_one(tmp_path: Path) -> None:
@@ -105,8 +115,10 @@ def test_cidr_that_is_not_a_network_address_suggests_one(tmp_path: Path) -> None
 def test_cidr_with_an_octet_out_of_range(tmp_path: Path) -> None:
     text = spec(("10.20.11.0/24]", "10.20.311.0/24]"))
     issue = only(tmp_path, text)
-    assert (issue.path, issue.message) == ("spec.network.privateSubnets[1]",
-                                          "10.20.311.0/24 is not a valid IPv4 CIDR block")
+    assert (issue.path, issue.message) == (
+        "spec.network.privateSubnets[1]",
+        "10.20.311.0/24 is not a valid IPv4 CIDR block",
+    )
 
 
 @pytest.mark.parametrize(
@@ -115,8 +127,10 @@ def test_cidr_with_an_octet_out_of_range(tmp_path: Path) -> None:
 )
 def test_vpc_prefix_outside_16_to_28(tmp_path: Path, cidr: str, prefix: int) -> None:
     issue = only(tmp_path, spec(("cidr: 10.20.0.0/16", f"cidr: {cidr}")))
-    assert (issue.path, issue.message) == ("spec.network.cidr",
-                                          f"a VPC's prefix must be /16 to /28, not /{prefix}")
+    assert (issue.path, issue.message) == (
+        "spec.network.cidr",
+        f"a VPC's prefix must be /16 to /28, not /{prefix}",
+    )
 
 
 def test_vpc_prefix_too_small_for_its_subnets(tmp_path: Path) -> None:
@@ -132,9 +146,15 @@ def test_subnet_prefix_longer_than_28(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("count", "message"),
-    [pytest.param(2, None, id="one per AZ is fine"), pytest.param(0, None, id="none is fine"),
-     pytest.param(3, "must be 0, 1 or 2: none, one shared, or one per availability zone",
-                  id="three for two AZs")],
+    [
+        pytest.param(2, None, id="one per AZ is fine"),
+        pytest.param(0, None, id="none is fine"),
+        pytest.param(
+            3,
+            "must be 0, 1 or 2: none, one shared, or one per availability zone",
+            id="three for two AZs",
+        ),
+    ],
 )
 def test_nat_gateways_are_none_one_or_one_per_az(
     tmp_path: Path, count: int, message: str | None
@@ -146,16 +166,24 @@ def test_nat_gateways_are_none_one_or_one_per_az(
         return
     issue = only(tmp_path, text)
     assert (issue.line, issue.path, issue.message) == (
-        line_of(text, "natGateways"), "spec.network.natGateways", message)
+        line_of(text, "natGateways"),
+        "spec.network.natGateways",
+        message,
+    )
 
 
 def test_sections_in_the_vpc_need_a_network(tmp_path: Path) -> None:
     start, end = BASE.index("  network:"), BASE.index("  loadBalancer:")
     found = problems(tmp_path, BASE[:start] + BASE[end:])
-    assert {i.path for i in found} == {"spec.loadBalancer", "spec.service", "spec.documentdb",
-                                       "spec.redis"}
-    assert found[0].message == ("loadBalancer runs in the stack's VPC: it needs a spec.network "
-                                "section")
+    assert {i.path for i in found} == {
+        "spec.loadBalancer",
+        "spec.service",
+        "spec.documentdb",
+        "spec.redis",
+    }
+    assert found[0].message == (
+        "loadBalancer runs in the stack's VPC: it needs a spec.network section"
+    )
 
 
 # -- names ------------------------------------------------------------------------------
@@ -166,8 +194,11 @@ def test_sections_in_the_vpc_need_a_network(tmp_path: Path) -> None:
     [
         pytest.param("xn--acme", "must not begin with 'xn--' (S3 reserves it)", id="xn--"),
         pytest.param("sthree-app", "must not begin with 'sthree-' (S3 reserves it)", id="sthree-"),
-        pytest.param("amzn-s3-demo-app", "must not begin with 'amzn-s3-demo-' (S3 reserves it)",
-                     id="amzn-s3-demo-"),
+        pytest.param(
+            "amzn-s3-demo-app",
+            "must not begin with 'amzn-s3-demo-' (S3 reserves it)",
+            id="amzn-s3-demo-",
+        ),
     ],
 )
 def test_product_whose_bucket_name_s3_refuses(tmp_path: Path, product: str, reason: str) -> None:
@@ -175,28 +206,43 @@ def test_product_whose_bucket_name_s3_refuses(tmp_path: Path, product: str, reas
     found = problems(tmp_path, text)
     assert found[0].line == line_of(text, "product:")
     assert found[0].path == "metadata.product"
-    assert found[0].message == (f"the S3 bucket name '{product}-prod-storage' (from product "
-                                f"and env) {reason}")
+    assert found[0].message == (
+        f"the S3 bucket name '{product}-prod-storage' (from product and env) {reason}"
+    )
 
 
 def test_double_hyphen_breaks_cache_and_docdb_ids_and_points_at_the_culprit(tmp_path) -> None:
     found = problems(tmp_path, spec(("env: prod", "env: pr--od")))
     assert [(i.path, i.message) for i in found] == [
-        ("metadata.env", "the ElastiCache replication group id name 'acme-pr--od-redis' (from "
-                         "product and env) must not hold two hyphens in a row"),
-        ("metadata.env", "the DocumentDB cluster id name 'acme-pr--od-docdb' (from product and "
-                         "env) must not hold two hyphens in a row"),
+        (
+            "metadata.env",
+            "the ElastiCache replication group id name 'acme-pr--od-redis' (from "
+            "product and env) must not hold two hyphens in a row",
+        ),
+        (
+            "metadata.env",
+            "the DocumentDB cluster id name 'acme-pr--od-docdb' (from product and "
+            "env) must not hold two hyphens in a row",
+        ),
     ]
 
 
 def test_stack_too_long_for_load_balancer_names(tmp_path: Path) -> None:
-    found = problems(tmp_path, spec(("product: acme", "product: acmecorp-platform"),
-                                    ("env: prod", "env: performance")))
+    found = problems(
+        tmp_path,
+        spec(("product: acme", "product: acmecorp-platform"), ("env: prod", "env: performance")),
+    )
     assert [(i.path, i.message) for i in found] == [
-        ("metadata.product", "the load balancer name 'acmecorp-platform-performance-alb' (from "
-                             "product and env) is 33 characters long; at most 32 are allowed"),
-        ("metadata.product", "the target group name 'acmecorp-platform-performance-app' (from "
-                             "product and env) is 33 characters long; at most 32 are allowed"),
+        (
+            "metadata.product",
+            "the load balancer name 'acmecorp-platform-performance-alb' (from "
+            "product and env) is 33 characters long; at most 32 are allowed",
+        ),
+        (
+            "metadata.product",
+            "the target group name 'acmecorp-platform-performance-app' (from "
+            "product and env) is 33 characters long; at most 32 are allowed",
+        ),
     ]
 
 
@@ -204,7 +250,8 @@ def test_names_of_sections_left_out_are_not_checked(tmp_path: Path) -> None:
     start, end = BASE.index("  loadBalancer:"), BASE.index("  service:")
     text = BASE[:start] + BASE[end:]
     text = text.replace("product: acme", "product: acmecorp-platform").replace(
-        "env: prod", "env: performance")
+        "env: prod", "env: performance"
+    )
     (tmp_path / "ok.yaml").write_text(text)
     assert load_and_validate(tmp_path)
 
@@ -213,7 +260,8 @@ def test_load_balancer_name_must_not_begin_with_internal(tmp_path: Path) -> None
     found = problems(tmp_path, spec(("product: acme", "product: internal")))
     assert [i.message for i in found] == [
         "the load balancer name 'internal-prod-alb' (from product and env) must not begin "
-        "with 'internal-'"]
+        "with 'internal-'"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -222,16 +270,18 @@ def test_load_balancer_name_must_not_begin_with_internal(tmp_path: Path) -> None
         pytest.param("acme-prod-storage", None, id="plain"),
         pytest.param("ab", "is 2 characters long; S3 allows 3 to 63", id="short"),
         pytest.param("a" * 64, "is 64 characters long; S3 allows 3 to 63", id="long"),
-        pytest.param("Acme", "may only hold lowercase letters, digits, dots and hyphens",
-                     id="upper case"),
+        pytest.param(
+            "Acme", "may only hold lowercase letters, digits, dots and hyphens", id="upper case"
+        ),
         pytest.param("acme-", "must begin and end with a letter or digit", id="ends with -"),
         pytest.param("acme..prod", "must not hold two adjacent dots", id="two dots"),
         pytest.param("192.168.1.10", "must not look like an IP address", id="ip"),
         pytest.param("acme-s3alias", "must not end with '-s3alias' (S3 reserves it)", id="alias"),
         pytest.param("acme--ol-s3", "must not end with '--ol-s3' (S3 reserves it)", id="ol"),
         pytest.param("acme--x-s3", "must not end with '--x-s3' (S3 reserves it)", id="x-s3"),
-        pytest.param("acme--table-s3", "must not end with '--table-s3' (S3 reserves it)",
-                     id="table"),
+        pytest.param(
+            "acme--table-s3", "must not end with '--table-s3' (S3 reserves it)", id="table"
+        ),
     ],
 )
 def test_bucket_name_rules(name: str, problem: str | None) -> None:
@@ -252,14 +302,21 @@ VALUES = [
 
 @pytest.mark.parametrize("value", VALUES)
 def test_secret_given_by_value_is_refused_without_repeating_it(tmp_path, value: str) -> None:
-    text = spec(("{AZURE_OPENAI_API_KEY: acme/prod/azure-openai-key}",
-                 f'{{AZURE_OPENAI_API_KEY: "{value}"}}'))
+    text = spec(
+        (
+            "{AZURE_OPENAI_API_KEY: acme/prod/azure-openai-key}",
+            f'{{AZURE_OPENAI_API_KEY: "{value}"}}',
+        )
+    )
     (tmp_path / "acme-prod.yaml").write_text(text)
     with pytest.raises(SpecError) as caught:
         load_and_validate(tmp_path)
     [issue] = caught.value.issues
     assert (issue.line, issue.path, issue.message) == (
-        line_of(text, "secrets:"), "spec.service.secrets.AZURE_OPENAI_API_KEY", SECRET_VALUE)
+        line_of(text, "secrets:"),
+        "spec.service.secrets.AZURE_OPENAI_API_KEY",
+        SECRET_VALUE,
+    )
     assert value not in str(caught.value)
 
 
@@ -268,30 +325,40 @@ def test_azure_api_key_given_by_value_is_refused(tmp_path: Path) -> None:
     text = spec(("apiKeySecret: acme/prod/azure-openai-key", f"apiKeySecret: {value}"))
     issue = only(tmp_path, text)
     assert (issue.line, issue.path, issue.message) == (
-        line_of(text, "apiKeySecret"), "spec.models.azureOpenAI.apiKeySecret", SECRET_VALUE)
+        line_of(text, "apiKeySecret"),
+        "spec.models.azureOpenAI.apiKeySecret",
+        SECRET_VALUE,
+    )
     assert value not in str(issue)
 
 
 def test_secret_name_with_characters_secrets_manager_refuses(tmp_path: Path) -> None:
     text = spec(("apiKeySecret: acme/prod/azure-openai-key", "apiKeySecret: acme prod key!"))
     issue = only(tmp_path, text)
-    assert issue.message == ("is not a Secrets Manager secret name: 1-512 letters, digits "
-                             "and / _ + = . @ -")
+    assert issue.message == (
+        "is not a Secrets Manager secret name: 1-512 letters, digits and / _ + = . @ -"
+    )
 
 
 @pytest.mark.parametrize(
     ("variable", "value"),
-    [pytest.param("DATABASE_URL", "mongodb://app:hunter2@docdb:27017/app", id="url password"),
-     pytest.param("JWT_SECRET", "correct-horse-battery", id="named like a secret"),
-     pytest.param("STRIPE", "sk_live_0123456789", id="a known key shape")],
+    [
+        pytest.param("DATABASE_URL", "mongodb://app:hunter2@docdb:27017/app", id="url password"),
+        pytest.param("JWT_SECRET", "correct-horse-battery", id="named like a secret"),
+        pytest.param("STRIPE", "sk_live_0123456789", id="a known key shape"),
+    ],
 )
 def test_credential_in_plain_environment_is_refused(tmp_path, variable: str, value: str) -> None:
     text = spec(("{NODE_ENV: production}", f'{{NODE_ENV: production, {variable}: "{value}"}}'))
     issue = only(tmp_path, text)
-    assert (issue.line, issue.path) == (line_of(text, "environment:"),
-                                        f"spec.service.environment.{variable}")
-    assert issue.message == ("looks like a credential; keep it in Secrets Manager and name the "
-                             "secret in service.secrets instead")
+    assert (issue.line, issue.path) == (
+        line_of(text, "environment:"),
+        f"spec.service.environment.{variable}",
+    )
+    assert issue.message == (
+        "looks like a credential; keep it in Secrets Manager and name the "
+        "secret in service.secrets instead"
+    )
     assert value not in str(issue)
 
 
@@ -300,14 +367,22 @@ def test_variable_given_both_plain_and_as_secret(tmp_path: Path) -> None:
     issue = only(tmp_path, text)
     assert (issue.path, issue.message) == (
         "spec.service.secrets.AZURE_OPENAI_API_KEY",
-        "AZURE_OPENAI_API_KEY is also set in service.environment; give each variable once")
+        "AZURE_OPENAI_API_KEY is also set in service.environment; give each variable once",
+    )
 
 
 @pytest.mark.parametrize(
     "name",
-    ["acme/prod/azure-openai-key", "AcmeProdAzureOpenAIKey2024", "MyTestDatabaseSecret",
-     "production/payments/StripeApiKeyV2", "rds-db-credentials/cluster-ABCDEFGHIJKLMNOP/admin",
-     "platform/ci/GitHubDeployKey2023v1", "production", "https://acme.example/api"],
+    [
+        "acme/prod/azure-openai-key",
+        "AcmeProdAzureOpenAIKey2024",
+        "MyTestDatabaseSecret",
+        "production/payments/StripeApiKeyV2",
+        "rds-db-credentials/cluster-ABCDEFGHIJKLMNOP/admin",
+        "platform/ci/GitHubDeployKey2023v1",
+        "production",
+        "https://acme.example/api",
+    ],
 )
 def test_names_and_plain_values_do_not_look_like_credentials(name: str) -> None:
     assert not looks_like_credential(name)
@@ -319,20 +394,27 @@ def test_names_and_plain_values_do_not_look_like_credentials(name: str) -> None:
 def test_bedrock_model_id_that_is_not_a_model_id(tmp_path: Path) -> None:
     text = spec(("- anthropic.claude-3-haiku-20240307-v1:0", "- claude 3 haiku"))
     issue = only(tmp_path, text)
-    assert (issue.line, issue.path) == (line_of(text, "claude 3 haiku"),
-                                        "spec.models.bedrock.models[0]")
-    assert issue.message.startswith("'claude 3 haiku' is not a Bedrock model id: give a "
-                                    "foundation-model id (anthropic.claude-3-haiku")
+    assert (issue.line, issue.path) == (
+        line_of(text, "claude 3 haiku"),
+        "spec.models.bedrock.models[0]",
+    )
+    assert issue.message.startswith(
+        "'claude 3 haiku' is not a Bedrock model id: give a "
+        "foundation-model id (anthropic.claude-3-haiku"
+    )
 
 
 def test_inference_profile_of_another_geography(tmp_path: Path) -> None:
     text = spec(("- us.anthropic.claude-3-5-haiku", "- eu.anthropic.claude-3-5-haiku"))
     issue = only(tmp_path, text)
-    assert (issue.line, issue.path) == (line_of(text, "eu.anthropic"),
-                                        "spec.models.bedrock.models[1]")
+    assert (issue.line, issue.path) == (
+        line_of(text, "eu.anthropic"),
+        "spec.models.bedrock.models[1]",
+    )
     assert issue.message == (
         "inference profile 'eu.anthropic.claude-3-5-haiku-20241022-v1:0' is for the eu "
-        "geography (eu-central-1, eu-north-1, eu-west-1, eu-west-3), not us-east-1")
+        "geography (eu-central-1, eu-north-1, eu-west-1, eu-west-3), not us-east-1"
+    )
 
 
 def test_global_inference_profile_is_callable_from_any_region(tmp_path: Path) -> None:
@@ -341,12 +423,17 @@ def test_global_inference_profile_is_callable_from_any_region(tmp_path: Path) ->
 
 
 def test_model_listed_twice(tmp_path: Path) -> None:
-    text = spec(("- us.anthropic.claude-3-5-haiku-20241022-v1:0",
-                 "- anthropic.claude-3-haiku-20240307-v1:0"))
+    text = spec(
+        (
+            "- us.anthropic.claude-3-5-haiku-20241022-v1:0",
+            "- anthropic.claude-3-haiku-20240307-v1:0",
+        )
+    )
     issue = only(tmp_path, text)
     assert (issue.path, issue.message) == (
         "spec.models.bedrock.models[1]",
-        "'anthropic.claude-3-haiku-20240307-v1:0' is listed twice (first at models[0])")
+        "'anthropic.claude-3-haiku-20240307-v1:0' is listed twice (first at models[0])",
+    )
 
 
 # -- load balancer and service ----------------------------------------------------------
@@ -356,25 +443,32 @@ def test_certificate_from_another_region(tmp_path: Path) -> None:
     text = spec(("acm:us-east-1", "acm:eu-west-1"))
     issue = only(tmp_path, text)
     assert (issue.line, issue.path, issue.message) == (
-        line_of(text, "certificateArn"), "spec.loadBalancer.certificateArn",
-        "the certificate is in eu-west-1; a load balancer in us-east-1 needs one from us-east-1")
+        line_of(text, "certificateArn"),
+        "spec.loadBalancer.certificateArn",
+        "the certificate is in eu-west-1; a load balancer in us-east-1 needs one from us-east-1",
+    )
 
 
 @pytest.mark.parametrize(
     ("cpu", "memory", "allowed"),
-    [pytest.param(256, 4096, "512 or 1024 or 2048 MiB", id="256 with 4 GiB"),
-     pytest.param(1024, 1024, "2048 to 8192 MiB in steps of 1024", id="1 vCPU with 1 GiB")],
+    [
+        pytest.param(256, 4096, "512 or 1024 or 2048 MiB", id="256 with 4 GiB"),
+        pytest.param(1024, 1024, "2048 to 8192 MiB in steps of 1024", id="1 vCPU with 1 GiB"),
+    ],
 )
 def test_fargate_cpu_and_memory_must_fit(tmp_path, cpu: int, memory: int, allowed: str) -> None:
     text = spec(("cpu: 512", f"cpu: {cpu}"), ("memory: 1024", f"memory: {memory}"))
     issue = only(tmp_path, text)
     assert (issue.line, issue.path) == (line_of(text, "memory:"), "spec.service.memory")
-    assert issue.message == (f"Fargate cannot give {memory} MiB to {cpu} CPU units: with cpu "
-                             f"{cpu}, memory may be {allowed}")
+    assert issue.message == (
+        f"Fargate cannot give {memory} MiB to {cpu} CPU units: with cpu "
+        f"{cpu}, memory may be {allowed}"
+    )
 
 
 def test_allowed_cidr_that_is_not_a_network_address(tmp_path: Path) -> None:
     issue = only(tmp_path, spec(("allowedCidrs: [0.0.0.0/0]", "allowedCidrs: [192.0.2.1/24]")))
     assert (issue.path, issue.message) == (
         "spec.loadBalancer.allowedCidrs[0]",
-        "192.0.2.1/24 is not a network address; did you mean 192.0.2.0/24?")
+        "192.0.2.1/24 is not a network address; did you mean 192.0.2.0/24?",
+    )

@@ -48,20 +48,27 @@ def test_root_may_be_a_single_file(specs: Path) -> None:
 
 
 def test_multi_document_file_gives_one_document_each_and_skips_empty_ones(specs: Path) -> None:
-    write(specs, "multi.yaml", """
+    write(
+        specs,
+        "multi.yaml",
+        """
         kind: First
         ---
         # only a comment
         ---
         kind: Third
-        """)
+        """,
+    )
     docs = load_documents("specs")
     assert [(d.kind, d.index) for d in docs] == [("First", 0), ("Third", 2)]
     assert docs[1].position(("kind",)) == (5, 1)
 
 
 def test_marks_point_at_keys_and_list_items_one_based(specs: Path) -> None:
-    write(specs, "marks.yaml", """
+    write(
+        specs,
+        "marks.yaml",
+        """
         metadata:
           tags: {CostCenter: "4711", Owner: platform}
         spec:
@@ -70,7 +77,8 @@ def test_marks_point_at_keys_and_list_items_one_based(specs: Path) -> None:
             privateSubnets:
               - 10.20.10.0/24
               - 10.20.11.0/24
-        """)
+        """,
+    )
     doc = load_documents("specs")[0]
     assert doc.marks[()] == (1, 1)
     assert doc.marks[("spec", "network")] == (4, 3)
@@ -81,7 +89,10 @@ def test_marks_point_at_keys_and_list_items_one_based(specs: Path) -> None:
 
 
 def test_values_follow_yaml_1_1_but_keys_and_dates_stay_as_written(specs: Path) -> None:
-    write(specs, "values.yaml", """
+    write(
+        specs,
+        "values.yaml",
+        """
         on: yes
         quoted: "4711"
         number: 4711
@@ -89,32 +100,48 @@ def test_values_follow_yaml_1_1_but_keys_and_dates_stay_as_written(specs: Path) 
         octal: 010
         empty:
         expires: 2027-01-31
-        """)
+        """,
+    )
     body = load_documents("specs")[0].body
-    assert body == {"on": True, "quoted": "4711", "number": 4711, "version": 7.1,
-                    "octal": 8, "empty": None, "expires": "2027-01-31"}
+    assert body == {
+        "on": True,
+        "quoted": "4711",
+        "number": 4711,
+        "version": 7.1,
+        "octal": 8,
+        "empty": None,
+        "expires": "2027-01-31",
+    }
 
 
 def test_merge_keys_are_folded_in_and_overridden_by_explicit_keys(specs: Path) -> None:
-    write(specs, "merge.yaml", """
+    write(
+        specs,
+        "merge.yaml",
+        """
         base: &base {cpu: 256, memory: 512}
         service:
           <<: *base
           memory: 1024
-        """)
+        """,
+    )
     doc = load_documents("specs")[0]
     assert doc.body["service"] == {"cpu": 256, "memory": 1024}
     assert doc.marks[("service", "memory")] == (4, 3)
 
 
 def test_broken_yaml_names_file_line_and_column_of_the_problem(specs: Path) -> None:
-    write(specs, "broken.yaml", """
+    write(
+        specs,
+        "broken.yaml",
+        """
         kind: Environment
         spec:
           network:
             cidr: 10.0.0.0/16
            natGateways: 1
-        """)
+        """,
+    )
     [issue] = issues_of("specs")
     assert (issue.file, issue.line, issue.column, issue.path) == ("specs/broken.yaml", 5, 4, "")
     assert issue.message.startswith("invalid YAML: ")
@@ -133,13 +160,17 @@ def test_yaml_errors_never_quote_the_offending_text(specs: Path) -> None:
 
 
 def test_duplicate_key_is_an_error_at_the_second_naming_the_first(specs: Path) -> None:
-    write(specs, "dup.yaml", """
+    write(
+        specs,
+        "dup.yaml",
+        """
         kind: Environment
         spec:
           storage:
             expireAfterDays: 90
             expireAfterDays: 30
-        """)
+        """,
+    )
     [issue] = issues_of("specs")
     assert (issue.file, issue.line, issue.column) == ("specs/dup.yaml", 5, 5)
     assert issue.path == "spec.storage.expireAfterDays"
@@ -170,8 +201,10 @@ def test_problems_in_several_files_are_reported_together(specs: Path) -> None:
     write(specs, "a.yaml", "a: 1\na: 2\n")
     write(specs, "b.yaml", "b: [1\n")
     write(specs, "c.yaml", "kind: Fine\n")
-    assert [(i.file, i.line) for i in issues_of("specs")] == [("specs/a.yaml", 2),
-                                                             ("specs/b.yaml", 2)]
+    assert [(i.file, i.line) for i in issues_of("specs")] == [
+        ("specs/a.yaml", 2),
+        ("specs/b.yaml", 2),
+    ]
 
 
 def test_empty_specs_folder_is_an_error_naming_the_folder(specs: Path) -> None:

@@ -84,9 +84,13 @@ def test_schema_defaults_are_filled_into_present_sections_only(tmp_path: Path) -
     (tmp_path / "dev.yaml").write_text(text)
     [doc] = load_and_validate(tmp_path)
     spec = doc.body["spec"]
-    assert spec["redis"] == {"nodeType": "cache.t3.micro", "engineVersion": "7.1",
-                             "snapshotRetentionDays": 0, "transitEncryption": True,
-                             "deletionPolicy": "Retain"}
+    assert spec["redis"] == {
+        "nodeType": "cache.t3.micro",
+        "engineVersion": "7.1",
+        "snapshotRetentionDays": 0,
+        "transitEncryption": True,
+        "deletionPolicy": "Retain",
+    }
     assert spec["storage"] == {"expireAfterDays": 90, "deletionPolicy": "Retain"}
     assert spec["network"]["natGateways"] == 1
     assert set(spec) == {"redis", "storage", "network"}, "absent sections stay absent"
@@ -135,49 +139,123 @@ def test_wrong_api_version_is_one_clear_error(tmp_path, monkeypatch) -> None:
 @pytest.mark.parametrize(
     ("old", "new", "needle", "path", "message"),
     [
-        pytest.param("desiredCount: 2", "desiredCount: two", "desiredCount",
-                     "spec.service.desiredCount", "expected integer, got string", id="wrong type"),
-        pytest.param('engineVersion: "7.1"', "engineVersion: 7.1", "engineVersion: 7.1",
-                     "spec.redis.engineVersion",
-                     "expected string, got number (quote the value to keep it as text)",
-                     id="unquoted version"),
-        pytest.param("{NODE_ENV: production}", "{NODE_ENV: production, DEBUG: yes}", "DEBUG",
-                     "spec.service.environment.DEBUG",
-                     "expected string, got boolean (YAML reads yes, no, on, off, true and false "
-                     "as booleans: quote the value)", id="yes is a boolean"),
-        pytest.param("    natGateways: 1", "    natGateways: 1\n    natGateway: 2",
-                     "natGateway: 2", "spec.network.natGateway",
-                     "unknown field 'natGateway' (did you mean 'natGateways'?)",
-                     id="unknown field"),
-        pytest.param("  storage:", "  storag:", "storag:", "spec.storag",
-                     "unknown field 'storag' (did you mean 'storage'?)", id="unknown section"),
-        pytest.param("product: acme", "product: Acme", "product:", "metadata.product",
-                     "must be lowercase letters, digits and hyphens, 2-20 characters, starting "
-                     "with a letter", id="product pattern"),
-        pytest.param("env: prod", "env: production-environment-one", "env:", "metadata.env",
-                     "must be lowercase letters, digits and hyphens, 2-20 characters, starting "
-                     "with a letter", id="env too long"),
-        pytest.param("expireAfterDays: 90", "expireAfterDays: 0", "expireAfterDays",
-                     "spec.storage.expireAfterDays", "must be at least 1", id="expire at 0 days"),
-        pytest.param("expireAfterDays: 90", "expireAfterDays: -5", "expireAfterDays",
-                     "spec.storage.expireAfterDays", "must be at least 1", id="negative expiry"),
-        pytest.param("logRetentionDays: 30", "logRetentionDays: 31", "logRetentionDays",
-                     "spec.service.logRetentionDays", None, id="retention CloudWatch refuses"),
-        pytest.param(', tag: "1.4.2"}', "}", "image:", "spec.service.image",
-                     "missing required field 'tag'",
-                     id="missing required field"),
-        pytest.param('tags: {CostCenter: "4711"}', "tags: {CostCenter: 4711}", "tags:",
-                     "metadata.tags.CostCenter",
-                     "expected string, got integer (quote the value to keep it as text)",
-                     id="tag value not a string"),
-        pytest.param("  prune: false", "  ignoreDrift:\n    - {resource: app/service}",
-                     "resource: app/service", "policy.ignoreDrift[0]", None,
-                     id="waiver missing fields"),
+        pytest.param(
+            "desiredCount: 2",
+            "desiredCount: two",
+            "desiredCount",
+            "spec.service.desiredCount",
+            "expected integer, got string",
+            id="wrong type",
+        ),
+        pytest.param(
+            'engineVersion: "7.1"',
+            "engineVersion: 7.1",
+            "engineVersion: 7.1",
+            "spec.redis.engineVersion",
+            "expected string, got number (quote the value to keep it as text)",
+            id="unquoted version",
+        ),
+        pytest.param(
+            "{NODE_ENV: production}",
+            "{NODE_ENV: production, DEBUG: yes}",
+            "DEBUG",
+            "spec.service.environment.DEBUG",
+            "expected string, got boolean (YAML reads yes, no, on, off, true and false "
+            "as booleans: quote the value)",
+            id="yes is a boolean",
+        ),
+        pytest.param(
+            "    natGateways: 1",
+            "    natGateways: 1\n    natGateway: 2",
+            "natGateway: 2",
+            "spec.network.natGateway",
+            "unknown field 'natGateway' (did you mean 'natGateways'?)",
+            id="unknown field",
+        ),
+        pytest.param(
+            "  storage:",
+            "  storag:",
+            "storag:",
+            "spec.storag",
+            "unknown field 'storag' (did you mean 'storage'?)",
+            id="unknown section",
+        ),
+        pytest.param(
+            "product: acme",
+            "product: Acme",
+            "product:",
+            "metadata.product",
+            "must be lowercase letters, digits and hyphens, 2-20 characters, starting "
+            "with a letter",
+            id="product pattern",
+        ),
+        pytest.param(
+            "env: prod",
+            "env: production-environment-one",
+            "env:",
+            "metadata.env",
+            "must be lowercase letters, digits and hyphens, 2-20 characters, starting "
+            "with a letter",
+            id="env too long",
+        ),
+        pytest.param(
+            "expireAfterDays: 90",
+            "expireAfterDays: 0",
+            "expireAfterDays",
+            "spec.storage.expireAfterDays",
+            "must be at least 1",
+            id="expire at 0 days",
+        ),
+        pytest.param(
+            "expireAfterDays: 90",
+            "expireAfterDays: -5",
+            "expireAfterDays",
+            "spec.storage.expireAfterDays",
+            "must be at least 1",
+            id="negative expiry",
+        ),
+        pytest.param(
+            "logRetentionDays: 30",
+            "logRetentionDays: 31",
+            "logRetentionDays",
+            "spec.service.logRetentionDays",
+            None,
+            id="retention CloudWatch refuses",
+        ),
+        pytest.param(
+            ', tag: "1.4.2"}',
+            "}",
+            "image:",
+            "spec.service.image",
+            "missing required field 'tag'",
+            id="missing required field",
+        ),
+        pytest.param(
+            'tags: {CostCenter: "4711"}',
+            "tags: {CostCenter: 4711}",
+            "tags:",
+            "metadata.tags.CostCenter",
+            "expected string, got integer (quote the value to keep it as text)",
+            id="tag value not a string",
+        ),
+        pytest.param(
+            "  prune: false",
+            "  ignoreDrift:\n    - {resource: app/service}",
+            "resource: app/service",
+            "policy.ignoreDrift[0]",
+            None,
+            id="waiver missing fields",
+        ),
     ],
 )
 def test_schema_error_names_file_line_path_and_a_readable_message(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-    old: str, new: str, needle: str, path: str, message: str | None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    old: str,
+    new: str,
+    needle: str,
+    path: str,
+    message: str | None,
 ) -> None:
     text = spec(old, new)
     found = issues(tmp_path, monkeypatch, env=text)
@@ -189,11 +267,15 @@ def test_schema_error_names_file_line_path_and_a_readable_message(
 
 
 def test_unknown_enum_value_lists_the_allowed_ones(tmp_path, monkeypatch) -> None:
-    text = spec("  storage:\n    expireAfterDays: 90",
-                "  storage:\n    expireAfterDays: 90\n    deletionPolicy: retain")
+    text = spec(
+        "  storage:\n    expireAfterDays: 90",
+        "  storage:\n    expireAfterDays: 90\n    deletionPolicy: retain",
+    )
     [issue] = issues(tmp_path, monkeypatch, env=text)
-    assert (issue.path, issue.message) == ("spec.storage.deletionPolicy",
-                                          'must be "Retain" or "Delete"')
+    assert (issue.path, issue.message) == (
+        "spec.storage.deletionPolicy",
+        'must be "Retain" or "Delete"',
+    )
 
 
 def test_reserved_tag_key_points_at_the_key(tmp_path, monkeypatch) -> None:
@@ -204,16 +286,20 @@ def test_reserved_tag_key_points_at_the_key(tmp_path, monkeypatch) -> None:
 
 
 def test_waiver_expiry_must_be_a_date_but_an_expired_one_is_fine(tmp_path, monkeypatch) -> None:
-    waiver = ("  prune: false\n  ignoreDrift:\n    - {resource: storage/bucket, field: tags, "
-              "reason: r, owner: o, expires: EXPIRES}")
+    waiver = (
+        "  prune: false\n  ignoreDrift:\n    - {resource: storage/bucket, field: tags, "
+        "reason: r, owner: o, expires: EXPIRES}"
+    )
     past = spec("  prune: false", waiver.replace("EXPIRES", "2020-01-31"))
     (tmp_path / "ok").mkdir()
     (tmp_path / "ok" / "env.yaml").write_text(past)
     assert load_and_validate(tmp_path / "ok")
     bad = spec("  prune: false", waiver.replace("EXPIRES", "2027-02-31"))
     [issue] = issues(tmp_path, monkeypatch, env=bad)
-    assert (issue.path, issue.message) == ("policy.ignoreDrift[0].expires",
-                                          "must be a date as YYYY-MM-DD")
+    assert (issue.path, issue.message) == (
+        "policy.ignoreDrift[0].expires",
+        "must be a date as YYYY-MM-DD",
+    )
 
 
 def test_semantic_checks_still_run_when_the_schema_fails(tmp_path, monkeypatch) -> None:
@@ -229,8 +315,10 @@ def test_semantic_checks_still_run_when_the_schema_fails(tmp_path, monkeypatch) 
 def test_same_product_and_env_in_two_files_is_an_error_on_both(tmp_path, monkeypatch) -> None:
     found = issues(tmp_path, monkeypatch, a=BASE, b=BASE)
     meta = line_of(BASE, "metadata:")
-    assert [where(i) for i in found] == [("specs/a.yaml", meta, "metadata"),
-                                         ("specs/b.yaml", meta, "metadata")]
+    assert [where(i) for i in found] == [
+        ("specs/a.yaml", meta, "metadata"),
+        ("specs/b.yaml", meta, "metadata"),
+    ]
     assert found[0].message == "stack acme-prod is also defined at specs/b.yaml:2:1"
     assert found[1].message == "stack acme-prod is also defined at specs/a.yaml:2:1"
 
@@ -252,11 +340,13 @@ def test_no_documents_at_all_is_an_error() -> None:
 
 def test_every_issue_of_every_file_and_layer_is_raised_at_once(tmp_path, monkeypatch) -> None:
     found = issues(
-        tmp_path, monkeypatch,
+        tmp_path,
+        monkeypatch,
         broken="kind: [Environment\n",
         schema=spec("desiredCount: 2", "desiredCount: two").replace("env: prod", "env: qa"),
         semantic=spec("natGateways: 1", "natGateways: 3").replace("env: prod", "env: dev"),
-        twin1=BASE, twin2=BASE,
+        twin1=BASE,
+        twin2=BASE,
     )
     assert [(i.file, i.path) for i in found] == [
         ("specs/broken.yaml", ""),
@@ -301,13 +391,24 @@ class FakeThing:
 def fake_expand(doc: Document) -> list[Resource]:
     src = doc.loc(("spec", "app"))
     return [
-        Resource("FakeVpc", f"{doc.stack}/network/vpc", {"cidr": "10.0.0.0/16"}, "us-east-1",
-                 source=doc.loc(("spec", "network"))),
-        Resource("FakeApp", f"{doc.stack}/app/service", {
-            "vpcId": ref("network/vpc"),
-            "role": join("arn:aws:iam::", ACCOUNT_ID, ":role/", ref("identity/role", "name")),
-            "subnets": [ref("network/subnet-a")],
-        }, "us-east-1", source=src),
+        Resource(
+            "FakeVpc",
+            f"{doc.stack}/network/vpc",
+            {"cidr": "10.0.0.0/16"},
+            "us-east-1",
+            source=doc.loc(("spec", "network")),
+        ),
+        Resource(
+            "FakeApp",
+            f"{doc.stack}/app/service",
+            {
+                "vpcId": ref("network/vpc"),
+                "role": join("arn:aws:iam::", ACCOUNT_ID, ":role/", ref("identity/role", "name")),
+                "subnets": [ref("network/subnet-a")],
+            },
+            "us-east-1",
+            source=src,
+        ),
     ]
 
 
@@ -342,18 +443,23 @@ def test_references_must_name_a_resource_of_the_stack(tmp_path, monkeypatch, fak
 def test_waiver_must_name_a_resource_of_the_expansion(tmp_path, monkeypatch, fakes) -> None:
     found = issues(tmp_path, monkeypatch, stack=FAKE_STACK)
     [waiver] = [i for i in found if i.path.startswith("policy")]
-    assert where(waiver) == ("specs/stack.yaml", line_of(FAKE_STACK, "network/vcp"),
-                             "policy.ignoreDrift[1].resource")
-    assert waiver.message == ("no resource 'network/vcp' in stack demo-test "
-                              "(did you mean 'network/vpc'?)")
+    assert where(waiver) == (
+        "specs/stack.yaml",
+        line_of(FAKE_STACK, "network/vcp"),
+        "policy.ignoreDrift[1].resource",
+    )
+    assert waiver.message == (
+        "no resource 'network/vcp' in stack demo-test (did you mean 'network/vpc'?)"
+    )
 
 
 def test_directly_written_kind_cannot_take_an_expanded_resource_id(
     tmp_path, monkeypatch, fakes
 ) -> None:
     clash = FAKE_THING.replace("extra/thing", "network/vpc").replace("network/nope", "app/service")
-    found = issues(tmp_path, monkeypatch, stack=FAKE_STACK.replace("network/vcp", "network/vpc"),
-                   thing=clash)
+    found = issues(
+        tmp_path, monkeypatch, stack=FAKE_STACK.replace("network/vcp", "network/vpc"), thing=clash
+    )
     [issue] = [i for i in found if i.file == "specs/thing.yaml"]
     assert issue.path == "metadata.name"
     assert issue.message == "demo-test/network/vpc is already defined at specs/stack.yaml:6:3"
@@ -398,5 +504,7 @@ def test_a_failing_check_is_reported_not_raised(tmp_path, monkeypatch, fakes) ->
 def test_references_are_found_inside_joins_and_lists() -> None:
     spec_value = {"a": [{"b": ref("x/y")}], "c": join("arn:", ACCOUNT_ID, ref("p/q", "arn"))}
     assert list(validation.references(spec_value)) == [
-        (("a", 0, "b"), "x/y"), (("c", "join", 1), "aws:account"), (("c", "join", 2), "p/q"),
+        (("a", 0, "b"), "x/y"),
+        (("c", "join", 1), "aws:account"),
+        (("c", "join", 2), "p/q"),
     ]
