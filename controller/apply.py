@@ -1,6 +1,7 @@
 """Apply a plan: waves of the graph on a thread pool, a journal before every create.
 
-Three phases keep the graph valid:
+Three phases keep the graph valid, after every resource about to be deleted has released
+what it holds of others (so resources that refer to each other can go in any order):
   1. the old halves of replacements are deleted, dependents first;
   2. creates, updates and the new halves of replacements run in dependency waves;
   3. resources that left the spec are deleted, dependents first (by kind order), after the
@@ -88,6 +89,8 @@ class Applier:
 
     def run(self) -> dict[str, Outcome]:
         replaced = {lid for lid, a in self.actions.items() if a.type is A.REPLACE}
+        doomed = [lid for lid, a in self.actions.items() if a.type in (A.REPLACE, A.DELETE)]
+        self._run_wave(doomed, self._release)
         for wave in reversed(self.graph.waves()):
             self._run_wave([lid for lid in wave if lid in replaced], self._destroy_old)
         for wave in self.graph.waves():
@@ -118,9 +121,18 @@ class Applier:
 
     # -- steps -------------------------------------------------------------------------
 
-    def _destroy_old(self, action: Action) -> None:
+    def _release(self, action: Action) -> None:
         found = self.live.get(action.logical_id)
         if found is None:
+            return
+        try:
+            reconciler_for(action.kind).release(found, self._ctx(found.region))
+        except Exception as err:  # its delete is then skipped: it may still hold others
+            self._fail(action, err)
+
+    def _destroy_old(self, action: Action) -> None:
+        found = self.live.get(action.logical_id)
+        if found is None or action.logical_id in self.outcomes:
             return
         try:
             reconciler_for(action.kind).delete(found, self._ctx(found.region))
@@ -192,6 +204,8 @@ class Applier:
         return rec.update(res, found, delta, ctx) if delta else found
 
     def _delete_orphan(self, action: Action) -> None:
+        if action.logical_id in self.outcomes:
+            return  # its release failed
         found = self.live.get(action.logical_id)
         if found is None:
             self._finish(action, UNCHANGED, "already gone")

@@ -7,6 +7,9 @@ compatibility patches moto 5 needs for plumb's kinds live here and nowhere else
     are extended so clusters and instances can be created.
   - ACM: requested certificates become ISSUED at once (MOTO_ACM_VALIDATION_WAIT=0).
   - ECS: services report their desired tasks as running (MOTO_ECS_SERVICE_RUNNING).
+  - EC2: a deleted NAT gateway releases its Elastic IP's association, as AWS does once the
+    gateway reaches `deleted`; moto kept it associated forever, so the address could never
+    be reused by a replacement gateway.
 The patches touch moto's classes in this process only, which is why the server runs as a
 thread here rather than as a separate `moto_server` process.
 """
@@ -60,6 +63,31 @@ def patch_moto_docdb() -> None:
     utils.ClusterEngine._plumb_docdb = True  # type: ignore[attr-defined]
 
 
+def patch_moto_nat_release() -> None:
+    """Make moto's delete_nat_gateway free the gateway's Elastic IP (idempotent)."""
+    from moto.ec2.models.nat_gateways import NatGatewayBackend
+
+    if getattr(NatGatewayBackend, "_plumb_release", False):
+        return
+    delete = NatGatewayBackend.delete_nat_gateway
+
+    def delete_and_release(self: Any, nat_gateway_id: str) -> Any:
+        gateway = delete(self, nat_gateway_id)
+        for address in getattr(self, "addresses", []):
+            if address.association_id and address.eni is getattr(gateway, "_eni", None):
+                self.disassociate_address(association_id=address.association_id)
+        return gateway
+
+    NatGatewayBackend.delete_nat_gateway = delete_and_release  # type: ignore[method-assign]
+    NatGatewayBackend._plumb_release = True  # type: ignore[attr-defined]
+
+
+def patch_moto() -> None:
+    """Every compatibility patch plumb needs, for the embedded server and for tests."""
+    patch_moto_docdb()
+    patch_moto_nat_release()
+
+
 def _wrap_static(cls: Any, name: str, docdb_value: Any) -> None:
     original = getattr(cls, name)
     setattr(
@@ -81,7 +109,7 @@ class EmbeddedAws:
         _moto_env()
         from moto.server import ThreadedMotoServer
 
-        patch_moto_docdb()
+        patch_moto()
         # Werkzeug logs every request on stderr, which would bury plumb's own output.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)

@@ -62,6 +62,11 @@ class BaseReconciler:
     def delete(self, observed: Observed, ctx: Context) -> None:
         raise NotImplementedError
 
+    def release(self, observed: Observed, ctx: Context) -> None:
+        """Before the deletes of a run: drop what this resource holds of others (rules that
+        name other security groups), so resources that refer to each other can all be
+        deleted, in whatever order. Idempotent; most kinds hold nothing."""
+
     def warnings(self, desired: Resource, observed: Observed | None) -> list[str]:
         """Notes for the plan and report that are not drift (a secret with no value yet)."""
         return []

@@ -120,14 +120,19 @@ class SecurityGroup(Ec2Kind):
             sync_tags(ctx.ec2, observed.physical_id, observed.tags, desired.ownership_tags())
         return self.observe_one(desired, ctx, observed.physical_id)
 
+    def release(self, observed: Observed, ctx: Context) -> None:
+        # Rules that name other groups: while they stand, AWS refuses to delete those groups.
+        for direction in DIRECTIONS:
+            for rule in observed.spec.get(direction) or ():
+                if "sourceGroupId" in rule:
+                    with ignoring(self.not_found_codes):  # either group may be gone already
+                        _revoke(ctx.ec2, observed.physical_id, direction, [rule])
+
     def delete(self, observed: Observed, ctx: Context) -> None:
-        # Its rules that name other groups go first, so those groups can be deleted even if
-        # this one cannot yet. A group still named by another group's rule, or still used by
-        # a network interface, fails with DependencyViolation until those are gone.
+        # A group still named by another group's rule, or still used by a network
+        # interface, fails with DependencyViolation until those are gone.
+        self.release(observed, ctx)
         with ignoring(self.not_found_codes), transient_on({"DependencyViolation"}):
-            for direction in DIRECTIONS:
-                pairs = [r for r in observed.spec.get(direction) or () if "sourceGroupId" in r]
-                _revoke(ctx.ec2, observed.physical_id, direction, pairs)
             ctx.ec2.delete_security_group(GroupId=observed.physical_id)
 
 

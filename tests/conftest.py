@@ -21,10 +21,12 @@ from moto import mock_aws
 from controller.aws import ClientFactory
 from controller.context import Context
 from controller.diff import diff
+from controller.embedded import patch_moto
 from controller.model import Observed, Resource
 from reconcilers.base import BaseReconciler
 
 REGION = "us-east-1"
+patch_moto()  # the same moto fixes the embedded endpoint carries
 
 
 @pytest.fixture(autouse=True)

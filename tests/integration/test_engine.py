@@ -151,3 +151,37 @@ def test_a_failure_skips_its_dependents_and_not_unrelated_work(
     finished = runner.apply(load_desired(specs), PlanOptions())
     assert finished.outcome == "succeeded", "the next run finishes the work"
     assert finished.plan.counts()["create"] > 0
+
+
+def test_a_new_vpc_cidr_is_refused_then_replaced_in_a_valid_order(
+    runner: Runner, specs: Path
+) -> None:
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    runner.apply(load_desired(specs), PlanOptions())
+
+    def move(doc: dict) -> None:
+        net = doc["spec"]["network"]
+        net["cidr"] = "10.31.0.0/16"
+        net["publicSubnets"] = ["10.31.0.0/24", "10.31.1.0/24"]
+        net["privateSubnets"] = ["10.31.10.0/24", "10.31.11.0/24"]
+
+    edit(specs, move)
+    refused = runner.apply(load_desired(specs), PlanOptions())
+    assert refused.api_calls["writes"] == 0
+    assert all(
+        "--allow-replace" in a.reason for a in refused.plan.actions if a.type.value == "blocked"
+    )
+
+    allowed = PlanOptions(allow_replace=True, allow_deletes=True)
+    replaced = runner.apply(load_desired(specs), allowed)
+    assert replaced.outcome == "succeeded", replaced.failed
+    vpcs = ec2.describe_vpcs(Filters=[{"Name": "tag:plumb:stack", "Values": [STAGING]}])["Vpcs"]
+    assert [v["CidrBlock"] for v in vpcs] == ["10.31.0.0/16"], "the old VPC is gone"
+    subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpcs[0]["VpcId"]]}])
+    assert len(subnets["Subnets"]) == 4
+    assert len(live_nats()) == 1 and len(ec2.describe_addresses()["Addresses"]) == 1
+    again = runner.apply(load_desired(specs), allowed)
+    assert again.outcome == "no-changes", [
+        (a.logical_id, a.type.value, [c.to_json() for c in a.changes])
+        for a in again.plan.actions if a.type.value != "noop"
+    ]

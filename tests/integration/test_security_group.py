@@ -298,6 +298,29 @@ def test_delete_revokes_rules_naming_other_groups_then_deletes(
     assert ec2().describe_security_groups(Filters=flt)["SecurityGroups"] == []
 
 
+def test_delete_goes_through_when_a_group_its_rules_name_is_already_gone(
+    ctx: Context, groups: list[Resource]
+) -> None:
+    """A replace deletes groups in parallel; a revoke naming a vanished group must not stop
+    the delete itself (it once did, leaving a second group of the same name behind)."""
+    rec = SecurityGroup()
+    found = rec.observe(groups, ctx)
+    ec2().delete_security_group(GroupId=found[ALB].physical_id)  # moto allows it; AWS would not
+    rec.delete(found[APP], ctx)
+    flt = [{"Name": "group-id", "Values": [found[APP].physical_id]}]
+    assert ec2().describe_security_groups(Filters=flt)["SecurityGroups"] == []
+
+
+def test_release_drops_only_the_rules_that_name_other_groups(
+    ctx: Context, groups: list[Resource]
+) -> None:
+    rec = SecurityGroup()
+    found = rec.observe(groups, ctx)
+    rec.release(found[APP], ctx)
+    assert rules(APP, "ingress") == []
+    assert [r[3] for r in rules(APP, "egress")] == [ANYWHERE]
+
+
 def test_delete_of_a_group_another_group_still_names_is_transient(
     ctx: Context, groups: list[Resource]
 ) -> None:
