@@ -200,6 +200,19 @@ class ActionType(StrEnum):
         return self in (ActionType.CREATE, ActionType.UPDATE, ActionType.REPLACE, ActionType.DELETE)
 
 
+# One symbol per action, the same in the terminal plan and in every report.
+SYMBOLS = {
+    "create": "+",
+    "update": "~",
+    "replace": "-/+",
+    "delete": "-",
+    "noop": "·",
+    "orphan": "=",
+    "blocked": "!",
+    "unknown": "?",
+}
+
+
 @dataclass(frozen=True)
 class Action:
     type: ActionType

@@ -13,20 +13,11 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from controller.model import SENSITIVE, UNKNOWN, Action, ActionType, FieldChange
+from controller.model import SENSITIVE, SYMBOLS, UNKNOWN, Action, ActionType, FieldChange
 from controller.plan import Plan
 
 A = ActionType
-SYMBOL = {
-    A.CREATE: "+",
-    A.UPDATE: "~",
-    A.REPLACE: "-/+",
-    A.DELETE: "-",
-    A.NOOP: " ",
-    A.ORPHAN: "=",
-    A.BLOCKED: "!",
-    A.UNKNOWN: "?",
-}
+SYMBOL = {t: SYMBOLS[t.value] for t in ActionType}
 STYLE = {
     A.CREATE: "green",
     A.UPDATE: "yellow",

@@ -20,21 +20,11 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from controller.audit import canonical
-from controller.model import SENSITIVE, UNKNOWN
+from controller.model import SENSITIVE, SYMBOLS, UNKNOWN
 from controller.state.models import COUNT_KEYS
 from controller.state.scrub import scrub_change
 
 FORMATS = ("json", "markdown", "html")
-SYMBOLS = {
-    "create": "+",
-    "update": "~",
-    "replace": "-/+",
-    "delete": "-",
-    "noop": "=",
-    "orphan": "!",
-    "blocked": "x",
-    "unknown": "?",
-}
 ICONS = {
     "succeeded": "✅",
     "no-changes": "✅",
