@@ -6,6 +6,7 @@ or drift present where the verb says so.
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -197,8 +198,6 @@ def _show_plan(result: RunResult, fmt: str, console: Console) -> None:
 
 
 def render_json(result: RunResult) -> str:
-    import json
-
     data = planfile.plan_to_json(result.plan)
     data["apiCalls"] = result.api_calls
     data["runId"] = result.run_id
