@@ -20,6 +20,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from controller.audit import canonical
+from controller.changes import change_lines, from_json
 from controller.model import SENSITIVE, SYMBOLS, UNKNOWN
 from controller.state.models import COUNT_KEYS
 from controller.state.scrub import scrub_change
@@ -64,7 +65,9 @@ def view(run: dict[str, Any]) -> dict[str, Any]:
     changes = run.get("changes", [])
     by_stack: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for change in changes:
-        by_stack[change["stack"]].append({**change, "symbol": SYMBOLS.get(change["action"], "?")})
+        by_stack[change["stack"]].append(
+            {**change, "symbol": SYMBOLS.get(change["action"], "?"), "lines": _field_lines(change)}
+        )
     order = [s for s in run.get("stacks", []) if s in by_stack]
     order += sorted(set(by_stack) - set(order))
     api = run.get("apiCalls") or {}
@@ -157,16 +160,20 @@ def _md_stack(name: str, changes: list[dict[str, Any]]) -> str:
     return "\n\n".join(blocks)
 
 
-def _diff_lines(change: dict[str, Any]) -> list[str]:
-    if not change["diff"] and not change["waived"]:
-        return []
-    lines = [f"{change['symbol']} {change['logicalId']} ({change['kind']})"]
-    fields = [(f, "") for f in change["diff"]] + [(f, " (waived)") for f in change["waived"]]
-    for field, note in fields:
-        note = " (forces replace)" if field.get("immutable") and not note else note
-        before, after = _clip(show(field["before"])), _clip(show(field["after"]))
-        lines.append(f"    {field['path']}: {before} → {after}{note}")
+def _field_lines(change: dict[str, Any]) -> list[str]:
+    """Each changed field as the plan shows it; waived drift marked as such."""
+    lines = [line for f in change.get("diff") or () for line in change_lines(from_json(f))]
+    lines += [
+        f"waived: {line}" for f in change.get("waived") or () for line in change_lines(from_json(f))
+    ]
     return lines
+
+
+def _diff_lines(change: dict[str, Any]) -> list[str]:
+    if not change["lines"]:
+        return []
+    head = f"{change['symbol']} {change['logicalId']} ({change['kind']})"
+    return [head, *(f"    {line}" for line in change["lines"])]
 
 
 def _md_failures(failures: list[dict[str, Any]], errors: list[str]) -> str:

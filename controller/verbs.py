@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from controller import planfile, render
+from controller.changes import change_lines
 from controller.config import Settings
 from controller.model import Action, ActionType
 from controller.plan import PlanOptions
@@ -116,7 +117,7 @@ def do_drift(runner: Runner, desired: Desired, console: Console) -> int:
         console.print(f"[yellow]{what}:[/yellow] {action.kind} {action.logical_id}")
         if action.type is not A.CREATE:
             for change in action.changes:
-                for line in render.change_lines(change):
+                for line in change_lines(change):
                     console.print(f"    {line}")
     for action in result.plan.actions:
         for change in action.waived:

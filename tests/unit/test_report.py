@@ -173,9 +173,9 @@ def test_markdown_lists_actions_per_stack_with_symbols(run: dict[str, Any]) -> N
 def test_markdown_shows_each_field_before_and_after(run: dict[str, Any]) -> None:
     md = render(run, "markdown")
     assert "    enableDnsHostnames: false → true" in md
-    assert "    vpcId: (none) → (known after apply)" in md
+    assert "    vpcId: (known after apply)" in md
     assert "    authToken: (sensitive) → (sensitive)" in md
-    assert "    desiredCount: 2 → 5 (waived)" in md
+    assert "    waived: desiredCount: 2 → 5" in md
     assert "```diff" in md
 
 
@@ -222,8 +222,8 @@ def test_html_carries_content_and_chain_position(run: dict[str, Any]) -> None:
         "waiver for desiredCount expires soon",
         "InvalidParameterValue",
         "replace refused",
-        "(waived)",
-        "(forces replace)",
+        "waived: desiredCount",
+        "(forces replacement)",
     ):
         assert expected in html, expected
 
