@@ -13,7 +13,6 @@ that exists but is not ready yet leaves its dependents pending for the next run.
 from __future__ import annotations
 
 import concurrent.futures as cf
-import dataclasses
 import datetime as dt
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -273,9 +272,7 @@ class Applier:
         }[status]
         if action.type in (A.BLOCKED, A.UNKNOWN, A.ORPHAN) and status == UNCHANGED:
             outcome = "refused" if action.type is A.BLOCKED else action.type.value
-        self.journal.record_change(
-            self.run_id, dataclasses.replace(action), outcome, error, started, _now()
-        )
+        self.journal.record_change(self.run_id, action, outcome, error, started, _now())
         self.on_event(action, status)
 
 

@@ -21,6 +21,12 @@ from controller.runner import Runner
 
 SPECS = click.argument("specs", required=False, default="specs")
 STACK = click.option("--stack", "stacks", multiple=True, help="Only this stack (repeatable).")
+ALLOW_REPLACE = click.option(
+    "--allow-replace", is_flag=True, help="Allow destroy-and-recreate of resources."
+)
+ALLOW_DELETES = click.option(
+    "--allow-deletes", is_flag=True, help="Allow more deletes than policy.maxDeletes."
+)
 
 
 class State:
@@ -111,8 +117,8 @@ def validate(state: State, specs: str) -> int:
 @click.option("-o", "--out", default=None, help="Save the plan to apply it later as reviewed.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes.")
-@click.option("--allow-replace", is_flag=True, help="Allow destroy-and-recreate of resources.")
-@click.option("--allow-deletes", is_flag=True, help="Allow more deletes than policy.maxDeletes.")
+@ALLOW_REPLACE
+@ALLOW_DELETES
 @command
 def plan(
     state: State,
@@ -137,8 +143,8 @@ def plan(
 @STACK
 @click.option("--plan", "plan_file", default=None, help="Apply a saved plan exactly as reviewed.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-@click.option("--allow-replace", is_flag=True, help="Allow destroy-and-recreate of resources.")
-@click.option("--allow-deletes", is_flag=True, help="Allow more deletes than policy.maxDeletes.")
+@ALLOW_REPLACE
+@ALLOW_DELETES
 @command
 def apply(
     state: State,

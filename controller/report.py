@@ -21,7 +21,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from controller.audit import canonical
 from controller.changes import change_lines, from_json
-from controller.model import SENSITIVE, SYMBOLS, UNKNOWN
+from controller.model import SYMBOLS
 from controller.state.models import COUNT_KEYS
 from controller.state.scrub import scrub_change
 
@@ -35,9 +35,7 @@ ICONS = {
     "failed": "❌",
     "rejected": "⛔",
 }
-MARKERS = frozenset({SENSITIVE, repr(UNKNOWN)})
 TOP_OPERATIONS = 5
-MAX_VALUE = 300  # characters of one value in a PR comment; the HTML page shows all
 
 _TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -85,15 +83,6 @@ def view(run: dict[str, Any]) -> dict[str, Any]:
         "started": _when(run.get("startedAt")),
         "duration": _duration(run.get("startedAt"), run.get("finishedAt")),
     }
-
-
-def show(value: Any) -> str:
-    """A diff value as plans print it: markers bare, everything else as JSON."""
-    if value is None:
-        return "(none)"
-    if isinstance(value, str) and value in MARKERS:
-        return value
-    return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
 # -- Markdown -------------------------------------------------------------------------------
@@ -229,10 +218,6 @@ def _escape(text: str) -> str:
     return re.sub(r"([\\`*_{}\[\]<>()#+\-.!|~&@:])", r"\\\1", " ".join(str(text).split()))
 
 
-def _clip(text: str) -> str:
-    return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 1] + "…"
-
-
 # -- shared helpers ----------------------------------------------------------------------
 
 
@@ -270,4 +255,4 @@ def _duration(start: str | None, end: str | None) -> str:
     return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
-_TEMPLATES.filters.update(show=show, when=_when)
+_TEMPLATES.filters.update(when=_when)

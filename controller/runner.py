@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
+import json
 import os
 import socket
 import time
@@ -211,7 +213,7 @@ class Runner:
                 observed.physical_id if observed else "",
                 str(observed.attrs.get("arn", "")) if observed else "",
                 status,
-                "",
+                _desired_hash(plan.resources.get(action.logical_id)),
                 dict(observed.spec) if observed else None,
                 run_id,
             )
@@ -262,6 +264,14 @@ class Runner:
             path.write_text(report.render(run, fmt))
             out[fmt] = path
         return out
+
+
+def _desired_hash(res: Resource | None) -> str:
+    """What the spec asked for, as a hash: a row whose hash changed had its spec changed."""
+    if res is None:
+        return ""  # left the spec
+    body = {"kind": res.kind, "spec": res.spec, "tags": res.ownership_tags()}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _alive(pid: int) -> bool:

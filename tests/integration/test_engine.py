@@ -185,3 +185,16 @@ def test_a_new_vpc_cidr_is_refused_then_replaced_in_a_valid_order(
         (a.logical_id, a.type.value, [c.to_json() for c in a.changes])
         for a in again.plan.actions if a.type.value != "noop"
     ]
+
+
+def test_the_state_keeps_a_hash_of_what_each_resource_was_asked_to_be(
+    runner: Runner, specs: Path
+) -> None:
+    runner.apply(load_desired(specs), PlanOptions())
+    before = {r["logicalId"]: r["desiredHash"] for r in runner.store.resources(STAGING)}
+    assert all(len(h) == 64 for h in before.values()), before
+    edit(specs, lambda d: d["spec"]["storage"].update(expireAfterDays=45))
+    runner.apply(load_desired(specs), PlanOptions())
+    after = {r["logicalId"]: r["desiredHash"] for r in runner.store.resources(STAGING)}
+    changed = {lid for lid in before if before[lid] != after[lid]}
+    assert changed == {f"{STAGING}/storage/bucket"}

@@ -4,8 +4,7 @@ security groups of the traffic paths, with stable ids and references."""
 from __future__ import annotations
 
 import copy
-import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from controller.specs.document import Document
 from reconcilers.environment import expand as expand_environment
 from reconcilers.environment import network
 from reconcilers.environment.view import StackView, ref
+from tests.conftest import placeholders
 
 SPECS = Path(__file__).resolve().parents[2] / "specs"
 AZ_A, AZ_B = "us-east-1a", "us-east-1b"
@@ -51,17 +51,6 @@ def without(*sections: str) -> Edit:
             del spec[section]
 
     return edit
-
-
-def placeholders(value: Any) -> Any:
-    """References as the plain strings they resolve to, for schema validation."""
-    if isinstance(value, Mapping):
-        if "ref" in value or "join" in value:
-            return "placeholder-" + json.dumps(value, sort_keys=True)
-        return {k: placeholders(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [placeholders(v) for v in value]
-    return value
 
 
 # -- ids and references ---------------------------------------------------------------

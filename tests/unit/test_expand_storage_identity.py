@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from controller.model import Resource
 from controller.specs.document import Document
 from reconcilers.environment import identity, storage
 from reconcilers.environment.view import ACCOUNT_ID, StackView, join
+from tests.conftest import placeholders
 
 SPECS = Path(__file__).resolve().parents[2] / "specs"
 PROFILE = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
@@ -35,17 +35,6 @@ def expand(view: StackView) -> dict[str, Resource]:
 
 def task_role(view: StackView) -> Resource:
     return expand(view)["acme-prod/identity/task-role"]
-
-
-def placeholders(value: Any) -> Any:
-    """References and joins as the plain strings they resolve to, for schema validation."""
-    if isinstance(value, Mapping):
-        if "ref" in value or "join" in value:
-            return "placeholder-" + json.dumps(value, sort_keys=True)
-        return {k: placeholders(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [placeholders(v) for v in value]
-    return value
 
 
 # -- the Bedrock policy ---------------------------------------------------------------
