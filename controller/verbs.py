@@ -87,22 +87,28 @@ def do_apply(
     trigger: str = "cli-apply",
 ) -> int:
     if not yes and reviewed is None:
+        if not _interactive():
+            raise click.UsageError(
+                "apply asks before it changes anything; pass --yes when "
+                "there is no terminal to answer"
+            )
         preview = runner.plan(desired, options, trigger="cli-apply-preview", command="apply")
         render.print_plan(preview.plan, console)
         if not preview.plan.changes:
             console.print("Nothing to apply.")
             return OK
-        if not sys.stdin.isatty():
-            raise click.UsageError(
-                "apply asks before it changes anything; pass --yes when "
-                "there is no terminal to answer"
-            )
         if not click.confirm("Apply these changes?", default=False):
             console.print("Cancelled; nothing changed.")
             return ERROR
+        # What was confirmed is what gets applied: if AWS moved meanwhile, it is refused.
+        reviewed = planfile.SavedPlan(planfile.plan_to_json(preview.plan, desired.commit))
     result = _apply_with_progress(runner, desired, options, console, reviewed, trigger)
     _show_apply(result, console)
     return OK if result.outcome in ("succeeded", "no-changes", "progressing") else ERROR
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty()
 
 
 def do_drift(runner: Runner, desired: Desired, console: Console) -> int:

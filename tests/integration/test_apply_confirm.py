@@ -1,0 +1,67 @@
+"""`plumb apply` at a terminal: it shows the plan, asks, and applies exactly what was shown."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import boto3
+import pytest
+from click.testing import CliRunner
+
+from controller import cli, verbs
+from plumb_demo import drift
+
+ROOT = Path(__file__).resolve().parents[2]
+BUCKET = "acme-staging-storage"
+
+
+@pytest.fixture
+def workdir(aws: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    shutil.copytree(ROOT / "specs", tmp_path / "specs")
+    (tmp_path / "specs" / "acme-prod.yaml").unlink()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PLUMB_STATE", f"sqlite:///{tmp_path}/state.db")
+    monkeypatch.setattr(verbs, "_interactive", lambda: True)
+    return tmp_path
+
+
+def lifecycle_days() -> int:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    rules = s3.get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"]
+    return int(rules[0]["Expiration"]["Days"])
+
+
+def test_a_confirmed_plan_is_applied(workdir: Path) -> None:
+    result = CliRunner().invoke(cli.main, ["apply"], input="y\n")
+    assert result.exit_code == 0, result.output
+    assert "Apply these changes?" in result.output
+    assert lifecycle_days() == 30
+
+
+def test_apply_refuses_when_aws_changed_while_the_plan_was_read(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert CliRunner().invoke(cli.main, ["apply", "--yes"]).exit_code == 0
+    drift.shorten_lifecycle("acme-staging", days=20)
+
+    def someone_else_meanwhile(*_: object, **__: object) -> bool:
+        drift.shorten_lifecycle("acme-staging", days=5)
+        return True
+
+    monkeypatch.setattr(verbs.click, "confirm", someone_else_meanwhile)
+    result = CliRunner().invoke(cli.main, ["apply"])
+    assert result.exit_code == 1 and "stale" in result.output, result.output
+    assert lifecycle_days() == 5, "nothing applied that was not shown"
+
+
+def test_without_a_terminal_apply_asks_for_yes_before_reading_aws(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(verbs, "_interactive", lambda: False)
+    result = CliRunner().invoke(cli.main, ["apply"])
+    assert result.exit_code == 2 and "--yes" in result.output
+    assert (
+        not (workdir / "state.db").exists()
+        or "cli-apply-preview" not in CliRunner().invoke(cli.main, ["history"]).output
+    )
