@@ -6,26 +6,17 @@ import functools
 from collections.abc import Iterable
 from typing import Any
 
+import boto3
+
 from controller.aws import ClientFactory
 from controller.model import TAG_ID, TAG_STACK, Resource
 
-_SERVICES = frozenset(
-    {
-        "ec2",
-        "s3",
-        "iam",
-        "secretsmanager",
-        "sts",
-        "elbv2",
-        "ecs",
-        "ecr",
-        "logs",
-        "docdb",
-        "elasticache",
-        "acm",
-        "resourcegroupstaggingapi",
-    }
-)
+
+@functools.cache
+def _services() -> frozenset[str]:
+    """Every service boto3 has a client for: a kind names its own (`ctx.ec2`), so this
+    module never lists them."""
+    return frozenset(boto3.session.Session().get_available_services())
 
 
 class Context:
@@ -53,7 +44,7 @@ class Context:
 
     def __getattr__(self, name: str) -> Any:
         # ctx.ec2, ctx.s3, ... read as plainly as the boto3 calls they wrap.
-        if name in _SERVICES:
+        if not name.startswith("_") and name in _services():
             return self.client(name)
         raise AttributeError(name)
 

@@ -10,15 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from deepdiff import DeepDiff
-
-from controller.fields import (
-    FieldRules,
-    normalize_policy,
-    normalize_set,
-    rules_for,
-    version_matches,
-)
+from controller.fields import FieldRules, comparator, rules_for
 from controller.model import UNKNOWN, Diff, FieldChange, Observed, Resource, contains_unknown
 from controller.specs.document import Path, dotted
 
@@ -51,26 +43,16 @@ def _compare(want: Any, have: Any, path: Path, rules: FieldRules, out: list[Fiel
     if contains_unknown(want):
         out.append(FieldChange(dotted(path), have, UNKNOWN, immutable))
         return
-    if rule.compare == "policy":
-        equal = not DeepDiff(normalize_policy(have), normalize_policy(want), ignore_order=True)
-    elif rule.compare == "set":
-        equal = not DeepDiff(
-            normalize_set(have or []), normalize_set(want or []), ignore_order=True
-        )
-    elif rule.compare == "version":
-        equal = version_matches(want, have)
-    elif isinstance(want, Mapping) and rule.compare != "exact":
+    if isinstance(want, Mapping) and rule.compare in ("", "exact"):
+        if rule.compare == "exact":
+            _compare_exact_map(want, have, path, rules, out, immutable)
+            return
         # Left scope: keys the spec names are compared, the rest belong to AWS.
         have_map = have if isinstance(have, Mapping) else {}
         for key, value in want.items():
             _compare(value, have_map.get(key, _MISSING), (*path, key), rules, out)
         return
-    elif rule.compare == "exact" and isinstance(want, Mapping):
-        _compare_exact_map(want, have, path, rules, out, immutable)
-        return
-    else:
-        equal = not DeepDiff(have, want)
-    if not equal:
+    if not comparator(rule)(want, have):
         out.append(FieldChange(dotted(path), have, want, immutable))
 
 
@@ -84,14 +66,10 @@ def _compare_exact_map(
 ) -> None:
     """Every key on either side counts: an extra inline policy is drift (privilege creep)."""
     have_map = have if isinstance(have, Mapping) else {}
-    item_rule = rules.rule((*path, "*"))
     for key in sorted(set(want) | set(have_map)):
         w, h = want.get(key), have_map.get(key)
-        if item_rule.compare == "policy":
-            equal = not DeepDiff(normalize_policy(h), normalize_policy(w), ignore_order=True)
-        else:
-            equal = not DeepDiff(h, w)
-        if not equal:
+        named = rules.rule((*path, key))
+        if not comparator(named if named.compare else rules.rule((*path, "*")))(w, h):
             out.append(FieldChange(dotted((*path, key)), h, w, immutable))
 
 

@@ -13,12 +13,19 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from deepdiff import DeepDiff
+
+from controller.errors import PlumbError
 from controller.specs.document import Path as DocPath
+
+
+class SchemaRuleError(PlumbError):
+    """A schema names a field rule plumb does not have: a bug in the schema, found at load."""
 
 
 @dataclass(frozen=True)
@@ -38,9 +45,15 @@ class FieldRules:
         self._rules = dict(rules or {})
 
     @classmethod
-    def from_schema(cls, schema: Mapping[str, Any]) -> FieldRules:
+    def from_schema(cls, schema: Mapping[str, Any], name: str = "schema") -> FieldRules:
         rules: dict[tuple[str, ...], FieldRule] = {}
         _walk(schema, (), rules)
+        for path, rule in rules.items():
+            if rule.compare and rule.compare not in COMPARE_RULES:
+                raise SchemaRuleError(
+                    f"{name}: {'.'.join(path)}: x-plumb-compare '{rule.compare}' is not a rule "
+                    f"plumb knows (one of: {', '.join(sorted(COMPARE_RULES))})"
+                )
         return cls(rules)
 
     def rule(self, path: DocPath) -> FieldRule:
@@ -97,7 +110,7 @@ def schema_for(kind: str) -> Mapping[str, Any]:
 
 @functools.cache
 def rules_for(kind: str) -> FieldRules:
-    return FieldRules.from_schema(schema_for(kind))
+    return FieldRules.from_schema(schema_for(kind), f"schemas/{snake(kind)}.json")
 
 
 # -- normalizers ----------------------------------------------------------------------
@@ -168,3 +181,36 @@ def version_matches(want: Any, have: Any) -> bool:
         return want == have
     w, h = str(want), str(have)
     return h == w or h.startswith(w + ".")
+
+
+# -- comparators ------------------------------------------------------------------------
+
+Comparator = Callable[[Any, Any], bool]  # (want, have) -> equal
+
+
+def _policies_equal(want: Any, have: Any) -> bool:
+    return not DeepDiff(normalize_policy(have), normalize_policy(want), ignore_order=True)
+
+
+def _sets_equal(want: Any, have: Any) -> bool:
+    return not DeepDiff(normalize_set(have or []), normalize_set(want or []), ignore_order=True)
+
+
+def exactly_equal(want: Any, have: Any) -> bool:
+    return not DeepDiff(have, want)
+
+
+# x-plumb-compare name -> how two values of such a field are compared. "exact" on an object
+# is also a rule of scope (keys AWS has that the spec lacks count), which diff.py applies.
+COMPARATORS: dict[str, Comparator] = {
+    "policy": _policies_equal,
+    "set": _sets_equal,
+    "version": version_matches,
+    "exact": exactly_equal,
+}
+COMPARE_RULES = frozenset(COMPARATORS)
+
+
+def comparator(rule: FieldRule) -> Comparator:
+    """The comparator a field's rule names; a field with no rule is compared exactly."""
+    return COMPARATORS[rule.compare] if rule.compare else exactly_equal

@@ -28,6 +28,8 @@ STYLE = {
     A.BLOCKED: "bold red",
     A.UNKNOWN: "bold red",
 }
+
+
 def summary(plan: Plan) -> str:
     c = plan.counts()
     text = (

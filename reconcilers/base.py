@@ -8,7 +8,8 @@ the next run.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import ClassVar, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -30,6 +31,23 @@ class Reconciler(Protocol):
     def delete(self, observed: Observed, ctx: Context) -> None: ...
 
 
+@dataclass(frozen=True)
+class Sample:
+    """What the behavioural conformance suite (tests/integration/test_conformance.py) runs
+    for a kind: create, read back, no-op, one out-of-band change, repair, delete.
+
+    `build` makes what the resource needs (a VPC for a subnet) straight through boto3 and
+    returns the desired resource with every reference resolved; `mutate` makes one change
+    behind plumb's back, which must show as drift on `drifted` and be repaired by exactly
+    the write operations in `repair` (botocore names, in any order).
+    """
+
+    build: Callable[[Context], Resource]
+    mutate: Callable[[Context, Observed], None]
+    drifted: str
+    repair: tuple[str, ...]
+
+
 class BaseReconciler:
     """Shared behaviour; a kind sets its codes and implements the four verbs.
 
@@ -49,6 +67,11 @@ class BaseReconciler:
     # Kinds this kind's resources point at (a subnet needs its VPC): orders the deletes of
     # resources that left the spec, when the desired graph no longer shows the edge.
     requires: ClassVar[tuple[str, ...]] = ()
+    # The AWS service its API calls go to (boto3's name), for `plumb iam-policy` and the
+    # embedded endpoint's compatibility patches.
+    service: ClassVar[str] = ""
+    # Its conformance sample; a registered kind without one fails the suite.
+    sample: ClassVar[Sample | None] = None
 
     def observe(self, desired: Sequence[Resource], ctx: Context) -> dict[str, Observed]:
         raise NotImplementedError

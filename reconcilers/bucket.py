@@ -17,10 +17,11 @@ from botocore.exceptions import ClientError
 
 from controller.context import Context
 from controller.model import TAG_ID, Diff, Observed, Resource
+from reconcilers import _fixtures as fixtures
 from reconcilers import register
 from reconcilers._errors import error_code, ignoring
 from reconcilers._tags import to_dict, to_list, user_tags
-from reconcilers.base import BaseReconciler
+from reconcilers.base import BaseReconciler, Sample
 
 # The one lifecycle rule plumb writes; rules with other ids belong to someone else.
 RULE_ID = "plumb-expire"
@@ -316,3 +317,43 @@ _WRITERS: dict[str, Callable[[Any, str, Any], None]] = {
     "lifecycle": _put_lifecycle,
     "policy": _put_policy,
 }
+
+
+# -- conformance sample --------------------------------------------------------------
+
+
+def _sample(ctx: Context) -> Resource:
+    name = "acme-prod-sample-storage"
+    spec = {
+        "bucketName": name,
+        "encryption": {"algorithm": "AES256"},
+        "publicAccessBlock": {field: True for field in _PUBLIC_ACCESS},
+        "lifecycle": {"expireAfterDays": 90},
+        "policy": {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "DenyInsecureTransport",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:*",
+                    "Resource": [f"arn:aws:s3:::{name}", f"arn:aws:s3:::{name}/*"],
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                }
+            ],
+        },
+    }
+    return fixtures.resource(ctx, "Bucket", "bucket", spec, deletion_policy="Retain")
+
+
+def _allow_public_policies(ctx: Context, found: Observed) -> None:
+    config = {key: True for key in _PUBLIC_ACCESS.values()} | {"BlockPublicPolicy": False}
+    ctx.s3.put_public_access_block(Bucket=found.physical_id, PublicAccessBlockConfiguration=config)
+
+
+Bucket.sample = Sample(
+    _sample,
+    _allow_public_policies,
+    "publicAccessBlock.blockPublicPolicy",
+    ("PutPublicAccessBlock",),
+)

@@ -10,9 +10,11 @@ from typing import Any
 
 from controller.context import Context
 from controller.model import Diff, Observed, Resource
+from reconcilers import _fixtures as fixtures
 from reconcilers import register
 from reconcilers._ec2 import Ec2Kind, Raw, created, observed, sync_tags, transient_on
 from reconcilers._errors import ignoring
+from reconcilers.base import Sample
 
 # Releasing an address a NAT gateway still holds (it keeps it until it is fully deleted,
 # minutes after the delete call) fails with one of these; the next run releases it.
@@ -72,3 +74,17 @@ def _attrs(raw: Raw) -> dict[str, Any]:
     if raw.get("AssociationId"):
         attrs["associationId"] = raw["AssociationId"]
     return attrs
+
+
+# -- conformance sample --------------------------------------------------------------
+
+
+def _sample(ctx: Context) -> Resource:
+    return fixtures.resource(ctx, "ElasticIp", "eip", {"domain": "vpc"})
+
+
+def _retag(ctx: Context, found: Observed) -> None:
+    fixtures.retag_ec2(ctx, found.physical_id)
+
+
+ElasticIp.sample = Sample(_sample, _retag, "tags", ("CreateTags",))

@@ -11,9 +11,11 @@ from typing import Any
 
 from controller.context import Context
 from controller.model import Diff, Observed, Resource
+from reconcilers import _fixtures as fixtures
 from reconcilers import register
 from reconcilers._ec2 import Ec2Kind, Raw, created, observed, sync_tags, transient_on
 from reconcilers._errors import ignoring
+from reconcilers.base import Sample
 
 # Attachment states that count as attached; "detaching" and "detached" do not.
 _ATTACHED = frozenset({"attaching", "attached", "available"})
@@ -82,3 +84,17 @@ def _move(ec2: Any, igw_id: str, have: Any, want: str) -> None:
 def _detach(ec2: Any, igw_id: str, vpc_id: str) -> None:
     with ignoring({"Gateway.NotAttached"}):
         ec2.detach_internet_gateway(InternetGatewayId=igw_id, VpcId=vpc_id)
+
+
+# -- conformance sample --------------------------------------------------------------
+
+
+def _sample(ctx: Context) -> Resource:
+    return fixtures.resource(ctx, "InternetGateway", "igw", {"vpcId": fixtures.vpc(ctx)})
+
+
+def _detach_by_hand(ctx: Context, found: Observed) -> None:
+    _detach(ctx.ec2, found.physical_id, str(found.spec["vpcId"]))
+
+
+InternetGateway.sample = Sample(_sample, _detach_by_hand, "vpcId", ("AttachInternetGateway",))

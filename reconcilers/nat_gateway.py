@@ -20,9 +20,11 @@ from typing import Any, ClassVar
 
 from controller.context import Context
 from controller.model import Diff, Observed, Resource
+from reconcilers import _fixtures as fixtures
 from reconcilers import register
 from reconcilers._ec2 import Ec2Kind, Raw, created, observed, owned, sync_tags
 from reconcilers._errors import ignoring
+from reconcilers.base import Sample
 
 _LIVE = ("pending", "available")
 _GONE = ("deleting", "deleted")
@@ -168,3 +170,20 @@ def _attrs(raw: Raw) -> dict[str, Any]:
         "allocationId": address.get("AllocationId"),
         "publicIp": address.get("PublicIp"),
     }
+
+
+# -- conformance sample --------------------------------------------------------------
+
+
+def _sample(ctx: Context) -> Resource:
+    [subnet] = fixtures.subnets(ctx, fixtures.vpc(ctx), count=1)
+    allocation = ctx.ec2.allocate_address(Domain="vpc")["AllocationId"]
+    spec = {"subnetId": subnet, "allocationId": allocation}
+    return fixtures.resource(ctx, "NatGateway", "nat", spec)
+
+
+def _retag(ctx: Context, found: Observed) -> None:
+    fixtures.retag_ec2(ctx, found.physical_id)
+
+
+NatGateway.sample = Sample(_sample, _retag, "tags", ("CreateTags",))

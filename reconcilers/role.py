@@ -15,12 +15,13 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from controller.context import Context
-from controller.fields import normalize_policy, normalize_set
+from controller.fields import normalize_set
 from controller.model import TAG_ID, Diff, Observed, Resource
+from reconcilers import _fixtures as fixtures
 from reconcilers import register
 from reconcilers._errors import error_code, ignoring
 from reconcilers._tags import tag_delta, to_dict, to_list
-from reconcilers.base import BaseReconciler
+from reconcilers.base import BaseReconciler, Sample
 
 PATH = "/plumb/"  # every role plumb creates lives under it; ListRoles filters on it
 _NOT_FOUND = "NoSuchEntity"
@@ -98,7 +99,7 @@ class Role(BaseReconciler):
                 RoleName=name, PolicyDocument=_json(spec["assumeRolePolicy"])
             )
         if diff.changed("inlinePolicies"):
-            _sync_inline(ctx.iam, name, spec["inlinePolicies"], observed.spec.get("inlinePolicies"))
+            _sync_inline(ctx.iam, name, spec["inlinePolicies"], diff)
         if diff.changed("managedPolicyArns"):
             _sync_managed(
                 ctx.iam, name, spec["managedPolicyArns"], observed.spec.get("managedPolicyArns")
@@ -227,14 +228,17 @@ def _put_inline(iam: Any, role: str, name: str, document: Any) -> None:
     iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=_json(document))
 
 
-def _sync_inline(iam: Any, role: str, want: Mapping[str, Any], have: Any) -> None:
-    """Puts each policy that differs and deletes each one the spec does not name."""
-    have_map: Mapping[str, Any] = have if isinstance(have, Mapping) else {}
-    for name in sorted(set(want) | set(have_map)):
+def _sync_inline(iam: Any, role: str, want: Mapping[str, Any], diff: Diff) -> None:
+    """Puts each policy the diff names and the spec holds; deletes each one it does not."""
+    prefix = "inlinePolicies."
+    drifted = {c.path[len(prefix) :] for c in diff.changes if c.path.startswith(prefix)}
+    if diff.changed("inlinePolicies") and not drifted:
+        drifted = set(want)  # the whole map differed (it was unknown at plan time)
+    for name in sorted(drifted):
         if name not in want:
             with ignoring({_NOT_FOUND}):
                 iam.delete_role_policy(RoleName=role, PolicyName=name)
-        elif normalize_policy(want[name]) != normalize_policy(have_map.get(name)):
+        else:
             _put_inline(iam, role, name, want[name])
 
 
@@ -253,3 +257,42 @@ def _sync_tags(iam: Any, role: str, have: Mapping[str, str], want: Mapping[str, 
         iam.tag_role(RoleName=role, Tags=to_list(to_set))
     if to_remove:
         iam.untag_role(RoleName=role, TagKeys=to_remove)
+
+
+# -- conformance sample --------------------------------------------------------------
+
+
+def _sample(ctx: Context) -> Resource:
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    read_logs = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "logs:GetLogEvents", "Resource": "*"}],
+    }
+    spec = {
+        "roleName": "acme-prod-sample",
+        "path": PATH,
+        "description": "conformance sample",
+        "assumeRolePolicy": trust,
+        "inlinePolicies": {"read-logs": read_logs},
+    }
+    return fixtures.resource(ctx, "Role", "role", spec)
+
+
+def _grant_more_by_hand(ctx: Context, found: Observed) -> None:
+    everything = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+    }
+    _put_inline(ctx.iam, found.physical_id, "admin", everything)
+
+
+Role.sample = Sample(_sample, _grant_more_by_hand, "inlinePolicies.admin", ("DeleteRolePolicy",))

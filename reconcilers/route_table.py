@@ -15,9 +15,11 @@ from typing import Any
 
 from controller.context import Context
 from controller.model import Diff, Observed, Resource
+from reconcilers import _fixtures as fixtures
 from reconcilers import register
 from reconcilers._ec2 import Ec2Kind, Raw, created, observed, sync_tags, transient_on
 from reconcilers._errors import ignoring
+from reconcilers.base import Sample
 
 # Route target: AWS field -> spec field. An instance route also names its interface,
 # which is what a route can be created with, so the instance id is left out.
@@ -223,3 +225,26 @@ def _route_args(route: Mapping[str, Any]) -> dict[str, str]:
 
 def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
+
+
+# -- conformance sample --------------------------------------------------------------
+
+
+def _sample(ctx: Context) -> Resource:
+    vpc_id = fixtures.vpc(ctx)
+    [subnet] = fixtures.subnets(ctx, vpc_id, count=1)
+    igw = ctx.ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    ctx.ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc_id)
+    spec = {
+        "vpcId": vpc_id,
+        "routes": [{"destination": "0.0.0.0/0", "gatewayId": igw}],
+        "associations": [subnet],
+    }
+    return fixtures.resource(ctx, "RouteTable", "rt", spec)
+
+
+def _route_removed_by_hand(ctx: Context, found: Observed) -> None:
+    ctx.ec2.delete_route(RouteTableId=found.physical_id, DestinationCidrBlock="0.0.0.0/0")
+
+
+RouteTable.sample = Sample(_sample, _route_removed_by_hand, "routes", ("CreateRoute",))

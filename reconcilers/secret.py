@@ -17,10 +17,11 @@ from controller.context import Context
 from controller.diff import diff as diff_of
 from controller.errors import ERR_CREATE, TerminalError
 from controller.model import TAG_ID, TAG_STACK, Diff, Observed, Resource
+from reconcilers import _fixtures as fixtures
 from reconcilers import register
 from reconcilers._errors import error_code, ignoring
 from reconcilers._tags import tag_delta, to_dict, to_list
-from reconcilers.base import BaseReconciler
+from reconcilers.base import BaseReconciler, Sample
 
 RECOVERY_DAYS = 7
 MAX_FILTER_VALUES = 10  # ListSecrets takes at most 10 values per filter
@@ -186,3 +187,18 @@ def _observed(
         owned=owned,
         region=ctx.region,
     )
+
+
+# -- conformance sample --------------------------------------------------------------
+
+
+def _sample(ctx: Context) -> Resource:
+    spec = {"name": "acme/prod/sample-key", "description": "conformance sample"}
+    return fixtures.resource(ctx, "Secret", "secret", spec)
+
+
+def _describe_by_hand(ctx: Context, found: Observed) -> None:
+    ctx.secretsmanager.update_secret(SecretId=found.attrs["arn"], Description="changed by hand")
+
+
+Secret.sample = Sample(_sample, _describe_by_hand, "description", ("UpdateSecret",))

@@ -11,9 +11,11 @@ from typing import Any
 
 from controller.context import Context
 from controller.model import Diff, Observed, Resource
+from reconcilers import _fixtures as fixtures
 from reconcilers import register
 from reconcilers._ec2 import Ec2Kind, Raw, created, observed, sync_tags, transient_on
 from reconcilers._errors import ignoring
+from reconcilers.base import Sample
 
 
 @register
@@ -95,3 +97,26 @@ def _attrs(raw: Raw) -> dict[str, Any]:
 
 def _set_public_ip(ec2: Any, subnet_id: str, value: bool) -> None:
     ec2.modify_subnet_attribute(SubnetId=subnet_id, MapPublicIpOnLaunch={"Value": bool(value)})
+
+
+# -- conformance sample --------------------------------------------------------------
+
+
+def _sample(ctx: Context) -> Resource:
+    vpc_id = fixtures.vpc(ctx)
+    spec = {
+        "vpcId": vpc_id,
+        "cidr": "10.90.5.0/24",
+        "availabilityZone": f"{ctx.region}a",
+        "mapPublicIpOnLaunch": True,
+    }
+    return fixtures.resource(ctx, "Subnet", "subnet", spec)
+
+
+def _turn_public_ip_off(ctx: Context, found: Observed) -> None:
+    _set_public_ip(ctx.ec2, found.physical_id, False)
+
+
+Subnet.sample = Sample(
+    _sample, _turn_public_ip_off, "mapPublicIpOnLaunch", ("ModifySubnetAttribute",)
+)

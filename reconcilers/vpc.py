@@ -18,9 +18,11 @@ from typing import Any
 
 from controller.context import Context
 from controller.model import Diff, Observed, Resource
+from reconcilers import _fixtures as fixtures
 from reconcilers import register
 from reconcilers._ec2 import Ec2Kind, Raw, created, observed, sync_tags, transient_on
 from reconcilers._errors import ignoring
+from reconcilers.base import Sample
 
 # Spec field -> the DescribeVpcAttribute / ModifyVpcAttribute name, and what AWS gives a
 # new VPC (hostnames off, support on).
@@ -115,3 +117,18 @@ def _write_order(spec: Mapping[str, Any]) -> list[str]:
 def _set_dns(ec2: Any, vpc_id: str, field: str, value: bool) -> None:
     # ModifyVpcAttribute takes one attribute per call.
     ec2.modify_vpc_attribute(VpcId=vpc_id, **{_DNS[field]: {"Value": bool(value)}})
+
+
+# -- conformance sample --------------------------------------------------------------
+
+
+def _sample(ctx: Context) -> Resource:
+    spec = {"cidr": "10.80.0.0/16", "enableDnsSupport": True, "enableDnsHostnames": True}
+    return fixtures.resource(ctx, "Vpc", "vpc", spec)
+
+
+def _turn_hostnames_off(ctx: Context, found: Observed) -> None:
+    ctx.ec2.modify_vpc_attribute(VpcId=found.physical_id, EnableDnsHostnames={"Value": False})
+
+
+Vpc.sample = Sample(_sample, _turn_hostnames_off, "enableDnsHostnames", ("ModifyVpcAttribute",))

@@ -22,8 +22,8 @@ from moto import mock_aws
 from controller.aws import ClientFactory
 from controller.context import Context
 from controller.diff import diff
-from controller.embedded import patch_moto
 from controller.model import Observed, Resource
+from controller.moto_compat import patch_moto
 from reconcilers.base import BaseReconciler
 
 REGION = "us-east-1"

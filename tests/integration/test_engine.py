@@ -183,7 +183,8 @@ def test_a_new_vpc_cidr_is_refused_then_replaced_in_a_valid_order(
     again = runner.apply(load_desired(specs), allowed)
     assert again.outcome == "no-changes", [
         (a.logical_id, a.type.value, [c.to_json() for c in a.changes])
-        for a in again.plan.actions if a.type.value != "noop"
+        for a in again.plan.actions
+        if a.type.value != "noop"
     ]
 
 
