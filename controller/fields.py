@@ -6,6 +6,8 @@
 "inline": {"type": "object", "x-plumb-compare": "exact"}     keys AWS has that the spec
                                                              lacks are drift too
 "engine": {"type": "string", "x-plumb-compare": "version"}   "7.1" matches "7.1.4"
+"engine": {"x-plumb-compare": "version-at-least"}            "5.0.0" matches AWS's own
+                                                             upgrade to "5.0.1"
 "token":  {"type": "string", "writeOnly": true}              never read back or shown
 """
 
@@ -200,12 +202,31 @@ def exactly_equal(want: Any, have: Any) -> bool:
     return not DeepDiff(have, want)
 
 
+def version_at_least(want: Any, have: Any) -> bool:
+    """ "5.0.0" asked for is satisfied by a later version of the same major that AWS upgraded
+    to on its own ("5.0.1"), never by an earlier one or another major."""
+    if want is None or have is None:
+        return want == have
+    w, h = _version_parts(want), _version_parts(have)
+    if w is None or h is None:
+        return str(want) == str(have)
+    return h[:1] == w[:1] and h >= w
+
+
+def _version_parts(value: Any) -> tuple[int, ...] | None:
+    try:
+        return tuple(int(p) for p in str(value).split("."))
+    except ValueError:
+        return None
+
+
 # x-plumb-compare name -> how two values of such a field are compared. "exact" on an object
 # is also a rule of scope (keys AWS has that the spec lacks count), which diff.py applies.
 COMPARATORS: dict[str, Comparator] = {
     "policy": _policies_equal,
     "set": _sets_equal,
     "version": version_matches,
+    "version-at-least": version_at_least,
     "exact": exactly_equal,
 }
 COMPARE_RULES = frozenset(COMPARATORS)

@@ -38,6 +38,9 @@ def test_every_schema_names_only_known_rules(kind: str) -> None:
             True,
             id="policies compare parsed, scalars as lists",
         ),
+        pytest.param("version-at-least", "5.0.0", "5.0.1", True, id="AWS's own upgrade"),
+        pytest.param("version-at-least", "5.0.1", "5.0.0", False, id="an older version"),
+        pytest.param("version-at-least", "4.0.0", "5.0.0", False, id="another major"),
         pytest.param("exact", {"a": 1}, {"a": 1, "b": 2}, False, id="exact sees extra keys"),
     ],
 )
