@@ -24,6 +24,7 @@ from controller.diff import contains_unknown, diff
 from controller.graph import Graph, resolve, without_unknown_members
 from controller.model import Action, ActionType, Diff, Observed, Resource
 from controller.plan import Plan
+from controller.readiness import Waiter
 from reconcilers import REGISTRY, reconciler_for
 
 A = ActionType
@@ -72,6 +73,7 @@ class Applier:
         account_id: Callable[[], str],
         workers: int = 8,
         on_event: Event | None = None,
+        waiter: Waiter | None = None,
     ) -> None:
         self.plan, self.contexts, self.journal, self.run_id = plan, contexts, journal, run_id
         self.account_id = account_id
@@ -84,6 +86,7 @@ class Applier:
         }
         self.outcomes: dict[str, Outcome] = {}
         self.deferred: set[str] = set()  # written without their late members; finished last
+        self.waiter = waiter or Waiter(0)
         self._lock = threading.Lock()
 
     def run(self) -> dict[str, Outcome]:
@@ -236,9 +239,27 @@ class Applier:
             ):
                 return SKIPPED, f"dependency {dep} is {dep_action.type.value}"
             found = self.live.get(dep)
-            if found is not None and not found.ready:
+            if found is not None and not found.ready and not self._await(dep, found).ready:
                 return PENDING, f"waits for {dep} to become ready"
         return None
+
+    def _await(self, lid: str, found: Observed) -> Observed:
+        """Polls a dependency still becoming ready, within the run's wait budget."""
+        res = self.plan.resources.get(lid)
+        if res is None:
+            return found
+
+        def poll() -> Observed | None:
+            try:
+                rec = reconciler_for(found.kind)
+                return rec.observe_one(res, self._ctx(res.region), found.physical_id)
+            except Exception:  # a failed poll is "not ready yet", never "gone"
+                return None
+
+        latest = self.waiter.wait(lid, found, poll)
+        with self._lock:
+            self.live[lid] = latest
+        return latest
 
     def _attrs_of(self, lid: str) -> Mapping[str, Any] | None:
         found = self.live.get(lid)

@@ -14,7 +14,7 @@ from rich.console import Console
 
 from controller import audit, planfile, report, verbs
 from controller import history as history_view
-from controller.config import Settings
+from controller.config import DEFAULT_WAIT, Settings
 from controller.errors import PlumbError, SpecError
 from controller.plan import PlanOptions
 from controller.runner import Runner
@@ -89,13 +89,28 @@ def command(fn: Callable[..., int]) -> Callable[..., None]:
     help="'embedded' starts an in-process moto server on loopback.",
 )
 @click.option("--workers", type=click.IntRange(1, 64), default=8, help="Parallel AWS workers.")
+@click.option(
+    "--wait",
+    "wait_seconds",
+    type=click.FloatRange(0, 3600),
+    envvar="PLUMB_WAIT",
+    default=DEFAULT_WAIT,
+    show_default=True,
+    help="Seconds a run may wait, in all, for resources still becoming ready (DocumentDB, "
+    "Redis, NAT); past it the run ends 'progressing' and the next run goes on.",
+)
 @click.version_option(package_name="plumb-gitops")
 @click.pass_context
 def main(
-    ctx: click.Context, state_url: str | None, region: str | None, aws_mode: str, workers: int
+    ctx: click.Context,
+    state_url: str | None,
+    region: str | None,
+    aws_mode: str,
+    workers: int,
+    wait_seconds: float,
 ) -> None:
     """plumb keeps AWS environments true to git."""
-    settings = Settings(aws=aws_mode, workers=workers)
+    settings = Settings(aws=aws_mode, workers=workers, wait_seconds=wait_seconds)
     if state_url:
         settings.state_url = state_url
     if region:

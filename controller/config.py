@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_STATE = "sqlite:///.plumb/state.db"
+DEFAULT_WAIT = 300
 
 
 @dataclass
@@ -18,6 +19,10 @@ class Settings:
     max_attempts: int = 10
     lease_seconds: int = 900
     reports_dir: Path | None = None
+    # Seconds a run may spend, in all, waiting for resources still becoming ready.
+    wait_seconds: float = field(
+        default_factory=lambda: float(os.environ.get("PLUMB_WAIT", DEFAULT_WAIT))
+    )
 
     def report_folder(self) -> Path:
         """Beside the SQLite file, or .plumb/reports for a server database."""

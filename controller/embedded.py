@@ -12,7 +12,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from controller.moto_compat import patch_moto
@@ -77,3 +78,75 @@ def embedded_aws() -> Iterator[EmbeddedAws]:
         yield aws
     finally:
         aws.stop()
+
+
+CERTIFICATE_ARN = re.compile(r"^arn:aws[a-z-]*:acm:([a-z0-9-]+):([0-9]{12}):certificate/.+$")
+
+
+def certificate_arns(specs: Iterable[Any]) -> set[str]:
+    """Every ACM certificate ARN named anywhere in the given specs."""
+    found: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str) and CERTIFICATE_ARN.match(value):
+            found.add(value)
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                walk(item)
+
+    for spec in specs:
+        walk(spec)
+    return found
+
+
+def provide_certificates(arns: Iterable[str]) -> None:
+    """Issue, in the embedded account, the certificates the specs name.
+
+    The example specs name certificates of the account they were written for; the embedded
+    account starts empty, and an HTTPS listener needs its certificate to exist. Each one is
+    a self-signed certificate imported under exactly that ARN, ISSUED, as AWS would hold it.
+    Runs in the process hosting moto (the embedded server is a thread of it).
+    """
+    from moto.acm.models import CertBundle, acm_backends
+
+    for arn in sorted(arns):
+        match = CERTIFICATE_ARN.match(arn)
+        if match is None:
+            continue
+        region, account = match.groups()
+        backend = acm_backends[account][region]
+        if arn not in backend._certificates:
+            cert, key = _self_signed()
+            backend._certificates[arn] = CertBundle(account, cert, key, region=region, arn=arn)
+
+
+def _self_signed() -> tuple[bytes, bytes]:
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "app.example.com")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=365))
+        .sign(key, hashes.SHA256())
+    )
+    pem_key = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    )
+    return cert.public_bytes(serialization.Encoding.PEM), pem_key

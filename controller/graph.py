@@ -56,11 +56,14 @@ class Graph:
         self.nodes: dict[str, Resource] = {r.logical_id: r for r in resources}
         self.deps: dict[str, set[str]] = {}
         for lid, res in self.nodes.items():
-            named = {absolute(res.stack, t) for t in references(res.spec)} - {ACCOUNT}
+            named = {absolute(res.stack, t) for t in [*references(res.spec), *res.after]}
+            named -= {ACCOUNT}
             missing = sorted(t for t in named if t not in self.nodes)
             if missing:
                 raise PlanError(f"{lid} refers to {', '.join(missing)}, which no spec defines")
-            early = {absolute(res.stack, t) for t in references(res.spec, late=False)}
+            early = {
+                absolute(res.stack, t) for t in [*references(res.spec, late=False), *res.after]
+            }
             self.deps[lid] = early - {ACCOUNT}
         self._waves = self._levels()
 

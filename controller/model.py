@@ -84,6 +84,9 @@ class Resource:
     warnings: tuple[str, ...] = ()
     # A kind that runs on the stack but is not visible to the plan (e.g. a secret that
     # needs a value) carries its notes in `warnings`.
+    # Resources (relative ids) that must exist first though no field refers to them: an
+    # ECS service needs its target group attached to a listener before it can register.
+    after: tuple[str, ...] = ()
 
     @property
     def stack(self) -> str:
@@ -110,6 +113,7 @@ class Resource:
             deletion_policy=self.deletion_policy,
             source=self.source,
             warnings=self.warnings,
+            after=self.after,
         )
 
 

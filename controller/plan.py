@@ -217,22 +217,39 @@ class _Planner:
                 base, type=A.BLOCKED, reason="drift reported, not repaired: policy.selfHeal is off"
             )
         if Diff(live).needs_replace:
-            fields_txt = ", ".join(c.path for c in live if c.immutable)
-            if not self.options.allow_replace:
-                what = "stateful resource" if stateful else "resource"
-                return dataclasses.replace(
-                    base,
-                    type=A.BLOCKED,
-                    reason=(
-                        f"replace refused: {fields_txt} cannot change in place and the {what} "
-                        "would "
-                        "be destroyed and recreated; rerun with --allow-replace to allow it"
-                    ),
-                )
-            return dataclasses.replace(
-                base, type=A.REPLACE, reason=f"{fields_txt} cannot change in place"
-            )
+            return self._replace(resolved, base, live, stateful)
         return dataclasses.replace(base, type=A.UPDATE)
+
+    def _replace(
+        self, res: Resource, base: Action, live: tuple[FieldChange, ...], stateful: bool
+    ) -> Action:
+        """A replace destroys the resource; one that holds data needs the spec's consent
+        (deletionPolicy Delete) as well as the run's (--allow-replace)."""
+        fields_txt = ", ".join(c.path for c in live if c.immutable)
+        why = f"{fields_txt} cannot change in place"
+        if stateful and res.deletion_policy == "Retain":
+            return dataclasses.replace(
+                base,
+                type=A.BLOCKED,
+                reason=(
+                    f"replace refused: {why}, and replacing it destroys the data it holds; "
+                    "its deletionPolicy is Retain: set deletionPolicy: Delete in its section "
+                    "and rerun with --allow-replace to destroy and recreate it"
+                ),
+            )
+        if not self.options.allow_replace:
+            what = "stateful resource (deletionPolicy Delete)" if stateful else "resource"
+            return dataclasses.replace(
+                base,
+                type=A.BLOCKED,
+                reason=(
+                    f"replace refused: {why} and the {what} would be destroyed and "
+                    "recreated; rerun with --allow-replace to allow it"
+                ),
+            )
+        if stateful:
+            why += "; its data is destroyed with it (deletionPolicy Delete, --allow-replace)"
+        return dataclasses.replace(base, type=A.REPLACE, reason=why)
 
     def orphans(self) -> list[Action]:
         out = []
@@ -262,6 +279,13 @@ class _Planner:
             return "left the spec; kept: deletionPolicy Retain"
         if not self.policies.get(found.stack, StackPolicy()).prune:
             return "left the spec; kept: policy.prune is off"
+        if reconciler_for(found.kind).stateful and (
+            self.options.scheduled or not self.options.allow_deletes
+        ):
+            return (
+                "left the spec; kept: it holds data, so it is deleted only by a run that "
+                "allows it (apply --allow-deletes), never by the scheduled loop"
+            )
         blind = sorted(kind for region, kind in self.obs.failed if region == found.region)
         if blind:
             # Prune needs the whole picture: what still uses this may be in the unread kind.

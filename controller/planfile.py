@@ -106,6 +106,7 @@ def _resource_json(res: Resource) -> dict[str, Any]:
         "deletionPolicy": res.deletion_policy,
         "source": str(res.source) if res.source else "",
         "warnings": list(res.warnings),
+        "after": list(res.after),
     }
 
 
@@ -125,4 +126,5 @@ def _resource_from(data: Mapping[str, Any]) -> Resource:
         deletion_policy=data.get("deletionPolicy", "Delete"),
         source=loc,
         warnings=tuple(data.get("warnings") or ()),
+        after=tuple(data.get("after") or ()),
     )

@@ -23,11 +23,13 @@ from controller.apply import APPLIED, FAILED, PENDING, SKIPPED, Applier, Event, 
 from controller.aws import ClientFactory
 from controller.config import Settings
 from controller.context import Context
+from controller.embedded import certificate_arns, provide_certificates
 from controller.errors import LockError
 from controller.model import ActionType, Resource
 from controller.observe import contexts_for, observe_all
 from controller.plan import Plan, PlanOptions, build_plan
 from controller.policy import StackPolicy
+from controller.readiness import Waiter
 from controller.state.store import Store, new_holder
 
 A = ActionType
@@ -127,7 +129,14 @@ class Runner:
                     raise
             account = functools.partial(_account_id, contexts)
             applier = Applier(
-                plan, contexts, self.store, run_id, account, self.settings.workers, on_event
+                plan,
+                contexts,
+                self.store,
+                run_id,
+                account,
+                self.settings.workers,
+                on_event,
+                Waiter(self.settings.wait_seconds),
             )
             outcomes = applier.run()  # records every action, refused ones too
             self._remember(plan, outcomes, run_id)
@@ -148,6 +157,9 @@ class Runner:
         self, desired: Desired, options: PlanOptions, clients: ClientFactory
     ) -> tuple[Plan, dict[str, Context]]:
         contexts = contexts_for(clients, desired.resources, desired.stacks, self.settings.region)
+        if self.settings.aws == "embedded":
+            # The stand-in account holds the certificates the specs name, as theirs would.
+            provide_certificates(certificate_arns(r.spec for r in desired.resources))
         observation = observe_all(desired.resources, contexts, self.settings.workers)
         plan = build_plan(
             desired.resources,

@@ -8,7 +8,6 @@ managed sub-resource of each desired bucket. A sub-resource AWS reports as missi
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -97,8 +96,7 @@ class Bucket(BaseReconciler):
         # Tags first: a crash after this line leaves a bucket the next run recognises as
         # its own and repairs as drift, not a bucket of that name it may never touch.
         _put_tags(ctx.s3, name, desired.ownership_tags())
-        writers = {**_WRITERS, "lifecycle": functools.partial(_put_lifecycle, keep_others=False)}
-        for field, write in writers.items():
+        for field, write in _WRITERS.items():
             if field in desired.spec:
                 write(ctx.s3, name, desired.spec[field])
         return _observed(
@@ -193,16 +191,39 @@ def _lifecycle_rules(s3: Any, name: str) -> list[dict[str, Any]]:
 
 
 def _read_lifecycle(s3: Any, name: str) -> dict[str, Any] | None:
-    """{"expireAfterDays": N} while plumb's rule is in force as written, else None."""
-    rule = next((r for r in _lifecycle_rules(s3, name) if r.get("ID") == RULE_ID), None)
-    if rule is None:
+    """{"expireAfterDays": N} while plumb's rule is in force as written, plus "otherRules"
+    naming every rule plumb did not write (each one is drift: plumb owns the lifecycle)."""
+    rules = _lifecycle_rules(s3, name)
+    if not rules:
         return None
-    # A rule narrowed by hand (a prefix, a tag, an object size) no longer expires everything.
-    scope = rule.get("Filter", {})
-    whole_bucket = not rule.get("Prefix") and set(scope) <= {"Prefix"} and not scope.get("Prefix")
-    days = rule.get("Expiration", {}).get("Days")
-    in_force = rule.get("Status") == "Enabled" and whole_bucket
-    return {"expireAfterDays": days if in_force else None}
+    out: dict[str, Any] = {"expireAfterDays": None}
+    rule = next((r for r in rules if r.get("ID") == RULE_ID), None)
+    if rule is not None:
+        # A rule narrowed by hand (a prefix, a tag, a size) no longer expires everything.
+        scope = rule.get("Filter", {})
+        whole = not rule.get("Prefix") and set(scope) <= {"Prefix"} and not scope.get("Prefix")
+        in_force = rule.get("Status") == "Enabled" and whole
+        out["expireAfterDays"] = rule.get("Expiration", {}).get("Days") if in_force else None
+    others = [_describe_rule(r) for r in rules if r.get("ID") != RULE_ID]
+    if others:
+        out["otherRules"] = sorted(others)
+    return out
+
+
+def _describe_rule(rule: Mapping[str, Any]) -> str:
+    """ "hand-7 (Enabled: expires after 7 days)": enough to recognize a rule in a plan."""
+    what = []
+    if rule.get("Expiration", {}).get("Days"):
+        what.append(f"expires after {rule['Expiration']['Days']} days")
+    if rule.get("Transitions"):
+        what.append("transitions")
+    if rule.get("NoncurrentVersionExpiration"):
+        what.append("expires noncurrent versions")
+    if rule.get("AbortIncompleteMultipartUpload"):
+        what.append("aborts incomplete uploads")
+    return (
+        f"{rule.get('ID') or '(no id)'} ({rule.get('Status', '?')}: {', '.join(what) or 'other'})"
+    )
 
 
 def _read_policy(s3: Any, name: str) -> Any:
@@ -290,19 +311,16 @@ def _put_public_access(s3: Any, name: str, spec: Mapping[str, Any]) -> None:
     s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=config)
 
 
-def _put_lifecycle(s3: Any, name: str, spec: Mapping[str, Any], keep_others: bool = True) -> None:
-    """Writes plumb's rule and keeps every rule someone else added (S3 replaces the set)."""
-    rules = _lifecycle_rules(s3, name) if keep_others else []
-    others = [r for r in rules if r.get("ID") != RULE_ID]
+def _put_lifecycle(s3: Any, name: str, spec: Mapping[str, Any]) -> None:
+    """Writes plumb's rule as the whole configuration: S3 replaces the set in one call, so
+    rules plumb did not write go with it."""
     rule = {
         "ID": RULE_ID,
         "Filter": {"Prefix": ""},
         "Status": "Enabled",
         "Expiration": {"Days": int(spec["expireAfterDays"])},
     }
-    s3.put_bucket_lifecycle_configuration(
-        Bucket=name, LifecycleConfiguration={"Rules": [*others, rule]}
-    )
+    s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": [rule]})
 
 
 def _put_policy(s3: Any, name: str, policy: Any) -> None:

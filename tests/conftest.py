@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 # moto reads these when it is imported: requested ACM certificates become ISSUED at once,
 # and ECS services report their desired tasks as running.
@@ -22,12 +23,25 @@ from moto import mock_aws
 from controller.aws import ClientFactory
 from controller.context import Context
 from controller.diff import diff
+from controller.embedded import certificate_arns, provide_certificates
 from controller.model import Observed, Resource
 from controller.moto_compat import patch_moto
 from reconcilers.base import BaseReconciler
 
 REGION = "us-east-1"
 patch_moto()  # the same moto fixes the embedded endpoint carries
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def example_certificates() -> set[str]:
+    """The ACM certificates the example specs and test specs name: the account the tests
+    stand in for holds them, as the embedded endpoint's does."""
+    texts = [p.read_text() for p in [*ROOT.glob("specs/*.yaml"), *ROOT.glob("tests/**/*.yaml")]]
+    return certificate_arns(word for text in texts for word in text.split())
+
+
+def provide_example_certificates() -> None:
+    provide_certificates(example_certificates())
 
 
 @pytest.fixture(autouse=True)
@@ -43,6 +57,7 @@ def fake_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 def aws() -> Iterator[None]:
     """moto in-process for the length of one test."""
     with mock_aws():
+        provide_example_certificates()
         yield
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from controller.model import Resource
 from controller.specs.document import Document
 from reconcilers import expander
-from reconcilers.environment import checks, identity, network, storage
+from reconcilers.environment import app, checks, data, edge, identity, network, storage
 from reconcilers.environment.view import StackView
 
 __all__ = ["checks", "expand"]  # checks registers the Environment's semantic checks
@@ -19,4 +19,11 @@ __all__ = ["checks", "expand"]  # checks registers the Environment's semantic ch
 def expand(doc: Document) -> list[Resource]:
     """Every resource the Environment asks for; sections left out build nothing."""
     view = StackView(doc)
-    return [*network.expand(view), *storage.expand(view), *identity.expand(view)]
+    return [
+        *network.expand(view),
+        *edge.expand(view),
+        *app.expand(view),
+        *data.expand(view),
+        *storage.expand(view),
+        *identity.expand(view),
+    ]

@@ -20,6 +20,7 @@ from typing import Any
 from controller.specs.document import Document, Path, dotted
 from reconcilers import semantic_check
 from reconcilers._bedrock import geography_problem, parse_model_id
+from reconcilers.environment.data_checks import data_issues
 from reconcilers.environment.secret_checks import (  # noqa: F401  (re-exported)
     SECRET_VALUE,
     looks_like_credential,
@@ -48,6 +49,7 @@ def check_environment(doc: Document) -> list[Issue]:
         *service_issues(spec.get("service")),
         *secret_issues(spec),
         *model_issues(spec.get("models"), region),
+        *data_issues(spec),
     ]
 
 

@@ -1,10 +1,15 @@
-"""Expansion of the Environment's identity: the ECS task role and the secrets the stack names.
+"""Expansion of the Environment's identity: the ECS task and execution roles, and the
+secrets the stack names.
 
 The task role exists when the stack has a `service` or a `models` section (the app runs as
-it, and it is what Bedrock authorizes). Its one inline policy, "bedrock-invoke", allows
-exactly the two invoke actions on exactly the listed models: no wildcard action or
-resource. Without `models.bedrock` the role has no inline policy at all, and any inline
-policy found on it is drift.
+it, and it is what Bedrock authorizes). Its inline policies grant exactly what the app
+uses, with no wildcard action: "bedrock-invoke" allows the two invoke actions on exactly
+the listed models, and "storage-objects" read/write of the objects of this stack's bucket
+(and listing it). Any other inline policy found on it is drift (privilege creep).
+
+The execution role is what ECS itself uses to start the task: pull from this stack's ECR
+repository, write to its log group, and read exactly the secrets the task references
+(the spec's secrets and DocumentDB's managed master secret), nothing else.
 
 Each distinct secret name in `service.secrets` and `models.azureOpenAI.apiKeySecret` is one
 Secret, created empty: the value is set by its owner, never by plumb.
@@ -18,17 +23,26 @@ from typing import Any
 from controller.model import Resource
 from controller.specs.document import Path
 from reconcilers._bedrock import ACTIONS, model_arns, parse_model_id, profile_arn_parts
-from reconcilers.environment.storage import partition_of
-from reconcilers.environment.view import ACCOUNT_ID, StackView, join
+from reconcilers.environment.ids import (
+    DOCDB_CLUSTER,
+    EXECUTION_ROLE,
+    LOG_GROUP,
+    REPOSITORY,
+    TASK_ROLE,
+    secret_id,
+)
+from reconcilers.environment.storage import bucket_name, partition_of
+from reconcilers.environment.view import ACCOUNT_ID, StackView, join, ref
 
-TASK_ROLE = "identity/task-role"
 ROLE_PATH = "/plumb/"
 BEDROCK_POLICY = "bedrock-invoke"
+STORAGE_POLICY = "storage-objects"
 ECS_TASKS = "ecs-tasks.amazonaws.com"
+ECR_PULL = ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
 
 
 def expand(view: StackView) -> list[Resource]:
-    return [*_task_role(view), *_secrets(view)]
+    return [*_task_role(view), *_execution_role(view), *_secrets(view)]
 
 
 def _task_role(view: StackView) -> list[Resource]:
@@ -39,6 +53,8 @@ def _task_role(view: StackView) -> list[Resource]:
     if isinstance(bedrock, Mapping):
         models = [str(m) for m in bedrock.get("models") or []]
         inline[BEDROCK_POLICY] = bedrock_policy(models, view.region, partition_of(view.region))
+    if view.section("storage") is not None and view.section("service") is not None:
+        inline[STORAGE_POLICY] = storage_policy(bucket_name(view), partition_of(view.region))
     spec = {
         "roleName": f"{view.stack}-task",
         "path": ROLE_PATH,
@@ -48,6 +64,63 @@ def _task_role(view: StackView) -> list[Resource]:
     }
     path: Path = ("models", "bedrock") if inline else ("service",)
     return [view.resource("Role", TASK_ROLE, spec, path=path)]
+
+
+def storage_policy(bucket: str, partition: str) -> Mapping[str, Any]:
+    arn = f"arn:{partition}:s3:::{bucket}"
+    return _document(
+        _allow(
+            "ReadWriteObjects", ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"], [f"{arn}/*"]
+        ),
+        _allow("ListBucket", ["s3:ListBucket"], [arn]),
+    )
+
+
+def _execution_role(view: StackView) -> list[Resource]:
+    svc = view.section("service")
+    if svc is None:
+        return []
+    statements = [
+        # GetAuthorizationToken is account-wide: IAM offers no narrower resource for it.
+        _allow("EcrLogin", ["ecr:GetAuthorizationToken"], ["*"]),
+        _allow("PullImage", list(ECR_PULL), [ref(REPOSITORY, "arn")]),
+        _allow(
+            "WriteLogs",
+            ["logs:CreateLogStream", "logs:PutLogEvents"],
+            [join(ref(LOG_GROUP, "arn"), ":log-stream:*")],
+        ),
+    ]
+    secrets = task_secret_arns(view, svc)
+    if secrets:
+        statements.append(_allow("ReadTaskSecrets", ["secretsmanager:GetSecretValue"], secrets))
+    spec = {
+        "roleName": f"{view.stack}-execution",
+        "path": ROLE_PATH,
+        "description": f"ECS task execution role of {view.stack}, managed by plumb",
+        "assumeRolePolicy": ecs_trust_policy(),
+        "inlinePolicies": {"start-task": _document(*statements)},
+    }
+    return [view.resource("Role", EXECUTION_ROLE, spec, path=("service",))]
+
+
+def task_secret_arns(view: StackView, svc: Mapping[str, Any]) -> list[Any]:
+    """The ARNs of exactly the secrets the task definition reads."""
+    names = {str(n) for n in (svc.get("secrets") or {}).values()}
+    azure = (view.section("models") or {}).get("azureOpenAI") or {}
+    if azure.get("apiKeySecret"):
+        names.add(str(azure["apiKeySecret"]))
+    arns: list[Any] = [ref(secret_id(name), "arn") for name in sorted(names)]
+    if view.section("documentdb") is not None:
+        arns.append(ref(DOCDB_CLUSTER, "masterSecretArn"))
+    return arns
+
+
+def _allow(sid: str, actions: list[str], resources: list[Any]) -> dict[str, Any]:
+    return {"Sid": sid, "Effect": "Allow", "Action": sorted(actions), "Resource": resources}
+
+
+def _document(*statements: Mapping[str, Any]) -> Mapping[str, Any]:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
 
 
 def ecs_trust_policy() -> Mapping[str, Any]:
@@ -109,7 +182,7 @@ def _secrets(view: StackView) -> list[Resource]:
     description = f"Secret of {view.stack}; its value is set outside plumb"
     return [
         view.resource(
-            "Secret", f"secrets/{name}", {"name": name, "description": description}, path=path
+            "Secret", secret_id(name), {"name": name, "description": description}, path=path
         )
         for name, path in sorted(sources.items())
     ]

@@ -13,9 +13,6 @@ from controller.model import Resource
 from reconcilers.environment.view import StackView
 
 BUCKET = "storage/bucket"
-# Mirrors the Environment schema's defaults, for a document expanded without them applied.
-DEFAULT_EXPIRE_DAYS = 90
-DEFAULT_DELETION_POLICY = "Retain"  # a bucket holds data: kept when it leaves the spec
 
 
 def expand(view: StackView) -> list[Resource]:
@@ -32,10 +29,10 @@ def expand(view: StackView) -> list[Resource]:
             "blockPublicPolicy": True,
             "restrictPublicBuckets": True,
         },
-        "lifecycle": {"expireAfterDays": int(storage.get("expireAfterDays", DEFAULT_EXPIRE_DAYS))},
+        "lifecycle": {"expireAfterDays": int(storage["expireAfterDays"])},
         "policy": tls_only_policy(name, partition_of(view.region)),
     }
-    policy = str(storage.get("deletionPolicy", DEFAULT_DELETION_POLICY))
+    policy = str(storage["deletionPolicy"])
     return [view.resource("Bucket", BUCKET, spec, path=("storage",), deletion_policy=policy)]
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from controller.model import Resource
 from controller.specs.document import Document, Path
+from controller.specs.validate import with_defaults
 
 
 def ref(target: str, attr: str = "id") -> dict[str, str]:
@@ -23,7 +24,10 @@ ACCOUNT_ID = ref("aws:account", "id")
 
 
 class StackView:
+    """The document with its schema's defaults filled in, so no expander restates one."""
+
     def __init__(self, doc: Document) -> None:
+        doc = with_defaults(doc)
         self.doc = doc
         meta = doc.metadata
         self.product: str = meta["product"]
@@ -47,6 +51,7 @@ class StackView:
         spec: Mapping[str, Any],
         path: Path = (),
         deletion_policy: str = "Delete",
+        after: tuple[str, ...] = (),
     ) -> Resource:
         """A Resource of this stack; `name` is "section/thing", `path` points into the spec."""
         return Resource(
@@ -57,4 +62,5 @@ class StackView:
             tags=self.tags,
             deletion_policy=deletion_policy,
             source=self.doc.loc(("spec", *path)),
+            after=after,
         )

@@ -21,6 +21,7 @@ import boto3
 import pytest
 
 from controller.embedded import EmbeddedAws
+from tests.conftest import provide_example_certificates
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,6 +38,7 @@ def moto_server() -> Iterator[str]:
 def endpoint(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """A clean account for every test."""
     urllib.request.urlopen(urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST"))
+    provide_example_certificates()  # the server is a thread of this process
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
     return moto_server
 

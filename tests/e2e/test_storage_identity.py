@@ -108,7 +108,10 @@ def test_an_inline_policy_added_by_hand_is_drift_and_is_removed(cli: Cli, aws) -
     )
     assert "inlinePolicies.creep" in cli("drift", check=2).stdout
     cli("apply", "--yes", check=0)
-    assert aws.iam.list_role_policies(RoleName=f"{PROD}-task")["PolicyNames"] == ["bedrock-invoke"]
+    assert sorted(aws.iam.list_role_policies(RoleName=f"{PROD}-task")["PolicyNames"]) == [
+        "bedrock-invoke",
+        "storage-objects",
+    ]
 
 
 def test_losing_the_state_file_creates_nothing_new(cli: Cli, aws, workdir: Path) -> None:
@@ -117,8 +120,14 @@ def test_losing_the_state_file_creates_nothing_new(cli: Cli, aws, workdir: Path)
     cli("apply", "--yes", check=0)
     run = cli.latest_run()
     assert run["counts"]["create"] == 0 and run["apiCalls"]["writes"] == 0
-    assert len(aws.iam.list_roles(PathPrefix="/plumb/")["Roles"]) == 2
-    assert len(aws.secretsmanager.list_secrets()["SecretList"]) == 2
+    assert len(aws.iam.list_roles(PathPrefix="/plumb/")["Roles"]) == 4  # task + execution, x2
+    secrets = aws.secretsmanager.list_secrets()["SecretList"]
+    # Two of plumb's own, and the master secret DocumentDB manages for each cluster.
+    assert sorted(s["Name"] for s in secrets if not s["Name"].startswith("rds!")) == [
+        "acme/prod/azure-openai-key",
+        "acme/staging/azure-openai-key",
+    ]
+    assert len(secrets) == 4
 
 
 def test_a_bucket_that_is_not_ours_is_never_taken_over(cli: Cli, aws) -> None:

@@ -216,28 +216,31 @@ def test_drift_is_found_and_repaired_with_one_write(
     assert tags == created.ownership_tags()
 
 
-def test_lifecycle_repair_keeps_rules_someone_else_added(ctx: Context, created: Resource) -> None:
-    theirs = {
-        "ID": "abort-uploads",
-        "Filter": {"Prefix": "tmp/"},
-        "Status": "Enabled",
-        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
-    }
-    drifted = {
-        "ID": "plumb-expire",
+def test_a_lifecycle_rule_added_by_hand_is_drift_and_removed(
+    ctx: Context, created: Resource
+) -> None:
+    # Expiring the whole bucket after 7 days breaks the spec's promise of 90.
+    sooner = {
+        "ID": "hand-7",
         "Filter": {"Prefix": ""},
-        "Status": "Disabled",
-        "Expiration": {"Days": 90},
+        "Status": "Enabled",
+        "Expiration": {"Days": 7},
     }
+    ours = s3().get_bucket_lifecycle_configuration(Bucket=NAME)["Rules"]
     s3().put_bucket_lifecycle_configuration(
-        Bucket=NAME, LifecycleConfiguration={"Rules": [theirs, drifted]}
+        Bucket=NAME, LifecycleConfiguration={"Rules": [*ours, sooner]}
     )
 
-    reconcile_once(Bucket(), [created], ctx)
+    found = Bucket().observe([created], ctx)[LOGICAL_ID]
+    delta = diff(created, found)
+    assert [(c.path, c.before, c.after) for c in delta.changes] == [
+        ("lifecycle.otherRules", ["hand-7 (Enabled: expires after 7 days)"], None)
+    ]
+    writes, ops = count_calls(ctx, lambda: Bucket().update(created, found, delta, ctx))
 
-    rules = {r["ID"]: r for r in s3().get_bucket_lifecycle_configuration(Bucket=NAME)["Rules"]}
-    assert rules["abort-uploads"]["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
-    assert rules["plumb-expire"]["Status"] == "Enabled"
+    assert ops.get("s3:PutBucketLifecycleConfiguration") == 1 and writes == 1
+    [rule] = s3().get_bucket_lifecycle_configuration(Bucket=NAME)["Rules"]
+    assert (rule["ID"], rule["Expiration"]) == ("plumb-expire", {"Days": 90})
 
 
 def test_delete_removes_an_empty_bucket(ctx: Context, created: Resource) -> None:

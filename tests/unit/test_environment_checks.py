@@ -472,3 +472,125 @@ def test_allowed_cidr_that_is_not_a_network_address(tmp_path: Path) -> None:
         "spec.loadBalancer.allowedCidrs[0]",
         "192.0.2.1/24 is not a network address; did you mean 192.0.2.0/24?",
     )
+
+
+# -- the whole stack's bad input (issue 7) ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "needle", "path", "says"),
+    [
+        pytest.param(
+            'tag: "1.4.2"',
+            "tag: latest",
+            "tag:",
+            "spec.service.image.tag",
+            "'latest' cannot run here",
+            id="image tag latest",
+        ),
+        pytest.param(
+            'engineVersion: "5.0.0"',
+            'engineVersion: "5.1.0"',
+            "5.1.0",
+            "spec.documentdb.engineVersion",
+            "'5.1.0' is not one of them",
+            id="docdb version",
+        ),
+        pytest.param(
+            'engineVersion: "7.1"',
+            'engineVersion: "7.3"',
+            "7.3",
+            "spec.redis.engineVersion",
+            "'7.3' is not one of them",
+            id="redis version",
+        ),
+        pytest.param(
+            "instanceClass: db.t3.medium",
+            "instanceClass: db.m1.small",
+            "instanceClass",
+            "spec.documentdb.instanceClass",
+            "DocumentDB has no 'm1' family",
+            id="docdb class",
+        ),
+        pytest.param(
+            "nodeType: cache.t3.micro",
+            "nodeType: cache.x9.micro",
+            "nodeType",
+            "spec.redis.nodeType",
+            "ElastiCache has no 'x9' family",
+            id="redis node family",
+        ),
+    ],
+)
+def test_values_the_services_refuse(
+    tmp_path: Path, old: str, new: str, needle: str, path: str, says: str
+) -> None:
+    text = spec((old, new))
+    issue = only(tmp_path, text)
+    assert (issue.line, issue.path) == (line_of(text, needle), path)
+    assert says in issue.message
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "needle", "path"),
+    [
+        pytest.param(
+            "nodeType: cache.t3.micro",
+            "nodeType: db.t3.medium",
+            "nodeType",
+            "spec.redis.nodeType",
+            id="a DocumentDB class as a Redis node type",
+        ),
+        pytest.param(
+            "instanceClass: db.t3.medium",
+            "instanceClass: cache.t3.micro",
+            "instanceClass",
+            "spec.documentdb.instanceClass",
+            id="a cache node type as a DocumentDB class",
+        ),
+        pytest.param(
+            "instances: 1",
+            "instances: 0",
+            "instances",
+            "spec.documentdb.instances",
+            id="no DocumentDB instance",
+        ),
+        pytest.param(
+            "instances: 1",
+            "instances: 17",
+            "instances",
+            "spec.documentdb.instances",
+            id="over 16 DocumentDB instances",
+        ),
+        pytest.param(
+            "port: 3000", "port: 70000", "port: 70000", "spec.service.port", id="port past 65535"
+        ),
+        pytest.param("port: 3000", "port: 0", "port: 0", "spec.service.port", id="port 0"),
+        pytest.param(
+            "logRetentionDays: 30",
+            "logRetentionDays: 31",
+            "logRetentionDays",
+            "spec.service.logRetentionDays",
+            id="retention CloudWatch refuses",
+        ),
+        pytest.param(
+            "arn:aws:acm:us-east-1:123456789012:certificate/",
+            "arn:aws:iam::123456789012:server-certificate/",
+            "certificateArn",
+            "spec.loadBalancer.certificateArn",
+            id="certificate of another service",
+        ),
+    ],
+)
+def test_values_the_schema_refuses_name_file_line_and_field(
+    tmp_path: Path, old: str, new: str, needle: str, path: str
+) -> None:
+    text = spec((old, new))
+    issue = only(tmp_path, text)
+    assert (issue.line, issue.path) == (line_of(text, needle), path)
+
+
+def test_a_spec_without_an_image_tag_is_refused(tmp_path: Path) -> None:
+    text = spec(('image: {repository: acme-app, tag: "1.4.2"}', "image: {repository: acme-app}"))
+    issue = only(tmp_path, text)
+    assert issue.path == "spec.service.image" and "tag" in issue.message

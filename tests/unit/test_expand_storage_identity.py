@@ -65,11 +65,30 @@ def test_bedrock_policy_allows_exactly_the_two_invoke_actions() -> None:
 
 def test_bedrock_policy_has_no_wildcard_anywhere() -> None:
     role = task_role(load("acme-prod.yaml"))
-    assert "*" not in json.dumps(role.spec["inlinePolicies"])
+    assert "*" not in json.dumps(role.spec["inlinePolicies"]["bedrock-invoke"])
 
 
-def test_task_role_has_one_inline_policy_only() -> None:
-    assert list(task_role(load("acme-prod.yaml")).spec["inlinePolicies"]) == ["bedrock-invoke"]
+def test_task_role_may_invoke_the_models_and_use_the_stacks_bucket_only() -> None:
+    policies = task_role(load("acme-prod.yaml")).spec["inlinePolicies"]
+    assert sorted(policies) == ["bedrock-invoke", "storage-objects"]
+    objects, listing = policies["storage-objects"]["Statement"]
+    assert objects["Action"] == ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
+    assert objects["Resource"] == ["arn:aws:s3:::acme-prod-storage/*"]
+    assert (listing["Action"], listing["Resource"]) == (
+        ["s3:ListBucket"],
+        ["arn:aws:s3:::acme-prod-storage"],
+    )
+
+
+def test_execution_role_reads_exactly_the_task_secrets() -> None:
+    role = expand(load("acme-prod.yaml"))["acme-prod/identity/execution-role"]
+    statements = {s["Sid"]: s for s in role.spec["inlinePolicies"]["start-task"]["Statement"]}
+    assert statements["ReadTaskSecrets"]["Resource"] == [
+        {"ref": "secrets/acme/prod/azure-openai-key", "attr": "arn"},
+        {"ref": "data/docdb", "attr": "masterSecretArn"},
+    ]
+    assert statements["PullImage"]["Resource"] == [{"ref": "app/repository", "attr": "arn"}]
+    assert statements["EcrLogin"]["Resource"] == ["*"]  # IAM has no narrower resource
 
 
 def test_a_model_listed_twice_or_also_reached_by_a_profile_is_granted_once() -> None:
@@ -109,7 +128,7 @@ def test_task_role_is_named_for_the_stack_under_plumb_path_and_trusts_ecs_tasks(
 
 
 CASES = [
-    pytest.param(("models",), True, {}, id="service alone: a role with no inline policy"),
+    pytest.param(("models",), True, {"storage-objects"}, id="service alone: its bucket only"),
     pytest.param(("service",), True, {"bedrock-invoke"}, id="models alone still need the role"),
     pytest.param(("service", "models"), False, None, id="neither section: no role"),
 ]

@@ -149,6 +149,49 @@ def test_immutable_change_is_refused_without_allow_replace(monkeypatch: pytest.M
     assert allowed.actions[0].type is A.REPLACE
 
 
+@pytest.mark.parametrize(
+    ("policy", "allow", "expected", "says"),
+    [
+        pytest.param("Retain", False, A.BLOCKED, "deletionPolicy is Retain", id="retain, no flag"),
+        pytest.param("Retain", True, A.BLOCKED, "deletionPolicy is Retain", id="retain beats flag"),
+        pytest.param("Delete", False, A.BLOCKED, "--allow-replace", id="delete, no flag"),
+        pytest.param("Delete", True, A.REPLACE, "data is destroyed", id="both consents"),
+    ],
+)
+def test_a_stateful_replace_needs_the_specs_and_the_runs_consent(
+    monkeypatch: pytest.MonkeyPatch, policy: str, allow: bool, expected: A, says: str
+) -> None:
+    from controller import diff as diff_mod
+    from controller.fields import FieldRule, FieldRules
+
+    rules = FieldRules({("engine",): FieldRule(immutable=True)})
+    monkeypatch.setattr(diff_mod, "rules_for", lambda kind: rules)
+    plan = plan_of(
+        [want("db", kind="Vault", policy=policy, engine="b")],
+        [have("db", kind="Vault", engine="a")],
+        options=PlanOptions(allow_replace=allow),
+    )
+    assert plan.actions[0].type is expected
+    assert says in plan.actions[0].reason
+
+
+def test_a_stateful_orphan_is_deleted_only_by_a_run_that_allows_it() -> None:
+    policy = StackPolicy(prune=True)
+    kept = plan_of([], [have("db", kind="Vault")], policy=policy)
+    assert types(kept) == {"db": "orphan"} and "--allow-deletes" in kept.actions[0].reason
+    allowed = plan_of(
+        [], [have("db", kind="Vault")], policy=policy, options=PlanOptions(allow_deletes=True)
+    )
+    assert types(allowed) == {"db": "delete"}
+    loop = plan_of(
+        [],
+        [have("db", kind="Vault")],
+        policy=policy,
+        options=PlanOptions(allow_deletes=True, scheduled=True),
+    )
+    assert types(loop) == {"db": "orphan"}
+
+
 def test_orphans_are_kept_without_prune_and_deleted_with_it() -> None:
     kept = plan_of([], [have("old")])
     assert types(kept) == {"old": "orphan"}

@@ -1,0 +1,53 @@
+"""Waiting for what is still becoming ready, within one budget for the whole run.
+
+DocumentDB, Redis, a NAT gateway and a service's deployment take minutes on AWS. A
+resource whose dependency exists but is not ready waits for it here, polling with backoff,
+until the run's wait budget is spent; past it the dependents stay pending, the run ends
+`progressing`, and the next run goes on. No run blocks longer than its budget, however
+many resources wait: the deadline is shared.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from controller.model import Observed
+
+FIRST_DELAY = 2.0
+MAX_DELAY = 30.0
+DEFAULT_BUDGET = 300.0  # seconds a run may spend waiting, in all
+
+
+class Waiter:
+    def __init__(
+        self,
+        budget: float = DEFAULT_BUDGET,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.clock, self.sleep = clock, sleep
+        self.deadline = clock() + max(0.0, budget)
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+        self.polls = 0
+
+    def wait(self, key: str, current: Observed, poll: Callable[[], Observed | None]) -> Observed:
+        """`current` once it is ready, or the last observation when the budget is spent.
+        One thread polls a given resource; others waiting on it share what it finds."""
+        with self._lock_for(key):
+            found, delay = current, FIRST_DELAY
+            while not found.ready:
+                remaining = self.deadline - self.clock()
+                if remaining <= 0:
+                    break
+                self.sleep(min(delay, remaining))
+                delay = min(delay * 2, MAX_DELAY)
+                self.polls += 1
+                found = poll() or found
+            return found
+
+    def _lock_for(self, key: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(key, threading.Lock())

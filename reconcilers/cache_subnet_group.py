@@ -1,0 +1,178 @@
+"""The ElastiCache cache subnet group kind: the private subnets a Redis group is placed in.
+
+What makes it risky, and where it is handled:
+  - ElastiCache has no tag filter and lists groups without tags, so ownership costs one
+    ListTagsForResource per group. Only groups desired by name or named "{stack}-..." are
+    read (`_elasticache.candidates`, which says the trade-off); a group of a desired name
+    without our tags is someone else's and is observed as `owned=False`, never taken over.
+  - The name is the only key and AWS has no client token: a create whose answer was lost
+    meets CacheSubnetGroupAlreadyExists on the retry, and a group carrying our `plumb:id`
+    is adopted (`_adopt`) instead of failing.
+  - A group still used by a cache cluster cannot be deleted (CacheSubnetGroupInUse): that
+    is transient, as the Redis group that used it may still be going away.
+moto 5.2.5 lacks DeleteCacheSubnetGroup and ModifyCacheSubnetGroup; controller/moto_compat/
+elasticache.py adds them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from controller.context import Context
+from controller.diff import diff as diff_of
+from controller.model import TAG_ID, Diff, Observed, Resource
+from reconcilers import _fixtures as fixtures
+from reconcilers import register
+from reconcilers._elasticache import Raw, candidates, read_tags, sync_tags
+from reconcilers._errors import error_code, ignoring
+from reconcilers.base import BaseReconciler, Sample
+
+DEFAULT_DESCRIPTION = "Managed by plumb"
+_NOT_FOUND = "CacheSubnetGroupNotFoundFault"
+_TAKEN = "CacheSubnetGroupAlreadyExists"
+
+
+@register
+class CacheSubnetGroup(BaseReconciler):
+    """A cache subnet group with a fixed name, found by its ownership tags."""
+
+    kind = "CacheSubnetGroup"
+    service = "elasticache"
+    requires = ("Subnet",)
+    not_found_codes = frozenset({_NOT_FOUND})
+    # CacheSubnetGroupInUse is left out on purpose: it clears once the user is gone.
+    terminal_codes = frozenset(
+        {
+            _TAKEN,
+            "CacheSubnetGroupQuotaExceeded",
+            "CacheSubnetQuotaExceededFault",
+            "InvalidSubnet",
+            "SubnetNotAllowedFault",
+        }
+    )
+
+    def physical_name(self, desired: Resource) -> str:
+        return str(desired.spec["name"])
+
+    def observe(self, desired: Sequence[Resource], ctx: Context) -> dict[str, Observed]:
+        groups = ctx.describe("elasticache", "describe_cache_subnet_groups", "CacheSubnetGroups")
+        return self._sort(ctx, groups, desired)
+
+    def observe_one(self, desired: Resource, ctx: Context, physical_id: str = "") -> Observed:
+        """One group by name: cheaper than listing them all after a write."""
+        name = physical_id or str(desired.spec["name"])
+        try:
+            groups = ctx.elasticache.describe_cache_subnet_groups(CacheSubnetGroupName=name)
+        except ClientError as err:
+            if error_code(err) != _NOT_FOUND:
+                raise
+            groups = {}
+        found = self._sort(
+            ctx.only({desired.stack}), groups.get("CacheSubnetGroups", []), [desired]
+        )
+        return self.must_see(found.get(desired.logical_id), desired)
+
+    def _sort(
+        self, ctx: Context, groups: Sequence[Raw], desired: Sequence[Resource]
+    ) -> dict[str, Observed]:
+        wanted = {str(r.spec["name"]): r for r in desired}
+        found: dict[str, Observed] = {}
+        for group in candidates(ctx, groups, "CacheSubnetGroupName", wanted):
+            tags = read_tags(ctx, group["ARN"], self.not_found_codes)
+            if tags is None:
+                continue  # deleted since it was listed
+            if ctx.owns(tags):
+                found[tags[TAG_ID]] = _observed(tags[TAG_ID], group, tags, ctx)
+            res = wanted.get(group["CacheSubnetGroupName"])
+            if res is not None and res.logical_id not in found:
+                found[res.logical_id] = _observed(res.logical_id, group, tags, ctx, owned=False)
+        return found
+
+    def create(self, desired: Resource, ctx: Context) -> Observed:
+        spec = desired.spec
+        try:
+            out = ctx.elasticache.create_cache_subnet_group(
+                CacheSubnetGroupName=spec["name"],
+                CacheSubnetGroupDescription=spec.get("description", DEFAULT_DESCRIPTION),
+                SubnetIds=sorted(spec["subnetIds"]),
+                Tags=ctx.tag_list(desired),
+            )["CacheSubnetGroup"]
+        except ClientError as err:
+            if error_code(err) != _TAKEN:
+                raise
+            return self._adopt(desired, ctx, err)
+        return _observed(desired.logical_id, out, desired.ownership_tags(), ctx)
+
+    def _adopt(self, desired: Resource, ctx: Context, err: ClientError) -> Observed:
+        """A create retried after a lost answer: the group carrying our id is ours."""
+        found = self.observe([desired], ctx.only({desired.stack})).get(desired.logical_id)
+        if found is None or not found.owned:
+            raise err
+        delta = diff_of(desired, found)
+        return self.update(desired, found, delta, ctx) if delta else found
+
+    def update(self, desired: Resource, observed: Observed, diff: Diff, ctx: Context) -> Observed:
+        if diff.changed("description") or diff.changed("subnetIds"):
+            _modify(ctx, observed.physical_id, desired.spec, diff)
+        if diff.changed("tags"):
+            sync_tags(ctx, observed.attrs["arn"], observed.tags, desired.ownership_tags())
+        return self.observe_one(desired, ctx, observed.physical_id)
+
+    def delete(self, observed: Observed, ctx: Context) -> None:
+        with ignoring(self.not_found_codes):
+            ctx.elasticache.delete_cache_subnet_group(CacheSubnetGroupName=observed.physical_id)
+
+
+def _modify(ctx: Context, name: str, spec: Mapping[str, Any], diff: Diff) -> None:
+    """One ModifyCacheSubnetGroup carrying only what drifted."""
+    changes: dict[str, Any] = {}
+    if diff.changed("description"):
+        changes["CacheSubnetGroupDescription"] = spec["description"]
+    if diff.changed("subnetIds"):
+        changes["SubnetIds"] = sorted(spec["subnetIds"])
+    ctx.elasticache.modify_cache_subnet_group(CacheSubnetGroupName=name, **changes)
+
+
+def _observed(
+    logical_id: str, group: Raw, tags: Mapping[str, str], ctx: Context, owned: bool = True
+) -> Observed:
+    name = str(group["CacheSubnetGroupName"])
+    return Observed(
+        kind=CacheSubnetGroup.kind,
+        logical_id=logical_id,
+        physical_id=name,
+        spec={
+            "name": name,
+            "description": group.get("CacheSubnetGroupDescription", ""),
+            "subnetIds": sorted(s["SubnetIdentifier"] for s in group.get("Subnets", [])),
+        },
+        attrs={"id": name, "name": name, "arn": group["ARN"]},
+        tags=dict(tags),
+        owned=owned,
+        region=ctx.region,
+    )
+
+
+# -- conformance sample --------------------------------------------------------------
+
+
+def _sample(ctx: Context) -> Resource:
+    subnet_ids = fixtures.subnets(ctx, fixtures.vpc(ctx))
+    spec = {"name": "acme-prod-sample-cache", "description": "conformance sample"}
+    return fixtures.resource(
+        ctx, "CacheSubnetGroup", "cache-subnets", {**spec, "subnetIds": subnet_ids}
+    )
+
+
+def _describe_by_hand(ctx: Context, found: Observed) -> None:
+    ctx.elasticache.modify_cache_subnet_group(
+        CacheSubnetGroupName=found.physical_id, CacheSubnetGroupDescription="changed by hand"
+    )
+
+
+CacheSubnetGroup.sample = Sample(
+    _sample, _describe_by_hand, "description", ("ModifyCacheSubnetGroup",)
+)

@@ -1,0 +1,391 @@
+"""The ECS service kind: a Fargate service in awsvpc mode, optionally behind a target group.
+
+What makes a service risky, and where it is handled:
+  - ECS lists services per cluster and cannot filter them by tag. Observe lists the
+    services of the clusters the stacks own (`owned_clusters`) and of the clusters the
+    desired services name, then DescribeServices in batches of 10 with their tags;
+    ownership is decided on the tags. A desired name taken by a service without our tags
+    is `owned=False`, never taken over.
+  - A deleted service stays visible (DRAINING, then INACTIVE; moto keeps listing INACTIVE
+    ones, MOTO.md row 36): anything not ACTIVE counts as absent.
+  - A create whose answer was lost must not make a second service: CreateService gets a
+    client token derived from the logical id and the inputs, and a "not idempotent" answer
+    for a service that carries our `plumb:id` adopts it (`_adopt`).
+  - UpdateService starts a deployment: an update is ONE call carrying only the changed
+    fields, the task definition always as its full ARN (MOTO.md row 87).
+  - Fields ECS defaults (deployment percents, circuit breaker, grace period) are read back
+    with AWS's defaults, so a spec that names the defaults sees no drift.
+  - ready: the PRIMARY deployment's rollout has COMPLETED (or reports no state) and the
+    desired tasks run; otherwise ready=False with the rollout state as a warning.
+moto dropped the grace period, deploymentConfiguration and enableECSManagedTags at create
+and replaced a service created twice; both are patched (controller/moto_compat/ecs.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from controller.context import Context
+from controller.diff import diff as diff_of
+from controller.errors import TransientError
+from controller.model import TAG_ID, Diff, Observed, Resource
+from reconcilers import _fixtures as fixtures
+from reconcilers import register
+from reconcilers._ecs import sync_tags, tags_of
+from reconcilers._errors import error_code, error_message, ignoring
+from reconcilers.base import BaseReconciler, Sample
+from reconcilers.ecs_cluster import owned_clusters
+from reconcilers.task_definition import register_args as task_definition_args
+from reconcilers.task_definition import sample_spec
+
+Raw = Mapping[str, Any]
+BATCH = 10  # DescribeServices takes at most 10 services a call
+_ACTIVE = "ACTIVE"
+_CLUSTER_GONE = "ClusterNotFoundException"
+_NOT_FOUND = frozenset({"ServiceNotFoundException", "ServiceNotActiveException"})
+DEFAULTS: dict[str, Any] = {
+    "launchType": "FARGATE",
+    "assignPublicIp": "DISABLED",
+    "healthCheckGracePeriodSeconds": 60,
+    "deploymentCircuitBreaker": {"enable": True, "rollback": True},
+    "minimumHealthyPercent": 100,
+    "maximumPercent": 200,
+}
+_BALANCER = ("targetGroupArn", "containerName", "containerPort")
+_NETWORK = ("subnets", "securityGroups", "assignPublicIp")
+_DEPLOYMENT = ("deploymentCircuitBreaker", "minimumHealthyPercent", "maximumPercent")
+
+
+@register
+class EcsService(BaseReconciler):
+    """A service found by its ownership tags in the clusters it may run on."""
+
+    kind = "EcsService"
+    service = "ecs"
+    requires = ("EcsCluster", "TaskDefinition", "TargetGroup", "Subnet", "SecurityGroup")
+    not_found_codes = _NOT_FOUND
+    terminal_codes = frozenset(
+        {
+            "ClientException",
+            _CLUSTER_GONE,
+            "PlatformUnknownException",
+            "PlatformTaskDefinitionIncompatibilityException",
+        }
+    )
+
+    def physical_name(self, desired: Resource) -> str:
+        return str(desired.spec["serviceName"])
+
+    def observe(self, desired: Sequence[Resource], ctx: Context) -> dict[str, Observed]:
+        services = [raw for arn in _clusters(ctx, desired) for raw in _services_in(ctx, arn)]
+        found: dict[str, Observed] = {}
+        for raw in services:
+            tags = tags_of(raw)
+            if ctx.owns(tags) and tags[TAG_ID] not in found:
+                found[tags[TAG_ID]] = _observed(tags[TAG_ID], raw, tags, ctx)
+        for res in desired:
+            if res.logical_id in found:
+                continue
+            taken = next((raw for raw in services if _same_name(raw, res)), None)
+            if taken is not None:
+                found[res.logical_id] = _observed(
+                    res.logical_id, taken, tags_of(taken), ctx, owned=False
+                )
+        return found
+
+    def create(self, desired: Resource, ctx: Context) -> Observed:
+        try:
+            out = ctx.ecs.create_service(**_create_args(desired, ctx, client_token(desired)))
+        except ClientError as err:
+            if not _name_taken(err):
+                raise
+            return self._adopt(desired, ctx, err)
+        raw = out["service"]
+        if raw.get("status") != _ACTIVE:
+            # The token's earlier service was deleted since and AWS answers with it again; a
+            # token chained to its creation time asks for a new one, stable across retries.
+            after = str(raw.get("createdAt", ""))
+            out = ctx.ecs.create_service(**_create_args(desired, ctx, client_token(desired, after)))
+            raw = out["service"]
+        return _observed(desired.logical_id, raw, desired.ownership_tags(), ctx)
+
+    def update(self, desired: Resource, observed: Observed, diff: Diff, ctx: Context) -> Observed:
+        cluster, arn = observed.attrs["clusterArn"], observed.attrs["arn"]
+        changes = _update_args(desired.spec, observed.spec, diff)
+        if changes:
+            ctx.ecs.update_service(cluster=cluster, service=arn, **changes)
+        if diff.changed("tags"):
+            sync_tags(ctx.ecs, arn, observed.tags, desired.ownership_tags())
+        return self.must_see(_read_back(ctx, desired, cluster, arn), desired)
+
+    def delete(self, observed: Observed, ctx: Context) -> None:
+        cluster, arn = observed.attrs["clusterArn"], observed.attrs["arn"]
+        with ignoring(self.not_found_codes | {_CLUSTER_GONE}):
+            ctx.ecs.update_service(cluster=cluster, service=arn, desiredCount=0)
+            ctx.ecs.delete_service(cluster=cluster, service=arn, force=True)
+
+    def warnings(self, desired: Resource, observed: Observed | None) -> list[str]:
+        return list(observed.warnings) if observed is not None and observed.owned else []
+
+    def _adopt(self, desired: Resource, ctx: Context, err: ClientError) -> Observed:
+        """The name is taken: ours (an earlier create whose answer was lost) is adopted and
+        brought to the spec; anyone else's is an error."""
+        found = self.observe([desired], ctx.only({desired.stack})).get(desired.logical_id)
+        if found is None or not found.owned:
+            raise err
+        delta = diff_of(desired, found)
+        return self.update(desired, found, delta, ctx) if delta else found
+
+
+# -- reading ----------------------------------------------------------------------------
+
+
+def _name_taken(err: ClientError) -> bool:
+    """AWS's answer to a create over an ACTIVE service of the same name."""
+    code, message = error_code(err), error_message(err)
+    return code == "InvalidParameterException" and "not idempotent" in message
+
+
+def _clusters(ctx: Context, desired: Sequence[Resource]) -> list[str]:
+    """The stacks' clusters, and those the desired services name (resolved ARNs only)."""
+    arns = {str(c["clusterArn"]) for c in owned_clusters(ctx)}
+    for res in desired:
+        cluster = res.spec.get("cluster")
+        if isinstance(cluster, str) and cluster.startswith("arn:"):
+            arns.add(cluster)
+    return sorted(arns)
+
+
+def _services_in(ctx: Context, cluster: str) -> list[Raw]:
+    """The cluster's ACTIVE services with their tags; a cluster that is gone has none."""
+    try:
+        arns = ctx.describe("ecs", "list_services", "serviceArns", cluster=cluster)
+    except ClientError as err:
+        if error_code(err) == _CLUSTER_GONE:
+            return []
+        raise
+    return _describe(ctx, cluster, arns)
+
+
+def _describe(ctx: Context, cluster: str, arns: Sequence[str]) -> list[Raw]:
+    services: list[Raw] = []
+    for start in range(0, len(arns), BATCH):
+        out = ctx.ecs.describe_services(
+            cluster=cluster, services=list(arns[start : start + BATCH]), include=["TAGS"]
+        )
+        # MISSING is a service deleted since the listing; any other failure is a failed read.
+        failed = [f for f in out.get("failures", []) if f.get("reason") != "MISSING"]
+        if failed:
+            raise TransientError(f"DescribeServices failed: {failed}", "DescribeServicesFailure")
+        services.extend(s for s in out.get("services", []) if s.get("status") == _ACTIVE)
+    return services
+
+
+def _read_back(ctx: Context, desired: Resource, cluster: str, arn: str) -> Observed | None:
+    for raw in _describe(ctx, cluster, [arn]):
+        tags = tags_of(raw)
+        return _observed(desired.logical_id, raw, tags, ctx, owned=ctx.owns(tags))
+    return None
+
+
+def _same_name(raw: Raw, res: Resource) -> bool:
+    cluster = res.spec.get("cluster")
+    in_cluster = not isinstance(cluster, str) or cluster in (
+        raw["clusterArn"],
+        raw["clusterArn"].rsplit("/", 1)[-1],
+    )
+    return raw["serviceName"] == res.spec.get("serviceName") and in_cluster
+
+
+def _rollout(raw: Raw) -> str:
+    """ "" when the service is ready; otherwise what its rollout is doing."""
+    deployments = raw.get("deployments") or []
+    primary = next((d for d in deployments if d.get("status") == "PRIMARY"), {})
+    state = primary.get("rolloutState")
+    running, wanted = raw.get("runningCount", 0), raw.get("desiredCount", 0)
+    if state in (None, "COMPLETED") and running == wanted:
+        return ""
+    reason = primary.get("rolloutStateReason")
+    return f"rollout {state or 'pending'}: {running} of {wanted} tasks running" + (
+        f" ({reason})" if reason else ""
+    )
+
+
+def _to_spec(raw: Raw) -> dict[str, Any]:
+    """The service on the spec's shape, ECS's defaults filled in as ECS applies them."""
+    net = (raw.get("networkConfiguration") or {}).get("awsvpcConfiguration") or {}
+    deployment = raw.get("deploymentConfiguration") or {}
+    breaker = deployment.get("deploymentCircuitBreaker") or {}
+    balancers = raw.get("loadBalancers") or []
+    return {
+        "serviceName": raw["serviceName"],
+        "cluster": raw["clusterArn"],
+        "taskDefinition": raw.get("taskDefinition"),
+        "desiredCount": raw.get("desiredCount"),
+        "launchType": raw.get("launchType"),
+        "subnets": sorted(net.get("subnets") or []),
+        "securityGroups": sorted(net.get("securityGroups") or []),
+        "assignPublicIp": net.get("assignPublicIp", "DISABLED"),
+        "loadBalancer": {k: balancers[0].get(k) for k in _BALANCER} if balancers else None,
+        "healthCheckGracePeriodSeconds": raw.get("healthCheckGracePeriodSeconds", 0),
+        "deploymentCircuitBreaker": {
+            "enable": bool(breaker.get("enable", False)),
+            "rollback": bool(breaker.get("rollback", False)),
+        },
+        "minimumHealthyPercent": deployment.get("minimumHealthyPercent", 100),
+        "maximumPercent": deployment.get("maximumPercent", 200),
+    }
+
+
+def _observed(
+    logical_id: str, raw: Raw, tags: Mapping[str, str], ctx: Context, owned: bool = True
+) -> Observed:
+    rollout = _rollout(raw)
+    return Observed(
+        kind=EcsService.kind,
+        logical_id=logical_id,
+        physical_id=raw["serviceArn"],
+        spec=_to_spec(raw),
+        attrs={
+            "id": raw["serviceArn"],
+            "arn": raw["serviceArn"],
+            "name": raw["serviceName"],
+            "clusterArn": raw["clusterArn"],
+        },
+        tags=dict(tags),
+        owned=owned,
+        ready=not rollout,
+        region=ctx.region,
+        warnings=(rollout,) if rollout else (),
+    )
+
+
+# -- writing ----------------------------------------------------------------------------
+
+
+def client_token(desired: Resource, after: str = "") -> str:
+    """The same resource asking for the same service always sends the same token, so a
+    retried create cannot make a second one; changed inputs get a new token. `after` names
+    a deleted service the plain token still answers with. ECS takes at most 36 characters."""
+    inputs = json.dumps(desired.spec, sort_keys=True, default=str)
+    seed = f"{desired.logical_id}|{inputs}|{after}"
+    return "plumb-" + hashlib.sha256(seed.encode()).hexdigest()[:30]
+
+
+def _setting(spec: Mapping[str, Any], have: Mapping[str, Any], key: str) -> Any:
+    """The spec's value; a field the spec leaves out keeps AWS's (or, new, the default)."""
+    if key in spec:
+        return spec[key]
+    return have[key] if have.get(key) is not None else DEFAULTS.get(key)
+
+
+def _network(spec: Mapping[str, Any], have: Mapping[str, Any]) -> dict[str, Any]:
+    vpc = {key: _setting(spec, have, key) for key in _NETWORK}
+    return {"awsvpcConfiguration": vpc}
+
+
+def _deployment(spec: Mapping[str, Any], have: Mapping[str, Any]) -> dict[str, Any]:
+    breaker = {
+        **DEFAULTS["deploymentCircuitBreaker"],
+        **(have.get("deploymentCircuitBreaker") or {}),
+        **(spec.get("deploymentCircuitBreaker") or {}),
+    }
+    return {
+        "deploymentCircuitBreaker": breaker,
+        "minimumHealthyPercent": int(_setting(spec, have, "minimumHealthyPercent")),
+        "maximumPercent": int(_setting(spec, have, "maximumPercent")),
+    }
+
+
+def _create_args(desired: Resource, ctx: Context, token: str) -> dict[str, Any]:
+    spec = desired.spec
+    args: dict[str, Any] = {
+        "cluster": spec["cluster"],
+        "serviceName": spec["serviceName"],
+        "taskDefinition": spec["taskDefinition"],
+        "desiredCount": int(spec["desiredCount"]),
+        "launchType": _setting(spec, {}, "launchType"),
+        "networkConfiguration": _network(spec, {}),
+        "healthCheckGracePeriodSeconds": int(_setting(spec, {}, "healthCheckGracePeriodSeconds")),
+        "deploymentConfiguration": _deployment(spec, {}),
+        # Tasks carry the service's tags, and ECS's own (aws:ecs:serviceName, ...).
+        "propagateTags": "SERVICE",
+        "enableECSManagedTags": True,
+        "tags": ctx.tag_list(desired, "key", "value"),
+        "clientToken": token,
+    }
+    if spec.get("loadBalancer"):
+        lb = spec["loadBalancer"]
+        args["loadBalancers"] = [{**lb, "containerPort": int(lb["containerPort"])}]
+    return args
+
+
+def _update_args(spec: Mapping[str, Any], have: Mapping[str, Any], diff: Diff) -> dict[str, Any]:
+    """UpdateService's arguments for what the diff names, and nothing else."""
+    args: dict[str, Any] = {}
+    if diff.changed("taskDefinition"):
+        args["taskDefinition"] = spec["taskDefinition"]  # the full ARN, never family:rev
+    if diff.changed("desiredCount"):
+        args["desiredCount"] = int(spec["desiredCount"])
+    if any(diff.changed(key) for key in _NETWORK):
+        args["networkConfiguration"] = _network(spec, have)
+    if diff.changed("healthCheckGracePeriodSeconds"):
+        args["healthCheckGracePeriodSeconds"] = int(spec["healthCheckGracePeriodSeconds"])
+    if any(diff.changed(key) for key in _DEPLOYMENT):
+        args["deploymentConfiguration"] = _deployment(spec, have)
+    return args
+
+
+# -- conformance sample --------------------------------------------------------------
+
+
+def sample_spec_for(ctx: Context, name: str = "acme-prod-sample") -> dict[str, Any]:
+    """A service spec on a cluster, network, target group and task definition made
+    straight through boto3 (untagged, so no observe mistakes them for plumb's)."""
+    cluster = ctx.ecs.create_cluster(clusterName=f"{name}-cluster")["cluster"]["clusterArn"]
+    vpc = fixtures.vpc(ctx)
+    subnets = fixtures.subnets(ctx, vpc, count=2)
+    group = fixtures.security_group(ctx, vpc, name=f"{name}-tasks")
+    target_group = ctx.elbv2.create_target_group(
+        Name=f"{name}-tg"[:32], Protocol="HTTP", Port=3000, VpcId=vpc, TargetType="ip"
+    )["TargetGroups"][0]["TargetGroupArn"]
+    family = fixtures.resource(ctx, "TaskDefinition", "task", sample_spec(ctx, f"{name}-task"))
+    args = {k: v for k, v in task_definition_args(family, ctx).items() if k != "tags"}
+    task = ctx.ecs.register_task_definition(**args)["taskDefinition"]["taskDefinitionArn"]
+    return {
+        "serviceName": name,
+        "cluster": cluster,
+        "taskDefinition": task,
+        "desiredCount": 2,
+        "launchType": "FARGATE",
+        "subnets": subnets,
+        "securityGroups": [group],
+        "assignPublicIp": "DISABLED",
+        "loadBalancer": {
+            "targetGroupArn": target_group,
+            "containerName": "app",
+            "containerPort": 3000,
+        },
+        "healthCheckGracePeriodSeconds": 60,
+        "deploymentCircuitBreaker": {"enable": True, "rollback": True},
+        "minimumHealthyPercent": 100,
+        "maximumPercent": 200,
+    }
+
+
+def _sample(ctx: Context) -> Resource:
+    return fixtures.resource(ctx, "EcsService", "service", sample_spec_for(ctx))
+
+
+def _scale_by_hand(ctx: Context, found: Observed) -> None:
+    ctx.ecs.update_service(
+        cluster=found.attrs["clusterArn"], service=found.attrs["arn"], desiredCount=5
+    )
+
+
+EcsService.sample = Sample(_sample, _scale_by_hand, "desiredCount", ("UpdateService",))

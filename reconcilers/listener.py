@@ -1,0 +1,236 @@
+"""The listener kind: a port and protocol of a load balancer, its certificate and TLS policy
+(HTTPS), and its one default action (forward to a target group, or redirect).
+
+What makes it risky, and where it is handled:
+  - Listeners cannot be listed by tag, nor at all without naming their load balancer. One
+    paginated DescribeLoadBalancers with DescribeTags in batches of 20 (shared with the
+    load balancer kind, `_elbv2.load_balancers`) finds the load balancers a stack in scope
+    owns, plus any a desired listener names; DescribeListeners runs once per such load
+    balancer, and the listeners' own tags (batches of 20) decide ownership. A listener on
+    the port a desired listener wants, without its tags, is `owned=False`.
+  - AWS fills in a redirect's Host "#{host}", Path "/#{path}" and Query "#{query}", and
+    reports a forward both as TargetGroupArn and as a ForwardConfig. The observed action
+    is projected onto the spec's shape (`_action`), keeping only what differs from those
+    defaults, and compared exactly as a whole: an action changed by hand (a redirect to
+    another host) is drift, AWS's own spelling is not.
+  - CreateListener is idempotent for the same settings (the answer's tags are checked,
+    `ElbKind.claimed`); with other settings it answers DuplicateListener, and a listener of
+    ours on that port (a create whose answer was lost) is adopted (`ElbKind.adopt`).
+  - Every drifted field is repaired by one ModifyListener carrying only those fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from controller.context import Context
+from controller.model import Diff, Observed, Resource
+from reconcilers import _fixtures as fixtures
+from reconcilers import register
+from reconcilers._elbv2 import ElbKind, Raw, Tagged, load_balancers, observed, sync_tags, tagged
+from reconcilers._errors import error_code, ignoring
+from reconcilers.base import Sample
+
+_NOT_FOUND = "ListenerNotFound"
+_LB_NOT_FOUND = "LoadBalancerNotFound"
+# What AWS writes into a redirect the spec does not spell out: not drift.
+_REDIRECT_DEFAULTS = {"Host": "#{host}", "Path": "/#{path}", "Query": "#{query}"}
+SAMPLE_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+
+
+@register
+class Listener(ElbKind):
+    """A load balancer listener, found through the load balancers and by its own tags."""
+
+    kind = "Listener"
+    identity = ("loadBalancerArn", "port")
+    requires = ("LoadBalancer", "TargetGroup")
+    not_found_codes = frozenset({_NOT_FOUND})
+    terminal_codes = frozenset(
+        {
+            "DuplicateListener",
+            "TooManyListeners",
+            "TooManyCertificates",
+            "CertificateNotFound",
+            "UnsupportedProtocol",
+            "SSLPolicyNotFound",
+            "IncompatibleProtocols",
+            "InvalidConfigurationRequest",
+            "InvalidLoadBalancerAction",
+            "TargetGroupAssociationLimit",
+            "DuplicateTagKeys",
+            "TooManyTags",
+        }
+    )
+
+    def _list(self, ctx: Context, desired: Sequence[Resource]) -> list[Tagged]:
+        # A desired listener may name a load balancer plumb does not own; unresolved
+        # references (dicts) name none yet.
+        named = {v for r in desired if isinstance(v := r.spec.get("loadBalancerArn"), str)}
+        balancers = [lb.arn for lb in load_balancers(ctx) if ctx.owns(lb.tags) or lb.arn in named]
+        listed: list[Raw] = []
+        for arn in balancers:
+            # Deleted since it was listed: its listeners went with it.
+            with ignoring({_LB_NOT_FOUND}):
+                listed += ctx.describe(
+                    "elbv2", "describe_listeners", "Listeners", LoadBalancerArn=arn
+                )
+        return tagged(ctx, listed, "ListenerArn")
+
+    def _list_arn(self, ctx: Context, arn: str) -> list[Tagged]:
+        listed = ctx.elbv2.describe_listeners(ListenerArns=[arn])["Listeners"]
+        return tagged(ctx, listed, "ListenerArn")
+
+    def _identity_of(self, raw: Raw) -> tuple[Hashable, ...]:
+        return (raw["LoadBalancerArn"], raw["Port"])
+
+    def _to_observed(
+        self, item: Tagged, logical_id: str, ctx: Context, desired: Resource | None
+    ) -> Observed:
+        return observed(self.kind, item, logical_id, ctx, spec=_spec(item.raw), attrs={})
+
+    def create(self, desired: Resource, ctx: Context) -> Observed:
+        spec = desired.spec
+        try:
+            out = ctx.elbv2.create_listener(
+                LoadBalancerArn=spec["loadBalancerArn"],
+                Protocol=spec["protocol"],
+                Port=int(spec["port"]),
+                DefaultActions=[_aws_action(spec["defaultAction"])],
+                Tags=ctx.tag_list(desired),
+                **_tls(spec, ("certificateArn", "sslPolicy")),
+            )["Listeners"][0]
+        except ClientError as err:
+            if error_code(err) != "DuplicateListener":
+                raise
+            return self.adopt(desired, ctx, err)
+        item = Tagged(out, out["ListenerArn"], self.claimed(desired, ctx, out["ListenerArn"]))
+        return observed(self.kind, item, desired.logical_id, ctx, spec=_spec(out), attrs={})
+
+    def update(self, desired: Resource, observed: Observed, diff: Diff, ctx: Context) -> Observed:
+        arn, spec = observed.physical_id, desired.spec
+        params = _tls(spec, [f for f in ("certificateArn", "sslPolicy") if diff.changed(f)])
+        if diff.changed("protocol"):
+            params["Protocol"] = spec["protocol"]
+        if diff.changed("defaultAction"):
+            params["DefaultActions"] = [_aws_action(spec["defaultAction"])]
+        if params:
+            # One call for every drifted field: a protocol change to HTTPS carries its
+            # certificate and policy with it, as AWS requires.
+            ctx.elbv2.modify_listener(ListenerArn=arn, **params)
+        if diff.changed("tags"):
+            sync_tags(ctx, arn, observed.tags, desired.ownership_tags())
+        return self.observe_one(desired, ctx, arn)
+
+    def delete(self, observed: Observed, ctx: Context) -> None:
+        # A listener whose load balancer is gone is gone too.
+        with ignoring(self.not_found_codes | {_LB_NOT_FOUND}):
+            ctx.elbv2.delete_listener(ListenerArn=observed.physical_id)
+
+
+def _tls(spec: Mapping[str, Any], fields: Sequence[str]) -> dict[str, Any]:
+    """Certificates and SslPolicy for the named fields, only for HTTPS (HTTP takes none)."""
+    if spec.get("protocol") != "HTTPS":
+        return {}
+    params: dict[str, Any] = {}
+    if "certificateArn" in fields and spec.get("certificateArn"):
+        params["Certificates"] = [{"CertificateArn": spec["certificateArn"]}]
+    if "sslPolicy" in fields and spec.get("sslPolicy"):
+        params["SslPolicy"] = spec["sslPolicy"]
+    return params
+
+
+def _spec(raw: Raw) -> dict[str, Any]:
+    spec = {
+        "loadBalancerArn": raw["LoadBalancerArn"],
+        "port": raw["Port"],
+        "protocol": raw.get("Protocol"),
+        "defaultAction": _action(raw.get("DefaultActions") or []),
+    }
+    if raw.get("Protocol") == "HTTPS":
+        # DescribeListeners lists the default certificate only.
+        certificates = raw.get("Certificates") or [{}]
+        spec["certificateArn"] = certificates[0].get("CertificateArn")
+        spec["sslPolicy"] = raw.get("SslPolicy")
+    return spec
+
+
+def _action(actions: Sequence[Raw]) -> Any:
+    """The spec's shape of the default action; several actions (an authenticate step
+    before the forward) stay a list, which no spec equals, so they show as drift."""
+    shaped = [_shape(a) for a in sorted(actions, key=lambda a: a.get("Order", 0))]
+    return shaped[0] if len(shaped) == 1 else shaped
+
+
+def _shape(action: Raw) -> dict[str, Any]:
+    kind = action.get("Type")
+    if kind == "forward":
+        groups = [action["TargetGroupArn"]] if action.get("TargetGroupArn") else []
+        forward = (action.get("ForwardConfig") or {}).get("TargetGroups") or []
+        groups = groups or [g["TargetGroupArn"] for g in forward]
+        return {"type": kind, "targetGroupArn": groups[0] if len(groups) == 1 else sorted(groups)}
+    if kind == "redirect":
+        config = action.get("RedirectConfig") or {}
+        shaped = {
+            "type": kind,
+            "protocol": config.get("Protocol"),
+            "port": config.get("Port"),
+            "statusCode": config.get("StatusCode"),
+        }
+        for key, default in _REDIRECT_DEFAULTS.items():
+            if config.get(key) not in (None, default):
+                shaped[key.lower()] = config[key]
+        return shaped
+    return {"type": kind}
+
+
+def _aws_action(action: Mapping[str, Any]) -> dict[str, Any]:
+    if action["type"] == "forward":
+        return {"Type": "forward", "TargetGroupArn": action["targetGroupArn"]}
+    config = {"Protocol": action["protocol"], "Port": str(action["port"])}
+    return {"Type": "redirect", "RedirectConfig": {**config, "StatusCode": action["statusCode"]}}
+
+
+# -- conformance sample --------------------------------------------------------------
+
+
+def sample_balancer(ctx: Context) -> tuple[str, str]:
+    """(load balancer ARN, target group ARN): an ALB in two AZs and a target group, untagged."""
+    vpc = fixtures.vpc(ctx)
+    balancer = ctx.elbv2.create_load_balancer(
+        Name="sample-alb",
+        Subnets=fixtures.subnets(ctx, vpc, count=2),
+        SecurityGroups=[fixtures.security_group(ctx, vpc, "sample-alb")],
+        Scheme="internet-facing",
+        Type="application",
+    )["LoadBalancers"][0]
+    group = ctx.elbv2.create_target_group(
+        Name="sample-app", Protocol="HTTP", Port=3000, VpcId=vpc, TargetType="ip"
+    )["TargetGroups"][0]
+    return balancer["LoadBalancerArn"], group["TargetGroupArn"]
+
+
+def _sample(ctx: Context) -> Resource:
+    balancer, group = sample_balancer(ctx)
+    certificate = ctx.acm.request_certificate(
+        DomainName="app.acme.example", ValidationMethod="DNS"
+    )["CertificateArn"]
+    spec = {
+        "loadBalancerArn": balancer,
+        "port": 443,
+        "protocol": "HTTPS",
+        "certificateArn": certificate,
+        "sslPolicy": SAMPLE_POLICY,
+        "defaultAction": {"type": "forward", "targetGroupArn": group},
+    }
+    return fixtures.resource(ctx, "Listener", "https", spec)
+
+
+def _weaken_tls_by_hand(ctx: Context, found: Observed) -> None:
+    ctx.elbv2.modify_listener(ListenerArn=found.physical_id, SslPolicy="ELBSecurityPolicy-2016-08")
+
+
+Listener.sample = Sample(_sample, _weaken_tls_by_hand, "sslPolicy", ("ModifyListener",))

@@ -1,0 +1,188 @@
+"""The CloudWatch Logs log group kind: its name, retention and tags.
+
+What makes a log group risky, and where it is handled:
+  - CloudWatch Logs cannot list log groups by tag, so observation is one paginated
+    DescribeLogGroups, then one ListTagsForResource per group that could be ours (see
+    `_candidates` for the trade-off). The Resource Groups Tagging API does see log groups,
+    but it is eventually consistent: a group created a moment ago could be missed, and
+    plumb would then plan to create a group that already exists.
+  - Log groups have two ARNs: DescribeLogGroups' `arn` ends in ":*" (the log streams),
+    while the tagging API wants the group's own ARN; attrs["arn"] is the one without ":*"
+    (moto accepts either, AWS does not: MOTO.md).
+  - CreateLogGroup takes no client token: a create whose answer was lost answers
+    ResourceAlreadyExistsException on the retry, and the group is adopted only if it
+    carries this resource's `plumb:id` tag.
+  - A group without a retention policy keeps its events forever; that reads as
+    `retentionInDays: None`, which is drift when the spec names a retention.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from controller.context import Context
+from controller.diff import diff as diff_of
+from controller.model import TAG_ID, Diff, Observed, Resource
+from reconcilers import _fixtures as fixtures
+from reconcilers import register
+from reconcilers._errors import error_code, ignoring
+from reconcilers._tags import tag_delta
+from reconcilers.base import BaseReconciler, Sample
+
+_NOT_FOUND = "ResourceNotFoundException"
+_EXISTS = "ResourceAlreadyExistsException"
+
+
+@register
+class LogGroup(BaseReconciler):
+    """A log group with a fixed name, found by its ownership tags."""
+
+    kind = "LogGroup"
+    service = "logs"
+    not_found_codes = frozenset({_NOT_FOUND})
+    terminal_codes = frozenset({_EXISTS})
+
+    def physical_name(self, desired: Resource) -> str:
+        return str(desired.spec["logGroupName"])
+
+    def observe(self, desired: Sequence[Resource], ctx: Context) -> dict[str, Observed]:
+        wanted = {str(r.spec["logGroupName"]): r for r in desired}
+        listed = ctx.describe("logs", "describe_log_groups", "logGroups")
+        found: dict[str, Observed] = {}
+        for group in _candidates(ctx, wanted, listed):
+            tags = _read_tags(ctx.logs, _arn(group))
+            if tags is None:
+                continue  # deleted between the listing and the tag read
+            res = wanted.get(group["logGroupName"])
+            if ctx.owns(tags):
+                found[tags[TAG_ID]] = _observed(tags[TAG_ID], group, tags, ctx)
+            if res is not None and res.logical_id not in found:
+                found[res.logical_id] = _observed(res.logical_id, group, tags, ctx, owned=False)
+        return found
+
+    def create(self, desired: Resource, ctx: Context) -> Observed:
+        name = str(desired.spec["logGroupName"])
+        try:
+            ctx.logs.create_log_group(logGroupName=name, tags=desired.ownership_tags())
+        except ClientError as err:
+            if error_code(err) != _EXISTS:
+                raise
+            return self._adopt(desired, ctx, err)
+        # Tagged from birth: a crash before the retention is put leaves an owned group
+        # whose missing retention the next run repairs as drift.
+        retention = desired.spec.get("retentionInDays")
+        if retention is not None:
+            _put_retention(ctx.logs, name, int(retention))
+        arn = f"arn:{ctx.partition}:logs:{ctx.region}:{ctx.account_id}:log-group:{name}"
+        group = {"logGroupName": name, "logGroupArn": arn, "retentionInDays": retention}
+        return _observed(desired.logical_id, group, desired.ownership_tags(), ctx)
+
+    def update(self, desired: Resource, observed: Observed, diff: Diff, ctx: Context) -> Observed:
+        name = observed.physical_id
+        if diff.changed("retentionInDays"):
+            _put_retention(ctx.logs, name, int(desired.spec["retentionInDays"]))
+        if diff.changed("tags"):
+            _sync_tags(ctx.logs, observed.attrs["arn"], observed.tags, desired.ownership_tags())
+        return self.observe_one(desired, ctx, name)
+
+    def delete(self, observed: Observed, ctx: Context) -> None:
+        with ignoring(self.not_found_codes):
+            ctx.logs.delete_log_group(logGroupName=observed.physical_id)
+
+    def _adopt(self, desired: Resource, ctx: Context, err: ClientError) -> Observed:
+        """The group exists: ours (a create whose answer was lost) is adopted and brought to
+        the spec; anyone else's is never taken over."""
+        found = self.observe([desired], ctx.only({desired.stack})).get(desired.logical_id)
+        if found is None or not found.owned:
+            raise err
+        delta = diff_of(desired, found)
+        return self.update(desired, found, delta, ctx) if delta else found
+
+
+# -- observing ------------------------------------------------------------------------
+
+
+def _candidates(
+    ctx: Context, wanted: Mapping[str, Resource], listed: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Listed groups worth a tag read: desired names and names that contain a stack.
+
+    Each tag read is one call, so only groups that could be ours are read. plumb names its
+    groups "/ecs/{stack}"; a LogGroup written directly in a spec under a name that does not
+    contain its stack is not found as an orphan once it leaves the spec (it is never
+    deleted by mistake, only forgotten).
+    """
+    stacks = sorted(ctx.stacks)
+    return [
+        g
+        for g in listed
+        if g["logGroupName"] in wanted or any(s in g["logGroupName"] for s in stacks)
+    ]
+
+
+def _arn(group: Mapping[str, Any]) -> str:
+    """The group's own ARN: `logGroupArn`, or `arn` without the ":*" of its streams."""
+    return str(group.get("logGroupArn") or str(group["arn"]).removesuffix(":*"))
+
+
+def _read_tags(logs: Any, arn: str) -> dict[str, str] | None:
+    """The group's tags, or None when it is gone."""
+    try:
+        return dict(logs.list_tags_for_resource(resourceArn=arn).get("tags") or {})
+    except ClientError as err:
+        if error_code(err) == _NOT_FOUND:
+            return None
+        raise
+
+
+def _observed(
+    logical_id: str,
+    group: Mapping[str, Any],
+    tags: Mapping[str, str],
+    ctx: Context,
+    owned: bool = True,
+) -> Observed:
+    name = str(group["logGroupName"])
+    return Observed(
+        kind=LogGroup.kind,
+        logical_id=logical_id,
+        physical_id=name,
+        spec={"logGroupName": name, "retentionInDays": group.get("retentionInDays")},
+        attrs={"id": name, "name": name, "arn": _arn(group)},
+        tags=dict(tags),
+        owned=owned,
+        region=ctx.region,
+    )
+
+
+# -- writing: one call per drifted field ----------------------------------------------
+
+
+def _put_retention(logs: Any, name: str, days: int) -> None:
+    logs.put_retention_policy(logGroupName=name, retentionInDays=days)
+
+
+def _sync_tags(logs: Any, arn: str, have: Mapping[str, str], want: Mapping[str, str]) -> None:
+    to_set, to_remove = tag_delta(have, want)
+    if to_set:
+        logs.tag_resource(resourceArn=arn, tags=to_set)
+    if to_remove:
+        logs.untag_resource(resourceArn=arn, tagKeys=to_remove)
+
+
+# -- conformance sample --------------------------------------------------------------
+
+
+def _sample(ctx: Context) -> Resource:
+    spec = {"logGroupName": "/ecs/acme-prod-sample", "retentionInDays": 30}
+    return fixtures.resource(ctx, "LogGroup", "logs", spec)
+
+
+def _keep_forever_by_hand(ctx: Context, found: Observed) -> None:
+    ctx.logs.delete_retention_policy(logGroupName=found.physical_id)
+
+
+LogGroup.sample = Sample(_sample, _keep_forever_by_hand, "retentionInDays", ("PutRetentionPolicy",))

@@ -1,0 +1,315 @@
+"""The ECR repository kind: tag mutability, scan on push, encryption and the lifecycle policy.
+
+What makes a repository risky, and where it is handled:
+  - It holds images, which plumb never deletes: `delete` calls DeleteRepository without
+    `force`, so a repository with images is a terminal error that says so (the images and
+    the repository stay).
+  - ECR cannot list repositories by tag, and the Resource Groups Tagging API does not see
+    ECR repositories (not on moto either, MOTO.md gap 9), so observation is one paginated
+    DescribeRepositories, then one ListTagsForResource per repository that could be ours
+    (see `_candidates` for the trade-off), and a GetLifecyclePolicy only for a desired,
+    owned repository whose spec manages the policy.
+  - CreateRepository takes no client token: a create whose answer was lost answers
+    RepositoryAlreadyExistsException on the retry, and the repository is adopted only if
+    it carries this resource's `plumb:id` tag.
+  - ECR stores a lifecycle policy's rules ordered by rulePriority; the observed rules are
+    put back in the spec's order (priorities are unique), so that is not drift.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from controller.context import Context
+from controller.diff import diff as diff_of
+from controller.errors import ERR_DELETE, TerminalError
+from controller.model import TAG_ID, Diff, Observed, Resource
+from reconcilers import _fixtures as fixtures
+from reconcilers import register
+from reconcilers._errors import error_code, ignoring
+from reconcilers._tags import tag_delta, to_dict, to_list
+from reconcilers.base import BaseReconciler, Sample
+
+_NOT_FOUND = "RepositoryNotFoundException"
+_NOT_EMPTY = "RepositoryNotEmptyException"
+_EXISTS = "RepositoryAlreadyExistsException"
+_NO_POLICY = "LifecyclePolicyNotFoundException"
+# Spec defaults (schemas/repository.json), for a spec that reaches create unfilled.
+DEFAULTS: Mapping[str, Any] = {
+    "imageTagMutability": "IMMUTABLE",
+    "scanOnPush": True,
+    "encryptionType": "AES256",
+}
+
+
+def keep_last_images_policy(n: int) -> dict[str, Any]:
+    """The standard lifecycle document: expire every image but the newest `n`."""
+    return {
+        "rules": [
+            {
+                "rulePriority": 1,
+                "description": f"Keep the last {n} images",
+                "selection": {
+                    "tagStatus": "any",
+                    "countType": "imageCountMoreThan",
+                    "countNumber": n,
+                },
+                "action": {"type": "expire"},
+            }
+        ]
+    }
+
+
+@register
+class Repository(BaseReconciler):
+    """An ECR repository with a fixed name, found by its ownership tags."""
+
+    kind = "Repository"
+    service = "ecr"
+    not_found_codes = frozenset({_NOT_FOUND})
+    terminal_codes = frozenset(
+        {
+            _NOT_EMPTY,  # plumb never deletes images
+            _EXISTS,
+            "InvalidTagParameterException",
+            "TooManyTagsException",
+            "LifecyclePolicyPreviewInProgressException",
+            "KmsException",
+        }
+    )
+
+    def physical_name(self, desired: Resource) -> str:
+        return str(desired.spec["repositoryName"])
+
+    def observe(self, desired: Sequence[Resource], ctx: Context) -> dict[str, Observed]:
+        wanted = {str(r.spec["repositoryName"]): r for r in desired}
+        listed = ctx.describe("ecr", "describe_repositories", "repositories")
+        found: dict[str, Observed] = {}
+        for repo in _candidates(ctx, wanted, listed):
+            tags = _read_tags(ctx.ecr, repo["repositoryArn"])
+            if tags is None:
+                continue  # deleted between the listing and the tag read
+            res = wanted.get(repo["repositoryName"])
+            if ctx.owns(tags):
+                mine = res if res is not None and res.logical_id == tags[TAG_ID] else None
+                found[tags[TAG_ID]] = _observe_owned(ctx, repo, tags, mine)
+            if res is not None and res.logical_id not in found:
+                found[res.logical_id] = _observed(res.logical_id, repo, tags, ctx, owned=False)
+        return found
+
+    def create(self, desired: Resource, ctx: Context) -> Observed:
+        spec = {**DEFAULTS, **desired.spec}
+        try:
+            repo = ctx.ecr.create_repository(
+                repositoryName=spec["repositoryName"],
+                tags=ctx.tag_list(desired),
+                imageTagMutability=spec["imageTagMutability"],
+                imageScanningConfiguration={"scanOnPush": bool(spec["scanOnPush"])},
+                encryptionConfiguration={"encryptionType": spec["encryptionType"]},
+            )["repository"]
+        except ClientError as err:
+            if error_code(err) != _EXISTS:
+                raise
+            return self._adopt(desired, ctx, err)
+        # Tagged from birth: a crash before the policy is put leaves an owned repository
+        # whose missing policy the next run repairs as drift.
+        if "lifecyclePolicy" in spec:
+            _put_policy(ctx.ecr, repo["repositoryName"], spec["lifecyclePolicy"])
+        return _observed(desired.logical_id, repo, desired.ownership_tags(), ctx, spec=spec)
+
+    def update(self, desired: Resource, observed: Observed, diff: Diff, ctx: Context) -> Observed:
+        name, spec = observed.physical_id, desired.spec
+        if diff.changed("imageTagMutability"):
+            ctx.ecr.put_image_tag_mutability(
+                repositoryName=name, imageTagMutability=spec["imageTagMutability"]
+            )
+        if diff.changed("scanOnPush"):
+            ctx.ecr.put_image_scanning_configuration(
+                repositoryName=name,
+                imageScanningConfiguration={"scanOnPush": bool(spec["scanOnPush"])},
+            )
+        if diff.changed("lifecyclePolicy"):
+            _put_policy(ctx.ecr, name, spec["lifecyclePolicy"])
+        if diff.changed("tags"):
+            _sync_tags(ctx.ecr, observed.attrs["arn"], observed.tags, desired.ownership_tags())
+        return self.observe_one(desired, ctx, name)
+
+    def delete(self, observed: Observed, ctx: Context) -> None:
+        # Never force: force would delete every image in the repository with it.
+        try:
+            with ignoring(self.not_found_codes):
+                ctx.ecr.delete_repository(repositoryName=observed.physical_id)
+        except ClientError as err:
+            if error_code(err) != _NOT_EMPTY:
+                raise
+            message = (
+                f"repository {observed.physical_id} still holds images, and plumb never "
+                "deletes images: remove them yourself, or keep the repository "
+                "(deletionPolicy: Retain)"
+            )
+            raise TerminalError(
+                ERR_DELETE.format(
+                    kind=self.kind, logical_id=observed.logical_id, code=_NOT_EMPTY, message=message
+                ),
+                _NOT_EMPTY,
+            ) from err
+
+    def _adopt(self, desired: Resource, ctx: Context, err: ClientError) -> Observed:
+        """The repository exists: ours (a create whose answer was lost) is adopted and
+        brought to the spec; anyone else's is never taken over."""
+        found = self.observe([desired], ctx.only({desired.stack})).get(desired.logical_id)
+        if found is None or not found.owned:
+            raise err
+        delta = diff_of(desired, found)
+        return self.update(desired, found, delta, ctx) if delta else found
+
+
+# -- observing ------------------------------------------------------------------------
+
+
+def _candidates(
+    ctx: Context, wanted: Mapping[str, Resource], listed: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Listed repositories worth a tag read: desired names and names starting with a stack.
+
+    Each tag read is one call, so only repositories that could be ours are read. plumb
+    names its repositories "{stack}-..."; a Repository written directly in a spec under a
+    name that does not start with its stack is not found as an orphan once it leaves the
+    spec (it is never deleted by mistake, only forgotten).
+    """
+    prefixes = tuple(f"{stack}-" for stack in sorted(ctx.stacks))
+    return [
+        r
+        for r in listed
+        if r["repositoryName"] in wanted or str(r["repositoryName"]).startswith(prefixes)
+    ]
+
+
+def _read_tags(ecr: Any, arn: str) -> dict[str, str] | None:
+    """The repository's tags, or None when it is gone."""
+    try:
+        return to_dict(ecr.list_tags_for_resource(resourceArn=arn).get("tags"))
+    except ClientError as err:
+        if error_code(err) == _NOT_FOUND:
+            return None
+        raise
+
+
+def _read_policy(ecr: Any, name: str, want: Any) -> Any:
+    """The lifecycle document parsed, its rules in the spec's order; None when there is none."""
+    try:
+        text = ecr.get_lifecycle_policy(repositoryName=name)["lifecyclePolicyText"]
+    except ClientError as err:
+        if error_code(err) == _NO_POLICY:
+            return None
+        raise
+    return _in_spec_order(json.loads(text), want)
+
+
+def _in_spec_order(have: Any, want: Any) -> Any:
+    """ECR keeps rules sorted by rulePriority; priorities are unique, so ordering the rules
+    as the spec does changes nothing they mean. Rules the spec lacks go last."""
+    if not isinstance(have, dict) or not isinstance(want, Mapping):
+        return have
+    order = [r.get("rulePriority") for r in want.get("rules") or [] if isinstance(r, Mapping)]
+    rank = {priority: i for i, priority in enumerate(order)}
+    rules = have.get("rules")
+    if isinstance(rules, list):
+        have["rules"] = sorted(
+            rules, key=lambda r: (rank.get(r.get("rulePriority"), len(rank)), _priority(r))
+        )
+    return have
+
+
+def _priority(rule: Any) -> int:
+    return int(rule.get("rulePriority") or 0) if isinstance(rule, Mapping) else 0
+
+
+def _observe_owned(
+    ctx: Context, repo: Mapping[str, Any], tags: dict[str, str], desired: Resource | None
+) -> Observed:
+    """Reads the lifecycle policy only for a desired repository whose spec manages it."""
+    spec = _spec(repo)
+    if desired is not None and "lifecyclePolicy" in desired.spec:
+        want = desired.spec["lifecyclePolicy"]
+        spec["lifecyclePolicy"] = _read_policy(ctx.ecr, repo["repositoryName"], want)
+    return _observed(tags[TAG_ID], repo, tags, ctx, spec=spec)
+
+
+def _spec(repo: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "repositoryName": repo["repositoryName"],
+        "imageTagMutability": repo.get("imageTagMutability"),
+        "scanOnPush": bool(repo.get("imageScanningConfiguration", {}).get("scanOnPush")),
+        "encryptionType": repo.get("encryptionConfiguration", {}).get("encryptionType"),
+    }
+
+
+def _observed(
+    logical_id: str,
+    repo: Mapping[str, Any],
+    tags: Mapping[str, str],
+    ctx: Context,
+    owned: bool = True,
+    spec: Mapping[str, Any] | None = None,
+) -> Observed:
+    name = str(repo["repositoryName"])
+    return Observed(
+        kind=Repository.kind,
+        logical_id=logical_id,
+        physical_id=name,
+        spec=dict(spec) if spec is not None else _spec(repo),
+        attrs={
+            "id": name,
+            "name": name,
+            "arn": repo["repositoryArn"],
+            "uri": repo["repositoryUri"],
+            "registryId": repo["registryId"],
+        },
+        tags=dict(tags),
+        owned=owned,
+        region=ctx.region,
+    )
+
+
+# -- writing: one call per drifted field ----------------------------------------------
+
+
+def _put_policy(ecr: Any, name: str, document: Any) -> None:
+    text = document if isinstance(document, str) else json.dumps(document)
+    ecr.put_lifecycle_policy(repositoryName=name, lifecyclePolicyText=text)
+
+
+def _sync_tags(ecr: Any, arn: str, have: Mapping[str, str], want: Mapping[str, str]) -> None:
+    to_set, to_remove = tag_delta(have, want)
+    if to_set:
+        ecr.tag_resource(resourceArn=arn, tags=to_list(to_set))
+    if to_remove:
+        ecr.untag_resource(resourceArn=arn, tagKeys=to_remove)
+
+
+# -- conformance sample --------------------------------------------------------------
+
+
+def _sample(ctx: Context) -> Resource:
+    spec = {
+        "repositoryName": "acme-prod-sample-app",
+        "imageTagMutability": "IMMUTABLE",
+        "scanOnPush": True,
+        "encryptionType": "AES256",
+        "lifecyclePolicy": keep_last_images_policy(10),
+    }
+    return fixtures.resource(ctx, "Repository", "repository", spec)
+
+
+def _allow_overwriting_tags(ctx: Context, found: Observed) -> None:
+    ctx.ecr.put_image_tag_mutability(repositoryName=found.physical_id, imageTagMutability="MUTABLE")
+
+
+Repository.sample = Sample(
+    _sample, _allow_overwriting_tags, "imageTagMutability", ("PutImageTagMutability",)
+)

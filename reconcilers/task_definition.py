@@ -1,0 +1,269 @@
+"""The ECS task definition kind: one Fargate container, registered as immutable revisions.
+
+The peers' most reported false diff lives here (terraform #17737, pulumi-aws #1985: a task
+definition re-registered on every run). What makes it risky, and where it is handled:
+  - ECS fills in container fields the spec never set (cpu 0, mountPoints, volumesFrom,
+    systemControls, ...) and reorders lists. `_to_spec` projects the container back onto
+    the spec's shape ONLY (environment and secrets as dicts, the port of the one mapping,
+    the awslogs options), so nothing ECS adds is ever compared.
+  - Revisions are immutable. A change registers ONE new revision carrying the desired spec
+    and tags, then deregisters the revision it replaces (`update`); a change of tags only
+    tags the current revision and registers nothing.
+  - ECS cannot list task definitions by tag: observe is one ListTaskDefinitionFamilies
+    (ACTIVE), then DescribeTaskDefinition (latest ACTIVE revision, with tags) for families
+    that are desired or named "{stack}-..."; ownership is decided on the tags. A desired
+    family whose latest revision lacks our tags is someone else's: `owned=False`.
+  - RegisterTaskDefinition takes no client token; a register whose answer was lost leaves
+    a tagged revision that the next observe adopts (an extra revision is harmless).
+moto returned deregistered revisions by family and listed dead families; both are patched
+to answer as AWS does (controller/moto_compat/ecs.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from controller.context import Context
+from controller.model import TAG_ID, Diff, Observed, Resource
+from reconcilers import _fixtures as fixtures
+from reconcilers import register
+from reconcilers._ecs import sync_tags, tags_of
+from reconcilers._errors import ignoring
+from reconcilers.base import BaseReconciler, Sample
+
+Raw = Mapping[str, Any]
+DEFAULT_STREAM_PREFIX = "app"
+# Fixed for every task definition plumb registers; not in the spec.
+FARGATE = {
+    "requiresCompatibilities": ["FARGATE"],
+    "networkMode": "awsvpc",
+    "runtimePlatform": {"operatingSystemFamily": "LINUX", "cpuArchitecture": "X86_64"},
+}
+
+
+@register
+class TaskDefinition(BaseReconciler):
+    """A task definition family, observed through its latest ACTIVE revision."""
+
+    kind = "TaskDefinition"
+    service = "ecs"
+    # Deleted before the role it runs as.
+    requires = ("Role", "LogGroup", "Secret")
+    # ECS answers a revision that does not exist (or no longer) with ClientException.
+    not_found_codes = frozenset({"ClientException"})
+    terminal_codes = frozenset({"ClientException"})
+
+    def physical_name(self, desired: Resource) -> str:
+        return str(desired.spec["family"])
+
+    def observe(self, desired: Sequence[Resource], ctx: Context) -> dict[str, Observed]:
+        wanted = {r.spec["family"]: r for r in desired if isinstance(r.spec.get("family"), str)}
+        prefixes = tuple(f"{stack}-" for stack in sorted(ctx.stacks))
+        families = ctx.describe("ecs", "list_task_definition_families", "families", status="ACTIVE")
+        latest = [
+            _describe(ctx, family)
+            for family in sorted(set(families))
+            if family in wanted or family.startswith(prefixes)
+        ]
+        found: dict[str, Observed] = {}
+        for td, tags in latest:
+            if ctx.owns(tags) and _preferred(found.get(tags[TAG_ID]), td, wanted):
+                found[tags[TAG_ID]] = _observed(tags[TAG_ID], td, tags, ctx)
+        for td, tags in latest:
+            res = wanted.get(td["family"])
+            if res is not None and res.logical_id not in found:
+                # Not ours, whatever its tags say of another stack: never taken over.
+                found[res.logical_id] = _observed(res.logical_id, td, tags, ctx, owned=False)
+        return found
+
+    def create(self, desired: Resource, ctx: Context) -> Observed:
+        return self._register(desired, ctx)
+
+    def update(self, desired: Resource, observed: Observed, diff: Diff, ctx: Context) -> Observed:
+        if any(change.path != "tags" for change in diff.changes):
+            # The new revision carries the desired tags too: nothing left to tag after it.
+            fresh = self._register(desired, ctx)
+            _deregister(ctx, observed.attrs["arn"])
+            return fresh
+        if diff.changed("tags"):
+            sync_tags(ctx.ecs, observed.attrs["arn"], observed.tags, desired.ownership_tags())
+        return self.observe_one(desired, ctx)
+
+    def delete(self, observed: Observed, ctx: Context) -> None:
+        family = observed.physical_id
+        arns = ctx.describe(
+            "ecs",
+            "list_task_definitions",
+            "taskDefinitionArns",
+            familyPrefix=family,
+            status="ACTIVE",
+        )
+        # familyPrefix names a family, but only revisions of exactly this one are ours.
+        for arn in arns:
+            if _family_of(arn) == family:
+                _deregister(ctx, arn)
+
+    def _register(self, desired: Resource, ctx: Context) -> Observed:
+        out = ctx.ecs.register_task_definition(**register_args(desired, ctx))
+        return _observed(desired.logical_id, out["taskDefinition"], desired.ownership_tags(), ctx)
+
+
+# -- reading ----------------------------------------------------------------------------
+
+
+def _describe(ctx: Context, family: str) -> tuple[Raw, dict[str, str]]:
+    """The family's latest ACTIVE revision and its tags; a failure is raised, never absent."""
+    out = ctx.ecs.describe_task_definition(taskDefinition=family, include=["TAGS"])
+    return out["taskDefinition"], tags_of(out)
+
+
+def _preferred(current: Observed | None, td: Raw, wanted: Mapping[str, Resource]) -> bool:
+    """Two families carrying one logical id (during a replace): the desired family wins."""
+    if current is None:
+        return True
+    return td["family"] in wanted and current.physical_id not in wanted
+
+
+def _family_of(arn: str) -> str:
+    return arn.rsplit("/", 1)[-1].rsplit(":", 1)[0]
+
+
+def _to_spec(td: Raw) -> dict[str, Any]:
+    """The revision on the spec's shape, and nothing else ECS reports."""
+    container = (td.get("containerDefinitions") or [{}])[0]
+    ports = container.get("portMappings") or [{}]
+    options = (container.get("logConfiguration") or {}).get("options") or {}
+    return {
+        "family": td["family"],
+        "cpu": td.get("cpu"),
+        "memory": td.get("memory"),
+        "executionRoleArn": td.get("executionRoleArn"),
+        "taskRoleArn": td.get("taskRoleArn"),
+        "container": {
+            "name": container.get("name"),
+            "image": container.get("image"),
+            "port": ports[0].get("containerPort"),
+            "environment": {
+                e["name"]: e.get("value", "") for e in container.get("environment") or []
+            },
+            "secrets": {s["name"]: s["valueFrom"] for s in container.get("secrets") or []},
+            "logGroup": options.get("awslogs-group"),
+            "logStreamPrefix": options.get("awslogs-stream-prefix"),
+        },
+    }
+
+
+def _observed(
+    logical_id: str, td: Raw, tags: Mapping[str, str], ctx: Context, owned: bool = True
+) -> Observed:
+    arn = td["taskDefinitionArn"]
+    return Observed(
+        kind=TaskDefinition.kind,
+        logical_id=logical_id,
+        physical_id=td["family"],
+        spec=_to_spec(td),
+        attrs={"id": arn, "arn": arn, "family": td["family"], "revision": td["revision"]},
+        tags=dict(tags),
+        owned=owned,
+        region=ctx.region,
+    )
+
+
+# -- writing ----------------------------------------------------------------------------
+
+
+def register_args(desired: Resource, ctx: Context) -> dict[str, Any]:
+    """RegisterTaskDefinition's arguments: the spec, the fixed Fargate settings, the tags."""
+    spec = desired.spec
+    args: dict[str, Any] = {
+        "family": spec["family"],
+        "cpu": str(spec["cpu"]),
+        "memory": str(spec["memory"]),
+        **FARGATE,
+        "containerDefinitions": [_container(spec["container"], ctx.region)],
+        "tags": ctx.tag_list(desired, "key", "value"),
+    }
+    for role in ("executionRoleArn", "taskRoleArn"):
+        if spec.get(role):
+            args[role] = spec[role]
+    return args
+
+
+def _container(spec: Mapping[str, Any], region: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": spec["name"], "image": spec["image"], "essential": True}
+    if spec.get("port") is not None:
+        out["portMappings"] = [{"containerPort": int(spec["port"]), "protocol": "tcp"}]
+    env = spec.get("environment") or {}
+    out["environment"] = [{"name": k, "value": str(v)} for k, v in sorted(env.items())]
+    secrets = spec.get("secrets") or {}
+    if secrets:
+        out["secrets"] = [{"name": k, "valueFrom": v} for k, v in sorted(secrets.items())]
+    if spec.get("logGroup"):
+        options = {
+            "awslogs-group": spec["logGroup"],
+            "awslogs-region": region,
+            "awslogs-stream-prefix": spec.get("logStreamPrefix") or DEFAULT_STREAM_PREFIX,
+        }
+        out["logConfiguration"] = {"logDriver": "awslogs", "options": options}
+    return out
+
+
+def _deregister(ctx: Context, arn: str) -> None:
+    with ignoring(TaskDefinition.not_found_codes):
+        ctx.ecs.deregister_task_definition(taskDefinition=arn)
+
+
+# -- conformance sample --------------------------------------------------------------
+
+
+def sample_spec(ctx: Context, family: str = "acme-prod-sample") -> dict[str, Any]:
+    account = ctx.account_id
+    return {
+        "family": family,
+        "cpu": "512",
+        "memory": "1024",
+        "executionRoleArn": f"arn:aws:iam::{account}:role/plumb/{family}-execution",
+        "taskRoleArn": f"arn:aws:iam::{account}:role/plumb/{family}-task",
+        "container": {
+            "name": "app",
+            "image": f"{account}.dkr.ecr.{ctx.region}.amazonaws.com/acme-app:1.4.2",
+            "port": 3000,
+            "environment": {"NODE_ENV": "production", "AWS_REGION": ctx.region},
+            "secrets": {
+                "API_KEY": f"arn:aws:secretsmanager:{ctx.region}:{account}:secret:acme-key-AbCdEf"
+            },
+            "logGroup": "/ecs/acme-prod",
+            "logStreamPrefix": "app",
+        },
+    }
+
+
+def _sample(ctx: Context) -> Resource:
+    return fixtures.resource(ctx, "TaskDefinition", "task-definition", sample_spec(ctx))
+
+
+def register_by_hand(ctx: Context, found: Observed, **container: Any) -> str:
+    """A new revision of the same family, made outside plumb from the current one with
+    `container` fields changed (same tags); returns its ARN."""
+    out = ctx.ecs.describe_task_definition(taskDefinition=found.attrs["arn"], include=["TAGS"])
+    td = out["taskDefinition"]
+    keep = ("family", "cpu", "memory", "executionRoleArn", "taskRoleArn", *FARGATE)
+    args = {k: td[k] for k in keep if k in td}
+    definitions = [{**td["containerDefinitions"][0], **container}]
+    made = ctx.ecs.register_task_definition(
+        **args, containerDefinitions=definitions, tags=out["tags"]
+    )
+    return str(made["taskDefinition"]["taskDefinitionArn"])
+
+
+def _new_image_by_hand(ctx: Context, found: Observed) -> None:
+    register_by_hand(ctx, found, image="public.ecr.aws/docker/library/busybox:latest")
+
+
+TaskDefinition.sample = Sample(
+    _sample,
+    _new_image_by_hand,
+    "container.image",
+    ("RegisterTaskDefinition", "DeregisterTaskDefinition"),
+)

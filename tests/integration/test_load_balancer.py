@@ -1,0 +1,259 @@
+"""The LoadBalancer reconciler against moto: an ALB found by its tags, read in batches."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+import pytest
+from moto.elbv2.models import elbv2_backends
+
+from controller.context import Context
+from controller.diff import diff
+from controller.errors import TerminalError
+from controller.model import TAG_ID, TAG_STACK, Resource
+from reconcilers import _fixtures as fixtures
+from reconcilers.load_balancer import LoadBalancer
+from tests.conftest import REGION, count_calls, reconcile_once
+
+NAME = "acme-prod-alb"
+LOGICAL_ID = "acme-prod/edge/alb"
+ACCOUNT = "123456789012"
+
+
+def elb() -> Any:
+    return boto3.client("elbv2", region_name=REGION)
+
+
+@pytest.fixture
+def network(ctx: Context) -> dict[str, Any]:
+    vpc = fixtures.vpc(ctx)
+    return {
+        "vpc": vpc,
+        "subnets": fixtures.subnets(ctx, vpc, count=2),
+        "sg": fixtures.security_group(ctx, vpc, "alb"),
+        "other_sg": fixtures.security_group(ctx, vpc, "other"),
+    }
+
+
+def desired(network: dict[str, Any], **spec: Any) -> Resource:
+    body = {
+        "name": NAME,
+        "scheme": "internet-facing",
+        "subnets": list(reversed(network["subnets"])),  # order is not drift
+        "securityGroups": [network["sg"]],
+        "attributes": {
+            "idleTimeoutSeconds": 90,
+            "dropInvalidHeaderFields": True,
+            "deletionProtection": False,
+        },
+        **spec,
+    }
+    return Resource("LoadBalancer", LOGICAL_ID, body, REGION, tags=dict(fixtures.USER_TAGS))
+
+
+def described(name: str = NAME) -> dict[str, Any]:
+    return dict(elb().describe_load_balancers(Names=[name])["LoadBalancers"][0])
+
+
+def tags_of(arn: str) -> dict[str, str]:
+    [found] = elb().describe_tags(ResourceArns=[arn])["TagDescriptions"]
+    return {t["Key"]: t["Value"] for t in found["Tags"]}
+
+
+def attributes_of(arn: str) -> dict[str, str]:
+    out = elb().describe_load_balancer_attributes(LoadBalancerArn=arn)["Attributes"]
+    return {a["Key"]: a["Value"] for a in out}
+
+
+def hand_made(network: dict[str, Any], name: str, tags: dict[str, str]) -> str:
+    out = elb().create_load_balancer(
+        Name=name,
+        Subnets=network["subnets"],
+        SecurityGroups=[network["other_sg"]],
+        Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
+    )
+    return str(out["LoadBalancers"][0]["LoadBalancerArn"])
+
+
+def params_of(ctx: Context, operation: str) -> list[dict[str, Any]]:
+    """The parameters of every `operation` call made through ctx's client from now on."""
+    seen: list[dict[str, Any]] = []
+
+    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
+        if model.name == operation:
+            seen.append(dict(params))
+
+    ctx.elbv2.meta.events.register("before-parameter-build", record)
+    return seen
+
+
+@pytest.fixture
+def created(ctx: Context, network: dict[str, Any]) -> Resource:
+    res = desired(network)
+    actions, observed = reconcile_once(LoadBalancer(), [res], ctx)
+    assert actions == {LOGICAL_ID: "create"}
+    assert observed[LOGICAL_ID].ready is False  # provisioning until AWS says active
+    return res
+
+
+def test_create_makes_a_tagged_alb_with_every_attribute(
+    created: Resource, network: dict[str, Any]
+) -> None:
+    lb = described()
+    assert (lb["Type"], lb["Scheme"], lb["IpAddressType"]) == (
+        "application",
+        "internet-facing",
+        "ipv4",
+    )
+    assert sorted(z["SubnetId"] for z in lb["AvailabilityZones"]) == sorted(network["subnets"])
+    assert lb["SecurityGroups"] == [network["sg"]]
+    assert tags_of(lb["LoadBalancerArn"]) == created.ownership_tags()
+    attributes = attributes_of(lb["LoadBalancerArn"])
+    assert attributes["idle_timeout.timeout_seconds"] == "90"
+    assert attributes["routing.http.drop_invalid_header_fields.enabled"] == "true"
+    assert attributes["deletion_protection.enabled"] == "false"
+
+
+def test_attrs_carry_what_dns_and_metrics_refer_to(ctx: Context, created: Resource) -> None:
+    found = LoadBalancer().observe([created], ctx)[LOGICAL_ID]
+    lb = described()
+    arn = lb["LoadBalancerArn"]
+    assert found.ready is True
+    assert found.attrs["id"] == found.attrs["arn"] == found.physical_id == arn
+    assert found.attrs["name"] == NAME
+    assert found.attrs["dnsName"] == lb["DNSName"]
+    assert found.attrs["canonicalHostedZoneId"] == lb["CanonicalHostedZoneId"]
+    assert found.attrs["arnSuffix"] == f"app/{NAME}/{arn.rsplit('/', 1)[1]}"
+
+
+def test_second_run_is_noop_with_three_reads(ctx: Context, created: Resource) -> None:
+    writes, calls = count_calls(ctx, lambda: reconcile_once(LoadBalancer(), [created], ctx))
+    assert writes == 0
+    assert calls == {
+        "elbv2:DescribeLoadBalancers": 1,
+        "elbv2:DescribeTags": 1,
+        "elbv2:DescribeLoadBalancerAttributes": 1,
+    }
+
+
+def test_attributes_the_spec_leaves_out_get_the_schema_defaults(
+    ctx: Context, network: dict[str, Any]
+) -> None:
+    res = desired(network)
+    res = res.with_spec({k: v for k, v in res.spec.items() if k not in ("attributes", "scheme")})
+    LoadBalancer().create(res, ctx)
+    lb = described()
+    assert lb["Scheme"] == "internet-facing"
+    attributes = attributes_of(lb["LoadBalancerArn"])
+    assert attributes["idle_timeout.timeout_seconds"] == "60"
+    assert attributes["routing.http.drop_invalid_header_fields.enabled"] == "true"
+    # With no attributes in the spec, none are read or compared.
+    writes, calls = count_calls(ctx, lambda: reconcile_once(LoadBalancer(), [res], ctx))
+    assert writes == 0 and "elbv2:DescribeLoadBalancerAttributes" not in calls
+
+
+def test_update_writes_only_what_drifted(
+    ctx: Context, created: Resource, network: dict[str, Any]
+) -> None:
+    arn = described()["LoadBalancerArn"]
+    elb().set_security_groups(LoadBalancerArn=arn, SecurityGroups=[network["other_sg"]])
+    elb().modify_load_balancer_attributes(
+        LoadBalancerArn=arn,
+        Attributes=[{"Key": "deletion_protection.enabled", "Value": "true"}],
+    )
+    found = LoadBalancer().observe([created], ctx)[LOGICAL_ID]
+    delta = diff(created, found)
+    assert sorted(delta.paths) == ["attributes.deletionProtection", "securityGroups"]
+
+    sent = params_of(ctx, "ModifyLoadBalancerAttributes")
+    writes, calls = count_calls(ctx, lambda: LoadBalancer().update(created, found, delta, ctx))
+
+    assert writes == 2
+    assert calls["elbv2:SetSecurityGroups"] == calls["elbv2:ModifyLoadBalancerAttributes"] == 1
+    assert sent[0]["Attributes"] == [{"Key": "deletion_protection.enabled", "Value": "false"}]
+    assert described()["SecurityGroups"] == [network["sg"]]
+    assert reconcile_once(LoadBalancer(), [created], ctx)[0] == {LOGICAL_ID: "noop"}
+
+
+def test_tags_changed_by_hand_are_repaired(ctx: Context, created: Resource) -> None:
+    arn = described()["LoadBalancerArn"]
+    elb().add_tags(
+        ResourceArns=[arn], Tags=[fixtures.OTHER_COST_CENTER, {"Key": "x", "Value": "y"}]
+    )
+    writes, calls = count_calls(ctx, lambda: reconcile_once(LoadBalancer(), [created], ctx))
+    assert writes == 2 and calls["elbv2:AddTags"] == calls["elbv2:RemoveTags"] == 1
+    assert tags_of(arn) == created.ownership_tags()
+
+
+def test_same_name_without_our_tags_is_not_owned_and_untouched(
+    ctx: Context, network: dict[str, Any]
+) -> None:
+    arn = hand_made(network, NAME, {"team": "web"})
+    res = desired(network)
+
+    writes, calls = count_calls(ctx, lambda: LoadBalancer().observe([res], ctx))
+    found = LoadBalancer().observe([res], ctx)[LOGICAL_ID]
+
+    assert writes == 0 and "elbv2:DescribeLoadBalancerAttributes" not in calls
+    assert found.owned is False and found.physical_id == arn
+    with pytest.raises(TerminalError, match="not this resource's"):
+        LoadBalancer().create(res, ctx)
+    assert tags_of(arn) == {"team": "web"}
+    assert attributes_of(arn)["idle_timeout.timeout_seconds"] == "60"
+
+
+def test_a_foreign_twin_answered_by_an_idempotent_create_is_not_taken_over(
+    ctx: Context, network: dict[str, Any]
+) -> None:
+    # AWS answers a create with the same settings with the existing load balancer.
+    res = desired(network, securityGroups=[network["other_sg"]])
+    arn = hand_made(network, NAME, {"team": "web"})
+    with pytest.raises(TerminalError, match="not this resource's"):
+        LoadBalancer().create(res, ctx)
+    assert tags_of(arn) == {"team": "web"}
+    assert attributes_of(arn)["idle_timeout.timeout_seconds"] == "60"
+
+
+def test_a_create_repeated_after_a_lost_answer_adopts_the_first(
+    ctx: Context, created: Resource, network: dict[str, Any]
+) -> None:
+    arn = described()["LoadBalancerArn"]
+    assert LoadBalancer().create(created, ctx).physical_id == arn  # same settings
+    changed = desired(network, securityGroups=[network["other_sg"]])
+    adopted = LoadBalancer().create(changed, ctx)  # DuplicateLoadBalancerName
+    assert adopted.owned and adopted.physical_id == arn
+    assert diff(changed, adopted).paths == ["securityGroups"]
+    assert len(elb().describe_load_balancers()["LoadBalancers"]) == 1
+
+
+def test_orphans_are_observed_and_other_stacks_ignored(
+    ctx: Context, network: dict[str, Any]
+) -> None:
+    orphan = hand_made(network, "old-alb", {TAG_STACK: "acme-prod", TAG_ID: "acme-prod/edge/old"})
+    hand_made(network, "their-alb", {TAG_STACK: "other-prod", TAG_ID: "other-prod/edge/alb"})
+
+    _, calls = count_calls(ctx, lambda: LoadBalancer().observe([], ctx))
+    found = LoadBalancer().observe([], ctx)
+
+    assert (
+        list(found) == ["acme-prod/edge/old"] and found["acme-prod/edge/old"].physical_id == orphan
+    )
+    assert "elbv2:DescribeLoadBalancerAttributes" not in calls  # orphans need no details
+
+
+def test_a_failed_load_balancer_is_not_ready_and_warns(ctx: Context, created: Resource) -> None:
+    arn = described()["LoadBalancerArn"]
+    elbv2_backends[ACCOUNT][REGION].load_balancers[arn].state = "failed"
+    found = LoadBalancer().observe([created], ctx)[LOGICAL_ID]
+    assert found.ready is False
+    assert found.warnings == (f"load balancer {NAME} is failed: no reason given",)
+
+
+def test_delete_removes_it_and_tolerates_it_being_gone(ctx: Context, created: Resource) -> None:
+    rec = LoadBalancer()
+    found = rec.observe([created], ctx)[LOGICAL_ID]
+    rec.delete(found, ctx)
+    rec.delete(found, ctx)  # already gone: not an error
+    assert elb().describe_load_balancers()["LoadBalancers"] == []
+    assert rec.observe([created], ctx) == {}

@@ -1,0 +1,183 @@
+"""The TaskDefinition reconciler against moto: a revision is registered only when the spec
+asks for something the latest one does not hold, never because ECS filled fields in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+import pytest
+
+from controller.context import Context
+from controller.diff import diff
+from controller.model import Observed, Resource
+from reconcilers.task_definition import TaskDefinition, register_by_hand, sample_spec
+from tests.conftest import REGION, count_calls, reconcile_once
+
+FAMILY = "acme-prod-app"
+LOGICAL_ID = "acme-prod/app/task-definition"
+REGISTER = "ecs:RegisterTaskDefinition"
+DEREGISTER = "ecs:DeregisterTaskDefinition"
+
+
+def desired(
+    ctx: Context, family: str = FAMILY, logical_id: str = LOGICAL_ID, **container: Any
+) -> Resource:
+    spec = sample_spec(ctx, family)
+    spec["container"] = {**spec["container"], **container}
+    return Resource("TaskDefinition", logical_id, spec, REGION, tags={"CostCenter": "4711"})
+
+
+def ecs() -> Any:
+    return boto3.client("ecs", region_name=REGION)
+
+
+def active_revisions(family: str = FAMILY) -> list[int]:
+    arns = ecs().list_task_definitions(familyPrefix=family, status="ACTIVE")["taskDefinitionArns"]
+    return sorted(int(arn.rsplit(":", 1)[1]) for arn in arns)
+
+
+def latest(family: str = FAMILY) -> dict[str, Any]:
+    out = ecs().describe_task_definition(taskDefinition=family, include=["TAGS"])
+    return {**out["taskDefinition"], "tags": {t["key"]: t["value"] for t in out.get("tags", [])}}
+
+
+def observe(ctx: Context, *res: Resource) -> dict[str, Observed]:
+    return TaskDefinition().observe(list(res), ctx)
+
+
+@pytest.fixture
+def created(ctx: Context) -> Resource:
+    res = desired(ctx)
+    actions, _ = reconcile_once(TaskDefinition(), [res], ctx)
+    assert actions == {LOGICAL_ID: "create"}
+    return res
+
+
+def test_create_registers_a_fargate_revision_with_the_spec_and_tags(created: Resource) -> None:
+    td = latest()
+    [container] = td["containerDefinitions"]
+    assert (td["revision"], td["cpu"], td["memory"]) == (1, "512", "1024")
+    assert (td["networkMode"], td["requiresCompatibilities"]) == ("awsvpc", ["FARGATE"])
+    assert td["runtimePlatform"] == {"operatingSystemFamily": "LINUX", "cpuArchitecture": "X86_64"}
+    assert container["essential"] is True
+    assert container["portMappings"] == [{"containerPort": 3000, "protocol": "tcp"}]
+    assert container["logConfiguration"] == {
+        "logDriver": "awslogs",
+        "options": {
+            "awslogs-group": "/ecs/acme-prod",
+            "awslogs-region": REGION,
+            "awslogs-stream-prefix": "app",
+        },
+    }
+    assert td["tags"] == created.ownership_tags()
+
+
+def test_a_noop_observe_twice_registers_nothing(ctx: Context, created: Resource) -> None:
+    for _ in range(2):
+        writes, reads = count_calls(ctx, lambda: reconcile_once(TaskDefinition(), [created], ctx))
+        assert writes == 0
+        assert reads == {"ecs:ListTaskDefinitionFamilies": 1, "ecs:DescribeTaskDefinition": 1}
+    assert active_revisions() == [1]
+
+
+def test_fields_ecs_fills_in_and_list_order_are_not_drift(ctx: Context, created: Resource) -> None:
+    [found] = observe(ctx, created).values()
+    container = latest()["containerDefinitions"][0]
+    # ECS's own defaults on the container, spelled out and reordered by hand.
+    env = list(reversed(container["environment"]))
+    register_by_hand(
+        ctx, found, environment=env, cpu=0, mountPoints=[], volumesFrom=[], systemControls=[]
+    )
+    assert latest()["revision"] == 2
+    [again] = observe(ctx, created).values()
+    assert not diff(created, again)
+    assert reconcile_once(TaskDefinition(), [created], ctx)[0] == {LOGICAL_ID: "noop"}
+
+
+def test_a_changed_image_gives_exactly_one_new_revision(ctx: Context, created: Resource) -> None:
+    newer = desired(ctx, image="123456789012.dkr.ecr.us-east-1.amazonaws.com/acme-app:1.5.0")
+
+    writes, calls = count_calls(ctx, lambda: reconcile_once(TaskDefinition(), [newer], ctx))
+
+    assert (writes, calls[REGISTER], calls[DEREGISTER]) == (2, 1, 1)
+    assert active_revisions() == [2]  # the replaced revision is deregistered
+    assert latest()["containerDefinitions"][0]["image"].endswith("acme-app:1.5.0")
+    assert latest()["tags"] == newer.ownership_tags()
+    [found] = observe(ctx, newer).values()
+    assert found.attrs["revision"] == 2 and found.attrs["id"].endswith(f"{FAMILY}:2")
+    assert reconcile_once(TaskDefinition(), [newer], ctx)[0] == {LOGICAL_ID: "noop"}
+
+
+def test_a_tags_only_drift_registers_nothing(ctx: Context, created: Resource) -> None:
+    arn = latest()["taskDefinitionArn"]
+    ecs().tag_resource(
+        resourceArn=arn,
+        tags=[{"key": "CostCenter", "value": "9999"}, {"key": "added", "value": "by hand"}],
+    )
+    [found] = observe(ctx, created).values()
+    assert diff(created, found).paths == ["tags"]
+
+    writes, calls = count_calls(ctx, lambda: reconcile_once(TaskDefinition(), [created], ctx))
+
+    assert REGISTER not in calls and DEREGISTER not in calls
+    assert writes == calls["ecs:TagResource"] + calls["ecs:UntagResource"] == 2
+    assert active_revisions() == [1]
+    assert latest()["tags"] == created.ownership_tags()
+
+
+def test_a_variable_added_by_hand_is_drift_and_removed(ctx: Context, created: Resource) -> None:
+    [found] = observe(ctx, created).values()
+    env = [*latest()["containerDefinitions"][0]["environment"], {"name": "DEBUG", "value": "1"}]
+    register_by_hand(ctx, found, environment=env)
+
+    [drifted] = observe(ctx, created).values()
+    assert diff(created, drifted).paths == ["container.environment.DEBUG"]
+    reconcile_once(TaskDefinition(), [created], ctx)
+    names = {e["name"] for e in latest()["containerDefinitions"][0]["environment"]}
+    assert names == set(created.spec["container"]["environment"])
+
+
+def test_same_family_without_our_tags_is_not_owned_and_untouched(ctx: Context) -> None:
+    ecs().register_task_definition(
+        family=FAMILY,
+        containerDefinitions=[{"name": "theirs", "image": "busybox", "memory": 128}],
+        tags=[{"key": "team", "value": "x"}],
+    )
+    res = desired(ctx)
+
+    writes, _ = count_calls(ctx, lambda: observe(ctx, res))
+    [found] = observe(ctx, res).values()
+
+    assert writes == 0 and found.owned is False
+    assert found.physical_id == FAMILY
+    assert active_revisions() == [1] and latest()["tags"] == {"team": "x"}
+
+
+def test_an_orphan_family_of_the_stack_is_observed(ctx: Context, created: Resource) -> None:
+    found = observe(ctx)  # nothing desired: the family left the spec
+    assert list(found) == [LOGICAL_ID] and found[LOGICAL_ID].owned
+
+
+def test_families_of_other_stacks_are_not_read(ctx: Context) -> None:
+    ecs().register_task_definition(
+        family="beta-prod-app",
+        containerDefinitions=[{"name": "app", "image": "busybox", "memory": 128}],
+        tags=[{"key": "plumb:stack", "value": "beta-prod"}, {"key": "plumb:id", "value": "b"}],
+    )
+    _, reads = count_calls(ctx, lambda: observe(ctx))
+    assert reads == {"ecs:ListTaskDefinitionFamilies": 1}
+
+
+def test_delete_deregisters_every_active_revision(ctx: Context, created: Resource) -> None:
+    [found] = observe(ctx, created).values()
+    register_by_hand(ctx, found, image="busybox:by-hand")
+    assert active_revisions() == [1, 2]
+
+    TaskDefinition().delete(found, ctx)
+
+    assert active_revisions() == []
+    assert observe(ctx, created) == {}
+    # Registering the family again is a plain create, revision 3.
+    assert reconcile_once(TaskDefinition(), [created], ctx)[0] == {LOGICAL_ID: "create"}
+    assert active_revisions() == [3]
