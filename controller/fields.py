@@ -110,6 +110,28 @@ def schema_for(kind: str) -> Mapping[str, Any]:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
+def schema_defaults(kind: str, *path: str) -> dict[str, Any]:
+    """The defaults the kind's schema declares for the properties of the object at `path`
+    (nested objects filled in too): what a create writes for fields an expanded spec leaves
+    out, so the schema stays the one place a default is written down."""
+    node: Mapping[str, Any] = schema_for(kind)
+    for name in path:
+        node = node.get("properties", {}).get(name, {})
+    return _defaults_of(node)
+
+
+def _defaults_of(node: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, sub in (node.get("properties") or {}).items():
+        if "default" not in sub:
+            continue
+        value = sub["default"]
+        if isinstance(value, Mapping):
+            value = {**_defaults_of(sub), **value}
+        out[name] = value
+    return out
+
+
 @functools.cache
 def rules_for(kind: str) -> FieldRules:
     return FieldRules.from_schema(schema_for(kind), f"schemas/{snake(kind)}.json")

@@ -87,6 +87,9 @@ class Resource:
     # Resources (relative ids) that must exist first though no field refers to them: an
     # ECS service needs its target group attached to a listener before it can register.
     after: tuple[str, ...] = ()
+    # Facts the plan checks but plumb never writes (an image tag the repository should
+    # hold): its kind reports each one that does not hold as a warning.
+    expects: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def stack(self) -> str:
@@ -114,6 +117,7 @@ class Resource:
             source=self.source,
             warnings=self.warnings,
             after=self.after,
+            expects=self.expects,
         )
 
 

@@ -129,6 +129,12 @@ class _Planner:
         # guess, and apply resolves again from live values before it writes.
         if action is not None and action.type in (A.CREATE, A.REPLACE):
             return None
+        if (
+            action is not None
+            and action.type is A.UPDATE
+            and reconciler_for(action.kind).update_makes_new_id(action.changes)
+        ):
+            return None
         found = self.obs.observed.get(lid)
         return found.attrs if found is not None and found.owned else None
 

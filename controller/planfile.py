@@ -107,6 +107,7 @@ def _resource_json(res: Resource) -> dict[str, Any]:
         "source": str(res.source) if res.source else "",
         "warnings": list(res.warnings),
         "after": list(res.after),
+        "expects": dict(res.expects),
     }
 
 
@@ -127,4 +128,5 @@ def _resource_from(data: Mapping[str, Any]) -> Resource:
         source=loc,
         warnings=tuple(data.get("warnings") or ()),
         after=tuple(data.get("after") or ()),
+        expects=data.get("expects") or {},
     )

@@ -26,6 +26,28 @@ def shorten_lifecycle(stack: str, days: int = 7) -> str:
     return f"S3 lifecycle of {stack}-storage set to {days} days"
 
 
+def add_sooner_lifecycle_rule(stack: str, days: int = 7) -> str:
+    s3 = boto3.client("s3")
+    bucket = f"{stack}-storage"
+    rules = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    sooner = {
+        "ID": "cleanup",
+        "Status": "Enabled",
+        "Filter": {"Prefix": ""},
+        "Expiration": {"Days": days},
+    }
+    s3.put_bucket_lifecycle_configuration(
+        Bucket=bucket, LifecycleConfiguration={"Rules": [*rules, sooner]}
+    )
+    return f"a lifecycle rule 'cleanup' added to {bucket}: every object expires after {days} days"
+
+
+def scale_service_by_hand(stack: str, count: int = 5) -> str:
+    ecs = boto3.client("ecs")
+    ecs.update_service(cluster=stack, service=f"{stack}-app", desiredCount=count)
+    return f"service {stack}-app scaled to {count} tasks in the console"
+
+
 def allow_public_policies(stack: str) -> str:
     s3 = boto3.client("s3")
     block = s3.get_public_access_block(Bucket=f"{stack}-storage")["PublicAccessBlockConfiguration"]
@@ -65,8 +87,9 @@ def open_redis_port(stack: str) -> str:
 
 
 CHANGES: list[Callable[[str], str]] = [
-    shorten_lifecycle,
+    add_sooner_lifecycle_rule,
     allow_public_policies,
     widen_role_policy,
     open_redis_port,
+    scale_service_by_hand,
 ]

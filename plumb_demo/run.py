@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+import boto3
 from rich.console import Console
 from rich.rule import Rule
 
@@ -17,10 +19,12 @@ from controller.embedded import embedded_aws
 from controller.history import print_history
 from controller.plan import PlanOptions
 from controller.runner import Runner
-from controller.verbs import do_drift, do_sync, load_desired
+from controller.verbs import Desired, do_drift, do_sync, load_desired
 from plumb_demo.drift import CHANGES
 
 STACK = "acme-prod"
+OLD_TAG, NEW_TAG = "1.4.2", "1.4.3"
+GIT = ["git", "-c", "user.name=Platform Team", "-c", "user.email=platform@acme.example"]
 
 
 def example_specs() -> Path:
@@ -31,13 +35,62 @@ def example_specs() -> Path:
 def make_repo(folder: Path) -> Path:
     repo = folder / "platform-specs"
     shutil.copytree(example_specs(), repo / "specs")
-    git = ["git", "-c", "user.name=Platform Team", "-c", "user.email=platform@acme.example"]
     subprocess.run(["git", "init", "--quiet", "--initial-branch=main", str(repo)], check=True)
-    subprocess.run([*git, "-C", str(repo), "add", "."], check=True)
-    subprocess.run(
-        [*git, "-C", str(repo), "commit", "--quiet", "-m", "acme: prod and staging"], check=True
-    )
+    _commit(repo, "acme: prod and staging")
     return repo
+
+
+def _commit(repo: Path, message: str) -> None:
+    subprocess.run([*GIT, "-C", str(repo), "add", "."], check=True)
+    subprocess.run([*GIT, "-C", str(repo), "commit", "--quiet", "-m", message], check=True)
+
+
+def commit_new_tag(repo: Path, tag: str) -> None:
+    spec = repo / "specs" / f"{STACK}.yaml"
+    spec.write_text(spec.read_text().replace(f'tag: "{OLD_TAG}"', f'tag: "{tag}"'))
+    _commit(repo, f"acme-prod: run {tag}")
+
+
+def push_image(repository: str, tag: str) -> str:
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "layers": [],
+    }
+    boto3.client("ecr").put_image(
+        repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=tag
+    )
+    return f"image {repository}:{tag} pushed"
+
+
+def pipeline_pushes(desired: Desired) -> list[str]:
+    """What the team does outside plumb: push each image, set each secret's value."""
+    done = []
+    for res in desired.resources:
+        for tag in res.expects.get("imageTags") or ():
+            done.append(push_image(str(res.spec["repositoryName"]), str(tag)))
+    for res in desired.resources:
+        if res.kind == "Secret":
+            boto3.client("secretsmanager").put_secret_value(
+                SecretId=str(res.spec["name"]), SecretString="set-by-its-owner"
+            )
+            done.append(f"secret {res.spec['name']} given a value (never read by plumb)")
+    return done
+
+
+def describe_rollout(stack: str) -> str:
+    """What ECS itself says now: the service's revision and image, read through boto3."""
+    ecs = boto3.client("ecs")
+    [service] = ecs.describe_services(cluster=stack, services=[f"{stack}-app"])["services"]
+    arn = service["taskDefinition"]
+    task = ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
+    revisions = ecs.list_task_definitions(familyPrefix=f"{stack}-app", status="ACTIVE")
+    return (
+        f"ECS: service {service['serviceName']} runs {arn.rsplit('/', 1)[-1]} "
+        f"(image {task['containerDefinitions'][0]['image'].rsplit('/', 1)[-1]}), "
+        f"{service['desiredCount']} tasks; active revisions: "
+        f"{', '.join(a.rsplit('/', 1)[-1] for a in revisions['taskDefinitionArns'])}"
+    )
 
 
 def run_demo(console: Console) -> int:
@@ -67,6 +120,9 @@ def _steps(console: Console, folder: Path, settings: Settings) -> int:
         step("4. plumb sync (fetch the commit, apply it)")
         if do_sync(runner, settings, str(repo), "main", "specs", console) != 0:
             return 1
+        console.print("The CI pipeline pushes the images; the key's owner sets the Azure key:")
+        for said in pipeline_pushes(desired):
+            console.print(f"  • {said}")
         step("5. plumb plan again: nothing to do")
         again = runner.plan(desired, PlanOptions())
         console.print(render.summary(again.plan) + "  " + render.calls_text(again.api_calls))
@@ -81,7 +137,15 @@ def _steps(console: Console, folder: Path, settings: Settings) -> int:
         do_sync(runner, settings, str(repo), "main", "specs", console)
         step("9. plumb drift: in sync again")
         code = do_drift(runner, desired, console)
-        step("10. History, audit chain and reports")
+        step("10. A new image tag is committed: the service rolls")
+        commit_new_tag(repo, NEW_TAG)
+        rolled = runner.plan(load_desired(repo / "specs"), PlanOptions())
+        render.print_plan(rolled.plan, console)
+        console.print(f"  • {push_image('acme-app', NEW_TAG)}")
+        do_sync(runner, settings, str(repo), "main", "specs", console)
+        console.print(describe_rollout(STACK))
+        code = code or do_drift(runner, load_desired(repo / "specs"), console)
+        step("11. History, audit chain and reports")
         print_history(runner.store, [], 10, console)
         result = audit.verify(runner.store)
         console.print(

@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 
 from controller.context import Context
 from controller.errors import ERR_CREATE, TerminalError
-from controller.fields import schema_for
+from controller.fields import schema_defaults
 from controller.model import TAG_ID, Diff, Observed, Resource
 from reconcilers._errors import error_code, error_message
 from reconcilers._tags import tag_delta, to_dict, to_list
@@ -85,14 +85,7 @@ def as_int(value: str | None) -> int | None:
 
 
 def defaults(kind: str, *path: str) -> dict[str, Any]:
-    """The defaults the kind's schema declares for the properties of the object at `path`:
-    what a create writes for fields an expanded spec leaves out, so the schema stays the
-    one place they are written down."""
-    node: Mapping[str, Any] = schema_for(kind)
-    for name in path:
-        node = node.get("properties", {}).get(name, {})
-    props: Mapping[str, Any] = node.get("properties", {})
-    return {name: sub["default"] for name, sub in props.items() if "default" in sub}
+    return schema_defaults(kind, *path)
 
 
 # -- writing --------------------------------------------------------------------------

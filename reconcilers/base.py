@@ -16,7 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from controller.context import Context
 from controller.errors import ERR_CREATE, AwsError, TerminalError, TransientError
-from controller.model import Diff, Observed, Resource
+from controller.model import Diff, FieldChange, Observed, Resource
 from reconcilers._errors import COMMON_TERMINAL, error_code, error_message
 
 
@@ -93,6 +93,12 @@ class BaseReconciler:
     def warnings(self, desired: Resource, observed: Observed | None) -> list[str]:
         """Notes for the plan and report that are not drift (a secret with no value yet)."""
         return []
+
+    def update_makes_new_id(self, changes: Sequence[FieldChange]) -> bool:
+        """True when updating these fields makes a new version with a new id (a task
+        definition's revision): until apply, what refers to it sees its attributes as
+        unknown, so the plan shows their change too."""
+        return False
 
     def physical_name(self, desired: Resource) -> str:
         """The name a create will use, written to the journal first; "" when AWS picks the id."""

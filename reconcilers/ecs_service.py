@@ -15,8 +15,8 @@ What makes a service risky, and where it is handled:
     fields, the task definition always as its full ARN (MOTO.md row 87).
   - Fields ECS defaults (deployment percents, circuit breaker, grace period) are read back
     with AWS's defaults, so a spec that names the defaults sees no drift.
-  - ready: the PRIMARY deployment's rollout has COMPLETED (or reports no state) and the
-    desired tasks run; otherwise ready=False with the rollout state as a warning.
+  - ready: the PRIMARY deployment's rollout has COMPLETED (or, reporting no state, the
+    desired tasks run); otherwise ready=False with the rollout state as a warning.
 moto dropped the grace period, deploymentConfiguration and enableECSManagedTags at create
 and replaced a service created twice; both are patched (controller/moto_compat/ecs.py).
 """
@@ -33,6 +33,7 @@ from botocore.exceptions import ClientError
 from controller.context import Context
 from controller.diff import diff as diff_of
 from controller.errors import TransientError
+from controller.fields import schema_defaults
 from controller.model import TAG_ID, Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
@@ -48,14 +49,7 @@ BATCH = 10  # DescribeServices takes at most 10 services a call
 _ACTIVE = "ACTIVE"
 _CLUSTER_GONE = "ClusterNotFoundException"
 _NOT_FOUND = frozenset({"ServiceNotFoundException", "ServiceNotActiveException"})
-DEFAULTS: dict[str, Any] = {
-    "launchType": "FARGATE",
-    "assignPublicIp": "DISABLED",
-    "healthCheckGracePeriodSeconds": 60,
-    "deploymentCircuitBreaker": {"enable": True, "rollback": True},
-    "minimumHealthyPercent": 100,
-    "maximumPercent": 200,
-}
+DEFAULTS: dict[str, Any] = schema_defaults("EcsService")  # the schema's, in one place
 _BALANCER = ("targetGroupArn", "containerName", "containerPort")
 _NETWORK = ("subnets", "securityGroups", "assignPublicIp")
 _DEPLOYMENT = ("deploymentCircuitBreaker", "minimumHealthyPercent", "maximumPercent")
@@ -208,7 +202,9 @@ def _rollout(raw: Raw) -> str:
     primary = next((d for d in deployments if d.get("status") == "PRIMARY"), {})
     state = primary.get("rolloutState")
     running, wanted = raw.get("runningCount", 0), raw.get("desiredCount", 0)
-    if state in (None, "COMPLETED") and running == wanted:
+    # A completed rollout is ready even while ECS stops surplus tasks (running > desired
+    # after a scale-in); without a rollout state, the desired tasks must be running.
+    if state == "COMPLETED" or (state is None and running >= wanted):
         return ""
     reason = primary.get("rolloutStateReason")
     return f"rollout {state or 'pending'}: {running} of {wanted} tasks running" + (

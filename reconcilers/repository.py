@@ -14,10 +14,13 @@ What makes a repository risky, and where it is handled:
     it carries this resource's `plumb:id` tag.
   - ECR stores a lifecycle policy's rules ordered by rulePriority; the observed rules are
     put back in the spec's order (priorities are unique), so that is not drift.
+  - The image tags the service will run are `expects`, not state: one BatchGetImage per
+    desired repository checks them, and a tag nobody pushed yet is a warning in the plan.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -27,6 +30,7 @@ from botocore.exceptions import ClientError
 from controller.context import Context
 from controller.diff import diff as diff_of
 from controller.errors import ERR_DELETE, TerminalError
+from controller.fields import schema_defaults
 from controller.model import TAG_ID, Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
@@ -38,12 +42,6 @@ _NOT_FOUND = "RepositoryNotFoundException"
 _NOT_EMPTY = "RepositoryNotEmptyException"
 _EXISTS = "RepositoryAlreadyExistsException"
 _NO_POLICY = "LifecyclePolicyNotFoundException"
-# Spec defaults (schemas/repository.json), for a spec that reaches create unfilled.
-DEFAULTS: Mapping[str, Any] = {
-    "imageTagMutability": "IMMUTABLE",
-    "scanOnPush": True,
-    "encryptionType": "AES256",
-}
 
 
 def keep_last_images_policy(n: int) -> dict[str, Any]:
@@ -102,7 +100,7 @@ class Repository(BaseReconciler):
         return found
 
     def create(self, desired: Resource, ctx: Context) -> Observed:
-        spec = {**DEFAULTS, **desired.spec}
+        spec = {**schema_defaults(self.kind), **desired.spec}
         try:
             repo = ctx.ecr.create_repository(
                 repositoryName=spec["repositoryName"],
@@ -157,6 +155,29 @@ class Repository(BaseReconciler):
                 ),
                 _NOT_EMPTY,
             ) from err
+
+    def warnings(self, desired: Resource, observed: Observed | None) -> list[str]:
+        """An image tag the service will run that nobody has pushed yet: ECS cannot start
+        its tasks until it is there (the rollout waits, then the circuit breaker rolls back)."""
+        name = desired.spec["repositoryName"]
+        if observed is None:
+            return [
+                f"image tag {tag} must be pushed to repository {name} once this plan has "
+                "created it, or the service cannot start it"
+                for tag in desired.expects.get("imageTags") or []
+            ]
+        if not observed.owned or "imageTags" not in observed.attrs:
+            return []
+        missing = [
+            str(t)
+            for t in desired.expects.get("imageTags") or []
+            if str(t) not in observed.attrs["imageTags"]
+        ]
+        return [
+            f"image tag {tag} is not in repository {name} yet: push it "
+            f"(docker push {observed.attrs['uri']}:{tag}) or the service cannot start it"
+            for tag in missing
+        ]
 
     def _adopt(self, desired: Resource, ctx: Context, err: ClientError) -> Observed:
         """The repository exists: ours (a create whose answer was lost) is adopted and
@@ -237,7 +258,18 @@ def _observe_owned(
     if desired is not None and "lifecyclePolicy" in desired.spec:
         want = desired.spec["lifecyclePolicy"]
         spec["lifecyclePolicy"] = _read_policy(ctx.ecr, repo["repositoryName"], want)
-    return _observed(tags[TAG_ID], repo, tags, ctx, spec=spec)
+    found = _observed(tags[TAG_ID], repo, tags, ctx, spec=spec)
+    expected = (desired.expects.get("imageTags") or []) if desired is not None else []
+    if expected:
+        present = _present_tags(ctx.ecr, repo["repositoryName"], [str(t) for t in expected])
+        found = dataclasses.replace(found, attrs={**found.attrs, "imageTags": present})
+    return found
+
+
+def _present_tags(ecr: Any, name: str, tags: list[str]) -> list[str]:
+    """Which of `tags` the repository holds: one BatchGetImage (a read) for all of them."""
+    out = ecr.batch_get_image(repositoryName=name, imageIds=[{"imageTag": t} for t in tags])
+    return sorted({str(i.get("imageId", {}).get("imageTag")) for i in out.get("images") or ()})
 
 
 def _spec(repo: Mapping[str, Any]) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from controller.context import Context
-from controller.model import TAG_ID, Diff, Observed, Resource
+from controller.model import TAG_ID, Diff, FieldChange, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
 from reconcilers._ecs import sync_tags, tags_of
@@ -56,6 +56,10 @@ class TaskDefinition(BaseReconciler):
 
     def physical_name(self, desired: Resource) -> str:
         return str(desired.spec["family"])
+
+    def update_makes_new_id(self, changes: Sequence[FieldChange]) -> bool:
+        # Anything but the tags registers a new revision, and the service must follow it.
+        return any(c.path != "tags" for c in changes)
 
     def observe(self, desired: Sequence[Resource], ctx: Context) -> dict[str, Observed]:
         wanted = {r.spec["family"]: r for r in desired if isinstance(r.spec.get("family"), str)}

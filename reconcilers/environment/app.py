@@ -68,6 +68,7 @@ def expand(view: StackView) -> list[Resource]:
                 "lifecyclePolicy": keep_last_images_policy(int(image["keepImages"])),
             },
             path=(*path, "image", "repository"),
+            expects={"imageTags": [image["tag"]]},
         ),
         view.resource(
             "LogGroup",

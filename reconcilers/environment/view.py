@@ -52,6 +52,7 @@ class StackView:
         path: Path = (),
         deletion_policy: str = "Delete",
         after: tuple[str, ...] = (),
+        expects: Mapping[str, Any] | None = None,
     ) -> Resource:
         """A Resource of this stack; `name` is "section/thing", `path` points into the spec."""
         return Resource(
@@ -63,4 +64,5 @@ class StackView:
             deletion_policy=deletion_policy,
             source=self.doc.loc(("spec", *path)),
             after=after,
+            expects=dict(expects or {}),
         )

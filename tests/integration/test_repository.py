@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -252,3 +253,29 @@ def test_immutable_fields_changed_are_a_replace(ctx: Context, created: Resource)
     kms = desired(encryptionType="KMS")
     delta = diff(kms, Repository().observe([kms], ctx)[LOGICAL_ID])
     assert delta.paths == ["encryptionType"] and delta.needs_replace
+
+
+def test_the_plan_warns_of_an_image_tag_nobody_has_pushed(ctx: Context) -> None:
+    rec = Repository()
+    desired = dataclasses.replace(
+        Repository.sample.build(ctx),  # type: ignore[union-attr]
+        expects={"imageTags": ["1.4.3"]},
+    )
+    [before] = rec.warnings(desired, None)
+    assert "must be pushed" in before and "1.4.3" in before
+    rec.create(desired, ctx)
+    found = rec.observe([desired], ctx)[desired.logical_id]
+    [missing] = rec.warnings(desired, found)
+    assert "image tag 1.4.3 is not in repository" in missing and "docker push" in missing
+
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "layers": [],
+        }
+    )
+    ctx.ecr.put_image(
+        repositoryName=desired.spec["repositoryName"], imageManifest=manifest, imageTag="1.4.3"
+    )
+    assert rec.warnings(desired, rec.observe([desired], ctx)[desired.logical_id]) == []
