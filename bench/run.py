@@ -22,11 +22,13 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from controller.aws import is_read  # noqa: E402
 from controller.config import Settings  # noqa: E402
 from controller.embedded import EmbeddedAws  # noqa: E402
 from controller.plan import PlanOptions  # noqa: E402
 from controller.runner import Runner  # noqa: E402
 from controller.verbs import load_desired  # noqa: E402
+from plumb_demo.drift import CHANGES  # noqa: E402
 
 
 def write_specs(folder: Path, n: int) -> Path:
@@ -44,6 +46,7 @@ def write_specs(folder: Path, n: int) -> Path:
         prefix = net["cidr"].rsplit(".", 2)[0]
         net["publicSubnets"] = [f"{prefix}.0.0/24", f"{prefix}.1.0/24"]
         net["privateSubnets"] = [f"{prefix}.10.0/24", f"{prefix}.11.0/24"]
+        doc["spec"]["service"]["image"]["repository"] = f"acme-app-{env}"
         secret = f"acme/{env}/azure-openai-key"
         doc["spec"]["service"]["secrets"] = {"AZURE_OPENAI_API_KEY": secret}
         doc["spec"]["models"]["azureOpenAI"]["apiKeySecret"] = secret
@@ -55,11 +58,15 @@ def measure(n: int, endpoint: str) -> dict[str, object]:
     urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"))
     with tempfile.TemporaryDirectory() as tmp:
         specs = write_specs(Path(tmp), n)
-        settings = Settings(state_url=f"sqlite:///{tmp}/state.db", reports_dir=Path(tmp) / "r")
+        settings = Settings(
+            state_url=f"sqlite:///{tmp}/state.db", reports_dir=Path(tmp) / "r", aws="embedded"
+        )
         runner = Runner(settings)
         desired = load_desired(specs)
         first = runner.apply(desired, PlanOptions())
         noop = runner.apply(desired, PlanOptions())
+        changes = [said for change in CHANGES if (said := change("acme-e000"))]
+        repair = runner.apply(desired, PlanOptions())
         return {
             "environments": n,
             "resources": len(desired.resources),
@@ -77,6 +84,18 @@ def measure(n: int, endpoint: str) -> dict[str, object]:
                 "writes": noop.api_calls["writes"],
                 "outcome": noop.outcome,
                 "by_operation": noop.api_calls["byOperation"],
+            },
+            "drift_repair": {
+                "changes": changes,
+                "seconds": repair.seconds,
+                "calls": repair.api_calls["total"],
+                "writes": repair.api_calls["writes"],
+                "writes_by_operation": {
+                    op: n
+                    for op, n in repair.api_calls["byOperation"].items()
+                    if not is_read(op.split(":", 1)[1])
+                },
+                "outcome": repair.outcome,
             },
         }
 
@@ -107,6 +126,12 @@ def main() -> None:
             f"| {r['environments']} | {r['resources']} | {f['seconds']:.2f} | {f['calls']} "
             f"({f['reads']}/{f['writes']}) | {z['seconds']:.2f} | {z['calls']} "
             f"({z['reads']}/{z['writes']}) |"
+        )
+    for r in rows:
+        d = r["drift_repair"]
+        print(
+            f"\ndrift repair at {r['environments']} envs: {len(d['changes'])} hand changes, "
+            f"{d['writes']} writes {d['writes_by_operation']}, {d['seconds']:.2f} s"
         )
     print("\nno-op reads by operation, largest size:")
     for op, count in sorted(rows[-1]["noop"]["by_operation"].items(), key=lambda kv: -kv[1]):

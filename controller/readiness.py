@@ -30,6 +30,7 @@ class Waiter:
         self.clock, self.sleep = clock, sleep
         self.deadline = clock() + max(0.0, budget)
         self._locks: dict[str, threading.Lock] = {}
+        self._latest: dict[str, Observed] = {}
         self._guard = threading.Lock()
         self.polls = 0
 
@@ -37,15 +38,19 @@ class Waiter:
         """`current` once it is ready, or the last observation when the budget is spent.
         One thread polls a given resource; others waiting on it share what it finds."""
         with self._lock_for(key):
-            found, delay = current, FIRST_DELAY
+            found, delay = self._latest.get(key, current), 0.0
             while not found.ready:
                 remaining = self.deadline - self.clock()
                 if remaining <= 0:
                     break
-                self.sleep(min(delay, remaining))
-                delay = min(delay * 2, MAX_DELAY)
+                # The first look is at once: a create's answer is often older than the
+                # resource's state (a load balancer answers "provisioning", then is active).
+                if delay:
+                    self.sleep(min(delay, remaining))
+                delay = min(max(delay * 2, FIRST_DELAY), MAX_DELAY)
                 self.polls += 1
                 found = poll() or found
+            self._latest[key] = found
             return found
 
     def _lock_for(self, key: str) -> threading.Lock:

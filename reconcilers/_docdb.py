@@ -3,8 +3,9 @@ the resources that could be ours, ownership decided on those tags client-side, t
 and creates that adopt their own resource after a lost answer.
 
 DocumentDB's describe calls take no tag filter (a `tag:` filter is InvalidParameterValue
-in AWS and in moto, MOTO.md DocDB row 3) and its list responses carry no tags, so reading
-a resource's tags costs one ListTagsForResource. Only candidates are read: the names a
+in AWS and in moto, MOTO.md DocDB row 3). Clusters and instances are described through the
+RDS API, whose responses carry their tags; a subnet group's tags cost one
+ListTagsForResource. Only candidates are read: the names a
 desired resource asks for, and names that start with "{stack}-" for a stack in scope
 (plumb names everything it makes "{stack}-..."). Trade-off: resources of other stacks and
 of other tools in the account cost nothing to observe, but a DocDB resource written
@@ -52,6 +53,10 @@ class DocDbKind(BaseReconciler):
 
     service = "docdb"
     describe_op: ClassVar[str]  # "describe_db_clusters"
+    # Clusters and instances are read through the RDS API: the same endpoint and IAM
+    # actions, but its model keeps the TagList that DocumentDB's drops, which saves one
+    # ListTagsForResource per resource. Subnet groups carry no tags in either.
+    read_service: ClassVar[str] = "docdb"
     list_key: ClassVar[str]  # "DBClusters"
     name_key: ClassVar[str]  # "DBClusterIdentifier": the describe item's name
     arn_key: ClassVar[str]  # "DBClusterArn"
@@ -91,7 +96,7 @@ class DocDbKind(BaseReconciler):
         kwargs: dict[str, Any] = {self.name_key: name} if name else {}
         if self.filters is not None:
             kwargs["Filters"] = self.filters
-        return ctx.describe("docdb", self.describe_op, self.list_key, **kwargs)
+        return ctx.describe(self.read_service, self.describe_op, self.list_key, **kwargs)
 
     def _observe(
         self, ctx: Context, items: Sequence[Raw], desired: Sequence[Resource]

@@ -62,6 +62,7 @@ class DocDbCluster(DocDbKind):
 
     kind = "DocDbCluster"
     stateful = True
+    read_service = "rds"
     describe_op, list_key = "describe_db_clusters", "DBClusters"
     name_key, arn_key, status_key = "DBClusterIdentifier", "DBClusterArn", "Status"
     name_field = "clusterIdentifier"

@@ -39,6 +39,7 @@ class DocDbInstance(DocDbKind):
     """A DocumentDB instance with a fixed identifier, found by its ownership tags."""
 
     kind = "DocDbInstance"
+    read_service = "rds"
     describe_op, list_key = "describe_db_instances", "DBInstances"
     name_key, arn_key, status_key = "DBInstanceIdentifier", "DBInstanceArn", "DBInstanceStatus"
     name_field = "instanceIdentifier"

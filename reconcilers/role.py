@@ -1,9 +1,14 @@
 """The IAM role kind: trust policy, description, inline policies and attached managed policies.
 
-IAM lists roles by path but returns no tags in the listing, so observation is one
-ListRoles under /plumb/, then for each role that could be ours a GetRole (tags, trust
-policy, description) and its inline policies. Inline policies the spec does not name are
-drift and are deleted on update: privilege creep is the drift that matters most.
+Observation costs two paginated reads for every role in scope, however many stacks: ListRoles
+under /plumb/ (trust policy, description) and GetAccountAuthorizationDetails filtered to
+roles (tags, inline and attached policies; it has no description). Per-role reads
+(GetRole, ListRolePolicies, GetRolePolicy per policy) cost seven calls per stack and grew
+with every environment. The trade-off: the second call lists every role of the account, so
+plumb's own IAM policy needs iam:GetAccountAuthorizationDetails, and an account of
+thousands of roles costs a page per thousand. A role too new to be in the details yet is
+read on its own. Inline policies the spec does not name are drift and are deleted on
+update: privilege creep is the drift that matters most.
 """
 
 from __future__ import annotations
@@ -48,16 +53,25 @@ class Role(BaseReconciler):
 
     def observe(self, desired: Sequence[Resource], ctx: Context) -> dict[str, Observed]:
         wanted = {str(r.spec["roleName"]): r for r in desired}
-        listed = ctx.describe("iam", "list_roles", "Roles", PathPrefix=PATH)
+        listed = {
+            str(r["RoleName"]): r
+            for r in ctx.describe("iam", "list_roles", "Roles", PathPrefix=PATH)
+        }
+        details = {
+            str(d["RoleName"]): d
+            for d in ctx.describe(
+                "iam", "get_account_authorization_details", "RoleDetailList", Filter=["Role"]
+            )
+        }
         found: dict[str, Observed] = {}
-        for name in _candidates(ctx, wanted, [str(r["RoleName"]) for r in listed]):
-            role = _get_role(ctx.iam, name)
-            if role is not None:
+        for name in sorted(set(listed) | set(wanted)):
+            role = _role(ctx, name, listed.get(name), details.get(name))
+            if role is None:
+                continue
+            if name in listed:
                 self._sort(ctx, role, wanted.get(name), found)
-        for name in sorted(set(wanted) - {str(r["RoleName"]) for r in listed}):
-            # Not under /plumb/: anything of that name is a conflict, never ours to change.
-            role = _get_role(ctx.iam, name)
-            if role is not None:
+            else:
+                # Not under /plumb/: anything of that name is a conflict, never ours to change.
                 found[wanted[name].logical_id] = _foreign(wanted[name], role, ctx)
         return found
 
@@ -125,16 +139,22 @@ class Role(BaseReconciler):
 # -- observing ------------------------------------------------------------------------
 
 
-def _candidates(ctx: Context, wanted: Mapping[str, Resource], listed: list[str]) -> list[str]:
-    """Roles under /plumb/ worth a GetRole: desired names and names starting with a stack.
-
-    ListRoles carries no tags, so each role's tags cost one call. plumb names roles
-    "{stack}-..." (the task role is "{stack}-task"); roles of stacks outside this run are
-    not read. Trade-off: a Role written directly in a spec under a name that does not start
-    with its stack is not found as an orphan once it leaves the spec.
-    """
-    prefixes = tuple(f"{stack}-" for stack in sorted(ctx.stacks))
-    return sorted(n for n in listed if n in wanted or n.startswith(prefixes))
+def _role(
+    ctx: Context, name: str, listed: Mapping[str, Any] | None, detail: Mapping[str, Any] | None
+) -> dict[str, Any] | None:
+    """One role as ListRoles (description) and the account's details (tags, policies) show
+    it; a role too new to be in the details yet is read on its own, never taken as absent."""
+    if detail is not None:
+        return {**detail, **(listed or {})}
+    if listed is None:
+        return None
+    role = _get_role(ctx.iam, name)
+    if role is not None:
+        role["RolePolicyList"] = [
+            {"PolicyName": policy, "PolicyDocument": document}
+            for policy, document in _read_inline(ctx, name).items()
+        ]
+    return role
 
 
 def _get_role(iam: Any, name: str) -> dict[str, Any] | None:
@@ -154,11 +174,16 @@ def _observe_owned(
     managed = desired.spec if desired is not None else {}
     name = role["RoleName"]
     if "inlinePolicies" in managed:
-        spec["inlinePolicies"] = _read_inline(ctx, name)
+        spec["inlinePolicies"] = {
+            str(p["PolicyName"]): _document(p["PolicyDocument"])
+            for p in role.get("RolePolicyList") or ()
+        }
     if "managedPolicyArns" in managed:
-        attached = ctx.describe(
-            "iam", "list_attached_role_policies", "AttachedPolicies", RoleName=name
-        )
+        attached = role.get("AttachedManagedPolicies")
+        if attached is None:
+            attached = ctx.describe(
+                "iam", "list_attached_role_policies", "AttachedPolicies", RoleName=name
+            )
         spec["managedPolicyArns"] = sorted(p["PolicyArn"] for p in attached)
     return _observed(tags[TAG_ID], role, spec, tags, ctx)
 

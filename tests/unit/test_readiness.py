@@ -100,7 +100,7 @@ def test_a_dependent_waits_for_its_dependency_within_the_budget() -> None:
     clock = FakeClock()
     outcomes = _apply(300, clock)
     assert outcomes[f"{STACK}/app"] == APPLIED
-    assert clock.slept == [2.0, 4.0], "backs off between polls"
+    assert clock.slept == [2.0], "looks at once, then backs off between polls"
 
 
 def test_past_the_budget_the_dependent_stays_pending() -> None:
