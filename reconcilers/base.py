@@ -15,6 +15,7 @@ from typing import ClassVar, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from controller.context import Context
+from controller.diff import diff as diff_of
 from controller.errors import ERR_CREATE, AwsError, TerminalError, TransientError
 from controller.model import Diff, FieldChange, Observed, Resource
 from reconcilers._errors import COMMON_TERMINAL, error_code, error_message
@@ -111,6 +112,16 @@ class BaseReconciler:
         A kind that can look a resource up by `physical_id` does so: cheaper than a filter."""
         found = self.observe([desired], ctx.only({desired.stack})).get(desired.logical_id)
         return self.must_see(found, desired)
+
+    def adopt_own(self, desired: Resource, ctx: Context, err: Exception) -> Observed:
+        """A create answered "already exists". A create of ours whose answer was lost left
+        a resource carrying this resource's `plumb:id`: adopt it and bring it to the spec.
+        Anything else under that name is someone else's and is never taken over: `err`."""
+        found = self.observe([desired], ctx.only({desired.stack})).get(desired.logical_id)
+        if found is None or not found.owned:
+            raise err
+        delta = diff_of(desired, found)
+        return self.update(desired, found, delta, ctx) if delta else found
 
     def must_see(self, found: Observed | None, desired: Resource) -> Observed:
         """A read right after a write that misses the resource is an error, not news."""

@@ -29,7 +29,6 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from controller.context import Context
-from controller.diff import diff as diff_of
 from controller.errors import TransientError
 from controller.model import TAG_ID, Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
@@ -115,21 +114,13 @@ class CacheReplicationGroup(BaseReconciler):
         except ClientError as err:
             if error_code(err) != _TAKEN:
                 raise
-            return self._adopt(desired, ctx, err)
+            return self.adopt_own(desired, ctx, err)
         # The members are only being made: what was sent for them is what they will have.
         spec = desired.spec
         sent = {k: spec[k] for k in ("engineVersion", "subnetGroupName") if k in spec}
         details = {**sent, "securityGroupIds": sorted(spec.get("securityGroupIds", []))}
         group = out["ReplicationGroup"]
         return _observed(desired.logical_id, group, details, desired.ownership_tags(), ctx)
-
-    def _adopt(self, desired: Resource, ctx: Context, err: ClientError) -> Observed:
-        """A create retried after a lost answer: the group carrying our id is ours."""
-        found = self.observe([desired], ctx.only({desired.stack})).get(desired.logical_id)
-        if found is None or not found.owned:
-            raise err
-        delta = diff_of(desired, found)
-        return self.update(desired, found, delta, ctx) if delta else found
 
     def update(self, desired: Resource, observed: Observed, diff: Diff, ctx: Context) -> Observed:
         tags = dict(observed.tags)

@@ -31,7 +31,6 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from controller.context import Context
-from controller.diff import diff as diff_of
 from controller.errors import TransientError
 from controller.fields import schema_defaults
 from controller.model import TAG_ID, Diff, Observed, Resource
@@ -98,7 +97,7 @@ class EcsService(BaseReconciler):
         except ClientError as err:
             if not _name_taken(err):
                 raise
-            return self._adopt(desired, ctx, err)
+            return self.adopt_own(desired, ctx, err)
         raw = out["service"]
         if raw.get("status") != _ACTIVE:
             # The token's earlier service was deleted since and AWS answers with it again; a
@@ -125,15 +124,6 @@ class EcsService(BaseReconciler):
 
     def warnings(self, desired: Resource, observed: Observed | None) -> list[str]:
         return list(observed.warnings) if observed is not None and observed.owned else []
-
-    def _adopt(self, desired: Resource, ctx: Context, err: ClientError) -> Observed:
-        """The name is taken: ours (an earlier create whose answer was lost) is adopted and
-        brought to the spec; anyone else's is an error."""
-        found = self.observe([desired], ctx.only({desired.stack})).get(desired.logical_id)
-        if found is None or not found.owned:
-            raise err
-        delta = diff_of(desired, found)
-        return self.update(desired, found, delta, ctx) if delta else found
 
 
 # -- reading ----------------------------------------------------------------------------

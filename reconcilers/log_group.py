@@ -24,7 +24,6 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from controller.context import Context
-from controller.diff import diff as diff_of
 from controller.model import TAG_ID, Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
@@ -70,7 +69,7 @@ class LogGroup(BaseReconciler):
         except ClientError as err:
             if error_code(err) != _EXISTS:
                 raise
-            return self._adopt(desired, ctx, err)
+            return self.adopt_own(desired, ctx, err)
         # Tagged from birth: a crash before the retention is put leaves an owned group
         # whose missing retention the next run repairs as drift.
         retention = desired.spec.get("retentionInDays")
@@ -91,15 +90,6 @@ class LogGroup(BaseReconciler):
     def delete(self, observed: Observed, ctx: Context) -> None:
         with ignoring(self.not_found_codes):
             ctx.logs.delete_log_group(logGroupName=observed.physical_id)
-
-    def _adopt(self, desired: Resource, ctx: Context, err: ClientError) -> Observed:
-        """The group exists: ours (a create whose answer was lost) is adopted and brought to
-        the spec; anyone else's is never taken over."""
-        found = self.observe([desired], ctx.only({desired.stack})).get(desired.logical_id)
-        if found is None or not found.owned:
-            raise err
-        delta = diff_of(desired, found)
-        return self.update(desired, found, delta, ctx) if delta else found
 
 
 # -- observing ------------------------------------------------------------------------

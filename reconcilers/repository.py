@@ -28,7 +28,6 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from controller.context import Context
-from controller.diff import diff as diff_of
 from controller.errors import ERR_DELETE, TerminalError
 from controller.fields import schema_defaults
 from controller.model import TAG_ID, Diff, Observed, Resource
@@ -112,7 +111,7 @@ class Repository(BaseReconciler):
         except ClientError as err:
             if error_code(err) != _EXISTS:
                 raise
-            return self._adopt(desired, ctx, err)
+            return self.adopt_own(desired, ctx, err)
         # Tagged from birth: a crash before the policy is put leaves an owned repository
         # whose missing policy the next run repairs as drift.
         if "lifecyclePolicy" in spec:
@@ -178,15 +177,6 @@ class Repository(BaseReconciler):
             f"(docker push {observed.attrs['uri']}:{tag}) or the service cannot start it"
             for tag in missing
         ]
-
-    def _adopt(self, desired: Resource, ctx: Context, err: ClientError) -> Observed:
-        """The repository exists: ours (a create whose answer was lost) is adopted and
-        brought to the spec; anyone else's is never taken over."""
-        found = self.observe([desired], ctx.only({desired.stack})).get(desired.logical_id)
-        if found is None or not found.owned:
-            raise err
-        delta = diff_of(desired, found)
-        return self.update(desired, found, delta, ctx) if delta else found
 
 
 # -- observing ------------------------------------------------------------------------
