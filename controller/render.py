@@ -49,10 +49,15 @@ def calls_text(calls: Mapping[str, Any]) -> str:
 
 def print_plan(plan: Plan, console: Console, show_noop: bool = False, fields: bool = True) -> None:
     for stack in sorted({a.stack for a in plan.actions}):
+        shown = [
+            a
+            for a in plan.actions
+            if a.stack == stack and (a.type is not A.NOOP or show_noop or a.waived or a.warnings)
+        ]
+        if not shown:
+            continue  # a stack with nothing to say is counted in the summary only
         console.print(f"[bold]Stack {escape(stack)}[/bold]")
-        for action in [a for a in plan.actions if a.stack == stack]:
-            if action.type is A.NOOP and not (show_noop or action.waived or action.warnings):
-                continue
+        for action in shown:
             _print_action(action, console, fields)
         console.print()
     for error in plan.errors:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from controller.fields import schema_for
 from controller.model import Resource
 from reconcilers.environment.ids import (
     ALB,
@@ -34,7 +35,8 @@ def expand(view: StackView) -> list[Resource]:
     net = view.section("network") or {}
     azs = [str(az) for az in net.get("availabilityZones") or ()]
     public = azs[: len(net.get("publicSubnets") or ())]
-    port = int((view.section("service") or {}).get("port", 3000))
+    svc = view.section("service")
+    port = int(svc["port"]) if svc is not None else _default_port()
     alb = view.resource(
         "LoadBalancer",
         ALB,
@@ -53,6 +55,11 @@ def expand(view: StackView) -> list[Resource]:
         path=("loadBalancer",),
     )
     return [alb, _target_group(view, lb, port), *_listeners(view, lb)]
+
+
+def _default_port() -> int:
+    """A load balancer without a service forwards to the port a service would have."""
+    return int(schema_for("Environment")["$defs"]["service"]["properties"]["port"]["default"])
 
 
 def _target_group(view: StackView, lb: Mapping[str, Any], port: int) -> Resource:

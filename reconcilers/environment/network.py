@@ -48,7 +48,7 @@ class Layout:
         azs = [str(az) for az in net["availabilityZones"]]
         public = tuple(zip(azs, map(str, net.get("publicSubnets") or ()), strict=False))
         private = tuple(zip(azs, map(str, net.get("privateSubnets") or ()), strict=False))
-        count = int(net.get("natGateways", 1))
+        count = int(net["natGateways"])
         public_azs = [az for az, _ in public]
         # 1 is one shared gateway in the first public subnet; more is one per AZ.
         nat_azs = public_azs[:1] if count == 1 else public_azs[:count]
@@ -178,7 +178,7 @@ def _rule(
 
 def _security_groups(view: StackView, layout: Layout) -> list[Resource]:
     lb, svc = view.section("loadBalancer"), view.section("service")
-    port = int(svc.get("port", 3000)) if svc is not None else 0
+    port = int(svc["port"]) if svc is not None else 0
     out = []
     if lb is not None:
         out.append(_alb_group(view, lb, port))
