@@ -23,7 +23,7 @@ moto_compat/elasticache.py makes it behave as AWS does.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -94,6 +94,7 @@ class CacheReplicationGroup(BaseReconciler):
     ) -> dict[str, Observed]:
         wanted = {str(r.spec["replicationGroupId"]): r for r in desired}
         live = [g for g in groups if g.get("Status") not in _GONE]
+        member = _member_reader(ctx, batched=len(wanted) > 1)
         found: dict[str, Observed] = {}
         for group in candidates(ctx, live, "ReplicationGroupId", wanted):
             tags = _tags(ctx, group)
@@ -102,7 +103,7 @@ class CacheReplicationGroup(BaseReconciler):
             res = wanted.get(group["ReplicationGroupId"])
             if ctx.owns(tags):
                 mine = res if res is not None and res.logical_id == tags[TAG_ID] else None
-                details = _details(ctx, group, mine) if mine is not None else {}
+                details = _details(group, mine, member) if mine is not None else {}
                 found[tags[TAG_ID]] = _observed(tags[TAG_ID], group, details, tags, ctx)
             if res is not None and res.logical_id not in found:
                 found[res.logical_id] = _observed(res.logical_id, group, {}, tags, ctx, False)
@@ -141,7 +142,7 @@ class CacheReplicationGroup(BaseReconciler):
         live = [g for g in _describe_one(ctx, desired) if g.get("Status") not in _GONE]
         if not live:
             return self.must_see(None, desired)
-        details = _details(ctx, live[0], desired)
+        details = _details(live[0], desired, _member_reader(ctx, batched=False))
         return _observed(desired.logical_id, live[0], details, tags, ctx)
 
     def delete(self, observed: Observed, ctx: Context) -> None:
@@ -182,7 +183,28 @@ def _tags(ctx: Context, group: Raw) -> dict[str, str] | None:
         ) from err
 
 
-def _details(ctx: Context, group: Raw, desired: Resource) -> dict[str, Any]:
+def _member_reader(ctx: Context, batched: bool) -> Callable[[str], Raw | None]:
+    """Reads a member cache cluster by id: one call each for one group, or, for several,
+    one paginated listing of every cluster read once (the same cost for 50 stacks as 1)."""
+    if not batched:
+
+        def one(cluster_id: str) -> Raw | None:
+            out = ctx.elasticache.describe_cache_clusters(CacheClusterId=cluster_id)
+            return next(iter(out["CacheClusters"]), None)
+
+        return one
+    index: dict[str, Raw] = {}
+
+    def listed(cluster_id: str) -> Raw | None:
+        if not index:
+            clusters = ctx.describe("elasticache", "describe_cache_clusters", "CacheClusters")
+            index.update({str(c["CacheClusterId"]): c for c in clusters})
+        return index.get(cluster_id)
+
+    return listed
+
+
+def _details(group: Raw, desired: Resource, member: Callable[[str], Raw | None]) -> dict[str, Any]:
     """What AWS reports on the member cache clusters only (the first holds the group's)."""
     out: dict[str, Any] = {}
     if group.get("Status") == "creating" and not _primary(group).get("PrimaryEndpoint"):
@@ -193,7 +215,9 @@ def _details(ctx: Context, group: Raw, desired: Resource) -> dict[str, Any]:
     members = group.get("MemberClusters") or []
     if not members:
         return out
-    [cluster] = ctx.elasticache.describe_cache_clusters(CacheClusterId=members[0])["CacheClusters"]
+    cluster = member(str(members[0]))
+    if cluster is None:
+        return out  # created after the listing: read as not yet reported, never as absent
     return {
         **out,
         "engineVersion": cluster.get("EngineVersion"),
