@@ -88,13 +88,19 @@ class Role(BaseReconciler):
     def create(self, desired: Resource, ctx: Context) -> Observed:
         spec = desired.spec
         extra = {"Description": spec["description"]} if spec.get("description") else {}
-        out = ctx.iam.create_role(
-            RoleName=spec["roleName"],
-            Path=spec.get("path", PATH),
-            AssumeRolePolicyDocument=_json(spec["assumeRolePolicy"]),
-            Tags=ctx.tag_list(desired),
-            **extra,
-        )["Role"]
+        try:
+            out = ctx.iam.create_role(
+                RoleName=spec["roleName"],
+                Path=spec.get("path", PATH),
+                AssumeRolePolicyDocument=_json(spec["assumeRolePolicy"]),
+                Tags=ctx.tag_list(desired),
+                **extra,
+            )["Role"]
+        except ClientError as err:
+            if error_code(err) != "EntityAlreadyExists":
+                raise
+            # A retried create meeting its own role (the first answer was lost) adopts it.
+            return self.adopt_own(desired, ctx, err)
         # The role is tagged from birth, so a crash below leaves an owned role whose
         # missing policies the next run repairs as drift.
         for policy_name, document in sorted((spec.get("inlinePolicies") or {}).items()):

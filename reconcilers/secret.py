@@ -116,12 +116,16 @@ class Secret(BaseReconciler):
         ]
 
     def _restore(self, desired: Resource, ctx: Context, err: ClientError) -> Observed:
-        """The idempotent path after a prune-then-re-add: restore our own deleted secret."""
+        """The name is taken: our own secret is adopted (a lost create answer) or, when
+        scheduled for deletion (a prune, then re-added), restored; anyone else's is refused."""
         name = str(desired.spec["name"])
         item = _describe(ctx, name)
         tags = to_dict((item or {}).get("Tags"))
-        if item is None or not item.get("DeletedDate"):
+        if item is None:
             raise err
+        if not item.get("DeletedDate"):
+            # A retried create meeting its own secret (the first answer was lost) adopts it.
+            return self.adopt_own(desired, ctx, err)
         if tags.get(TAG_ID) != desired.logical_id:
             message = (
                 f"secret {name} is scheduled for deletion and is not this resource's; "

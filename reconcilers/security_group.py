@@ -17,12 +17,14 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from controller.context import Context
 from controller.model import Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
 from reconcilers._ec2 import Ec2Kind, Raw, created, observed, sync_tags, transient_on
-from reconcilers._errors import ignoring
+from reconcilers._errors import error_code, ignoring
 from reconcilers._tags import to_dict
 from reconcilers.base import Sample
 
@@ -76,12 +78,18 @@ class SecurityGroup(Ec2Kind):
 
     def create(self, desired: Resource, ctx: Context) -> Observed:
         spec = desired.spec
-        out = ctx.ec2.create_security_group(
-            GroupName=spec["groupName"],
-            Description=spec["description"],
-            VpcId=spec["vpcId"],
-            **ctx.tag_specs(desired, "security-group"),
-        )
+        try:
+            out = ctx.ec2.create_security_group(
+                GroupName=spec["groupName"],
+                Description=spec["description"],
+                VpcId=spec["vpcId"],
+                **ctx.tag_specs(desired, "security-group"),
+            )
+        except ClientError as err:
+            if error_code(err) != "InvalidGroup.Duplicate":
+                raise
+            # A retried create meeting its own group (the first answer was lost) adopts it.
+            return self.adopt_own(desired, ctx, err)
         group_id = out["GroupId"]
         want = {d: list(spec.get(d) or []) for d in DIRECTIONS}
         _sync_rules(ctx.ec2, group_id, "ingress", [], want["ingress"])
