@@ -131,7 +131,11 @@ def validate(state: State, specs: str) -> int:
 @STACK
 @click.option("-o", "--out", default=None, help="Save the plan to apply it later as reviewed.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text")
-@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes.")
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 2 when there are changes or blocked resources, 1 when a kind could not be read.",
+)
 @ALLOW_REPLACE
 @ALLOW_DELETES
 @command

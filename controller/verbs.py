@@ -72,9 +72,14 @@ def do_plan(
     _show_plan(result, fmt, console)
     if out:
         console.print(f"Saved the plan to {out}; apply it with `plumb apply --plan {out}`.")
-    if detailed and result.plan.changes:
+    if result.plan.errors:
+        return ERROR  # a kind could not be read: no verdict either way
+    # A blocked action is a difference the run will not make (a refused replace, a
+    # resource not ours, drift held back): the account is not as the spec says.
+    blocked = any(a.type is ActionType.BLOCKED for a in result.plan.actions)
+    if detailed and (result.plan.changes or blocked):
         return CHANGES
-    return ERROR if result.plan.errors else OK
+    return OK
 
 
 def do_apply(

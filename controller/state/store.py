@@ -69,8 +69,12 @@ class Store:
         self.create_all()
 
     def create_all(self) -> None:
-        with self.engine.begin() as conn:
-            if not self._sqlite:  # two replicas starting together must not both CREATE
+        # Two plumb processes starting on a new database must not both CREATE. On SQLite a
+        # deferred transaction that reads the schema and then writes cannot wait for the
+        # other writer (SQLite refuses the lock upgrade at once: "database is locked"), so
+        # the transaction takes the write lock first and waits its busy timeout for it.
+        with self.engine.connect().execution_options(**{WRITE_OPTION: True}) as conn, conn.begin():
+            if not self._sqlite:
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY + 1})
             Base.metadata.create_all(conn)
 

@@ -6,6 +6,7 @@ read AWS back through boto3.
 
 from __future__ import annotations
 
+import io
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -199,3 +200,25 @@ def test_the_state_keeps_a_hash_of_what_each_resource_was_asked_to_be(
     after = {r["logicalId"]: r["desiredHash"] for r in runner.store.resources(STAGING)}
     changed = {lid for lid in before if before[lid] != after[lid]}
     assert changed == {f"{STAGING}/storage/bucket"}
+
+
+def test_plan_detailed_exitcode_is_2_when_only_blocked_work_remains(
+    runner: Runner, specs: Path
+) -> None:
+    from rich.console import Console
+
+    from controller.verbs import do_plan
+
+    runner.apply(load_desired(specs), PlanOptions())
+
+    def move(doc: dict) -> None:
+        doc["spec"]["network"]["cidr"] = "10.31.0.0/16"
+        doc["spec"]["network"]["publicSubnets"] = ["10.31.0.0/24", "10.31.1.0/24"]
+        doc["spec"]["network"]["privateSubnets"] = ["10.31.10.0/24", "10.31.11.0/24"]
+
+    edit(specs, move)
+    desired, quiet = load_desired(specs), Console(file=io.StringIO())
+    plan = runner.plan(desired, PlanOptions()).plan
+    assert not plan.changes and any(a.type.value == "blocked" for a in plan.actions)
+    assert do_plan(runner, desired, PlanOptions(), "text", None, True, quiet) == 2
+    assert do_plan(runner, desired, PlanOptions(), "text", None, False, quiet) == 0

@@ -3,6 +3,8 @@ streaks, lease locks, and the hash chain under concurrent writers."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -431,3 +433,19 @@ def test_in_memory_sqlite_works_across_threads() -> None:
         ids = list(pool.map(lambda _: store.begin_run("demo", "", ["s"], None, ""), range(8)))
     assert sorted(ids) == list(range(1, 9))
     assert store.run(ids[0])["startedAt"].endswith("+00:00")
+
+
+def test_plumb_processes_starting_together_on_a_new_sqlite_state_all_start(
+    tmp_path: Path,
+) -> None:
+    # A deferred transaction that read the schema could not upgrade to write while another
+    # process created the tables: about one start in sixteen died "database is locked".
+    code = "import sys; from controller.state.store import Store; Store(sys.argv[1]).close()"
+    for round_ in range(8):
+        url = f"sqlite:///{tmp_path}/{round_}/state.db"
+        starts = [
+            subprocess.Popen([sys.executable, "-c", code, url], stderr=subprocess.PIPE, text=True)
+            for _ in range(4)
+        ]
+        errors = [p.communicate(timeout=60)[1] for p in starts]
+        assert [p.returncode for p in starts] == [0] * 4, errors
