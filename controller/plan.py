@@ -155,7 +155,10 @@ class _Planner:
         if failed:
             return dataclasses.replace(base, type=A.UNKNOWN, reason=failed)
         found = self._adopt(res, self.obs.observed.get(res.logical_id))
-        warnings = tuple(res.warnings) + tuple(rec.warnings(res, found))
+        # What the kind saw while observing (two resources with one plumb:id, a rollout in
+        # progress) is shown too, once.
+        seen = tuple(found.warnings) if found is not None else ()
+        warnings = tuple(dict.fromkeys((*res.warnings, *rec.warnings(res, found), *seen)))
         base = dataclasses.replace(
             base, warnings=warnings, physical_id=found.physical_id if found else ""
         )

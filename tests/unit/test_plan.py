@@ -283,3 +283,13 @@ def test_a_saved_plan_round_trips_and_refuses_when_aws_changed(tmp_path) -> None
     saved.check_fresh(plan_of(saved.resources, [have("a", size=1)]))
     with pytest.raises(PlanError, match="stale"):
         saved.check_fresh(plan_of(saved.resources, [have("a", size=3)]))
+
+
+def test_what_observation_noticed_is_shown_in_the_plan_once() -> None:
+    import dataclasses
+
+    note = "vpc-2 also carries plumb:id=acme-prod/a; plumb manages vpc-1 only"
+    found = dataclasses.replace(have("a"), warnings=(note,))
+    plan = plan_of([want("a")], [found])
+    assert plan.actions[0].warnings == (note,)
+    assert plan.warnings == [f"{STACK}/a: {note}"]
