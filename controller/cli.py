@@ -90,10 +90,10 @@ def command(fn: Callable[..., int]) -> Callable[..., None]:
 )
 @click.option("--workers", type=click.IntRange(1, 64), default=8, help="Parallel AWS workers.")
 @click.option(
-    "--wait",
+    "--ready-wait",
     "wait_seconds",
     type=click.FloatRange(0, 3600),
-    envvar="PLUMB_WAIT",
+    envvar="PLUMB_READY_WAIT",
     default=DEFAULT_WAIT,
     show_default=True,
     help="Seconds a run may wait, in all, for resources still becoming ready (DocumentDB, "

@@ -21,7 +21,7 @@ class Settings:
     reports_dir: Path | None = None
     # Seconds a run may spend, in all, waiting for resources still becoming ready.
     wait_seconds: float = field(
-        default_factory=lambda: float(os.environ.get("PLUMB_WAIT", DEFAULT_WAIT))
+        default_factory=lambda: float(os.environ.get("PLUMB_READY_WAIT", DEFAULT_WAIT))
     )
 
     def report_folder(self) -> Path:
