@@ -15,6 +15,7 @@ import socket
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -180,15 +181,26 @@ class Runner:
                 if not self.store.acquire_lock(
                     stack, holder, self.settings.lease_seconds
                 ) and not self._take_over_from_the_dead(stack, holder):
-                    raise LockError(
-                        f"stack {stack} is locked by another plumb run; its lease "
-                        f"expires within {self.settings.lease_seconds} s"
-                    )
+                    raise LockError(self._held_by(stack))
                 held.append(stack)
             yield
         finally:
             for stack in held:
                 self.store.release_lock(stack, holder)
+
+    def _held_by(self, stack: str) -> str:
+        """Who holds the stack, since when, and how long its lease has left."""
+        lock = self.store.lock(stack)
+        if not lock:  # released between the attempt and this read
+            return f"stack {stack} was locked by another plumb run; try again"
+        host, _, rest = str(lock["holder"]).partition(":")
+        pid = rest.partition(":")[0] or "?"
+        left = datetime.fromisoformat(str(lock["expiresAt"])) - datetime.now(UTC)
+        return (
+            f"stack {stack} is held by plumb pid {pid} on {host} since {lock['acquiredAt']}; "
+            f"its lease has {max(0, int(left.total_seconds()))} s left: wait for that run to "
+            "finish, or see `plumb locks`"
+        )
 
     def _take_over_from_the_dead(self, stack: str, holder: str) -> bool:
         """A lease held by a plumb process on this host that no longer exists (killed, or

@@ -222,3 +222,18 @@ def test_plan_detailed_exitcode_is_2_when_only_blocked_work_remains(
     assert not plan.changes and any(a.type.value == "blocked" for a in plan.actions)
     assert do_plan(runner, desired, PlanOptions(), "text", None, True, quiet) == 2
     assert do_plan(runner, desired, PlanOptions(), "text", None, False, quiet) == 0
+
+
+def test_a_held_stack_names_its_holder_and_the_time_its_lease_has_left(
+    runner: Runner, specs: Path
+) -> None:
+    from controller.errors import LockError
+
+    other = "build-host-7:4242:0123456789abcdef"
+    assert runner.store.acquire_lock(STAGING, other, 600)
+    with pytest.raises(LockError) as held:
+        runner.apply(load_desired(specs), PlanOptions())
+    message = str(held.value)
+    assert f"stack {STAGING} is held by plumb pid 4242 on build-host-7 since " in message
+    left = int(message.split("its lease has ")[1].split(" s left")[0])
+    assert 590 <= left <= 600
