@@ -197,7 +197,7 @@ class Runner:
         pid = rest.partition(":")[0] or "?"
         left = datetime.fromisoformat(str(lock["expiresAt"])) - datetime.now(UTC)
         return (
-            f"stack {stack} is held by plumb pid {pid} on {host} since {lock['acquiredAt']}; "
+            f"stack {stack} is locked by plumb pid {pid} on {host} since {lock['acquiredAt']}; "
             f"its lease has {max(0, int(left.total_seconds()))} s left: wait for that run to "
             "finish, or see `plumb locks`"
         )

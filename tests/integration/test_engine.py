@@ -234,6 +234,6 @@ def test_a_held_stack_names_its_holder_and_the_time_its_lease_has_left(
     with pytest.raises(LockError) as held:
         runner.apply(load_desired(specs), PlanOptions())
     message = str(held.value)
-    assert f"stack {STAGING} is held by plumb pid 4242 on build-host-7 since " in message
+    assert f"stack {STAGING} is locked by plumb pid 4242 on build-host-7 since " in message
     left = int(message.split("its lease has ")[1].split(" s left")[0])
     assert 590 <= left <= 600
