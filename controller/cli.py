@@ -29,6 +29,19 @@ ALLOW_DELETES = click.option(
 )
 
 
+def _output_path(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """An output file whose folder exists, checked when the flags are read: before any
+    spec is loaded or any AWS call made, so a typo costs nothing."""
+    if value is None:
+        return None
+    folder = Path(value).expanduser().resolve().parent
+    if not folder.is_dir():
+        raise click.BadParameter(f"folder {folder} does not exist; create it or choose another")
+    if Path(value).is_dir():
+        raise click.BadParameter(f"{value} is a folder; give a file name")
+    return value
+
+
 class State:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -129,7 +142,13 @@ def validate(state: State, specs: str) -> int:
 @main.command()
 @SPECS
 @STACK
-@click.option("-o", "--out", default=None, help="Save the plan to apply it later as reviewed.")
+@click.option(
+    "-o",
+    "--out",
+    default=None,
+    callback=_output_path,
+    help="Save the plan to apply it later as reviewed.",
+)
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text")
 @click.option(
     "--detailed-exitcode",
@@ -250,13 +269,27 @@ def history(state: State, stacks: tuple[str, ...], limit: int) -> int:
 @click.option(
     "--format", "fmt", type=click.Choice(["html", "json", "markdown"]), default="markdown"
 )
-@click.option("-o", "--out", default=None, help="Write to a file instead of stdout.")
+@click.option(
+    "-o", "--out", default=None, callback=_output_path, help="Write to a file instead of stdout."
+)
 @command
 def report_cmd(state: State, run_ref: str, fmt: str, out: str | None) -> int:
     """A run's report (JSON, Markdown, or a self-contained HTML page)."""
+    if not (run_ref.isdigit() or run_ref == "latest"):
+        raise click.BadParameter(
+            f"{run_ref!r} is not a run: give a run number or 'latest' (`plumb history` "
+            "lists them)",
+            param_hint="RUN",
+        )
     store = Runner(state.settings).store
-    run_id: int | str = int(run_ref) if run_ref.isdigit() else run_ref
-    text = report.render(store.run(run_id), fmt)
+    try:
+        run = store.run(int(run_ref) if run_ref.isdigit() else run_ref)
+    except KeyError:
+        what = "no run is recorded yet" if run_ref == "latest" else f"there is no run {run_ref}"
+        raise PlumbError(
+            f"{what} in {state.settings.state_url}; `plumb history` lists the runs"
+        ) from None
+    text = report.render(run, fmt)
     if out:
         Path(out).write_text(text)
         state.console.print(f"wrote {out}")
