@@ -277,8 +277,7 @@ def report_cmd(state: State, run_ref: str, fmt: str, out: str | None) -> int:
     """A run's report (JSON, Markdown, or a self-contained HTML page)."""
     if not (run_ref.isdigit() or run_ref == "latest"):
         raise click.BadParameter(
-            f"{run_ref!r} is not a run: give a run number or 'latest' (`plumb history` "
-            "lists them)",
+            f"{run_ref!r} is not a run: give a run number or 'latest' (`plumb history` lists them)",
             param_hint="RUN",
         )
     store = Runner(state.settings).store
