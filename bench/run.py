@@ -22,6 +22,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from sqlalchemy import event  # noqa: E402
+
 from controller.aws import is_read  # noqa: E402
 from controller.config import Settings  # noqa: E402
 from controller.embedded import EmbeddedAws  # noqa: E402
@@ -64,7 +66,9 @@ def measure(n: int, endpoint: str) -> dict[str, object]:
         runner = Runner(settings)
         desired = load_desired(specs)
         first = runner.apply(desired, PlanOptions())
+        commits = _count_commits(runner)
         noop = runner.apply(desired, PlanOptions())
+        noop_commits = commits[0]
         changes = [said for change in CHANGES if (said := change("acme-e000"))]
         repair = runner.apply(desired, PlanOptions())
         return {
@@ -83,6 +87,7 @@ def measure(n: int, endpoint: str) -> dict[str, object]:
                 "reads": noop.api_calls["reads"],
                 "writes": noop.api_calls["writes"],
                 "outcome": noop.outcome,
+                "state_transactions": noop_commits,
                 "by_operation": noop.api_calls["byOperation"],
             },
             "drift_repair": {
@@ -98,6 +103,17 @@ def measure(n: int, endpoint: str) -> dict[str, object]:
                 "outcome": repair.outcome,
             },
         }
+
+
+def _count_commits(runner: Runner) -> list[int]:
+    """State transactions committed from now on (the ledger's cost), in a one-item list."""
+    seen = [0]
+
+    def on_commit(_conn: object) -> None:
+        seen[0] += 1
+
+    event.listen(runner.store.engine, "commit", on_commit)
+    return seen
 
 
 def main() -> None:
@@ -117,15 +133,15 @@ def main() -> None:
         aws.stop()
     print(
         "| envs | resources | first apply s | calls (reads/writes) "
-        "| no-op s | calls (reads/writes) |"
+        "| no-op s | calls (reads/writes) | no-op state transactions |"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|")
     for r in rows:
         f, z = r["first_apply"], r["noop"]
         print(
             f"| {r['environments']} | {r['resources']} | {f['seconds']:.2f} | {f['calls']} "
             f"({f['reads']}/{f['writes']}) | {z['seconds']:.2f} | {z['calls']} "
-            f"({z['reads']}/{z['writes']}) |"
+            f"({z['reads']}/{z['writes']}) | {z['state_transactions']} |"
         )
     for r in rows:
         d = r["drift_repair"]

@@ -74,6 +74,7 @@ class Applier:
         workers: int = 8,
         on_event: Event | None = None,
         waiter: Waiter | None = None,
+        may_write: Callable[[str], bool] = lambda stack: True,
     ) -> None:
         self.plan, self.contexts, self.journal, self.run_id = plan, contexts, journal, run_id
         self.account_id = account_id
@@ -87,6 +88,8 @@ class Applier:
         self.outcomes: dict[str, Outcome] = {}
         self.deferred: set[str] = set()  # written without their late members; finished last
         self.waiter = waiter or Waiter(0)
+        # False once the run has lost its stack's lease: another writer may be at work.
+        self.may_write = may_write
         self._lock = threading.Lock()
 
     def run(self) -> dict[str, Outcome]:
@@ -149,7 +152,7 @@ class Applier:
             return  # its old half failed to go
         if not action.type.mutates:
             return
-        blocker = self._waiting_on(action)
+        blocker = self._waiting_on(action) or self._lease_lost(action)
         if blocker:
             status, why = blocker
             self._finish(action, status, why)
@@ -212,6 +215,10 @@ class Applier:
         if found is None:
             self._finish(action, UNCHANGED, "already gone")
             return
+        lost = self._lease_lost(action)
+        if lost:
+            self._finish(action, *lost)
+            return
         started = _now()
         try:
             reconciler_for(action.kind).delete(found, self._ctx(found.region))
@@ -260,6 +267,11 @@ class Applier:
         with self._lock:
             self.live[lid] = latest
         return latest
+
+    def _lease_lost(self, action: Action) -> tuple[str, str] | None:
+        if self.may_write(action.stack):
+            return None
+        return SKIPPED, f"the lease on stack {action.stack} was lost; no more writes this run"
 
     def _attrs_of(self, lid: str) -> Mapping[str, Any] | None:
         found = self.live.get(lid)

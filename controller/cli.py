@@ -14,7 +14,7 @@ from rich.console import Console
 
 from controller import audit, planfile, report, verbs
 from controller import history as history_view
-from controller.config import DEFAULT_WAIT, Settings
+from controller.config import DEFAULT_LEASE, DEFAULT_WAIT, Settings
 from controller.errors import PlumbError, SpecError
 from controller.plan import PlanOptions
 from controller.runner import Runner
@@ -112,6 +112,16 @@ def command(fn: Callable[..., int]) -> Callable[..., None]:
     help="Seconds a run may wait, in all, for resources still becoming ready (DocumentDB, "
     "Redis, NAT); past it the run ends 'progressing' and the next run goes on.",
 )
+@click.option(
+    "--lease",
+    "lease_seconds",
+    type=click.FloatRange(3, 3600),
+    envvar="PLUMB_LEASE_SECONDS",
+    default=DEFAULT_LEASE,
+    show_default=True,
+    help="Seconds a stack's lease lasts unless renewed (every third of it, while a run "
+    "works): how soon the stacks of a replica that died pass to another.",
+)
 @click.version_option(package_name="plumb-gitops")
 @click.pass_context
 def main(
@@ -121,9 +131,12 @@ def main(
     aws_mode: str,
     workers: int,
     wait_seconds: float,
+    lease_seconds: float,
 ) -> None:
     """plumb keeps AWS environments true to git."""
-    settings = Settings(aws=aws_mode, workers=workers, wait_seconds=wait_seconds)
+    settings = Settings(
+        aws=aws_mode, workers=workers, wait_seconds=wait_seconds, lease_seconds=lease_seconds
+    )
     if state_url:
         settings.state_url = state_url
     if region:
@@ -181,6 +194,12 @@ def plan(
 @STACK
 @click.option("--plan", "plan_file", default=None, help="Apply a saved plan exactly as reviewed.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option(
+    "--wait",
+    type=click.FloatRange(0, 86400),
+    default=0,
+    help="Seconds to wait for a stack another plumb run holds (default: stop at once).",
+)
 @ALLOW_REPLACE
 @ALLOW_DELETES
 @command
@@ -190,6 +209,7 @@ def apply(
     stacks: tuple[str, ...],
     plan_file: str | None,
     yes: bool,
+    wait: float,
     allow_replace: bool,
     allow_deletes: bool,
 ) -> int:
@@ -199,11 +219,25 @@ def apply(
         runner = Runner(state.settings)
         desired = verbs.Desired(saved.resources, saved.policies, saved.commit, plan_file)
         return verbs.do_apply(
-            runner, desired.only(stacks), saved.options, True, state.console, reviewed=saved
+            runner,
+            desired.only(stacks),
+            saved.options,
+            True,
+            state.console,
+            reviewed=saved,
+            wait=wait,
         )
     desired = verbs.load_desired(specs, stacks)  # before the state opens: bad input touches nothing
     options = PlanOptions(allow_replace=allow_replace, allow_deletes=allow_deletes)
-    return verbs.do_apply(Runner(state.settings), desired, options, yes, state.console)
+    return verbs.do_apply(Runner(state.settings), desired, options, yes, state.console, wait=wait)
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@command
+def locks(state: State, fmt: str) -> int:
+    """Who holds which stack: host, pid, run, since when, and the lease's time left."""
+    return verbs.do_locks(Runner(state.settings).store, fmt, state.console)
 
 
 @main.command()

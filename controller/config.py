@@ -8,6 +8,8 @@ from pathlib import Path
 
 DEFAULT_STATE = "sqlite:///.plumb/state.db"
 DEFAULT_WAIT = 300
+# A lease renewed every third of it: a replica that dies hands its stacks on this soon.
+DEFAULT_LEASE = 60
 
 
 @dataclass
@@ -17,7 +19,7 @@ class Settings:
     aws: str = "default"  # "embedded": an in-process moto server on loopback
     workers: int = 8
     max_attempts: int = 10
-    lease_seconds: int = 900
+    lease_seconds: float = DEFAULT_LEASE
     reports_dir: Path | None = None
     # Seconds a run may spend, in all, waiting for resources still becoming ready.
     wait_seconds: float = field(

@@ -6,16 +6,10 @@ run in the state (with its API-call count and hash-chain link) and a report on d
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import hashlib
-import json
-import os
-import socket
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +19,14 @@ from controller.aws import ClientFactory
 from controller.config import Settings
 from controller.context import Context
 from controller.embedded import certificate_arns, provide_certificates
-from controller.errors import LockError
+from controller.lease import Leases
+from controller.ledger import Ledger
 from controller.model import ActionType, Resource
 from controller.observe import contexts_for, observe_all
 from controller.plan import Plan, PlanOptions, build_plan
 from controller.policy import StackPolicy
 from controller.readiness import Waiter
-from controller.state.store import Store, new_holder
+from controller.state.store import Store
 
 A = ActionType
 
@@ -100,8 +95,7 @@ class Runner:
         )
         started = time.monotonic()
         plan, _ = self._plan(desired, options, clients)
-        for action in plan.actions:
-            self.store.record_change(run_id, action, "planned")
+        Ledger(self.store, run_id).planned(plan)
         has_changes = bool(plan.changes) or any(a.type is A.BLOCKED for a in plan.actions)
         outcome = "planned" if has_changes else "no-changes"
         return self._finish(run_id, plan, outcome, {}, clients, started)
@@ -113,14 +107,23 @@ class Runner:
         trigger: str = "cli-apply",
         on_event: Event | None = None,
         reviewed: Any = None,
+        wait: float = 0.0,
     ) -> RunResult:
-        """Converge; `reviewed` is a saved plan that the fresh plan must match exactly."""
+        """Converge; `reviewed` is a saved plan that the fresh plan must match exactly.
+
+        The stacks' leases are taken before the run begins (a refused run leaves no open
+        run behind) and released after it is sealed, waiting up to `wait` seconds for a
+        holder to finish; LockError past that."""
         clients = self.new_clients()
-        run_id = self.store.begin_run(
-            trigger, "apply", desired.stacks, desired.commit, desired.source
-        )
-        started = time.monotonic()
-        with self._locks(desired.stacks):
+        with Leases(self.store, self.settings.lease_seconds) as held:
+            for stack in desired.stacks:
+                held.take(stack, wait)
+            run_id = self.store.begin_run(
+                trigger, "apply", desired.stacks, desired.commit, desired.source
+            )
+            held.for_run(run_id)
+            started = time.monotonic()
+            ledger = Ledger(self.store, run_id)
             plan, contexts = self._plan(desired, options, clients)
             if reviewed is not None:
                 try:
@@ -132,16 +135,18 @@ class Runner:
             applier = Applier(
                 plan,
                 contexts,
-                self.store,
+                ledger,
                 run_id,
                 account,
                 self.settings.workers,
                 on_event,
                 Waiter(self.settings.wait_seconds),
+                may_write=held.holds,
             )
             outcomes = applier.run()  # records every action, refused ones too
-            self._remember(plan, outcomes, run_id)
-        return self._finish(run_id, plan, _outcome(plan, outcomes), outcomes, clients, started)
+            ledger.remember(plan, outcomes)
+            outcome = _outcome(plan, outcomes)
+            return self._finish(run_id, plan, outcome, outcomes, clients, started)
 
     def record_rejected(
         self, trigger: str, commit: Mapping[str, Any], source: str, error: str
@@ -171,82 +176,6 @@ class Runner:
             options,
         )
         return plan, contexts
-
-    @contextlib.contextmanager
-    def _locks(self, stacks: Sequence[str]) -> Iterator[None]:
-        holder = new_holder()
-        held: list[str] = []
-        try:
-            for stack in stacks:
-                if not self.store.acquire_lock(
-                    stack, holder, self.settings.lease_seconds
-                ) and not self._take_over_from_the_dead(stack, holder):
-                    raise LockError(self._held_by(stack))
-                held.append(stack)
-            yield
-        finally:
-            for stack in held:
-                self.store.release_lock(stack, holder)
-
-    def _held_by(self, stack: str) -> str:
-        """Who holds the stack, since when, and how long its lease has left."""
-        lock = self.store.lock(stack)
-        if not lock:  # released between the attempt and this read
-            return f"stack {stack} was locked by another plumb run; try again"
-        host, _, rest = str(lock["holder"]).partition(":")
-        pid = rest.partition(":")[0] or "?"
-        left = datetime.fromisoformat(str(lock["expiresAt"])) - datetime.now(UTC)
-        return (
-            f"stack {stack} is locked by plumb pid {pid} on {host} since {lock['acquiredAt']}; "
-            f"its lease has {max(0, int(left.total_seconds()))} s left: wait for that run to "
-            "finish, or see `plumb locks`"
-        )
-
-    def _take_over_from_the_dead(self, stack: str, holder: str) -> bool:
-        """A lease held by a plumb process on this host that no longer exists (killed, or
-        the machine's power cut) is released at once instead of after it expires."""
-        lock = self.store.lock(stack)
-        if not lock:
-            return False
-        host, _, rest = str(lock["holder"]).partition(":")
-        pid = rest.partition(":")[0]
-        if host != socket.gethostname() or not pid.isdigit() or _alive(int(pid)):
-            return False
-        self.store.release_lock(stack, str(lock["holder"]))
-        return self.store.acquire_lock(stack, holder, self.settings.lease_seconds)
-
-    def _remember(self, plan: Plan, outcomes: Mapping[str, Outcome], run_id: int) -> None:
-        """Resource rows and drift streaks, for history and non-converging detection."""
-        for action in plan.actions:
-            outcome = outcomes.get(action.logical_id)
-            observed = (
-                outcome.observed
-                if outcome and outcome.observed
-                else plan.observation.observed.get(action.logical_id)
-            )
-            status = _resource_status(action.type, outcome)
-            if action.type is A.BLOCKED and action.reason.startswith("non-converging"):
-                status = "non-converging"
-            if action.type is A.DELETE and outcome and outcome.status == APPLIED:
-                self.store.mark_deleted(action.stack, action.logical_id, run_id)
-                continue
-            self.store.upsert_resource(
-                action.stack,
-                action.logical_id,
-                action.kind,
-                observed.physical_id if observed else "",
-                str(observed.attrs.get("arn", "")) if observed else "",
-                status,
-                _desired_hash(plan.resources.get(action.logical_id)),
-                dict(observed.spec) if observed else None,
-                run_id,
-            )
-            if action.type is A.UPDATE and outcome and outcome.status == APPLIED:
-                self.store.record_drift(
-                    action.stack, action.logical_id, [c.path for c in action.changes], True
-                )
-            elif action.type is A.NOOP:
-                self.store.record_drift(action.stack, action.logical_id, [], False)
 
     def _finish(
         self,
@@ -290,43 +219,8 @@ class Runner:
         return out
 
 
-def _desired_hash(res: Resource | None) -> str:
-    """What the spec asked for, as a hash: a row whose hash changed had its spec changed."""
-    if res is None:
-        return ""  # left the spec
-    body = {"kind": res.kind, "spec": res.spec, "tags": res.ownership_tags()}
-    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    return True
-
-
 def _account_id(contexts: Mapping[str, Context]) -> str:
     return next(iter(contexts.values())).account_id if contexts else ""
-
-
-def _resource_status(action: ActionType, outcome: Outcome | None) -> str:
-    if outcome is not None and outcome.status in (FAILED, SKIPPED):
-        return "failed"
-    if outcome is not None and outcome.status == PENDING:
-        return "creating"
-    return {
-        A.NOOP: "in-sync",
-        A.CREATE: "in-sync",
-        A.UPDATE: "in-sync",
-        A.REPLACE: "in-sync",
-        A.ORPHAN: "orphan",
-        A.BLOCKED: "blocked",
-        A.UNKNOWN: "unknown",
-        A.DELETE: "orphan",
-    }[action]
 
 
 def _outcome(plan: Plan, outcomes: Mapping[str, Outcome]) -> str:

@@ -14,16 +14,20 @@ from pathlib import Path
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
 
 from controller import planfile, render
 from controller.changes import change_lines
 from controller.config import Settings
+from controller.errors import LockError
+from controller.lease import Holder
 from controller.model import Action, ActionType
 from controller.plan import PlanOptions
 from controller.runner import Desired, Runner, RunResult
 from controller.source import Commit, fetch
 from controller.specs.expand import expand_all, stack_policies
 from controller.specs.validate import load_and_validate
+from controller.state.store import Store
 
 A = ActionType
 OK, ERROR, CHANGES = 0, 1, 2
@@ -90,6 +94,7 @@ def do_apply(
     console: Console,
     reviewed: planfile.SavedPlan | None = None,
     trigger: str = "cli-apply",
+    wait: float = 0.0,
 ) -> int:
     if not yes and reviewed is None:
         if not _interactive():
@@ -107,7 +112,7 @@ def do_apply(
             return ERROR
         # What was confirmed is what gets applied: if AWS moved meanwhile, it is refused.
         reviewed = planfile.SavedPlan(planfile.plan_to_json(preview.plan, desired.commit))
-    result = _apply_with_progress(runner, desired, options, console, reviewed, trigger)
+    result = _apply_with_progress(runner, desired, options, console, reviewed, trigger, wait)
     _show_apply(result, console)
     return OK if result.outcome in ("succeeded", "no-changes", "progressing") else ERROR
 
@@ -167,7 +172,46 @@ def do_sync(
         console.print(f"[bold red]commit rejected[/bold red] (run {run_id}):\n{err}")
         return ERROR
     options = PlanOptions(scheduled=trigger == "schedule")
-    return do_apply(runner, desired, options, True, console, trigger=trigger)
+    return converge_shared(runner, desired, options, console, trigger)
+
+
+def converge_shared(
+    runner: Runner, desired: Desired, options: PlanOptions, console: Console, trigger: str
+) -> int:
+    """Each stack in its own run, under its own lease: replicas sharing one state take the
+    stacks between them, and a stack another replica holds is its work, not an error."""
+    codes = [OK]
+    for stack in desired.stacks:
+        try:
+            codes.append(
+                do_apply(runner, desired.only([stack]), options, True, console, None, trigger)
+            )
+        except LockError as err:
+            console.print(f"[dim]{stack}: skipped, another plumb has it ({err})[/dim]")
+    return max(codes)
+
+
+def do_locks(store: Store, fmt: str, console: Console) -> int:
+    held = store.locks()
+    if fmt == "json":
+        console.print_json(json.dumps(held))
+        return OK
+    if not held:
+        console.print("No stack is locked.")
+        return OK
+    table = Table("stack", "holder", "run", "since", "lease left", box=None)
+    for lock in held:
+        holder = Holder.parse(str(lock["holder"]))
+        left = "expired" if lock["expired"] else f"{lock['secondsLeft']} s"
+        table.add_row(
+            str(lock["stack"]),
+            f"pid {holder.pid} on {holder.host}",
+            str(holder.run or "-"),
+            str(lock["acquiredAt"]),
+            left,
+        )
+    console.print(table)
+    return OK
 
 
 def _apply_with_progress(
@@ -177,6 +221,7 @@ def _apply_with_progress(
     console: Console,
     reviewed: planfile.SavedPlan | None,
     trigger: str,
+    wait: float,
 ) -> RunResult:
     progress = Progress(
         TextColumn("{task.description}"),
@@ -195,7 +240,9 @@ def _apply_with_progress(
                 if not console.is_terminal:
                     console.print(f"  {status:<9} {action.type.value:<7} {action.logical_id}")
 
-        return runner.apply(desired, options, trigger=trigger, on_event=on_event, reviewed=reviewed)
+        return runner.apply(
+            desired, options, trigger=trigger, on_event=on_event, reviewed=reviewed, wait=wait
+        )
 
 
 def _show_plan(result: RunResult, fmt: str, console: Console) -> None:

@@ -308,6 +308,7 @@ def lock_dict(row: Lock, now: datetime) -> dict[str, Any]:
         "acquiredAt": iso(row.acquired_at),
         "expiresAt": iso(row.expires_at),
         "expired": row.expires_at <= now,
+        "secondsLeft": max(0, int((row.expires_at - now).total_seconds())),
     }
 
 

@@ -11,10 +11,7 @@ runs at once still link each run to the latest hash; the unique `seq` column bac
 from __future__ import annotations
 
 import contextlib
-import os
-import socket
 import threading
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -49,11 +46,9 @@ DEFAULT_URL = "sqlite:///.plumb/state.db"
 _PG_LOCK_KEY = 0x706C756D62  # "plumb": the advisory lock that serializes the hash chain
 _BATCH = 200
 T = TypeVar("T")
-
-
-def new_holder() -> str:
-    """A lock holder name that tells an operator where the writer runs: host:pid:uuid."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex}"
+RowEdit = Callable[[ResourceRow], object]
+# (action, outcome, error, started, finished): one change row as the ledger hands it over.
+ChangeRecord = tuple[Action, str, str, datetime | None, datetime | None]
 
 
 class Store:
@@ -106,25 +101,22 @@ class Store:
         started_at: datetime | None = None,
         finished_at: datetime | None = None,
     ) -> None:
-        check_value(outcome, CHANGE_OUTCOMES, "change outcome")
-        row = Change(
-            run_id=run_id,
-            stack=action.stack,
-            logical_id=action.logical_id,
-            kind=action.kind,
-            action=action.type.value,
-            physical_id=action.physical_id,
-            diff=[scrub_change(c.to_json()) for c in action.changes],
-            waived=[scrub_change(c.to_json()) for c in action.waived],
-            reason=action.reason,
-            outcome=outcome,
-            error=error,
-            started_at=started_at,
-            finished_at=finished_at,
-        )
+        row = _change_row(run_id, action, outcome, error, started_at, finished_at)
         with self._tx() as s:
             _open_run(s, run_id)
             s.add(row)
+
+    def record_changes(self, run_id: int, rows: Iterable[ChangeRecord]) -> None:
+        """Many changes in one transaction: a no-op run's unchanged actions cost one commit."""
+        built = [
+            _change_row(run_id, action, outcome, error, started, finished)
+            for action, outcome, error, started, finished in rows
+        ]
+        if not built:
+            return
+        with self._tx() as s:
+            _open_run(s, run_id)
+            s.add_all(built)
 
     def finish_run(
         self,
@@ -250,6 +242,33 @@ class Store:
             lambda row: row.record(kind, physical_id, arn, status, desired_hash, observed_spec),
         )
 
+    def remember(self, run_id: int, stack: str, edits: Mapping[str, RowEdit]) -> None:
+        """Edit many of one stack's resource rows in one transaction (rows made if new).
+
+        The run's end writes what it saw of every resource; one commit per stack instead of
+        two or three per resource keeps a no-op of hundreds of resources cheap."""
+        if not edits:
+            return
+        for attempt in (1, 2):
+            try:
+                with self._tx() as s:
+                    query = select(ResourceRow).where(
+                        ResourceRow.stack == stack, ResourceRow.logical_id.in_(list(edits))
+                    )
+                    rows = {r.logical_id: r for r in s.scalars(_locked(query, self._sqlite))}
+                    now = self._clock()
+                    for logical_id, change in sorted(edits.items()):
+                        row = rows.get(logical_id)
+                        if row is None:
+                            row = ResourceRow(stack=stack, logical_id=logical_id, drift_fields=[])
+                            s.add(row)
+                        change(row)
+                        row.updated_at, row.last_run_id = now, run_id
+                return
+            except IntegrityError:  # another writer made one of the rows first: once more
+                if attempt == 2:
+                    raise
+
     def mark_deleted(self, stack: str, logical_id: str, run_id: int | None) -> None:
         self._edit(stack, logical_id, run_id, lambda row: row.forget())
 
@@ -320,6 +339,23 @@ class Store:
             )
             return bool(gone.rowcount)  # type: ignore[attr-defined]
 
+    def relabel_lock(self, stack: str, holder: str, new_holder: str) -> bool:
+        """Rename our hold (to add the run it serves), keeping its lease; False if lost."""
+        with self._tx() as s:
+            moved = s.execute(
+                update(Lock)
+                .where(Lock.stack == stack, Lock.holder == holder)
+                .values(holder=new_holder)
+                .execution_options(synchronize_session=False)
+            )
+            return bool(moved.rowcount)  # type: ignore[attr-defined]
+
+    def locks(self) -> list[dict[str, Any]]:
+        """Every lease row, expired ones included, by stack."""
+        with self._tx(write=False) as s:
+            now = self._clock()
+            return [lock_dict(r, now) for r in s.scalars(select(Lock).order_by(Lock.stack))]
+
     def lock(self, stack: str) -> dict[str, Any] | None:
         """Who holds the stack and until when, or None; an expired lease still shows."""
         with self._tx(write=False) as s:
@@ -370,6 +406,38 @@ def _open_run(s: Session, run_id: int) -> Run:
     if run.hash is not None:
         raise ValueError(f"run {run_id} is finished; its hash is sealed")
     return run
+
+
+def _change_row(
+    run_id: int,
+    action: Action,
+    outcome: str,
+    error: str = "",
+    started_at: datetime | None = None,
+    finished_at: datetime | None = None,
+) -> Change:
+    check_value(outcome, CHANGE_OUTCOMES, "change outcome")
+    return Change(
+        run_id=run_id,
+        stack=action.stack,
+        logical_id=action.logical_id,
+        kind=action.kind,
+        action=action.type.value,
+        physical_id=action.physical_id,
+        diff=[scrub_change(c.to_json()) for c in action.changes],
+        waived=[scrub_change(c.to_json()) for c in action.waived],
+        reason=action.reason,
+        outcome=outcome,
+        error=error,
+        started_at=started_at,
+        finished_at=finished_at,
+    )
+
+
+def _locked(query: Any, sqlite: bool) -> Any:
+    # Row locks on PostgreSQL so two writers' read-modify-write (drift streaks) cannot
+    # interleave; SQLite is already serialized by BEGIN IMMEDIATE.
+    return query if sqlite else query.with_for_update()
 
 
 def _find(s: Session, stack: str, logical_id: str, for_update: bool = False) -> ResourceRow | None:

@@ -36,19 +36,46 @@ def pg_state(cli: Cli) -> Iterator[str]:
 
 
 @pytest.mark.postgres
-def test_two_replicas_on_one_postgres_state_build_each_resource_once(
+def test_two_applies_of_one_stack_on_postgres_take_turns_and_build_each_resource_once(
     cli: Cli, aws, pg_state: str
 ) -> None:
-    first = cli.popen("apply", "--yes", "--stack", "acme-prod")
-    second = cli.popen("apply", "--yes", "--stack", "acme-prod")
+    # --wait: the second waits for the first's lease instead of stopping, so both succeed
+    # and their runs must not interleave; without the lease both would write at once.
+    first = cli.popen("apply", "--yes", "--wait", "170", "--stack", "acme-prod")
+    second = cli.popen("apply", "--yes", "--wait", "170", "--stack", "acme-prod")
     outputs = [p.communicate(timeout=180) for p in (first, second)]
-    codes = sorted(p.returncode for p in (first, second))
-    # Either the lease made one wait out (exit 1, "locked") or they ran one after the other.
-    assert codes in ([0, 0], [0, 1]), outputs
-    if codes == [0, 1]:
-        assert any("locked" in err for _, err in outputs)
+    assert [p.returncode for p in (first, second)] == [0, 0], outputs
+    runs = sorted(
+        (r for r in cli_runs(cli) if r["command"] == "apply"), key=lambda r: r["startedAt"]
+    )
+    assert len(runs) == 2 and runs[0]["finishedAt"] <= runs[1]["startedAt"], runs
+    assert runs[1]["apiCalls"]["writes"] == 0, "the second found the first's work done"
     vpcs = aws.ec2.describe_vpcs(Filters=[{"Name": "tag:plumb:stack", "Values": ["acme-prod"]}])
     assert len(vpcs["Vpcs"]) == 1
-    cli("apply", "--yes", "--stack", "acme-prod", check=0)
-    assert cli.latest_run()["apiCalls"]["writes"] == 0
     assert "chain intact" in cli("audit", "verify", check=0).stdout
+
+
+@pytest.mark.postgres
+def test_an_apply_of_a_held_stack_names_the_holder_and_stops(cli: Cli, pg_state: str) -> None:
+    from controller.state.store import Store
+
+    store = Store(cli.env["PLUMB_STATE"])
+    assert store.acquire_lock("acme-prod", "build-7:4242:31:0a1b2c", 600)
+    try:
+        done = cli("apply", "--yes", "--stack", "acme-prod", check=1)
+        assert "stack acme-prod is locked by plumb pid 4242 on build-7 (run 31)" in done.stderr
+        assert "Traceback" not in done.stderr and store.runs() == [], "a refused run begins none"
+        listed = cli("locks", check=0).stdout
+        assert "acme-prod" in listed and "pid 4242 on build-7" in listed
+    finally:
+        store.close()
+
+
+def cli_runs(cli: Cli) -> list[dict]:
+    from controller.state.store import Store
+
+    store = Store(cli.env["PLUMB_STATE"])
+    try:
+        return [store.run(r["id"]) for r in store.runs()]
+    finally:
+        store.close()

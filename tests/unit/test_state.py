@@ -17,7 +17,7 @@ from sqlalchemy import select, text
 from controller.audit import verify
 from controller.model import SENSITIVE, UNKNOWN, Action, ActionType, FieldChange, Observed
 from controller.state.models import GENESIS_HASH, NON_CONVERGING_AFTER, Change, ResourceRow
-from controller.state.store import DEFAULT_URL, Store, new_holder
+from controller.state.store import DEFAULT_URL, Store
 
 if TYPE_CHECKING:
     from tests.unit.conftest import Clock
@@ -339,11 +339,6 @@ def test_renewal_extends_the_lease(store: Store, clock: Clock) -> None:
     assert store.renew_lock("acme-prod", "a", 30)
     clock.advance(25)
     assert not store.acquire_lock("acme-prod", "b", 30)
-
-
-def test_holder_names_host_pid_and_a_unique_id() -> None:
-    host, pid, unique = new_holder().split(":")
-    assert host and pid.isdigit() and len(unique) == 32 and new_holder() != new_holder()
 
 
 def _race(stores: list[Store], stack: str) -> list[bool]:

@@ -1,0 +1,187 @@
+"""Stack leases: one writer per stack, however many plumb processes share the state.
+
+A run takes a lease on each stack it will write, one stack at a time, and holds it until it
+ends. A heartbeat thread renews every held lease at a third of its length, so a run longer
+than the lease keeps it, while a holder that dies (kill -9, a lost machine) stops renewing
+and loses its stacks when the lease runs out. A holder on this host whose process is gone
+is released at once: nothing can still be writing for it.
+
+The holder name says where the writer runs, `host:pid:run:nonce`, so a refused run and
+`plumb locks` can name who holds a stack, since when and for which run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from controller.config import DEFAULT_LEASE
+from controller.errors import LockError
+from controller.state.store import Store
+
+POLL_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class Holder:
+    host: str
+    pid: int
+    run: int | None
+    nonce: str
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.pid}:{self.run or '-'}:{self.nonce}"
+
+    @classmethod
+    def parse(cls, text: str) -> Holder:
+        """Read a holder name back; names written before runs were in them have 3 parts."""
+        parts = text.split(":")
+        host = parts[0] if parts else "?"
+        pid = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+        run = int(parts[2]) if len(parts) > 3 and parts[2].isdigit() else None
+        return cls(host, pid, run, parts[-1] if len(parts) > 2 else "")
+
+    def describe(self) -> str:
+        run = f" (run {self.run})" if self.run else ""
+        return f"plumb pid {self.pid} on {self.host}{run}"
+
+
+def here(run: int | None = None) -> Holder:
+    """This process as a holder; PLUMB_HOLDER_HOST names a replica whose host name is not
+    telling (containers that share a name, a test playing several machines)."""
+    host = os.environ.get("PLUMB_HOLDER_HOST") or socket.gethostname()
+    return Holder(host, os.getpid(), run, uuid.uuid4().hex[:12])
+
+
+def describe_lock(lock: dict[str, Any]) -> str:
+    """ "stack X is locked by plumb pid P on H (run R) since T; its lease has N s left"."""
+    return (
+        f"stack {lock['stack']} is locked by {Holder.parse(str(lock['holder'])).describe()} "
+        f"since {lock['acquiredAt']}; its lease has {lock['secondsLeft']} s left"
+    )
+
+
+class Leases:
+    """The stacks one run holds; a context manager that releases them all at its end."""
+
+    def __init__(
+        self,
+        store: Store,
+        lease_seconds: float = DEFAULT_LEASE,
+        *,
+        holder: Holder | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.store = store
+        self.lease_seconds = lease_seconds
+        self.holder = holder or here()
+        self.held: list[str] = []
+        self.lost: set[str] = set()
+        self._sleep, self._clock = sleep, clock
+        self._stop = threading.Event()
+        self._beat: threading.Thread | None = None
+        self._guard = threading.Lock()
+
+    # -- taking ------------------------------------------------------------------------
+
+    def try_take(self, stack: str) -> bool:
+        """Take the stack if it is free, expired, ours, or held by a dead process here."""
+        name = str(self.holder)
+        if self.store.acquire_lock(stack, name, self.lease_seconds) or self._from_the_dead(stack):
+            with self._guard:
+                self.held.append(stack)
+            self._start_heartbeat()
+            return True
+        return False
+
+    def take(self, stack: str, wait: float = 0.0) -> None:
+        """Take the stack, waiting up to `wait` seconds for its holder; LockError past that."""
+        deadline = self._clock() + wait
+        while not self.try_take(stack):
+            if self._clock() >= deadline:
+                lock = self.store.lock(stack)
+                why = describe_lock(lock) if lock else f"stack {stack} was locked meanwhile"
+                hint = "wait for that run to finish, pass --wait SECONDS, or see `plumb locks`"
+                raise LockError(f"{why}: {hint}")
+            self._sleep(min(POLL_SECONDS, max(0.0, deadline - self._clock())))
+
+    def for_run(self, run_id: int) -> None:
+        """Put the run's number into the holder name of every lease held."""
+        named = Holder(self.holder.host, self.holder.pid, run_id, self.holder.nonce)
+        with self._guard:
+            for stack in self.held:
+                if not self.store.relabel_lock(stack, str(self.holder), str(named)):
+                    self.lost.add(stack)
+            self.holder = named
+
+    def holds(self, stack: str) -> bool:
+        """Still ours: taken and not lost to a renewal that failed."""
+        with self._guard:
+            return stack in self.held and stack not in self.lost
+
+    def release(self) -> None:
+        self._stop.set()
+        if self._beat is not None:
+            self._beat.join(timeout=10)
+        with self._guard:
+            for stack in self.held:
+                self.store.release_lock(stack, str(self.holder))
+            self.held.clear()
+
+    def __enter__(self) -> Leases:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    # -- keeping -----------------------------------------------------------------------
+
+    def renew(self) -> None:
+        """Extend every lease held; one that another holder took meanwhile is lost."""
+        with self._guard:
+            for stack in self.held:
+                if stack not in self.lost and not self.store.renew_lock(
+                    stack, str(self.holder), self.lease_seconds
+                ):
+                    self.lost.add(stack)
+
+    def _start_heartbeat(self) -> None:
+        if self._beat is not None:
+            return
+        self._beat = threading.Thread(target=self._heartbeat, name="plumb-lease", daemon=True)
+        self._beat.start()
+
+    def _heartbeat(self) -> None:
+        while not self._stop.wait(self.lease_seconds / 3):
+            with contextlib.suppress(Exception):  # a missed beat is retried at the next one
+                self.renew()
+
+    def _from_the_dead(self, stack: str) -> bool:
+        lock = self.store.lock(stack)
+        if not lock:
+            return False
+        other = Holder.parse(str(lock["holder"]))
+        if other.host != self.holder.host or not other.pid or _alive(other.pid):
+            return False
+        self.store.release_lock(stack, str(lock["holder"]))
+        return self.store.acquire_lock(stack, str(self.holder), self.lease_seconds)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True

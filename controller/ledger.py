@@ -1,0 +1,141 @@
+"""What one run writes into the state: its change rows and what it saw of every resource.
+
+A change that wrote to AWS is recorded the moment it ends, so a run killed half-way still
+tells the auditor what it did. A change that wrote nothing (unchanged, refused, planned)
+waits for the run's end and goes in with the others of its run in one transaction; the
+resource rows go in one transaction per stack. A no-op of hundreds of resources then costs
+a handful of commits instead of three per resource.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import threading
+from collections.abc import Mapping
+
+from controller.apply import APPLIED, FAILED, PENDING, SKIPPED, Outcome
+from controller.model import Action, ActionType, Observed, Resource
+from controller.plan import Plan
+from controller.state.models import ResourceRow
+from controller.state.store import ChangeRecord, RowEdit, Store
+
+A = ActionType
+# Outcomes of a change that made no AWS write: they can wait for the run's end.
+_QUIET = frozenset({"unchanged", "refused", "orphan", "unknown", "planned"})
+
+
+class Ledger:
+    """One run's writer into the state; also the Applier's journal."""
+
+    def __init__(self, store: Store, run_id: int) -> None:
+        self.store, self.run_id = store, run_id
+        self._quiet: list[ChangeRecord] = []
+        self._lock = threading.Lock()
+
+    # -- the journal the Applier writes to ----------------------------------------------
+
+    def mark_create_pending(
+        self, run_id: int, stack: str, logical_id: str, kind: str, physical_name: str
+    ) -> None:
+        self.store.mark_create_pending(run_id, stack, logical_id, kind, physical_name)
+
+    def mark_created(self, run_id: int, observed: Observed) -> None:
+        self.store.mark_created(run_id, observed)
+
+    def record_change(
+        self,
+        run_id: int,
+        action: Action,
+        outcome: str,
+        error: str = "",
+        started_at: dt.datetime | None = None,
+        finished_at: dt.datetime | None = None,
+    ) -> None:
+        record: ChangeRecord = (action, outcome, error, started_at, finished_at)
+        if outcome in _QUIET and not error:
+            with self._lock:
+                self._quiet.append(record)
+            return
+        self.store.record_changes(run_id, [record])
+
+    def flush(self) -> None:
+        with self._lock:
+            records, self._quiet = self._quiet, []
+        self.store.record_changes(self.run_id, records)
+
+    # -- the end of a run ---------------------------------------------------------------
+
+    def planned(self, plan: Plan) -> None:
+        """A plan's actions, as a plan-only run records them."""
+        self.store.record_changes(
+            self.run_id, [(a, "planned", "", None, None) for a in plan.actions]
+        )
+
+    def remember(self, plan: Plan, outcomes: Mapping[str, Outcome]) -> None:
+        """Resource rows and drift streaks, for history and non-converging detection."""
+        self.flush()
+        by_stack: dict[str, dict[str, RowEdit]] = {}
+        for action in plan.actions:
+            by_stack.setdefault(action.stack, {})[action.logical_id] = _row_edit(
+                action, outcomes.get(action.logical_id), plan
+            )
+        for stack, edits in sorted(by_stack.items()):
+            self.store.remember(self.run_id, stack, edits)
+
+
+def _row_edit(action: Action, outcome: Outcome | None, plan: Plan) -> RowEdit:
+    if action.type is A.DELETE and outcome and outcome.status == APPLIED:
+        return ResourceRow.forget
+    observed = (
+        outcome.observed
+        if outcome and outcome.observed
+        else plan.observation.observed.get(action.logical_id)
+    )
+    status = _resource_status(action.type, outcome)
+    if action.type is A.BLOCKED and action.reason.startswith("non-converging"):
+        status = "non-converging"
+    desired = desired_hash(plan.resources.get(action.logical_id))
+    repaired = action.type is A.UPDATE and outcome is not None and outcome.status == APPLIED
+
+    def edit(row: ResourceRow) -> None:
+        row.record(
+            action.kind,
+            observed.physical_id if observed else "",
+            str(observed.attrs.get("arn", "")) if observed else "",
+            status,
+            desired,
+            dict(observed.spec) if observed else None,
+        )
+        if repaired:
+            row.record_drift([c.path for c in action.changes], True)
+        elif action.type is A.NOOP:
+            row.record_drift([], False)
+
+    return edit
+
+
+def desired_hash(res: Resource | None) -> str:
+    """What the spec asked for, as a hash: a row whose hash changed had its spec changed."""
+    if res is None:
+        return ""  # left the spec
+    body = {"kind": res.kind, "spec": res.spec, "tags": res.ownership_tags()}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _resource_status(action: ActionType, outcome: Outcome | None) -> str:
+    if outcome is not None and outcome.status in (FAILED, SKIPPED):
+        return "failed"
+    if outcome is not None and outcome.status == PENDING:
+        return "creating"
+    return {
+        A.NOOP: "in-sync",
+        A.CREATE: "in-sync",
+        A.UPDATE: "in-sync",
+        A.REPLACE: "in-sync",
+        A.ORPHAN: "orphan",
+        A.BLOCKED: "blocked",
+        A.UNKNOWN: "unknown",
+        A.DELETE: "orphan",
+    }[action]

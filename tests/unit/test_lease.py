@@ -1,0 +1,146 @@
+"""Stack leases: taken one stack at a time, renewed while held, named for the operator."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+
+import pytest
+
+from controller.errors import LockError
+from controller.lease import Holder, Leases, describe_lock, here
+from controller.state.store import Store
+from tests.unit.conftest import Clock
+
+
+class Ticks:
+    """A monotonic clock that `sleep` moves, so waiting takes no real time."""
+
+    def __init__(self, wall: Clock) -> None:
+        self.now, self.wall, self.slept = 0.0, wall, 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        self.slept += seconds
+        self.wall.advance(seconds)
+
+
+def _leases(store: Store, ticks: Ticks, host: str = "host-a", pid: int | None = None) -> Leases:
+    holder = Holder(host, pid or os.getpid(), None, os.urandom(4).hex())
+    return Leases(store, 30, holder=holder, sleep=ticks.sleep, clock=ticks)
+
+
+def test_holder_names_host_pid_run_and_reads_back() -> None:
+    mine = here(run=17)
+    assert Holder.parse(str(mine)) == mine
+    assert mine.describe() == f"plumb pid {os.getpid()} on {mine.host} (run 17)"
+    old_style = Holder.parse("build-7:4242:0123456789abcdef")  # written before runs were named
+    assert (old_style.host, old_style.pid, old_style.run) == ("build-7", 4242, None)
+
+
+def test_a_stack_has_one_holder_and_the_refusal_names_it(
+    open_store: Callable[[], Store], clock: Clock
+) -> None:
+    ticks = Ticks(clock)
+    first, second = _leases(open_store(), ticks), _leases(open_store(), ticks, host="host-b")
+    first.take("acme-prod")
+    first.for_run(12)
+    second.take("acme-staging")  # stacks are taken one by one, by whoever asks first
+    with pytest.raises(LockError) as refused:
+        second.take("acme-prod")
+    message = str(refused.value)
+    assert f"stack acme-prod is locked by plumb pid {os.getpid()} on host-a (run 12)" in message
+    assert "its lease has 30 s left" in message and "--wait" in message
+    first.release()
+    second.take("acme-prod")
+    assert {lock["stack"] for lock in second.store.locks()} == {"acme-prod", "acme-staging"}
+    second.release()
+    assert second.store.locks() == []
+
+
+def test_wait_takes_the_stack_once_its_holder_lets_go(
+    open_store: Callable[[], Store], clock: Clock
+) -> None:
+    ticks = Ticks(clock)
+    store = open_store()
+    holder = _leases(store, ticks)
+    holder.take("acme-prod")
+    waiter = _leases(open_store(), ticks, host="host-b")
+    original_sleep = ticks.sleep
+
+    def sleep_then_release(seconds: float) -> None:
+        original_sleep(seconds)
+        if ticks.slept >= 5:
+            holder.release()
+
+    waiter._sleep = sleep_then_release
+    waiter.take("acme-prod", wait=60)
+    assert 5 <= ticks.slept < 7
+    assert waiter.holds("acme-prod")
+    with pytest.raises(LockError):  # and a wait that runs out is refused
+        _leases(open_store(), ticks, host="host-c").take("acme-prod", wait=3)
+    waiter.release()
+
+
+def test_renewal_keeps_a_long_run_s_stacks_and_a_lost_lease_is_noticed(
+    open_store: Callable[[], Store], clock: Clock
+) -> None:
+    ticks = Ticks(clock)
+    runner = _leases(open_store(), ticks)
+    runner.take("acme-prod")
+    other = _leases(open_store(), ticks, host="host-b")
+    for _ in range(10):  # five minutes of a 30 s lease, renewed every 10 s
+        clock.advance(10)
+        runner.renew()
+        assert not other.try_take("acme-prod")
+    assert runner.holds("acme-prod")
+    clock.advance(31)  # the holder stopped renewing (paused, partitioned): the lease runs out
+    assert other.try_take("acme-prod")
+    runner.renew()
+    assert not runner.holds("acme-prod"), "a run must see that it lost its stack"
+    other.release()
+    runner.release()
+
+
+def test_the_heartbeat_renews_without_being_asked(tmp_path) -> None:
+    store = Store(f"sqlite:///{tmp_path}/s.db")
+    with Leases(store, 3) as held:
+        held.take("acme-prod")
+        first = store.lock("acme-prod")["expiresAt"]
+        held._stop.wait(2.5)  # the beat comes every second
+        assert store.lock("acme-prod")["expiresAt"] > first
+    assert store.lock("acme-prod") is None
+
+
+def test_a_dead_holder_on_this_host_is_released_at_once(
+    open_store: Callable[[], Store], clock: Clock
+) -> None:
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        text=True,
+        capture_output=True,
+        check=True,
+    )
+    ticks = Ticks(clock)
+    here_host = here().host
+    dead = _leases(open_store(), ticks, host=here_host, pid=int(gone.stdout))
+    dead.take("acme-prod")
+    elsewhere = _leases(open_store(), ticks, host="host-b", pid=int(gone.stdout))
+    elsewhere.take("acme-staging")
+    mine = _leases(open_store(), ticks, host=here_host)
+    assert mine.try_take("acme-prod")  # its pid is gone: nothing is writing for it
+    assert not mine.try_take("acme-staging")  # another host's pid says nothing here
+    mine.release()
+
+
+def test_describe_lock_counts_down(open_store: Callable[[], Store], clock: Clock) -> None:
+    store = open_store()
+    store.acquire_lock("acme-prod", "h:1:2:n", 60)
+    clock.advance(45)
+    text = describe_lock(store.lock("acme-prod"))
+    assert text.endswith("its lease has 15 s left")
