@@ -237,3 +237,23 @@ def test_a_held_stack_names_its_holder_and_the_time_its_lease_has_left(
     assert f"stack {STAGING} is locked by plumb pid 4242 on build-host-7 since " in message
     left = int(message.split("its lease has ")[1].split(" s left")[0])
     assert 590 <= left <= 600
+
+
+def test_a_no_op_run_costs_a_few_state_transactions_not_some_per_resource(
+    runner: Runner, specs: Path
+) -> None:
+    from sqlalchemy import event
+
+    desired = load_desired(specs)
+    runner.apply(desired, PlanOptions())
+    commits: list[str] = []
+    event.listen(runner.store.engine, "commit", lambda conn: commits.append("commit"))
+    noop = runner.apply(desired, PlanOptions())
+    assert noop.api_calls["writes"] == 0 and len(desired.resources) > 25
+    # lease, run, its changes, its resource rows, the seal, the lease back: a fixed few
+    assert len(commits) <= 10, f"{len(commits)} transactions for {len(desired.resources)}"
+    rows = {r["logicalId"]: r for r in runner.store.resources(STAGING)}
+    assert all(rows[r.logical_id]["lastRunId"] == noop.run_id for r in desired.resources)
+    changes = runner.store.run(noop.run_id)["changes"]
+    assert len(changes) == len(desired.resources)
+    assert {c["outcome"] for c in changes} == {"unchanged"}
