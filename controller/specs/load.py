@@ -7,6 +7,13 @@ Scalar values follow SafeLoader's YAML 1.1 rules (`yes`/`on` are booleans, `1e3`
 string, `010` is octal), except timestamps, which stay as the text written: JSON has no
 date type, and plans and reports are JSON. Mapping keys are always the text written, so
 `on:` is the key "on", not True.
+
+One commit must never be able to stall the controller, so what a spec may cost is bounded
+before any of it is built: a file's size, a document's depth, and the number of values a
+document expands to, every use of an alias counted (a "billion laughs" of nested aliases or
+merge keys is refused at the line of the first value past the budget, in milliseconds).
+Merge keys are folded in here rather than by PyYAML, whose flattening copies pair lists and
+grows exponentially under nested merges before any budget could see it.
 """
 
 from __future__ import annotations
@@ -24,6 +31,17 @@ SUFFIXES = (".yaml", ".yml")
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _NULL = "tag:yaml.org,2002:null"
 _MERGE = "tag:yaml.org,2002:merge"
+MAX_FILE_BYTES = 1_000_000  # the example environments are 2 kB each
+MAX_DEPTH = 40
+MAX_VALUES = 10_000  # per document, each use of an alias counted again
+
+
+class _TooBig(Exception):
+    """A document past its budget: one issue, and building stops at once."""
+
+    def __init__(self, issue: SpecIssue) -> None:
+        super().__init__(issue.message)
+        self.issue = issue
 
 
 class _Issues(Exception):
@@ -89,6 +107,13 @@ def load_text(text: str, file: str) -> list[Document]:
 def _load_file(path: FsPath) -> tuple[list[Document], list[SpecIssue]]:
     file = path.as_posix()
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            message = (
+                f"the file is {size:,} bytes; a spec file may hold at most {MAX_FILE_BYTES:,}: "
+                "split it, one environment per file"
+            )
+            return [], [SpecIssue(file, 0, 0, "", message)]
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as err:
         return [], [SpecIssue(file, 1, 1, "", f"not UTF-8 text ({err.reason})")]
@@ -145,7 +170,10 @@ def _document(node: yaml.Node, file: str, index: int, loader: yaml.SafeLoader) -
         message = f"a spec document must be a mapping (apiVersion, kind, metadata, ...), not {got}"
         raise _Issues([SpecIssue(file, line, col, "", message)])
     builder = _Builder(file, loader)
-    body = builder.build(node, ())
+    try:
+        body = builder.build(node, ())
+    except _TooBig as big:
+        raise _Issues([big.issue]) from None
     if builder.issues:
         raise _Issues(builder.issues)
     return Document(file=file, body=body, marks=builder.marks, index=index)
@@ -164,8 +192,19 @@ class _Builder:
         self.marks: dict[Path, tuple[int, int]] = {}
         self.issues: list[SpecIssue] = []
         self._open: set[int] = set()  # nodes being built, to stop a recursive alias
+        self._built = 0
 
     def build(self, node: yaml.Node, path: Path, mark: tuple[int, int] | None = None) -> Any:
+        self._built += 1
+        if self._built > MAX_VALUES:
+            self._too_big(
+                node,
+                path,
+                f"the document expands to more than {MAX_VALUES:,} values "
+                "(aliases used over and over?); write the values out or split it",
+            )
+        if len(path) > MAX_DEPTH:
+            self._too_big(node, path, f"nested more than {MAX_DEPTH} levels deep")
         self.marks[path] = mark or _pos(node)
         if id(node) in self._open:
             self._issue(node, path, "an alias refers to the node that contains it")
@@ -183,14 +222,44 @@ class _Builder:
     def _mapping(self, node: yaml.MappingNode, path: Path) -> dict[str, Any]:
         self._find_duplicates(node, path)
         # merge keys (<<: *base) are folded in first; keys written here then override them
-        self.loader.flatten_mapping(node)
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
+            if key_node.tag == _MERGE:
+                out.update(self._merged(value_node, path))
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE:
+                continue
             key = self._key(key_node, path)
             if key is None:
                 continue
             out[key] = self.build(value_node, (*path, key), _pos(key_node))
         return out
+
+    def _merged(self, node: yaml.Node, path: Path) -> dict[str, Any]:
+        """`<<: *a` or `<<: [*a, *b]`; in a list the earlier mapping wins, as YAML says."""
+        sources = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        merged: dict[str, Any] = {}
+        own_mark = self.marks.get(path)
+        for source in reversed(sources):
+            if not isinstance(source, yaml.MappingNode):
+                self._issue(source, path, "a merge key (<<) takes a mapping or a list of them")
+                continue
+            if id(source) in self._open:
+                self._issue(source, path, "an alias refers to the node that contains it")
+                continue
+            self._built += 1
+            self._open.add(id(source))
+            try:
+                merged.update(self._mapping(source, path))
+            finally:
+                self._open.discard(id(source))
+        if own_mark is not None:
+            self.marks[path] = own_mark
+        return merged
+
+    def _too_big(self, node: yaml.Node, path: Path, message: str) -> None:
+        line, col = _pos(node)
+        raise _TooBig(SpecIssue(self.file, line, col, dotted(path), message))
 
     def _find_duplicates(self, node: yaml.MappingNode, path: Path) -> None:
         seen: dict[str, yaml.Node] = {}

@@ -217,3 +217,59 @@ def test_missing_specs_folder_is_an_error_naming_the_folder(tmp_path: Path) -> N
     missing = tmp_path / "nowhere"
     [issue] = issues_of(missing)
     assert issue.message == f"no spec files found in {missing}"
+
+
+def _laughs(levels: int, merge: bool) -> str:
+    """Each level names the one below nine times: 9**levels values once expanded."""
+    lines = ["a0: &a0 {k: v}" if merge else "a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, levels + 1):
+        refs = ", ".join([f"*a{i - 1}"] * 9)
+        lines.append(f"a{i}: &a{i} {{<<: [{refs}], k{i}: v}}" if merge else f"a{i}: &a{i} [{refs}]")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("merge", [False, True], ids=["aliases", "merge-keys"])
+def test_an_alias_bomb_is_refused_at_its_line_without_expanding_it(
+    specs: Path, merge: bool
+) -> None:
+    import time
+
+    write(specs, "bomb.yaml", _laughs(12, merge))
+    started = time.monotonic()
+    (issue,) = issues_of("specs")
+    assert time.monotonic() - started < 5, "a hang guard, not a benchmark"
+    assert issue.file == "specs/bomb.yaml" and issue.line >= 1
+    assert "expands to more than 10,000 values" in issue.message
+
+
+def test_merge_keys_in_a_list_let_the_earlier_mapping_win(specs: Path) -> None:
+    write(
+        specs,
+        "merge.yaml",
+        """
+        small: &small {cpu: 256, memory: 512}
+        large: &large {cpu: 1024, memory: 2048, desiredCount: 3}
+        service: {<<: [*small, *large], memory: 1024}
+        """,
+    )
+    body = load_documents("specs")[0].body
+    assert body["service"] == {"cpu": 256, "memory": 1024, "desiredCount": 3}
+
+
+def test_a_merge_of_a_plain_value_is_an_error(specs: Path) -> None:
+    write(specs, "merge.yaml", "service: {<<: 3, memory: 1024}\n")
+    (issue,) = issues_of("specs")
+    assert "merge key (<<) takes a mapping" in issue.message and issue.line == 1
+
+
+def test_nesting_past_forty_levels_is_refused(specs: Path) -> None:
+    write(specs, "deep.yaml", "x: " + "[" * 60 + "]" * 60 + "\n")
+    (issue,) = issues_of("specs")
+    assert "nested more than 40 levels deep" in issue.message
+
+
+def test_an_oversized_file_is_refused_before_it_is_parsed(specs: Path) -> None:
+    write(specs, "huge.yaml", "# padding\n" * 200_000)
+    (issue,) = issues_of("specs")
+    assert issue.file == "specs/huge.yaml"
+    assert "2,000,000 bytes" in issue.message and "at most 1,000,000" in issue.message
