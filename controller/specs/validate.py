@@ -30,6 +30,7 @@ import reconcilers
 from controller.errors import SpecError, SpecIssue
 from controller.fields import schema_dir, schema_for, snake
 from controller.model import Resource as Desired
+from controller.specs.credentials import credential_issues
 from controller.specs.defaults import fill_defaults
 from controller.specs.document import Document, Path, dotted
 from controller.specs.expand import expand_document
@@ -39,6 +40,7 @@ from controller.specs.messages import explain
 API_VERSION = "plumb/v1"
 ACCOUNT = "aws:account"
 ENVELOPE = "envelope.json"
+_ENVELOPE = {"missing required field 'apiVersion'", "missing required field 'kind'"}
 
 
 def load_and_validate(root: str | FsPath) -> list[Document]:
@@ -79,6 +81,7 @@ def validate(docs: Sequence[Document], where: str = "") -> list[Document]:
             found = _semantic_issues(doc)
         elif not envelope:
             found += _best_effort_semantics(doc, found)
+        found = _with_credentials(doc, found)
         if found:
             failed_stacks.add(doc.stack)
         else:
@@ -130,7 +133,7 @@ def _schema_issues(doc: Document) -> list[SpecIssue]:
     seen: dict[tuple[str, str], SpecIssue] = {}
     for error in _validator(doc.kind).iter_errors(doc.body):
         for path, message in explain(error):
-            if path[:1] in (("apiVersion",), ("kind",)):
+            if path[:1] in (("apiVersion",), ("kind",)) or (not path and message in _ENVELOPE):
                 continue  # the envelope layer has said it in plainer words
             issue = _issue(doc, path, message)
             seen.setdefault((issue.path, message), issue)
@@ -201,9 +204,30 @@ def _best_effort_semantics(doc: Document, known: list[SpecIssue]) -> list[SpecIs
         found = reconcilers.CHECKS[doc.kind](doc) if doc.kind in reconcilers.CHECKS else []
     except Exception:  # expected on a document the schema already rejected
         return []
-    seen = {i.path for i in known}
+    # A check reading a section the schema rejected would only restate that error in other
+    # words (a string where a list belongs checked letter by letter; `env: on` read as a
+    # bucket name "acme-True-storage"): one wrong value, one error.
+    flagged = {_section(i.path) for i in known}
     out = [_issue(doc, tuple(path), message) for path, message in found]
-    return [i for i in out if i.path not in seen]
+    return [i for i in out if _section(i.path) not in flagged]
+
+
+def _section(dotted_path: str) -> str:
+    """The part of a document an issue is in: `metadata`, or `spec.<section>`."""
+    parts = dotted_path.split("[", 1)[0].split(".")
+    return ".".join(parts[:2] if parts[0] == "spec" else parts[:1])
+
+
+def _with_credentials(doc: Document, found: list[SpecIssue]) -> list[SpecIssue]:
+    """Issues for every string shaped like a credential, anywhere in the document. A kind's
+    own word on a secret at that place is the more precise and stays; any other issue there
+    (a pattern the value breaks) is less important than the leak and gives way to it."""
+    leaks = {
+        dotted(path): _issue(doc, path, message) for path, message in credential_issues(doc.body)
+    }
+    known = {i.path for i in found if "secret" in i.message or "credential" in i.message}
+    kept = [i for i in found if i.path not in leaks or i.path in known]
+    return [*kept, *(i for p, i in leaks.items() if p not in known)]
 
 
 # -- across documents -----------------------------------------------------------------

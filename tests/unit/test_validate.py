@@ -508,3 +508,90 @@ def test_references_are_found_inside_joins_and_lists() -> None:
         (("c", "join", 1), "aws:account"),
         (("c", "join", 2), "p/q"),
     ]
+
+
+# -- one wrong value, one error --------------------------------------------------------
+
+
+def test_a_string_where_a_list_belongs_is_one_error(tmp_path, monkeypatch) -> None:
+    text = spec("allowedCidrs: [0.0.0.0/0]", "allowedCidrs: 0.0.0.0/0")
+    [issue] = issues(tmp_path, monkeypatch, env=text)
+    assert (issue.path, issue.message) == (
+        "spec.loadBalancer.allowedCidrs",
+        "expected array, got string",
+    )
+
+
+def test_a_document_with_only_a_kind_names_each_missing_field_once(tmp_path, monkeypatch) -> None:
+    found = issues(tmp_path, monkeypatch, env="kind: Environment\n")
+    assert [i.message for i in found] == [
+        "missing apiVersion: write apiVersion: plumb/v1",
+        "missing required field 'metadata'",
+        "missing required field 'spec'",
+    ]
+
+
+def test_a_yaml_boolean_env_is_one_error_not_a_bucket_name_too(tmp_path, monkeypatch) -> None:
+    [issue] = issues(tmp_path, monkeypatch, env=spec("env: prod", "env: on"))
+    assert issue.path == "metadata.env" and "quote the value" in issue.message
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "path"),
+    [
+        ("expireAfterDays: 90", "expireAfterDays: 100000000000000000000000000", "expireAfterDays"),
+        ("  prune: false", "  prune: false\n  maxDeletes: 1000000", "maxDeletes"),
+    ],
+)
+def test_numbers_have_the_bounds_aws_has(tmp_path, monkeypatch, old, new, path) -> None:
+    [issue] = issues(tmp_path, monkeypatch, env=spec(old, new))
+    assert issue.path.endswith(path) and issue.message.startswith("must be at most")
+
+
+# -- credentials anywhere --------------------------------------------------------------
+
+KEY_ID = "AKIA" + "Z7QW3XKJ5N2R4T6Y"  # an access key id's shape; split so no scanner trips
+GITHUB = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
+PEM = "-----BEGIN RSA " + "PRIVATE KEY-----\nMIIEow..."
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "path", "what"),
+    [
+        (
+            'tags: {CostCenter: "4711"}',
+            f"tags: {{Owner: {KEY_ID}}}",
+            "metadata.tags.Owner",
+            "an AWS access key id",
+        ),
+        (
+            "healthCheckPath: /health",
+            f"healthCheckPath: /health?token={GITHUB}",
+            "spec.loadBalancer.healthCheckPath",
+            "a GitHub token",
+        ),
+        (
+            'tags: {CostCenter: "4711"}',
+            f"tags: {{CostCenter: {PEM!r}}}",
+            "metadata.tags.CostCenter",
+            "a private key block",
+        ),
+    ],
+    ids=["tag", "health-check-path", "private-key"],
+)
+def test_a_credential_anywhere_is_refused_without_echoing_it(
+    tmp_path, monkeypatch, old, new, path, what
+) -> None:
+    found = issues(tmp_path, monkeypatch, env=spec(old, new))
+    [issue] = [i for i in found if i.path == path]
+    assert f"looks like {what}" in issue.message
+    secret = {KEY_ID, GITHUB, "MIIEow"}
+    assert not any(s in str(i) for i in found for s in secret), "never echoed"
+
+
+def test_a_commit_hash_as_image_tag_is_not_a_credential(tmp_path, monkeypatch) -> None:
+    (tmp_path / "ok").mkdir()
+    sha = "3f2a9c0d1e4b5a6978877665544332211aabbccd"
+    text = spec('tag: "1.4.2"', f'tag: "{sha}"') if 'tag: "1.4.2"' in BASE else BASE
+    (tmp_path / "ok" / "env.yaml").write_text(text)
+    assert load_and_validate(tmp_path / "ok")
