@@ -25,6 +25,7 @@ from controller.graph import Graph, resolve, without_unknown_members
 from controller.model import Action, ActionType, Diff, Observed, Resource
 from controller.plan import Plan
 from controller.readiness import Waiter
+from controller.retry_guard import WRITE_TRIES, AmbiguousWrite, create_attempt, settle
 from reconcilers import REGISTRY, reconciler_for
 
 A = ActionType
@@ -194,16 +195,33 @@ class Applier:
             self.outcomes[action.logical_id] = Outcome(APPLIED, "", observed)
 
     def _write(self, action: Action, res: Resource) -> Observed:
+        """Create or update; a write whose answer was lost (retry_guard.py) is followed by
+        an observation by tag, and sent again only if nothing of it is there."""
         rec = reconciler_for(res.kind)
         ctx = self._ctx(res.region)
         found = self.live.get(res.logical_id)
+        creating = found is None
+        with create_attempt():  # one client token for every send of this create
+            for attempt in range(1, WRITE_TRIES + 1):
+                try:
+                    observed = self._write_once(action, res, rec, ctx, found)
+                    break
+                except AmbiguousWrite:
+                    if attempt == WRITE_TRIES:
+                        raise
+                    found = settle(lambda: rec.find_own(res, ctx)) or found
+        if creating:
+            self.journal.mark_created(self.run_id, observed)
+        return observed
+
+    def _write_once(
+        self, action: Action, res: Resource, rec: Any, ctx: Context, found: Observed | None
+    ) -> Observed:
         if found is None:
             self.journal.mark_create_pending(
                 self.run_id, res.stack, res.logical_id, res.kind, rec.physical_name(res)
             )
-            observed = rec.create(res, ctx)
-            self.journal.mark_created(self.run_id, observed)
-            return observed
+            return rec.create(res, ctx)  # type: ignore[no-any-return]
         waived = {c.path for c in action.waived}
         delta = Diff(tuple(c for c in diff(res, found).changes if c.path not in waived))
         return rec.update(res, found, delta, ctx) if delta else found

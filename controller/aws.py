@@ -2,7 +2,9 @@
 
 Throttling is handled here once, by botocore's adaptive retry mode, never inside a
 reconciler. The counter hooks botocore's `before-call` event (one per logical API call)
-and `before-send` (one per HTTP request, so retries show up as the difference).
+and `before-send` (one per HTTP request, so retries show up as the difference, per service
+too). A call that spent every attempt carries a note naming its service, operation and
+attempts (`gave_up`), so a run that gives up says what it could not reach.
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError
+
+from controller.retry_guard import guard
 
 READ_PREFIXES = ("Describe", "Get", "List", "Head", "Lookup", "Search", "Batch")
 
@@ -54,6 +59,16 @@ class CallCounter:
     def retries(self) -> int:
         return max(0, sum(self.sends.values()) - self.total)
 
+    @property
+    def retries_by_service(self) -> dict[str, int]:
+        """Requests sent again, by service: where AWS throttled or failed this run."""
+        sent: Counter[str] = Counter()
+        for key, n in self.sends.items():
+            sent[key.split(":", 1)[0]] += n
+        for key, n in self.calls.items():
+            sent[key.split(":", 1)[0]] -= n
+        return {service: n for service, n in sorted(sent.items()) if n > 0}
+
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
             return {
@@ -61,6 +76,7 @@ class CallCounter:
                 "reads": self.reads,
                 "writes": self.writes,
                 "retries": self.retries,
+                "retriesByService": self.retries_by_service,
                 "byOperation": dict(sorted(self.calls.items())),
             }
 
@@ -76,8 +92,11 @@ class ClientFactory:
     ) -> None:
         self.session = session or boto3.Session()
         self.counter = counter or CallCounter()
+        self.max_attempts = max_attempts
         self._config = Config(
-            retries={"mode": "adaptive", "max_attempts": max_attempts},
+            # total_max_attempts counts the first attempt too; botocore's "max_attempts"
+            # key would mean retries, one more attempt than the user asked for.
+            retries={"mode": "adaptive", "total_max_attempts": max_attempts},
             connect_timeout=10,
             read_timeout=60,
             max_pool_connections=32,
@@ -105,4 +124,50 @@ class ClientFactory:
 
         client.meta.events.register("before-call", on_call)
         client.meta.events.register("before-send", on_send)
+        note = _note_gave_up(service, self.max_attempts)
+        client.meta.events.register("after-call", note)
+        client.meta.events.register("after-call-error", note)
+        guard(client)  # no blind retry of a create whose answer was lost: retry_guard.py
         return client
+
+
+GAVE_UP = "{service} {operation}: gave up after {attempts} attempts"
+_GAVE_UP_KEY = "PlumbGaveUp"
+
+
+def _note_gave_up(service: str, max_attempts: int) -> Any:
+    """A call that failed on its last attempt says so: botocore's own error names neither
+    the service nor, for a dropped connection, how often it tried. A ClientError is made
+    from the parsed response after this event, so its note goes into that response."""
+
+    def note(
+        event_name: str,
+        context: dict[str, Any],
+        parsed: Any = None,
+        exception: Any = None,
+        **_: Any,
+    ) -> None:
+        attempts = int((context.get("retries") or {}).get("attempt", 1))
+        # Not an error of plumb's own raised from a botocore hook (retry_guard's veto).
+        failed = isinstance(exception, BotoCoreError) or (
+            isinstance(parsed, dict) and "Error" in parsed
+        )
+        if not failed or attempts < max(2, max_attempts):
+            return
+        operation = event_name.rsplit(".", 1)[-1]
+        text = GAVE_UP.format(service=service, operation=operation, attempts=attempts)
+        if isinstance(exception, BotoCoreError):
+            exception.plumb_gave_up = text  # type: ignore[attr-defined]
+        else:
+            parsed.setdefault("ResponseMetadata", {})[_GAVE_UP_KEY] = text
+
+    return note
+
+
+def gave_up(err: BaseException) -> str:
+    """The note "ec2 CreateVpc: gave up after 3 attempts" when botocore spent every attempt
+    on the call that raised `err`, else ""."""
+    response = getattr(err, "response", None)
+    if isinstance(response, dict):
+        return str((response.get("ResponseMetadata") or {}).get(_GAVE_UP_KEY, ""))
+    return str(getattr(err, "plumb_gave_up", ""))

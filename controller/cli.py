@@ -11,35 +11,24 @@ from typing import Any
 
 import click
 from rich.console import Console
+from sqlalchemy.exc import SQLAlchemyError
 
 from controller import audit, planfile, report, verbs
 from controller import history as history_view
+from controller.cli_parts import (
+    ALLOW_DELETES,
+    ALLOW_REPLACE,
+    SPECS,
+    STACK,
+    Group,
+    listen_address,
+    output_path,
+)
 from controller.config import DEFAULT_LEASE, DEFAULT_WAIT, Settings
 from controller.errors import PlumbError, SpecError
 from controller.plan import PlanOptions
 from controller.runner import Runner
-
-SPECS = click.argument("specs", required=False, default="specs")
-STACK = click.option("--stack", "stacks", multiple=True, help="Only this stack (repeatable).")
-ALLOW_REPLACE = click.option(
-    "--allow-replace", is_flag=True, help="Allow destroy-and-recreate of resources."
-)
-ALLOW_DELETES = click.option(
-    "--allow-deletes", is_flag=True, help="Allow more deletes than policy.maxDeletes."
-)
-
-
-def _output_path(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """An output file whose folder exists, checked when the flags are read: before any
-    spec is loaded or any AWS call made, so a typo costs nothing."""
-    if value is None:
-        return None
-    folder = Path(value).expanduser().resolve().parent
-    if not folder.is_dir():
-        raise click.BadParameter(f"folder {folder} does not exist; create it or choose another")
-    if Path(value).is_dir():
-        raise click.BadParameter(f"{value} is a folder; give a file name")
-    return value
+from controller.words import counted
 
 
 class State:
@@ -75,17 +64,21 @@ def command(fn: Callable[..., int]) -> Callable[..., None]:
         except SpecError as err:
             for issue in err.issues:
                 state.err.print(f"[red]error:[/red] {issue}", markup=True, soft_wrap=True)
-            state.err.print(f"{len(err.issues)} errors; nothing was changed.")
+            state.err.print(f"{counted(len(err.issues), 'error')}; nothing was changed.")
             sys.exit(1)
         except PlumbError as err:
             state.err.print(f"[red]error:[/red] {err}", soft_wrap=True)
+            sys.exit(1)
+        except SQLAlchemyError as err:  # the database went away mid-run, say
+            first = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
+            state.err.print(f"[red]error:[/red] the state database failed: {first}")
             sys.exit(1)
         sys.exit(code)
 
     return wrapper
 
 
-@click.group()
+@click.group(cls=Group)
 @click.option(
     "--state",
     "state_url",
@@ -122,6 +115,15 @@ def command(fn: Callable[..., int]) -> Callable[..., None]:
     help="Seconds a stack's lease lasts unless renewed (every third of it, while a run "
     "works): how soon the stacks of a replica that died pass to another.",
 )
+@click.option(
+    "--max-attempts",
+    type=click.IntRange(1, 50),
+    envvar="PLUMB_MAX_ATTEMPTS",
+    default=10,
+    show_default=True,
+    help="Attempts per AWS call, the first included, before a throttled or failing call "
+    "gives up (botocore's adaptive retries).",
+)
 @click.version_option(package_name="plumb-gitops")
 @click.pass_context
 def main(
@@ -132,11 +134,13 @@ def main(
     workers: int,
     wait_seconds: float,
     lease_seconds: float,
+    max_attempts: int,
 ) -> None:
     """plumb keeps AWS environments true to git."""
     settings = Settings(
         aws=aws_mode, workers=workers, wait_seconds=wait_seconds, lease_seconds=lease_seconds
     )
+    settings.max_attempts = max_attempts
     if state_url:
         settings.state_url = state_url
     if region:
@@ -159,7 +163,7 @@ def validate(state: State, specs: str) -> int:
     "-o",
     "--out",
     default=None,
-    callback=_output_path,
+    callback=output_path,
     help="Save the plan to apply it later as reviewed.",
 )
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text")
@@ -267,7 +271,13 @@ def sync(state: State, repo: str, branch: str, spec_path: str) -> int:
 @click.option("--branch", default="main", show_default=True, envvar="PLUMB_BRANCH")
 @click.option("--path", "spec_path", default="specs", show_default=True, envvar="PLUMB_PATH")
 @click.option("--interval", type=click.IntRange(10), default=300, show_default=True)
-@click.option("--listen", default="127.0.0.1:8080", show_default=True, help="Health endpoint.")
+@click.option(
+    "--listen",
+    default="127.0.0.1:8080",
+    show_default=True,
+    callback=listen_address,
+    help="Health endpoint, HOST:PORT.",
+)
 @click.option("--once", is_flag=True, help="Run one cycle and exit (for scheduled tasks).")
 @command
 def run(
@@ -304,7 +314,7 @@ def history(state: State, stacks: tuple[str, ...], limit: int) -> int:
     "--format", "fmt", type=click.Choice(["html", "json", "markdown"]), default="markdown"
 )
 @click.option(
-    "-o", "--out", default=None, callback=_output_path, help="Write to a file instead of stdout."
+    "-o", "--out", default=None, callback=output_path, help="Write to a file instead of stdout."
 )
 @command
 def report_cmd(state: State, run_ref: str, fmt: str, out: str | None) -> int:
@@ -344,7 +354,8 @@ def verify(state: State) -> int:
     for problem in result.problems:
         state.console.print(f"[red]{problem}[/red]")
     state.console.print(
-        f"{result.runs_checked} runs checked: " + ("chain intact" if result.ok else "CHAIN BROKEN")
+        f"{counted(result.runs_checked, 'run')} checked: "
+        + ("chain intact" if result.ok else "CHAIN BROKEN")
     )
     return 0 if result.ok else 1
 

@@ -20,6 +20,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path as FsPath
 from typing import Any
 
 from controller.config import DEFAULT_LEASE
@@ -184,4 +185,13 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:  # someone else's process: alive
         return True
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """Killed, not yet reaped by its parent: signal 0 still reaches it, yet it is dead."""
+    try:
+        stat = FsPath(f"/proc/{pid}/stat").read_text()
+    except OSError:  # no /proc (macOS) or gone meanwhile
+        return False
+    return stat.rpartition(")")[2].split()[:1] == ["Z"]

@@ -141,6 +141,9 @@ class Observed:
     ready: bool = True
     region: str = ""
     warnings: tuple[str, ...] = ()
+    # Other resources carrying the same `plumb:id` (a create whose answer was lost and was
+    # sent again): the plan keeps the one in use and moves no link (controller/duplicates.py).
+    alternates: tuple[Observed, ...] = ()
 
     @property
     def stack(self) -> str:

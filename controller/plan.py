@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from controller.diff import diff
+from controller.duplicates import Twins, hold_links, keep_in_use
 from controller.fields import rules_for
 from controller.graph import Graph, resolve
 from controller.model import (
@@ -55,6 +56,8 @@ class Plan:
     observation: Observation
     options: PlanOptions
     errors: list[str] = field(default_factory=list)
+    # Logical ids two resources carry: (the one kept, the strays); see duplicates.py.
+    twins: Twins = field(default_factory=dict)
 
     def by_id(self) -> dict[str, Action]:
         return {a.logical_id: a for a in self.actions}
@@ -83,6 +86,10 @@ class StateView:
     def drift_streak(self, stack: str, logical_id: str) -> tuple[int, list[str]]:
         return 0, []
 
+    def resources(self, stack: str | None = None) -> list[dict[str, Any]]:
+        """The recorded resource rows (`logicalId`, `physicalId`, `status`, ...)."""
+        return []
+
 
 def build_plan(
     resources: list[Resource],
@@ -95,10 +102,11 @@ def build_plan(
     options = options or PlanOptions()
     state = state or StateView()
     graph = Graph(resources)
+    twins = keep_in_use(observation.observed, _recorded_ids(state))
     planner = _Planner(graph, policies, observation, account_id, state, options)
     actions = [planner.decide(lid) for lid in graph.order()]
     actions += planner.orphans()
-    actions = _enforce_delete_budget(actions, policies, options)
+    actions = hold_links(_enforce_delete_budget(actions, policies, options), twins)
     return Plan(
         actions,
         dict(graph.nodes),
@@ -106,7 +114,25 @@ def build_plan(
         observation,
         options,
         errors=sorted(set(observation.failed.values())),
+        twins=twins,
     )
+
+
+def _recorded_ids(state: StateView) -> Callable[[str], Mapping[str, str]]:
+    """A stack's logical id -> the physical id the state recorded, read once per stack."""
+    cache: dict[str, Mapping[str, str]] = {}
+
+    def of(stack: str) -> Mapping[str, str]:
+        if stack not in cache:
+            rows = state.resources(stack)
+            cache[stack] = {
+                str(r["logicalId"]): str(r.get("physicalId") or "")
+                for r in rows
+                if r.get("status") != "deleted"
+            }
+        return cache[stack]
+
+    return of
 
 
 class _Planner:

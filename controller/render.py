@@ -41,10 +41,18 @@ def summary(plan: Plan) -> str:
 
 
 def calls_text(calls: Mapping[str, Any]) -> str:
+    by_service = retries_text(calls)
     return (
         f"AWS API calls: {calls.get('total', 0)} ({calls.get('reads', 0)} reads, "
-        f"{calls.get('writes', 0)} writes, {calls.get('retries', 0)} retries)"
+        f"{calls.get('writes', 0)} writes, {calls.get('retries', 0)} retries"
+        + (f": {by_service})" if by_service else ")")
     )
+
+
+def retries_text(calls: Mapping[str, Any]) -> str:
+    """Where the run's retries went, as "ec2 14, iam 3"; "" when there were none."""
+    by_service = calls.get("retriesByService") or {}
+    return ", ".join(f"{service} {n}" for service, n in sorted(by_service.items()) if n)
 
 
 def print_plan(plan: Plan, console: Console, show_noop: bool = False, fields: bool = True) -> None:

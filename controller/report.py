@@ -22,6 +22,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from controller.audit import canonical
 from controller.changes import change_lines, from_json
 from controller.model import SYMBOLS
+from controller.render import retries_text
 from controller.state.models import COUNT_KEYS
 from controller.state.scrub import scrub_change
 
@@ -79,6 +80,7 @@ def view(run: dict[str, Any]) -> dict[str, Any]:
         "counts": [(k, counts.get(k, 0)) for k in COUNT_KEYS]
         + sorted((k, n) for k, n in counts.items() if k not in COUNT_KEYS),
         "api": api,
+        "retries_by_service": retries_text(api),
         "operations": operations,
         "started": _when(run.get("startedAt")),
         "duration": _duration(run.get("startedAt"), run.get("finishedAt")),
@@ -188,7 +190,8 @@ def _md_api(v: dict[str, Any]) -> str:
         return ""
     line = (
         f"### AWS API calls\n**{api.get('total', 0)}** calls: {api.get('reads', 0)} reads, "
-        f"{api.get('writes', 0)} writes, {api.get('retries', 0)} retries."
+        f"{api.get('writes', 0)} writes, {api.get('retries', 0)} retries"
+        + (f" ({_escape(v['retries_by_service'])})." if v["retries_by_service"] else ".")
     )
     top = v["operations"][:TOP_OPERATIONS]
     if top:

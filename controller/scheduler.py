@@ -19,6 +19,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from rich.console import Console
 
 from controller.config import Settings
+from controller.errors import PlumbError
 from controller.runner import Runner
 
 _status: dict[str, Any] = {"started": time.time(), "cycles": 0, "lastExit": None, "lastAt": None}
@@ -39,7 +40,13 @@ class _Health(http.server.BaseHTTPRequestHandler):
 
 def _serve_health(listen: str) -> None:
     host, _, port = listen.rpartition(":")
-    server = http.server.ThreadingHTTPServer((host or "127.0.0.1", int(port)), _Health)
+    try:
+        server = http.server.ThreadingHTTPServer((host, int(port)), _Health)
+    except OSError as err:  # the port is taken, or the host is not this machine's
+        raise PlumbError(
+            f"cannot serve the health endpoint on {listen}: {err.strerror or err}; "
+            "choose another --listen address"
+        ) from None
     threading.Thread(target=server.serve_forever, daemon=True).start()
 
 

@@ -28,6 +28,7 @@ from controller.source import Commit, fetch
 from controller.specs.expand import expand_all, stack_policies
 from controller.specs.validate import load_and_validate
 from controller.state.store import Store
+from controller.words import counted
 
 A = ActionType
 OK, ERROR, CHANGES = 0, 1, 2
@@ -55,8 +56,8 @@ def load_desired(
 def do_validate(specs: str, console: Console) -> int:
     desired = load_desired(specs)
     console.print(
-        f"[green]valid:[/green] {len(desired.stacks)} stacks, "
-        f"{len(desired.resources)} resources ({', '.join(desired.stacks)})"
+        f"[green]valid:[/green] {counted(len(desired.stacks), 'stack')}, "
+        f"{counted(len(desired.resources), 'resource')} ({', '.join(desired.stacks)})"
     )
     return OK
 
@@ -81,7 +82,8 @@ def do_plan(
     # A blocked action is a difference the run will not make (a refused replace, a
     # resource not ours, drift held back): the account is not as the spec says.
     blocked = any(a.type is ActionType.BLOCKED for a in result.plan.actions)
-    if detailed and (result.plan.changes or blocked):
+    # Two resources carrying one plumb:id wait for a person to delete one: not in sync.
+    if detailed and (result.plan.changes or blocked or result.plan.twins):
         return CHANGES
     return OK
 
@@ -144,7 +146,7 @@ def do_drift(runner: Runner, desired: Desired, console: Console) -> int:
     if result.plan.errors:
         return ERROR
     if drifted:
-        console.print(f"[bold]{len(drifted)} resources out of sync.[/bold]")
+        console.print(f"[bold]{counted(len(drifted), 'resource')} out of sync.[/bold]")
         return CHANGES
     console.print("[green]In sync.[/green]")
     return OK

@@ -11,6 +11,7 @@ one of ours.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
@@ -49,10 +50,14 @@ class Ec2Kind(BaseReconciler):
     def _observe(
         self, ctx: Context, filters: list[dict[str, Any]], desired: Sequence[Resource]
     ) -> dict[str, Observed]:
-        items = self._describe(ctx, filters)
+        return self._grouped(ctx, self._describe(ctx, filters))
+
+    def _grouped(self, ctx: Context, items: Iterable[Raw]) -> dict[str, Observed]:
+        """One Observed per logical id; the others carrying it ride along as alternates,
+        for the plan to keep the one in use (controller/duplicates.py)."""
         return {
-            lid: self._to_observed(raw, ctx, dupes)
-            for lid, raw, dupes in owned(ctx, items, self.id_key)
+            lid: with_alternates([self._to_observed(r, ctx, []) for r in group])
+            for lid, group in owned_groups(ctx, items, self.id_key).items()
         }
 
     def _describe(self, ctx: Context, filters: list[dict[str, Any]]) -> list[Raw]:
@@ -65,6 +70,23 @@ class Ec2Kind(BaseReconciler):
 def id_filter(id_key: str) -> str:
     """EC2's filter name for an id field: "RouteTableId" -> "route-table-id"."""
     return re.sub(r"(?<!^)(?=[A-Z])", "-", id_key).lower()
+
+
+def owned_groups(ctx: Context, items: Iterable[Raw], id_key: str) -> dict[str, list[Raw]]:
+    """The items a stack in scope owns, by logical id, each group lowest physical id first."""
+    groups: dict[str, list[Raw]] = {}
+    for raw in items:
+        tags = to_dict(raw.get("Tags"))
+        if ctx.owns(tags):
+            groups.setdefault(tags[TAG_ID], []).append(raw)
+    for group in groups.values():
+        group.sort(key=lambda r: str(r[id_key]))
+    return dict(sorted(groups.items()))
+
+
+def with_alternates(group: Sequence[Observed]) -> Observed:
+    """The first of one logical id's resources, carrying the others."""
+    return dataclasses.replace(group[0], alternates=tuple(group[1:]))
 
 
 def owned(ctx: Context, items: Iterable[Raw], id_key: str) -> Iterator[tuple[str, Raw, list[str]]]:

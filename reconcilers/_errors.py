@@ -7,6 +7,8 @@ from collections.abc import Iterable, Iterator
 
 from botocore.exceptions import ClientError
 
+from controller.aws import gave_up
+
 # Codes that mean "your request is wrong": retrying the same call cannot help.
 COMMON_TERMINAL = frozenset(
     {
@@ -39,9 +41,13 @@ def error_code(err: BaseException) -> str:
 
 
 def error_message(err: BaseException) -> str:
+    """AWS's message; after botocore spent every attempt, led by which call gave up and
+    after how many (every error a run reports is worded here, whatever the kind)."""
+    message = str(err)
     if isinstance(err, ClientError):
-        return str(err.response.get("Error", {}).get("Message", "")) or str(err)
-    return str(err)
+        message = str(err.response.get("Error", {}).get("Message", "")) or message
+    note = gave_up(err)
+    return f"{note}: {message}" if note else message
 
 
 @contextlib.contextmanager

@@ -113,12 +113,18 @@ class BaseReconciler:
         found = self.observe([desired], ctx.only({desired.stack})).get(desired.logical_id)
         return self.must_see(found, desired)
 
+    def find_own(self, desired: Resource, ctx: Context) -> Observed | None:
+        """What carries this resource's ownership tags now (after a write whose answer was
+        lost), or None; something of its name without them is not ours: None too."""
+        found = self.observe([desired], ctx.only({desired.stack})).get(desired.logical_id)
+        return found if found is not None and found.owned else None
+
     def adopt_own(self, desired: Resource, ctx: Context, err: Exception) -> Observed:
         """A create answered "already exists". A create of ours whose answer was lost left
         a resource carrying this resource's `plumb:id`: adopt it and bring it to the spec.
         Anything else under that name is someone else's and is never taken over: `err`."""
-        found = self.observe([desired], ctx.only({desired.stack})).get(desired.logical_id)
-        if found is None or not found.owned:
+        found = self.find_own(desired, ctx)
+        if found is None:
             raise err
         delta = diff_of(desired, found)
         return self.update(desired, found, delta, ctx) if delta else found

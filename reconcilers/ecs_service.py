@@ -8,9 +8,12 @@ What makes a service risky, and where it is handled:
     is `owned=False`, never taken over.
   - A deleted service stays visible (DRAINING, then INACTIVE; moto keeps listing INACTIVE
     ones, MOTO.md row 36): anything not ACTIVE counts as absent.
-  - A create whose answer was lost must not make a second service: CreateService gets a
-    client token derived from the logical id and the inputs, and a "not idempotent" answer
-    for a service that carries our `plumb:id` adopts it (`_adopt`).
+  - A create whose answer was lost must not make a second service: CreateService gets the
+    create attempt's client token (`controller.retry_guard.client_token`, stable across
+    every send of one attempt, new for the next), and a "not idempotent" answer for a
+    service that carries our `plumb:id` adopts it (`adopt_own`). The model does not mark
+    clientToken as an idempotency token, so the call is also guarded: after a lost answer
+    plumb observes before it sends it again.
   - UpdateService starts a deployment: an update is ONE call carrying only the changed
     fields, the task definition always as its full ARN (MOTO.md row 87).
   - Fields ECS defaults (deployment percents, circuit breaker, grace period) are read back
@@ -23,8 +26,6 @@ and replaced a service created twice; both are patched (controller/moto_compat/e
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -34,6 +35,7 @@ from controller.context import Context
 from controller.errors import TransientError
 from controller.fields import schema_defaults
 from controller.model import TAG_ID, Diff, Observed, Resource
+from controller.retry_guard import client_token
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
 from reconcilers._ecs import sync_tags, tags_of
@@ -93,18 +95,12 @@ class EcsService(BaseReconciler):
 
     def create(self, desired: Resource, ctx: Context) -> Observed:
         try:
-            out = ctx.ecs.create_service(**_create_args(desired, ctx, client_token(desired)))
+            out = ctx.ecs.create_service(**_create_args(desired, ctx, client_token(_TOKEN_MAX)))
         except ClientError as err:
             if not _name_taken(err):
                 raise
             return self.adopt_own(desired, ctx, err)
         raw = out["service"]
-        if raw.get("status") != _ACTIVE:
-            # The token's earlier service was deleted since and AWS answers with it again; a
-            # token chained to its creation time asks for a new one, stable across retries.
-            after = str(raw.get("createdAt", ""))
-            out = ctx.ecs.create_service(**_create_args(desired, ctx, client_token(desired, after)))
-            raw = out["service"]
         return _observed(desired.logical_id, raw, desired.ownership_tags(), ctx)
 
     def update(self, desired: Resource, observed: Observed, diff: Diff, ctx: Context) -> Observed:
@@ -254,13 +250,8 @@ def _observed(
 # -- writing ----------------------------------------------------------------------------
 
 
-def client_token(desired: Resource, after: str = "") -> str:
-    """The same resource asking for the same service always sends the same token, so a
-    retried create cannot make a second one; changed inputs get a new token. `after` names
-    a deleted service the plain token still answers with. ECS takes at most 36 characters."""
-    inputs = json.dumps(desired.spec, sort_keys=True, default=str)
-    seed = f"{desired.logical_id}|{inputs}|{after}"
-    return "plumb-" + hashlib.sha256(seed.encode()).hexdigest()[:30]
+# ECS takes client tokens of at most 36 characters.
+_TOKEN_MAX = 36
 
 
 def _setting(spec: Mapping[str, Any], have: Mapping[str, Any], key: str) -> Any:

@@ -2,9 +2,11 @@
 
 Two things make NAT gateways the kind most likely to be duplicated, and both are handled
 here:
-  - CreateNatGateway is idempotent only through ClientToken, so the token is derived from
-    the logical id and the inputs: a create retried after a crash returns the gateway the
-    first attempt made instead of making (and paying for) a second one.
+  - CreateNatGateway is idempotent only through ClientToken. The token is the create
+    attempt's (`controller.retry_guard.client_token`): every send of one attempt, by
+    botocore or by plumb after a lost answer, returns the gateway the first send made
+    instead of making (and paying for) a second one, and a later attempt (the gateway was
+    deleted since) gets a new token, so AWS never answers it with the deleted gateway.
   - moto ignores both ClientToken and tag filters on NAT gateways (MOTO.md rows 8 and 14),
     so ownership is checked on the tags client-side, never trusted to the filter.
 States: pending is not ready; deleting and deleted count as absent; failed counts as
@@ -13,13 +15,13 @@ absent too (AWS removes it after about an hour) and is reported as a warning.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from controller.context import Context
 from controller.model import Diff, Observed, Resource
+from controller.retry_guard import client_token
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
 from reconcilers._ec2 import Ec2Kind, Raw, created, observed, owned, sync_tags
@@ -27,7 +29,6 @@ from reconcilers._errors import ignoring
 from reconcilers.base import Sample
 
 _LIVE = ("pending", "available")
-_GONE = ("deleting", "deleted")
 _FAILED = "failed"
 
 
@@ -62,10 +63,7 @@ class NatGateway(Ec2Kind):
                 ctx, [r for r in items if r.get("State") == _FAILED], self.id_key
             )
         }
-        found = {
-            lid: self._to_observed(raw, ctx, dupes)
-            for lid, raw, dupes in owned(ctx, live, self.id_key)
-        }
+        found = self._grouped(ctx, live)
         self._remember_failures(ctx.region, [r.logical_id for r in desired], found, failed)
         return found
 
@@ -89,12 +87,7 @@ class NatGateway(Ec2Kind):
         return [why] if why else []
 
     def create(self, desired: Resource, ctx: Context) -> Observed:
-        out = _create(ctx, desired, client_token(desired))
-        if out.get("State") in _GONE:
-            # The token's earlier gateway was deleted since (by hand, say) and AWS answers
-            # with it again; a token chained to that gateway's id asks for a new one and is
-            # itself stable across retries.
-            out = _create(ctx, desired, client_token(desired, after=out["NatGatewayId"]))
+        out = _create(ctx, desired, client_token())
         return created(
             self.kind,
             desired,
@@ -130,16 +123,6 @@ class NatGateway(Ec2Kind):
                         f"({raw.get('FailureCode', 'no code')}: "
                         f"{raw.get('FailureMessage', 'no message')}); plumb creates a new one"
                     )
-
-
-def client_token(desired: Resource, after: str = "") -> str:
-    """The same resource asking for the same subnet and address always sends the same token,
-    so a retried create cannot make a second gateway; a replacement (new subnet or address)
-    gets a new token, so AWS does not answer it with the old gateway. `after` names a
-    deleted gateway the plain token still answers with."""
-    spec = desired.spec
-    seed = f"{desired.logical_id}|{spec['subnetId']}|{spec['allocationId']}|{after}"
-    return "plumb-" + hashlib.sha256(seed.encode()).hexdigest()[:40]
 
 
 def _create(ctx: Context, desired: Resource, token: str) -> Raw:

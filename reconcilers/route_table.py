@@ -15,6 +15,7 @@ from typing import Any
 
 from controller.context import Context
 from controller.model import Diff, Observed, Resource
+from controller.retry_guard import client_token
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
 from reconcilers._ec2 import Ec2Kind, Raw, created, observed, sync_tags, transient_on
@@ -68,7 +69,9 @@ class RouteTable(Ec2Kind):
 
     def create(self, desired: Resource, ctx: Context) -> Observed:
         out = ctx.ec2.create_route_table(
-            VpcId=desired.spec["vpcId"], **ctx.tag_specs(desired, "route-table")
+            VpcId=desired.spec["vpcId"],
+            ClientToken=client_token(),  # the attempt's: a resend returns the same table
+            **ctx.tag_specs(desired, "route-table"),
         )["RouteTable"]
         rtb = out["RouteTableId"]
         routes = list(desired.spec.get("routes") or [])

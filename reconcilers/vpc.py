@@ -103,7 +103,8 @@ def _with_dns(ec2: Any, found: Observed, spec: Mapping[str, Any]) -> Observed:
         if field in spec:
             out = ec2.describe_vpc_attribute(VpcId=found.physical_id, Attribute=field)
             values[field] = bool(out[attribute]["Value"])
-    return dataclasses.replace(found, spec={**found.spec, **values})
+    alternates = tuple(_with_dns(ec2, other, spec) for other in found.alternates)
+    return dataclasses.replace(found, spec={**found.spec, **values}, alternates=alternates)
 
 
 def _write_order(spec: Mapping[str, Any]) -> list[str]:

@@ -13,7 +13,10 @@ from typing import Any
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.pool import StaticPool
+
+from controller.errors import PlumbError
 
 WRITE_OPTION = "plumb_write"  # execution option: start this transaction with BEGIN IMMEDIATE
 
@@ -49,3 +52,21 @@ def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
 def _sqlite_begin(conn: Any) -> None:
     immediate = conn.get_execution_options().get(WRITE_OPTION)
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def state_error(url: str, err: BaseException) -> PlumbError:
+    """One line for a state database that cannot be opened, its password never shown."""
+    try:
+        shown = make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        shown = url.split("@")[-1] if "@" in url else url
+    if isinstance(err, ArgumentError | NoSuchModuleError):
+        return PlumbError(
+            f"--state {shown} is not a database URL plumb can open; give sqlite:///PATH "
+            "or postgresql+psycopg://USER:PASSWORD@HOST:PORT/DATABASE"
+        )
+    first = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
+    return PlumbError(
+        f"cannot open the state database {shown}: {first}; check the URL, that the server "
+        "runs and accepts connections, and the credentials"
+    )

@@ -25,7 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from controller.state.scrub import iso, plain, scrub
+from controller.model import Action
+from controller.state.scrub import iso, plain, scrub, scrub_change
 
 GENESIS_HASH = "0" * 64
 
@@ -248,6 +249,33 @@ class Lock(Base):
     holder: Mapped[str] = mapped_column(String(255))
     acquired_at: Mapped[datetime]
     expires_at: Mapped[datetime]
+
+
+def change_row(
+    run_id: int,
+    action: Action,
+    outcome: str,
+    error: str = "",
+    started_at: datetime | None = None,
+    finished_at: datetime | None = None,
+) -> Change:
+    """One action of a run as its change row, diffs scrubbed of anything secret."""
+    check_value(outcome, CHANGE_OUTCOMES, "change outcome")
+    return Change(
+        run_id=run_id,
+        stack=action.stack,
+        logical_id=action.logical_id,
+        kind=action.kind,
+        action=action.type.value,
+        physical_id=action.physical_id,
+        diff=[scrub_change(c.to_json()) for c in action.changes],
+        waived=[scrub_change(c.to_json()) for c in action.waived],
+        reason=action.reason,
+        outcome=outcome,
+        error=error,
+        started_at=started_at,
+        finished_at=finished_at,
+    )
 
 
 # -- rows as plain dicts: the shape of run(), resources() and the JSON report ---------------

@@ -13,34 +13,33 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, or_, select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select, text
+from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session
 
 from controller.audit import chain_hash
 from controller.model import Action, Observed
-from controller.state import WRITE_OPTION, in_memory, make_engine
+from controller.state import WRITE_OPTION, in_memory, make_engine, state_error
+from controller.state.lock_rows import LockRows
 from controller.state.models import (
-    CHANGE_OUTCOMES,
     COUNT_KEYS,
     GENESIS_HASH,
     RESOURCE_STATUSES,
     RUN_OUTCOMES,
     Base,
     Change,
-    Lock,
     ResourceRow,
     Run,
     change_dict,
+    change_row,
     check_value,
-    lock_dict,
     resource_dict,
     run_dict,
 )
-from controller.state.scrub import plain, scrub_change
+from controller.state.scrub import plain
 
 DEFAULT_URL = "sqlite:///.plumb/state.db"
 _PG_LOCK_KEY = 0x706C756D62  # "plumb": the advisory lock that serializes the hash chain
@@ -51,17 +50,20 @@ RowEdit = Callable[[ResourceRow], object]
 ChangeRecord = tuple[Action, str, str, datetime | None, datetime | None]
 
 
-class Store:
+class Store(LockRows):
     """plumb's state behind one SQLAlchemy engine; see the module docstring."""
 
     def __init__(self, url: str = DEFAULT_URL, *, clock: Callable[[], datetime] | None = None):
         self.url = url
-        self.engine = make_engine(url)
-        self._sqlite = self.engine.dialect.name == "sqlite"
-        # An in-memory database is one shared connection: its transactions must take turns.
-        self._turns = threading.RLock() if in_memory(url) else contextlib.nullcontext()
-        self._clock = clock or (lambda: datetime.now(UTC))
-        self.create_all()
+        try:
+            self.engine = make_engine(url)
+            self._sqlite = self.engine.dialect.name == "sqlite"
+            # An in-memory database is one shared connection: its transactions take turns.
+            self._turns = threading.RLock() if in_memory(url) else contextlib.nullcontext()
+            self._clock = clock or (lambda: datetime.now(UTC))
+            self.create_all()
+        except (ArgumentError, NoSuchModuleError, OperationalError, OSError) as err:
+            raise state_error(url, err) from None
 
     def create_all(self) -> None:
         # Two plumb processes starting on a new database must not both CREATE. On SQLite a
@@ -101,7 +103,7 @@ class Store:
         started_at: datetime | None = None,
         finished_at: datetime | None = None,
     ) -> None:
-        row = _change_row(run_id, action, outcome, error, started_at, finished_at)
+        row = change_row(run_id, action, outcome, error, started_at, finished_at)
         with self._tx() as s:
             _open_run(s, run_id)
             s.add(row)
@@ -109,7 +111,7 @@ class Store:
     def record_changes(self, run_id: int, rows: Iterable[ChangeRecord]) -> None:
         """Many changes in one transaction: a no-op run's unchanged actions cost one commit."""
         built = [
-            _change_row(run_id, action, outcome, error, started, finished)
+            change_row(run_id, action, outcome, error, started, finished)
             for action, outcome, error, started, finished in rows
         ]
         if not built:
@@ -296,72 +298,6 @@ class Store:
         """
         return self._edit(stack, logical_id, None, lambda row: row.record_drift(fields, repaired))
 
-    # -- locks --------------------------------------------------------------------------
-
-    def acquire_lock(self, stack: str, holder: str, lease_seconds: float) -> bool:
-        """Take the stack's lease if it is free, expired or already ours; never waits."""
-        now = self._clock()
-        until = now + timedelta(seconds=lease_seconds)
-        takeover = (
-            update(Lock)
-            .where(Lock.stack == stack, or_(Lock.expires_at <= now, Lock.holder == holder))
-            .values(holder=holder, acquired_at=now, expires_at=until)
-            .execution_options(synchronize_session=False)
-        )
-        with self._tx() as s:
-            if s.execute(takeover).rowcount:  # type: ignore[attr-defined]
-                return True
-        try:  # nobody ever held it: the primary key lets exactly one racer insert
-            with self._tx() as s:
-                s.add(Lock(stack=stack, holder=holder, acquired_at=now, expires_at=until))
-            return True
-        except IntegrityError:
-            return False
-
-    def renew_lock(self, stack: str, holder: str, lease_seconds: float) -> bool:
-        """Extend our lease; False when another holder has taken the stack meanwhile."""
-        until = self._clock() + timedelta(seconds=lease_seconds)
-        renew = (
-            update(Lock)
-            .where(Lock.stack == stack, Lock.holder == holder)
-            .values(expires_at=until)
-            .execution_options(synchronize_session=False)
-        )
-        with self._tx() as s:
-            return bool(s.execute(renew).rowcount)  # type: ignore[attr-defined]
-
-    def release_lock(self, stack: str, holder: str) -> bool:
-        with self._tx() as s:
-            gone = s.execute(
-                delete(Lock)
-                .where(Lock.stack == stack, Lock.holder == holder)
-                .execution_options(synchronize_session=False)
-            )
-            return bool(gone.rowcount)  # type: ignore[attr-defined]
-
-    def relabel_lock(self, stack: str, holder: str, new_holder: str) -> bool:
-        """Rename our hold (to add the run it serves), keeping its lease; False if lost."""
-        with self._tx() as s:
-            moved = s.execute(
-                update(Lock)
-                .where(Lock.stack == stack, Lock.holder == holder)
-                .values(holder=new_holder)
-                .execution_options(synchronize_session=False)
-            )
-            return bool(moved.rowcount)  # type: ignore[attr-defined]
-
-    def locks(self) -> list[dict[str, Any]]:
-        """Every lease row, expired ones included, by stack."""
-        with self._tx(write=False) as s:
-            now = self._clock()
-            return [lock_dict(r, now) for r in s.scalars(select(Lock).order_by(Lock.stack))]
-
-    def lock(self, stack: str) -> dict[str, Any] | None:
-        """Who holds the stack and until when, or None; an expired lease still shows."""
-        with self._tx(write=False) as s:
-            row = s.get(Lock, stack)
-            return lock_dict(row, self._clock()) if row else None
-
     # -- plumbing -----------------------------------------------------------------------
 
     @contextlib.contextmanager
@@ -406,32 +342,6 @@ def _open_run(s: Session, run_id: int) -> Run:
     if run.hash is not None:
         raise ValueError(f"run {run_id} is finished; its hash is sealed")
     return run
-
-
-def _change_row(
-    run_id: int,
-    action: Action,
-    outcome: str,
-    error: str = "",
-    started_at: datetime | None = None,
-    finished_at: datetime | None = None,
-) -> Change:
-    check_value(outcome, CHANGE_OUTCOMES, "change outcome")
-    return Change(
-        run_id=run_id,
-        stack=action.stack,
-        logical_id=action.logical_id,
-        kind=action.kind,
-        action=action.type.value,
-        physical_id=action.physical_id,
-        diff=[scrub_change(c.to_json()) for c in action.changes],
-        waived=[scrub_change(c.to_json()) for c in action.waived],
-        reason=action.reason,
-        outcome=outcome,
-        error=error,
-        started_at=started_at,
-        finished_at=finished_at,
-    )
 
 
 def _locked(query: Any, sqlite: bool) -> Any:

@@ -19,10 +19,11 @@ from controller.context import Context
 from controller.diff import diff
 from controller.errors import TransientError
 from controller.model import Resource
+from controller.retry_guard import client_token, create_attempt
 from reconcilers._tags import to_dict
 from reconcilers.elastic_ip import ElasticIp
 from reconcilers.internet_gateway import InternetGateway
-from reconcilers.nat_gateway import NatGateway, client_token
+from reconcilers.nat_gateway import NatGateway
 from tests.conftest import REGION, count_calls, reconcile_once
 
 IGW = "acme-prod/network/igw"
@@ -278,49 +279,31 @@ def test_nat_create_places_it_in_the_subnet_with_the_address_and_tags(
     assert not diff(nat_res, NatGateway().observe([nat_res], ctx)[NAT])
 
 
-def test_nat_create_sends_a_client_token_derived_from_its_inputs(
-    ctx: Context, subnet_id: str
-) -> None:
+def test_nat_create_sends_the_create_attempts_client_token(ctx: Context, subnet_id: str) -> None:
     sent: list[str] = []
     ctx.ec2.meta.events.register(
         "provide-client-params.ec2.CreateNatGateway",
         lambda params, **_: sent.append(params["ClientToken"]),
     )
     wanted = nat(subnet_id, address())
-    NatGateway().create(wanted, ctx)
-    assert sent == [client_token(wanted)]
-    assert client_token(nat(subnet_id, wanted.spec["allocationId"])) == sent[0]
-    assert client_token(nat(subnet_id, "eipalloc-other")) != sent[0]
-    assert client_token(nat(subnet_id, wanted.spec["allocationId"], "acme-staging")) != sent[0]
+    with create_attempt():
+        NatGateway().create(wanted, ctx)
+        assert sent == [client_token()]
+    with create_attempt():
+        assert client_token() != sent[0], "a later attempt never reuses an earlier token"
 
 
-def test_nat_recreated_after_a_delete_by_hand_is_not_answered_with_the_deleted_one(
-    ctx: Context, subnet_id: str
+def test_nat_create_resent_in_one_attempt_returns_the_first_gateway(
+    ctx: Context, subnet_id: str, vpc_id: str
 ) -> None:
-    # AWS answers a reused ClientToken with the gateway it made, even once deleted; moto
-    # ignores tokens, so AWS's answers are stubbed.
-    wanted = nat(subnet_id, "eipalloc-1")
-    gone = _stubbed_nat("deleted", subnet_id)
-    fresh = _stubbed_nat("pending", subnet_id, NatGatewayId="nat-0fedcba9876543210")
-    common = {
-        "SubnetId": subnet_id,
-        "AllocationId": "eipalloc-1",
-        "TagSpecifications": ctx.tag_specs(wanted, "natgateway")["TagSpecifications"],
-    }
-    second = client_token(wanted, after=gone["NatGatewayId"])
-    with Stubber(ctx.ec2) as stub:
-        stub.add_response(
-            "create_nat_gateway",
-            {"NatGateway": gone},
-            {**common, "ClientToken": client_token(wanted)},
-        )
-        stub.add_response(
-            "create_nat_gateway", {"NatGateway": fresh}, {**common, "ClientToken": second}
-        )
-        found = NatGateway().create(wanted, ctx)
-        stub.assert_no_pending_responses()
-    assert found.physical_id == "nat-0fedcba9876543210" and found.ready is False
-    assert second != client_token(wanted)
+    # AWS answers a resent ClientToken with the gateway it made; moto is patched to as well
+    # (controller/moto_compat/ec2_tokens.py).
+    wanted = nat(subnet_id, address())
+    with create_attempt():
+        first = NatGateway().create(wanted, ctx)
+        again = NatGateway().create(wanted, ctx)
+    assert again.physical_id == first.physical_id
+    assert len(live_nats(vpc_id)) == 1
 
 
 def test_nat_second_pass_is_a_noop_with_zero_writes(ctx: Context, nat_res: Resource) -> None:

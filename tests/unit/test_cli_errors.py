@@ -30,6 +30,36 @@ SPECS = str(Path(__file__).resolve().parents[2] / "specs")
             "does not exist",
             id="plan into a missing folder, before any AWS call",
         ),
+        pytest.param(
+            ["--state", "foo://", "history"], 1, "is not a database URL", id="state: no dialect"
+        ),
+        pytest.param(["--state", "garbage", "history"], 1, "--state garbage is not", id="state"),
+        pytest.param(
+            ["--state", "postgresql+psycopg://u:hunter2@127.0.0.1:1/db", "history"],
+            1,
+            "cannot open the state database postgresql+psycopg://u:***@127.0.0.1:1/db",
+            id="state: PostgreSQL not reachable",
+        ),
+        pytest.param(
+            ["run", "--repo", "x", "--listen", "localhost"],
+            2,
+            "'localhost' is not HOST:PORT",
+            id="listen without a port",
+        ),
+        pytest.param(
+            ["sync", "--repo", "x", "--aws", "embedded"],
+            2,
+            "--aws is an option of plumb itself: put it before the command",
+            id="a global option after the command",
+        ),
+        pytest.param(
+            ["audit", "verify", "--state", "x"],
+            2,
+            "`plumb --state ... audit verify ...`",
+            id="a global option after a subcommand",
+        ),
+        pytest.param(["--lease", "0", "locks"], 2, "--lease", id="a lease of no length"),
+        pytest.param(["--max-attempts", "0", "locks"], 2, "--max-attempts", id="no attempts"),
     ],
 )
 def test_bad_input_is_one_line_and_an_exit_code(
@@ -41,4 +71,19 @@ def test_bad_input_is_one_line_and_an_exit_code(
     output = result.output + (result.stderr if result.stderr_bytes is not None else "")
     assert result.exit_code == code, output
     assert says in output
-    assert "Traceback" not in output and not isinstance(result.exception, KeyError | OSError)
+    assert "Traceback" not in output and isinstance(result.exception, SystemExit)
+    assert "hunter2" not in output
+
+
+def test_a_health_port_in_use_is_one_line(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        argv = ["--state", f"sqlite:///{tmp_path}/s.db", "run", "--repo", "x"]
+        result = CliRunner().invoke(main, [*argv, "--listen", f"127.0.0.1:{port}"])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert f"cannot serve the health endpoint on 127.0.0.1:{port}" in result.output
+    assert "choose another --listen address" in result.output

@@ -144,3 +144,21 @@ def test_describe_lock_counts_down(open_store: Callable[[], Store], clock: Clock
     clock.advance(45)
     text = describe_lock(store.lock("acme-prod"))
     assert text.endswith("its lease has 15 s left")
+
+
+def test_a_killed_holder_not_yet_reaped_counts_as_dead(
+    open_store: Callable[[], Store], clock: Clock
+) -> None:
+    import signal
+    import time
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        child.send_signal(signal.SIGKILL)
+        time.sleep(0.5)  # dead, and left unreaped: a zombie
+        ticks = Ticks(clock)
+        here_host = here().host
+        _leases(open_store(), ticks, host=here_host, pid=child.pid).take("acme-prod")
+        assert _leases(open_store(), ticks, host=here_host).try_take("acme-prod")
+    finally:
+        child.wait()

@@ -1,0 +1,66 @@
+"""The command line's parts: shared arguments and options, their checks, and the command
+class that tells a user where a misplaced global option goes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+SPECS = click.argument("specs", required=False, default="specs")
+STACK = click.option("--stack", "stacks", multiple=True, help="Only this stack (repeatable).")
+ALLOW_REPLACE = click.option(
+    "--allow-replace", is_flag=True, help="Allow destroy-and-recreate of resources."
+)
+ALLOW_DELETES = click.option(
+    "--allow-deletes", is_flag=True, help="Allow more deletes than policy.maxDeletes."
+)
+
+
+def output_path(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """An output file whose folder exists, checked when the flags are read: before any
+    spec is loaded or any AWS call made, so a typo costs nothing."""
+    if value is None:
+        return None
+    folder = Path(value).expanduser().resolve().parent
+    if not folder.is_dir():
+        raise click.BadParameter(f"folder {folder} does not exist; create it or choose another")
+    if Path(value).is_dir():
+        raise click.BadParameter(f"{value} is a folder; give a file name")
+    return value
+
+
+class Command(click.Command):
+    """A command that tells a user who put a global option after it where it goes."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.NoSuchOption as err:
+            names, up = set(), ctx.parent
+            while up is not None:
+                names |= {n for p in up.command.params for n in getattr(p, "opts", [])}
+                up = up.parent
+            if err.option_name in names:
+                raise click.UsageError(
+                    f"{err.option_name} is an option of plumb itself: put it before the "
+                    f"command, as in `plumb {err.option_name} ... {_below_plumb(ctx)} ...`",
+                    ctx,
+                ) from None
+            raise
+
+
+def _below_plumb(ctx: click.Context) -> str:
+    return ctx.command_path.partition(" ")[2] or ctx.command_path
+
+
+class Group(click.Group):
+    command_class = Command
+    group_class = type  # subgroups (audit) are _Groups too
+
+
+def listen_address(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise click.BadParameter(f"{value!r} is not HOST:PORT, as in 127.0.0.1:8080")
+    return value

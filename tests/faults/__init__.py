@@ -1,0 +1,1 @@
+"""Fault injection for tests: an HTTP proxy that makes the moto server behave like a busy AWS."""
