@@ -73,6 +73,10 @@ class BaseReconciler:
     service: ClassVar[str] = ""
     # Its conformance sample; a registered kind without one fails the suite.
     sample: ClassVar[Sample | None] = None
+    # Where its physical name must be unique: "region" (a secret, a repository), "account"
+    # (an IAM role), "global" (an S3 bucket), or "" when a parent scopes it (a security
+    # group in its VPC): two stacks claiming one name are refused at validation.
+    name_scope: ClassVar[str] = "region"
 
     def observe(self, desired: Sequence[Resource], ctx: Context) -> dict[str, Observed]:
         raise NotImplementedError

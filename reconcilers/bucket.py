@@ -48,6 +48,7 @@ class Bucket(BaseReconciler):
     """An S3 bucket with a fixed name, found by its ownership tags."""
 
     kind = "Bucket"
+    name_scope = "global"
     stateful = True
     not_found_codes = frozenset({"NoSuchBucket"})
     terminal_codes = frozenset(

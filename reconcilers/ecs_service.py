@@ -61,6 +61,7 @@ class EcsService(BaseReconciler):
     """A service found by its ownership tags in the clusters it may run on."""
 
     kind = "EcsService"
+    name_scope = ""
     service = "ecs"
     requires = ("EcsCluster", "TaskDefinition", "TargetGroup", "Subnet", "SecurityGroup")
     not_found_codes = _NOT_FOUND

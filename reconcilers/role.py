@@ -37,6 +37,7 @@ class Role(BaseReconciler):
     """An IAM role with a fixed name under /plumb/, found by its ownership tags."""
 
     kind = "Role"
+    name_scope = "account"
     not_found_codes = frozenset({_NOT_FOUND})
     terminal_codes = frozenset(
         {

@@ -46,6 +46,7 @@ class SecurityGroup(Ec2Kind):
     """A VPC security group with a fixed name, found by its ownership tags."""
 
     kind = "SecurityGroup"
+    name_scope = ""
     describe_op, list_key, id_key = "describe_security_groups", "SecurityGroups", "GroupId"
     requires = ("Vpc",)
     not_found_codes = frozenset({"InvalidGroup.NotFound", "InvalidGroupId.NotFound"})

@@ -30,6 +30,7 @@ import reconcilers
 from controller.errors import SpecError, SpecIssue
 from controller.fields import schema_dir, schema_for, snake
 from controller.model import Resource as Desired
+from controller.specs.claims import name_claims
 from controller.specs.credentials import credential_issues
 from controller.specs.defaults import fill_defaults
 from controller.specs.document import Document, Path, dotted
@@ -279,7 +280,14 @@ def _expansion_issues(docs: Sequence[Document]) -> list[SpecIssue]:
         for doc, resources in entries:
             out += _reference_issues(stack, doc, resources, owners)
             out += _waiver_issues(stack, doc, owners)
+    everything = [(doc, res) for e in stacks.values() for doc, found in e for res in found]
+    out += name_claims(everything, _resource_issue)
     return out
+
+
+def _resource_issue(doc: Document, res: Desired, message: str) -> SpecIssue:
+    path = _resource_path(doc, res) if _is_composition(doc.kind) else ("metadata", "name")
+    return _issue(doc, path, message)
 
 
 def _clash_issues(

@@ -595,3 +595,24 @@ def test_a_commit_hash_as_image_tag_is_not_a_credential(tmp_path, monkeypatch) -
     text = spec('tag: "1.4.2"', f'tag: "{sha}"') if 'tag: "1.4.2"' in BASE else BASE
     (tmp_path / "ok" / "env.yaml").write_text(text)
     assert load_and_validate(tmp_path / "ok")
+
+
+# -- names two stacks claim ------------------------------------------------------------
+
+
+def test_a_secret_and_a_repository_two_stacks_claim_are_refused_naming_both(
+    tmp_path, monkeypatch
+) -> None:
+    staging = spec("env: prod", "env: staging").replace("10.20.", "10.30.")
+    found = issues(tmp_path, monkeypatch, a=BASE, b=staging)
+    claims = [i for i in found if "is also claimed by" in i.message]
+    by_file = {(i.file, i.path.rsplit(".", 1)[-1]) for i in claims}
+    assert by_file == {
+        ("specs/a.yaml", "repository"),
+        ("specs/b.yaml", "repository"),
+        ("specs/a.yaml", "AZURE_OPENAI_API_KEY"),
+        ("specs/b.yaml", "AZURE_OPENAI_API_KEY"),
+    }, found
+    [repo_a] = [i for i in claims if i.file == "specs/a.yaml" and i.path.endswith("repository")]
+    assert "acme-staging/app/repository at specs/b.yaml:" in repo_a.message
+    assert repo_a.line == line_of(BASE, "repository: acme-app")
