@@ -23,10 +23,9 @@ def from_json(field: Mapping[str, Any]) -> FieldChange:
         field.get("before"),
         field.get("after"),
         immutable=bool(field.get("immutable")),
+        unordered=bool(field.get("unordered")),
     )
 
-
-MAX_VALUE = 110
 
 
 def _flatten(path: str, value: Any) -> list[tuple[str, Any]]:
@@ -38,15 +37,15 @@ def _flatten(path: str, value: Any) -> list[tuple[str, Any]]:
     return [(path, value)]
 
 
-def value_text(value: Any, limit: int = MAX_VALUE) -> str:
+def value_text(value: Any) -> str:
+    """A value whole: a line a reviewer must read is never cut short."""
     if value is UNKNOWN:
         return KNOWN_AFTER_APPLY
     if isinstance(value, str) and value in MARKERS:
         return value
     if value is None:
         return "(none)"
-    text = json.dumps(value, sort_keys=True, default=str)
-    return text if not limit or len(text) <= limit else text[: limit - 1] + "…"
+    return json.dumps(value, sort_keys=True, default=str)
 
 
 def change_lines(change: FieldChange) -> list[str]:
@@ -54,13 +53,17 @@ def change_lines(change: FieldChange) -> list[str]:
     if change.sensitive:
         return [f"{change.path}: (sensitive)"]
     before, after = change.before, change.after
+    if change.unordered and isinstance(after, list) and isinstance(before, list | None):
+        return _member_lines(change.path, before or [], after)
     if isinstance(before, Mapping) and isinstance(after, Mapping):
         lines = []
         for key in sorted(set(before) | set(after), key=str):
-            if before.get(key) != after.get(key):
-                lines += change_lines(
-                    FieldChange(f"{change.path}.{key}", before.get(key), after.get(key))
-                )
+            if key not in after:
+                lines.append(f"- {change.path}.{key}: {value_text(before[key])}")
+            elif key not in before:
+                lines.append(f"+ {change.path}.{key}: {value_text(after[key])}")
+            elif before[key] != after[key]:
+                lines += change_lines(FieldChange(f"{change.path}.{key}", before[key], after[key]))
         return lines or [f"{change.path}: {value_text(before)} → {value_text(after)}"]
     if (
         isinstance(before, list)
@@ -75,14 +78,17 @@ def change_lines(change: FieldChange) -> list[str]:
             if b != a
             for line in change_lines(FieldChange(f"{change.path}[{i}]", b, a))
         ]
-    if isinstance(before, list) and isinstance(after, list) and before and after:
-        gone = [v for v in before if v not in after]
-        new = [v for v in after if v not in before]
-        if gone or new:
-            return [f"{change.path}: - {value_text(v)}" for v in gone] + [
-                f"{change.path}: + {value_text(v)}" for v in new
-            ]
+    lists = isinstance(before, list) and isinstance(after, list) and before and after
+    if lists and (any(v not in after for v in before) or any(v not in before for v in after)):
+        return _member_lines(change.path, before, after)
     if before is None:
-        return [f"{path}: {value_text(v, limit=0)}" for path, v in _flatten(change.path, after)]
+        return [f"+ {path}: {value_text(v)}" for path, v in _flatten(change.path, after)]
     suffix = "  (forces replacement)" if change.immutable else ""
     return [f"{change.path}: {value_text(before)} → {value_text(after)}{suffix}"]
+
+
+def _member_lines(path: str, before: list[Any], after: list[Any]) -> list[str]:
+    """A set's change as the members removed (-) and added (+), one line each, whole."""
+    gone = sorted(value_text(v) for v in before if v not in after)
+    new = sorted(value_text(v) for v in after if v not in before)
+    return [f"- {path}: {text}" for text in gone] + [f"+ {path}: {text}" for text in new]

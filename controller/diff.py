@@ -53,7 +53,8 @@ def _compare(want: Any, have: Any, path: Path, rules: FieldRules, out: list[Fiel
             _compare(value, have_map.get(key, _MISSING), (*path, key), rules, out)
         return
     if not comparator(rule)(want, have):
-        out.append(FieldChange(dotted(path), have, want, immutable))
+        unordered = rule.compare == "set"
+        out.append(FieldChange(dotted(path), have, want, immutable, unordered=unordered))
 
 
 def _compare_exact_map(

@@ -165,14 +165,18 @@ class FieldChange:
     after: Any
     immutable: bool = False
     sensitive: bool = False
+    unordered: bool = False  # a set (the schema says so): shown as members added and removed
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "path": self.path,
             "before": SENSITIVE if self.sensitive else _jsonable(self.before),
             "after": SENSITIVE if self.sensitive else _jsonable(self.after),
             "immutable": self.immutable,
         }
+        if self.unordered:
+            out["unordered"] = True
+        return out
 
 
 @dataclass(frozen=True)

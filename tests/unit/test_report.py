@@ -173,7 +173,7 @@ def test_markdown_lists_actions_per_stack_with_symbols(run: dict[str, Any]) -> N
 def test_markdown_shows_each_field_before_and_after(run: dict[str, Any]) -> None:
     md = render(run, "markdown")
     assert "    enableDnsHostnames: false → true" in md
-    assert "    vpcId: (known after apply)" in md
+    assert "    + vpcId: (known after apply)" in md
     assert "    authToken: (sensitive) → (sensitive)" in md
     assert "    waived: desiredCount: 2 → 5" in md
     assert "```diff" in md
