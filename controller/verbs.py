@@ -20,6 +20,7 @@ from controller import planfile, render
 from controller.changes import change_lines
 from controller.config import Settings
 from controller.errors import LockError
+from controller.graph import Graph
 from controller.lease import Holder
 from controller.model import Action, ActionType
 from controller.plan import PlanOptions
@@ -236,11 +237,15 @@ def _apply_with_progress(
     with progress:
         task = progress.add_task("applying", total=None)
 
+        # Without a terminal, progress goes to stderr as each action ends (a CI log shows
+        # a long run moving); the result, in a stable order, goes to stdout at the end.
+        log = None if console.is_terminal else Console(stderr=True, highlight=False)
+
         def on_event(action: Action, status: str) -> None:
             if action.type.mutates:
                 progress.update(task, advance=1, description=f"{status} {action.logical_id}")
-                if not console.is_terminal:
-                    console.print(f"  {status:<9} {action.type.value:<7} {action.logical_id}")
+                if log is not None:
+                    log.print(f"  {status:<9} {action.type.value:<7} {action.logical_id}")
 
         return runner.apply(
             desired, options, trigger=trigger, on_event=on_event, reviewed=reviewed, wait=wait
@@ -266,8 +271,17 @@ def render_json(result: RunResult) -> str:
 
 
 def _show_apply(result: RunResult, console: Console) -> None:
-    # Without a terminal each action was already printed as it finished.
-    changed = [a for a in result.plan.actions if a.type.mutates and console.is_terminal]
+    # In the order the graph runs them (wave, then logical id), not the order the threads
+    # happened to finish in: two runs of one plan print the same lines.
+    waves = {
+        lid: n
+        for n, wave in enumerate(Graph(result.plan.resources.values()).waves())
+        for lid in wave
+    }
+    changed = sorted(
+        (a for a in result.plan.actions if a.type.mutates),
+        key=lambda a: (waves.get(a.logical_id, len(waves)), a.logical_id),
+    )
     for action in changed:
         outcome = result.outcomes.get(action.logical_id)
         status = outcome.status if outcome else "unchanged"

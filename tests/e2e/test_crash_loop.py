@@ -272,9 +272,13 @@ class Timeline:
     returncode: int | None
 
     def applied(self) -> list[tuple[float, str]]:
-        return [
-            (t, line.split()[-1]) for t, line in self.lines if line.strip().startswith("applied")
-        ]
+        """When each write was first printed: as progress on stderr; stdout lists them again
+        in graph order once the run is over."""
+        first: dict[str, float] = {}
+        for t, line in self.lines:
+            if line.strip().startswith("applied"):
+                first.setdefault(line.split()[-1], t)
+        return sorted((t, lid) for lid, t in first.items())
 
 
 def run_apply(

@@ -28,7 +28,16 @@ def rules(group: dict, direction: str) -> set[tuple]:
 
 
 def test_network_converges_to_exactly_the_traffic_paths(cli: Cli, aws) -> None:
-    cli("apply", "--yes", "--stack", PROD, check=0)
+    done = cli("apply", "--yes", "--stack", PROD, check=0)
+    # The result lines come in graph order (wave, then logical id), whatever the threads did.
+    from controller.graph import Graph
+    from controller.verbs import load_desired
+
+    desired = load_desired(str(cli.cwd / "specs"), (PROD,))
+    waves = {lid: n for n, wave in enumerate(Graph(desired.resources).waves()) for lid in wave}
+    printed = [line.split()[-1] for line in done.stdout.splitlines() if line.startswith("applied")]
+    assert printed and printed == sorted(printed, key=lambda lid: (waves[lid], lid))
+    assert len(set(printed)) == len(printed) == len(desired.resources)
     (vpc,) = owned(aws, "describe_vpcs", "Vpcs")
     assert vpc["CidrBlock"] == "10.20.0.0/16"
     attr = aws.ec2.describe_vpc_attribute(VpcId=vpc["VpcId"], Attribute="enableDnsHostnames")
