@@ -27,7 +27,6 @@ def from_json(field: Mapping[str, Any]) -> FieldChange:
     )
 
 
-
 def _flatten(path: str, value: Any) -> list[tuple[str, Any]]:
     """Nested mappings and lists of mappings opened into paths, so nothing is cut off."""
     if isinstance(value, Mapping) and value:

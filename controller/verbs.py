@@ -36,10 +36,15 @@ OK, ERROR, CHANGES = 0, 1, 2
 
 
 def load_desired(
-    specs: str | Path, stacks: Sequence[str] = (), commit: Commit | None = None, source: str = ""
+    specs: str | Path,
+    stacks: Sequence[str] = (),
+    commit: Commit | None = None,
+    source: str = "",
+    shown_as: str | None = None,
 ) -> Desired:
-    """Validate every spec under `specs` (all errors at once) and expand them."""
-    docs = load_and_validate(specs)
+    """Validate every spec under `specs` (all errors at once) and expand them; `shown_as`
+    names `specs` in messages (a commit's checkout by the path in its repository)."""
+    docs = load_and_validate(specs, shown_as)
     desired = Desired(
         expand_all(docs),
         stack_policies(docs),
@@ -169,7 +174,9 @@ def do_sync(
         f"(signature: {commit.signature})"
     )
     try:
-        desired = load_desired(commit.checkout / path, commit=commit, source=f"{repo}#{branch}")
+        desired = load_desired(
+            commit.checkout / path, commit=commit, source=f"{repo}#{branch}", shown_as=path
+        )
     except Exception as err:
         run_id = runner.record_rejected(trigger, commit.to_json(), f"{repo}#{branch}", str(err))
         console.print(f"[bold red]commit rejected[/bold red] (run {run_id}):\n{err}")

@@ -64,16 +64,21 @@ def load_documents(root: str | FsPath) -> list[Document]:
     return docs
 
 
-def collect_documents(root: str | FsPath) -> tuple[list[Document], list[SpecIssue]]:
-    """The documents that load, and the problems of those that do not."""
+def collect_documents(
+    root: str | FsPath, shown_as: str | None = None
+) -> tuple[list[Document], list[SpecIssue]]:
+    """The documents that load, and the problems of those that do not.
+
+    `shown_as` names `root` in every message and source location: a checkout of a commit
+    is named as the repository has it ("specs/acme-prod.yaml"), not by plumb's folder."""
     docs: list[Document] = []
     issues: list[SpecIssue] = []
     files = spec_files(root)
     if not files:
-        where = str(root)
+        where = shown_as or str(root)
         issues.append(SpecIssue(where, 0, 0, "", f"no spec files found in {where}"))
     for file in files:
-        found, problems = _load_file(file)
+        found, problems = _load_file(file, _shown(file, root, shown_as))
         docs.extend(found)
         issues.extend(problems)
     return docs, issues
@@ -104,8 +109,15 @@ def load_text(text: str, file: str) -> list[Document]:
     return docs
 
 
-def _load_file(path: FsPath) -> tuple[list[Document], list[SpecIssue]]:
-    file = path.as_posix()
+def _shown(file: FsPath, root: str | FsPath, shown_as: str | None) -> str:
+    if shown_as is None:
+        return file.as_posix()
+    base = FsPath(root)
+    inside = file.relative_to(base) if base.is_dir() else FsPath(file.name)
+    return (FsPath(shown_as) / inside).as_posix() if base.is_dir() else shown_as
+
+
+def _load_file(path: FsPath, file: str) -> tuple[list[Document], list[SpecIssue]]:
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:

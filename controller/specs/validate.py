@@ -44,17 +44,17 @@ ENVELOPE = "envelope.json"
 _ENVELOPE = {"missing required field 'apiVersion'", "missing required field 'kind'"}
 
 
-def load_and_validate(root: str | FsPath) -> list[Document]:
+def load_and_validate(root: str | FsPath, shown_as: str | None = None) -> list[Document]:
     """The documents under `root`, validated, with schema defaults filled in.
 
     The documents of files that load are validated even when another file is broken, so
     one run shows every problem.
     """
-    docs, issues = collect_documents(root)
+    docs, issues = collect_documents(root, shown_as)
     valid: list[Document] = []
     if docs or not issues:
         try:
-            valid = validate(docs, where=str(root))
+            valid = validate(docs, where=shown_as or str(root))
         except SpecError as err:
             issues = [*issues, *err.issues]
     if issues:

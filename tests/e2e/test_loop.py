@@ -59,4 +59,7 @@ def test_a_bad_commit_is_rejected_with_a_report_and_changes_nothing(
         run["outcome"] == "rejected" and run["commit"]["message"] == "prod: a typo in the VPC CIDR"
     )
     assert any("spec.network.cidr" in e for e in run["errors"])
+    # named as the repository has it, not by plumb's checkout folder
+    assert run["errors"][0].startswith("specs/acme-prod.yaml:"), run["errors"]
+    assert "checkouts" not in " ".join(run["errors"])
     assert aws.s3.list_buckets()["Buckets"] == []
