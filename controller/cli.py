@@ -218,6 +218,12 @@ def apply(
     allow_deletes: bool,
 ) -> int:
     """Converge AWS to the specs (or to a saved plan)."""
+    given = click.get_current_context().get_parameter_source("specs")
+    if plan_file and given is click.core.ParameterSource.COMMANDLINE:
+        raise click.UsageError(
+            f"give SPECS or --plan, not both: a saved plan applies exactly what was reviewed, "
+            f"so {specs} would be ignored"
+        )
     if plan_file:
         saved = planfile.load(plan_file)
         runner = Runner(state.settings)

@@ -48,8 +48,20 @@ def plan_to_json(plan: Plan, commit: Mapping[str, Any] | None = None) -> dict[st
     }
 
 
+def sealed(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The plan with a seal over all of it: an edit anywhere breaks the seal."""
+    return {**data, "seal": _seal(data)}
+
+
+def _seal(data: Mapping[str, Any]) -> str:
+    # The run's own figures, added beside a printed plan, are not part of what was reviewed.
+    body = {k: v for k, v in data.items() if k not in ("seal", "apiCalls", "runId")}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
 def save(plan: Plan, path: str | Path, commit: Mapping[str, Any] | None = None) -> None:
-    Path(path).write_text(json.dumps(plan_to_json(plan, commit), indent=2, default=str) + "\n")
+    data = sealed(json.loads(json.dumps(plan_to_json(plan, commit), default=str)))
+    Path(path).write_text(json.dumps(data, indent=2) + "\n")
 
 
 class SavedPlan:
@@ -84,10 +96,27 @@ class SavedPlan:
 
 
 def load(path: str | Path) -> SavedPlan:
+    """A saved plan, checked: readable, a plumb plan, and exactly as plumb wrote it."""
+    make = "make one with `plumb plan -o FILE`"
     try:
-        return SavedPlan(json.loads(Path(path).read_text()))
-    except (OSError, ValueError, KeyError) as err:
-        raise PlanError(f"cannot read plan {path}: {err}") from err
+        data = json.loads(Path(path).read_text())
+    except OSError as err:
+        raise PlanError(f"cannot read the plan file {path}: {err.strerror or err}") from None
+    except ValueError:
+        raise PlanError(f"{path} is not a plumb plan file (not JSON); {make}") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise PlanError(f"{path} is not a plumb plan file (no format {FORMAT}); {make}")
+    if "seal" not in data:
+        raise PlanError(f"{path} has no seal, so plumb cannot tell it is unchanged; {make}")
+    if data["seal"] != _seal(json.loads(json.dumps(data))):
+        raise PlanError(
+            f"the plan file {path} was altered after plumb wrote it (its seal does not "
+            f"match); nothing was applied: {make} and review it again"
+        )
+    try:
+        return SavedPlan(data)
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise PlanError(f"{path} is not a complete plumb plan ({err}); {make}") from None
 
 
 def _strip(action: Mapping[str, Any] | None) -> Any:

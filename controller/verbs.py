@@ -271,7 +271,7 @@ def _show_plan(result: RunResult, fmt: str, console: Console) -> None:
 
 
 def render_json(result: RunResult) -> str:
-    data = planfile.plan_to_json(result.plan)
+    data = planfile.sealed(json.loads(json.dumps(planfile.plan_to_json(result.plan), default=str)))
     data["apiCalls"] = result.api_calls
     data["runId"] = result.run_id
     return json.dumps(data, indent=2, default=str)

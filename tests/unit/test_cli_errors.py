@@ -59,6 +59,12 @@ SPECS = str(Path(__file__).resolve().parents[2] / "specs")
             id="a global option after a subcommand",
         ),
         pytest.param(["--lease", "0", "locks"], 2, "--lease", id="a lease of no length"),
+        pytest.param(
+            ["apply", SPECS, "--plan", "{tmp}/plan.json"],
+            2,
+            "give SPECS or --plan, not both",
+            id="specs and a saved plan",
+        ),
         pytest.param(["--max-attempts", "0", "locks"], 2, "--max-attempts", id="no attempts"),
     ],
 )
