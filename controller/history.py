@@ -14,6 +14,9 @@ OUTCOME_STYLE = {
     "succeeded": "green",
     "no-changes": "dim",
     "planned": "cyan",
+    "declined": "cyan",
+    "in-sync": "dim",
+    "drifted": "yellow",
     "partial": "yellow",
     "progressing": "yellow",
     "failed": "red",
@@ -44,7 +47,11 @@ def print_history(store: Store, stacks: Sequence[str], limit: int, console: Cons
             str(changed),
             str(calls),
         )
-    console.print(table)
+    if not runs and stacks:
+        console.print(f"No run touched {', '.join(stacks)}; `plumb history` lists every run.")
+        return 0
     if not runs:
         console.print("No runs yet.")
+        return 0
+    console.print(table)
     return 0

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,7 +88,11 @@ class Runner:
         options: PlanOptions,
         trigger: str = "cli-plan",
         command: str = "plan",
+        decide: Callable[[Plan], str | None] | None = None,
     ) -> RunResult:
+        """Observe and plan; a drift check ends "in-sync" or "drifted", a plan "planned" or
+        "no-changes", unless `decide` (shown the plan before the run is sealed: a person
+        asked to confirm) names the outcome, "declined" say."""
         clients = self.new_clients()
         run_id = self.store.begin_run(
             trigger, command, desired.stacks, desired.commit, desired.source
@@ -97,7 +101,12 @@ class Runner:
         plan, _ = self._plan(desired, options, clients)
         Ledger(self.store, run_id).planned(plan)
         has_changes = bool(plan.changes) or any(a.type is A.BLOCKED for a in plan.actions)
-        outcome = "planned" if has_changes else "no-changes"
+        if command == "drift":
+            outcome = "drifted" if has_changes else "in-sync"
+        else:
+            outcome = "planned" if has_changes else "no-changes"
+        if decide is not None:
+            outcome = decide(plan) or outcome
         return self._finish(run_id, plan, outcome, {}, clients, started)
 
     def apply(

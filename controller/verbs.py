@@ -23,7 +23,7 @@ from controller.errors import LockError
 from controller.graph import Graph
 from controller.lease import Holder
 from controller.model import Action, ActionType
-from controller.plan import PlanOptions
+from controller.plan import Plan, PlanOptions
 from controller.runner import Desired, Runner, RunResult
 from controller.source import Commit, fetch
 from controller.specs.expand import expand_all, stack_policies
@@ -110,13 +110,21 @@ def do_apply(
                 "apply asks before it changes anything; pass --yes when "
                 "there is no terminal to answer"
             )
-        preview = runner.plan(desired, options, trigger="cli-apply-preview", command="apply")
-        render.print_plan(preview.plan, console)
+
+        def ask(plan: Plan) -> str | None:
+            render.print_plan(plan, console)
+            if not plan.changes:
+                return None
+            return None if click.confirm("Apply these changes?", default=False) else "declined"
+
+        preview = runner.plan(
+            desired, options, trigger="cli-apply-preview", command="apply", decide=ask
+        )
         if not preview.plan.changes:
             console.print("Nothing to apply.")
             return OK
-        if not click.confirm("Apply these changes?", default=False):
-            console.print("Cancelled; nothing changed.")
+        if preview.outcome == "declined":
+            console.print(f"Declined (run {preview.run_id}); nothing changed.")
             return ERROR
         # What was confirmed is what gets applied: if AWS moved meanwhile, it is refused.
         reviewed = planfile.SavedPlan(planfile.plan_to_json(preview.plan, desired.commit))

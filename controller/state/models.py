@@ -31,7 +31,18 @@ from controller.state.scrub import iso, plain, scrub, scrub_change
 GENESIS_HASH = "0" * 64
 
 RUN_OUTCOMES = frozenset(
-    {"succeeded", "failed", "partial", "progressing", "rejected", "no-changes", "planned"}
+    {
+        "succeeded",
+        "failed",
+        "partial",
+        "progressing",
+        "rejected",
+        "no-changes",
+        "planned",
+        "declined",  # an apply whose plan the user was shown and said no to
+        "in-sync",  # a drift check that found nothing
+        "drifted",  # a drift check that found differences
+    }
 )
 RUNNING = "running"  # a run that has begun and not finished (or crashed before finishing)
 RESOURCE_STATUSES = frozenset(

@@ -65,3 +65,30 @@ def test_without_a_terminal_apply_asks_for_yes_before_reading_aws(
         not (workdir / "state.db").exists()
         or "cli-apply-preview" not in CliRunner().invoke(cli.main, ["history"]).output
     )
+
+
+def test_a_declined_apply_is_recorded_as_declined_and_changes_nothing(workdir: Path) -> None:
+    from controller.state.store import Store
+
+    result = CliRunner().invoke(cli.main, ["apply"], input="n\n")
+    assert result.exit_code == 1 and "Declined (run 1); nothing changed." in result.output
+    store = Store(f"sqlite:///{workdir}/state.db")
+    [run] = store.runs()
+    assert (run["command"], run["outcome"]) == ("apply", "declined")
+    assert boto3.client("s3", region_name="us-east-1").list_buckets()["Buckets"] == []
+
+
+def test_a_drift_check_is_recorded_as_one(workdir: Path) -> None:
+    from controller.state.store import Store
+
+    assert CliRunner().invoke(cli.main, ["apply", "--yes"]).exit_code == 0
+    assert CliRunner().invoke(cli.main, ["drift"]).exit_code == 0
+    drift.shorten_lifecycle("acme-staging", days=5)
+    assert CliRunner().invoke(cli.main, ["drift"]).exit_code == 2
+    runs = Store(f"sqlite:///{workdir}/state.db").runs()
+    assert [(r["command"], r["outcome"]) for r in runs[:2]] == [
+        ("drift", "drifted"),
+        ("drift", "in-sync"),
+    ]
+    history = CliRunner().invoke(cli.main, ["history", "--stack", "acme-nowhere"])
+    assert "No run touched acme-nowhere" in history.output
