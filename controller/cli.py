@@ -11,23 +11,26 @@ from typing import Any
 
 import click
 from rich.console import Console
-from sqlalchemy.exc import SQLAlchemyError
 
-from controller import audit, planfile, report, verbs
-from controller import history as history_view
 from controller.cli_parts import (
     ALLOW_DELETES,
     ALLOW_REPLACE,
     SPECS,
     STACK,
     Group,
+    PlanOptions,
+    Runner,
+    audit,
+    desired_specs,
+    history_view,
     listen_address,
     output_path,
+    planfile,
+    report,
+    verbs,
 )
 from controller.config import DEFAULT_LEASE, DEFAULT_WAIT, Settings
 from controller.errors import PlumbError, SpecError
-from controller.plan import PlanOptions
-from controller.runner import Runner
 from controller.words import counted
 
 
@@ -69,7 +72,10 @@ def command(fn: Callable[..., int]) -> Callable[..., None]:
         except PlumbError as err:
             state.err.print(f"[red]error:[/red] {err}", soft_wrap=True)
             sys.exit(1)
-        except SQLAlchemyError as err:  # the database went away mid-run, say
+        except Exception as err:
+            if type(err).__module__.split(".")[0] != "sqlalchemy":
+                raise
+            # the database went away mid-run, say: one line, not a traceback
             first = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
             state.err.print(f"[red]error:[/red] the state database failed: {first}")
             sys.exit(1)
@@ -153,7 +159,7 @@ def main(
 @command
 def validate(state: State, specs: str) -> int:
     """Check specs (YAML, schema, semantics); exit 1 on any error."""
-    return verbs.do_validate(specs, state.console)
+    return desired_specs.do_validate(specs, state.console)
 
 
 @main.command()

@@ -1,11 +1,15 @@
-"""The command line's parts: shared arguments and options, their checks, and the command
-class that tells a user where a misplaced global option goes."""
+"""The command line's parts: shared arguments and options, their checks, the command class
+that tells a user where a misplaced global option goes, and the engine loaded late."""
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
+from typing import Any
 
 import click
+
+from controller.config import Settings
 
 SPECS = click.argument("specs", required=False, default="specs")
 STACK = click.option("--stack", "stacks", multiple=True, help="Only this stack (repeatable).")
@@ -64,3 +68,34 @@ def listen_address(ctx: click.Context, param: click.Parameter, value: str) -> st
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise click.BadParameter(f"{value!r} is not HOST:PORT, as in 127.0.0.1:8080")
     return value
+
+
+class Later:
+    """A module imported when first used: `plumb validate` and `--help` never load boto3,
+    SQLAlchemy or the engine (a pre-commit hook runs validate on every commit)."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(importlib.import_module(self._name), attr)
+
+
+verbs = Later("controller.verbs")
+planfile = Later("controller.planfile")
+report = Later("controller.report")
+audit = Later("controller.audit")
+history_view = Later("controller.history")
+desired_specs = Later("controller.desired")
+
+
+def Runner(settings: Settings) -> Any:
+    from controller.runner import Runner as Engine
+
+    return Engine(settings)
+
+
+def PlanOptions(**options: bool) -> Any:
+    from controller.plan import PlanOptions as Options
+
+    return Options(**options)

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import boto3
-
-from controller.aws import ClientFactory
 from controller.model import TAG_ID, TAG_STACK, Resource
+
+if TYPE_CHECKING:  # boto3 loads when a run starts, not when a kind is registered
+    from controller.aws import ClientFactory
 
 
 @functools.cache
 def _services() -> frozenset[str]:
     """Every service boto3 has a client for: a kind names its own (`ctx.ec2`), so this
     module never lists them."""
+    import boto3
+
     return frozenset(boto3.session.Session().get_available_services())
 
 

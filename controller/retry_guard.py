@@ -27,19 +27,13 @@ finds, and only when nothing is there sends the create again, a bounded number o
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
 from typing import Any, TypeVar
-
-from botocore.exceptions import (
-    ConnectTimeoutError,
-    EndpointConnectionError,
-    ProxyConnectionError,
-)
-from botocore.retries.standard import ThrottledRetryableChecker
 
 from controller.errors import TransientError
 
@@ -58,9 +52,27 @@ MINTING_VERBS = frozenset(
         "Authorize",
     }
 )
-# Failures that happen before a byte of the request left: retrying cannot duplicate.
-_NOT_SENT = (EndpointConnectionError, ConnectTimeoutError, ProxyConnectionError)
-_THROTTLED = frozenset(ThrottledRetryableChecker._THROTTLED_ERROR_CODES)
+
+
+@functools.cache
+def _not_sent() -> tuple[type[BaseException], ...]:
+    """Failures that happen before a byte of the request left: retrying cannot duplicate.
+    (botocore is imported here, when a run first needs it, not when a kind registers.)"""
+    from botocore.exceptions import (
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        ProxyConnectionError,
+    )
+
+    return (EndpointConnectionError, ConnectTimeoutError, ProxyConnectionError)
+
+
+@functools.cache
+def _throttled() -> frozenset[str]:
+    from botocore.retries.standard import ThrottledRetryableChecker
+
+    return frozenset(ThrottledRetryableChecker._THROTTLED_ERROR_CODES)
+
 # Codes botocore retries although their status is not 5xx; the request may have run.
 _TRANSIENT_CODES = frozenset({"RequestTimeout", "RequestTimeoutException"})
 # How long to look again after an ambiguous write before concluding nothing was made: EC2
@@ -107,12 +119,12 @@ _GUARDED: dict[tuple[str, str], bool] = {}
 def is_ambiguous(response: Any = None, caught_exception: BaseException | None = None) -> bool:
     """May the failed request have been carried out by AWS?"""
     if caught_exception is not None:
-        return not isinstance(caught_exception, _NOT_SENT)
+        return not isinstance(caught_exception, _not_sent())
     if response is None:
         return False
     http, parsed = response
     code = str((parsed or {}).get("Error", {}).get("Code", ""))
-    if code in _THROTTLED:
+    if code in _throttled():
         return False
     return http.status_code >= 500 or code in _TRANSIENT_CODES
 

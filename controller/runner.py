@@ -18,13 +18,13 @@ from controller.apply import APPLIED, FAILED, PENDING, SKIPPED, Applier, Event, 
 from controller.aws import ClientFactory
 from controller.config import Settings
 from controller.context import Context
+from controller.desired import Desired
 from controller.embedded import certificate_arns, provide_certificates
 from controller.lease import Leases
 from controller.ledger import Ledger
-from controller.model import ActionType, Resource
+from controller.model import ActionType
 from controller.observe import contexts_for, observe_all
 from controller.plan import Plan, PlanOptions, build_plan
-from controller.policy import StackPolicy
 from controller.readiness import Waiter
 from controller.state.store import Store
 
@@ -45,31 +45,6 @@ class RunResult:
     @property
     def failed(self) -> dict[str, Outcome]:
         return {k: o for k, o in self.outcomes.items() if o.status in (FAILED, SKIPPED)}
-
-
-@dataclass
-class Desired:
-    """What the specs ask for: resources, stack policies and where they came from."""
-
-    resources: list[Resource]
-    policies: dict[str, StackPolicy]
-    commit: dict[str, Any] = field(default_factory=dict)
-    source: str = ""
-
-    @property
-    def stacks(self) -> list[str]:
-        return sorted({r.stack for r in self.resources} | set(self.policies))
-
-    def only(self, stacks: Sequence[str]) -> Desired:
-        if not stacks:
-            return self
-        keep = set(stacks)
-        return Desired(
-            [r for r in self.resources if r.stack in keep],
-            {s: p for s, p in self.policies.items() if s in keep},
-            self.commit,
-            self.source,
-        )
 
 
 class Runner:

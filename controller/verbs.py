@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
-from pathlib import Path
 
 import click
 from rich.console import Console
@@ -19,53 +17,19 @@ from rich.table import Table
 from controller import planfile, render
 from controller.changes import change_lines
 from controller.config import Settings
+from controller.desired import Desired, do_validate, load_desired  # noqa: F401 (re-exported)
 from controller.errors import LockError
 from controller.graph import Graph
 from controller.lease import Holder
 from controller.model import Action, ActionType
 from controller.plan import Plan, PlanOptions
-from controller.runner import Desired, Runner, RunResult
-from controller.source import Commit, fetch
-from controller.specs.expand import expand_all, stack_policies
-from controller.specs.validate import load_and_validate
+from controller.runner import Runner, RunResult
+from controller.source import fetch
 from controller.state.store import Store
 from controller.words import counted
 
 A = ActionType
 OK, ERROR, CHANGES = 0, 1, 2
-
-
-def load_desired(
-    specs: str | Path,
-    stacks: Sequence[str] = (),
-    commit: Commit | None = None,
-    source: str = "",
-    shown_as: str | None = None,
-) -> Desired:
-    """Validate every spec under `specs` (all errors at once) and expand them; `shown_as`
-    names `specs` in messages (a commit's checkout by the path in its repository)."""
-    docs = load_and_validate(specs, shown_as)
-    desired = Desired(
-        expand_all(docs),
-        stack_policies(docs),
-        commit.to_json() if commit else {},
-        source or str(specs),
-    )
-    unknown = sorted(set(stacks) - set(desired.stacks))
-    if unknown:
-        raise click.UsageError(
-            f"no spec defines stack {', '.join(unknown)}; known: {', '.join(desired.stacks)}"
-        )
-    return desired.only(stacks)
-
-
-def do_validate(specs: str, console: Console) -> int:
-    desired = load_desired(specs)
-    console.print(
-        f"[green]valid:[/green] {counted(len(desired.stacks), 'stack')}, "
-        f"{counted(len(desired.resources), 'resource')} ({', '.join(desired.stacks)})"
-    )
-    return OK
 
 
 def do_plan(

@@ -7,8 +7,6 @@ from collections.abc import Iterable, Iterator
 
 from botocore.exceptions import ClientError
 
-from controller.aws import gave_up
-
 # Codes that mean "your request is wrong": retrying the same call cannot help.
 COMMON_TERMINAL = frozenset(
     {
@@ -46,6 +44,8 @@ def error_message(err: BaseException) -> str:
     message = str(err)
     if isinstance(err, ClientError):
         message = str(err.response.get("Error", {}).get("Message", "")) or message
+    from controller.aws import gave_up  # boto3 loads with a run, not at validation
+
     note = gave_up(err)
     return f"{note}: {message}" if note else message
 

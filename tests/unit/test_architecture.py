@@ -85,3 +85,22 @@ def test_kind_declares_its_not_found_codes(kind: str) -> None:
 def test_kind_lives_in_a_module_named_after_it(kind: str) -> None:
     module = reconcilers.REGISTRY[kind].__module__
     assert module.rsplit(".", 1)[-1] == snake(kind), f"{kind} is defined in {module}"
+
+
+def test_validate_loads_nothing_of_aws_or_the_state() -> None:
+    """A pre-commit hook runs `plumb validate` on every commit: it must start fast."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "sys.argv = ['plumb', 'validate', 'specs']\n"
+        "from controller.cli import main\n"
+        "try:\n    main()\nexcept SystemExit as done:\n    assert done.code == 0, done.code\n"
+        "heavy = ('boto3', 'botocore.client', 'sqlalchemy', 'moto', 'deepdiff', 'apscheduler')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout

@@ -1,0 +1,79 @@
+"""What the specs ask for, read and validated: nothing here touches AWS or the state, so
+`plumb validate` (a pre-commit hook, run on every commit) starts fast."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+from rich.console import Console
+
+from controller.model import Resource
+from controller.policy import StackPolicy
+from controller.specs.expand import expand_all, stack_policies
+from controller.specs.validate import load_and_validate
+from controller.words import counted
+
+if TYPE_CHECKING:
+    from controller.source import Commit
+
+
+@dataclass
+class Desired:
+    """What the specs ask for: resources, stack policies and where they came from."""
+
+    resources: list[Resource]
+    policies: dict[str, StackPolicy]
+    commit: dict[str, Any] = field(default_factory=dict)
+    source: str = ""
+
+    @property
+    def stacks(self) -> list[str]:
+        return sorted({r.stack for r in self.resources} | set(self.policies))
+
+    def only(self, stacks: Sequence[str]) -> Desired:
+        if not stacks:
+            return self
+        keep = set(stacks)
+        return Desired(
+            [r for r in self.resources if r.stack in keep],
+            {s: p for s, p in self.policies.items() if s in keep},
+            self.commit,
+            self.source,
+        )
+
+
+def load_desired(
+    specs: str | Path,
+    stacks: Sequence[str] = (),
+    commit: Commit | None = None,
+    source: str = "",
+    shown_as: str | None = None,
+) -> Desired:
+    """Validate every spec under `specs` (all errors at once) and expand them; `shown_as`
+    names `specs` in messages (a commit's checkout by the path in its repository)."""
+    docs = load_and_validate(specs, shown_as)
+    desired = Desired(
+        expand_all(docs),
+        stack_policies(docs),
+        commit.to_json() if commit else {},
+        source or str(specs),
+    )
+    unknown = sorted(set(stacks) - set(desired.stacks))
+    if unknown:
+        raise click.UsageError(
+            f"no spec defines stack {', '.join(unknown)}; known: {', '.join(desired.stacks)}"
+        )
+    return desired.only(stacks)
+
+
+def do_validate(specs: str, console: Console) -> int:
+    desired = load_desired(specs)
+    console.print(
+        f"[green]valid:[/green] {counted(len(desired.stacks), 'stack')}, "
+        f"{counted(len(desired.resources), 'resource')} ({', '.join(desired.stacks)})"
+    )
+    return 0
