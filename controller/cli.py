@@ -373,12 +373,13 @@ def verify(state: State) -> int:
 
 
 @main.command()
+@click.option("--keep", is_flag=True, help="Keep the temporary folder: its state and reports.")
 @click.pass_obj
-def demo(state: State) -> None:
+def demo(state: State, keep: bool) -> None:
     """The whole loop on an embedded AWS endpoint, in a temporary folder."""
     from plumb_demo.run import run_demo
 
-    sys.exit(run_demo(state.console))
+    sys.exit(run_demo(state.console, keep))
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from controller.history import print_history
 from controller.plan import PlanOptions
 from controller.runner import Runner
 from controller.verbs import Desired, do_drift, do_sync, load_desired
+from controller.words import counted
 from plumb_demo.drift import CHANGES
 
 STACK = "acme-prod"
@@ -93,11 +94,21 @@ def describe_rollout(stack: str) -> str:
     )
 
 
-def run_demo(console: Console) -> int:
-    """The folder is kept: its reports are the point of the last step."""
+def run_demo(console: Console, keep: bool = False) -> int:
+    """Everything happens in one temporary folder, removed at the end unless `keep`: then
+    its state and reports are there to open."""
     folder = Path(tempfile.mkdtemp(prefix="plumb-demo-"))
     settings = Settings(state_url=f"sqlite:///{folder}/.plumb/state.db", aws="embedded")
-    return _steps(console, folder, settings)
+    try:
+        code = _steps(console, folder, settings)
+    finally:
+        if not keep:
+            shutil.rmtree(folder, ignore_errors=True)
+    if keep:
+        console.print(f"kept: the state and the reports are in {settings.report_folder().parent}")
+    else:
+        console.print("(its temporary folder is removed; `plumb demo --keep` keeps the reports)")
+    return code
 
 
 def _steps(console: Console, folder: Path, settings: Settings) -> int:
@@ -111,7 +122,10 @@ def _steps(console: Console, folder: Path, settings: Settings) -> int:
         runner = Runner(settings)
         step("2. plumb validate")
         desired = load_desired(repo / "specs")
-        console.print(f"valid: {len(desired.stacks)} stacks, {len(desired.resources)} resources")
+        console.print(
+            f"valid: {counted(len(desired.stacks), 'stack')}, "
+            f"{counted(len(desired.resources), 'resource')}"
+        )
         step("3. plumb plan")
         first = runner.plan(desired, PlanOptions())
         render.print_plan(first.plan, console, fields=False)
@@ -152,5 +166,4 @@ def _steps(console: Console, folder: Path, settings: Settings) -> int:
             f"audit verify: {result.runs_checked} runs, "
             + ("chain intact" if result.ok else "BROKEN")
         )
-        console.print(f"reports: {settings.report_folder()}")
         return 0 if code == 0 and result.ok else 1
