@@ -93,7 +93,7 @@ def do_apply(
         # What was confirmed is what gets applied: if AWS moved meanwhile, it is refused.
         reviewed = planfile.SavedPlan(planfile.plan_to_json(preview.plan, desired.commit))
     result = _apply_with_progress(runner, desired, options, console, reviewed, trigger, wait)
-    _show_apply(result, console)
+    _show_apply(result, console, _said_before(runner.store, result))
     return OK if result.outcome in ("succeeded", "no-changes", "progressing") else ERROR
 
 
@@ -249,7 +249,18 @@ def render_json(result: RunResult) -> str:
     return json.dumps(data, indent=2, default=str)
 
 
-def _show_apply(result: RunResult, console: Console) -> None:
+def _said_before(store: Store, result: RunResult) -> tuple[int, set[str]]:
+    """The previous apply of the same stacks, and the warnings it already gave."""
+    stacks = sorted({a.stack for a in result.plan.actions})
+    for run in store.runs(stack=stacks[0] if stacks else None, limit=20):
+        if run["id"] < result.run_id and run["command"] == "apply" and run["stacks"] == stacks:
+            return int(run["id"]), set(run.get("warnings") or ())
+    return 0, set()
+
+
+def _show_apply(
+    result: RunResult, console: Console, before: tuple[int, set[str]] = (0, set())
+) -> None:
     # In the order the graph runs them (wave, then logical id), not the order the threads
     # happened to finish in: two runs of one plan print the same lines.
     waves = {
@@ -275,8 +286,18 @@ def _show_apply(result: RunResult, console: Console) -> None:
             console.print(
                 f"[bold red]{action.type.value:<9}[/] {action.logical_id}: {action.reason}"
             )
+    # A warning the last apply of these stacks gave already (a secret still without a
+    # value) is counted, not repeated run after run; a new one is shown whole.
+    last, said = before
+    again = [w for w in result.plan.warnings if w in said]
     for warning in result.plan.warnings:
-        console.print(f"[yellow]warning:[/yellow] {warning}")
+        if warning not in said:
+            console.print(f"[yellow]warning:[/yellow] {warning}")
+    if again:
+        console.print(
+            f"[yellow]{counted(len(again), 'warning')} unchanged since run {last}[/yellow] "
+            "(listed in this run's report)"
+        )
     console.print(
         f"[bold]Run {result.run_id}: {result.outcome}.[/bold] "
         + render.calls_text(result.api_calls)

@@ -92,3 +92,12 @@ def test_a_drift_check_is_recorded_as_one(workdir: Path) -> None:
     ]
     history = CliRunner().invoke(cli.main, ["history", "--stack", "acme-nowhere"])
     assert "No run touched acme-nowhere" in history.output
+
+
+def test_a_warning_the_last_apply_gave_is_counted_not_repeated(workdir: Path) -> None:
+    first = CliRunner().invoke(cli.main, ["apply", "--yes"])
+    assert "secret acme/staging/azure-openai-key has no value yet" in first.output
+    second = CliRunner().invoke(cli.main, ["apply", "--yes"])
+    assert second.exit_code == 0, second.output
+    assert "has no value yet" not in second.output
+    assert "unchanged since run 1 (listed in this run's report)" in second.output
