@@ -17,6 +17,7 @@ OUTCOME_STYLE = {
     "declined": "cyan",
     "in-sync": "dim",
     "drifted": "yellow",
+    "interrupted": "red",
     "partial": "yellow",
     "progressing": "yellow",
     "failed": "red",

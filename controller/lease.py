@@ -86,6 +86,8 @@ class Leases:
         self.holder = holder or here()
         self.held: list[str] = []
         self.lost: set[str] = set()
+        # Runs whose holder died holding a stack this run took over: they never ended.
+        self.orphaned_runs: dict[int, str] = {}
         self._sleep, self._clock = sleep, clock
         self._stop = threading.Event()
         self._beat: threading.Thread | None = None
@@ -96,9 +98,15 @@ class Leases:
     def try_take(self, stack: str) -> bool:
         """Take the stack if it is free, expired, ours, or held by a dead process here."""
         name = str(self.holder)
+        before = self.store.lock(stack)
         if self.store.acquire_lock(stack, name, self.lease_seconds) or self._from_the_dead(stack):
             with self._guard:
                 self.held.append(stack)
+                previous = Holder.parse(str(before["holder"])) if before else None
+                if previous and previous.run and previous.nonce != self.holder.nonce:
+                    self.orphaned_runs[previous.run] = (
+                        f"{previous.describe()} held stack {stack} since {before['acquiredAt']}"
+                    )
             self._start_heartbeat()
             return True
         return False

@@ -34,6 +34,7 @@ ICONS = {
     "declined": "✋",
     "in-sync": "✅",
     "drifted": "🔀",
+    "interrupted": "💥",
     "progressing": "⏳",
     "partial": "⚠️",
     "failed": "❌",

@@ -73,6 +73,7 @@ def _throttled() -> frozenset[str]:
 
     return frozenset(ThrottledRetryableChecker._THROTTLED_ERROR_CODES)
 
+
 # Codes botocore retries although their status is not 5xx; the request may have run.
 _TRANSIENT_CODES = frozenset({"RequestTimeout", "RequestTimeoutException"})
 # How long to look again after an ambiguous write before concluding nothing was made: EC2

@@ -6,6 +6,7 @@ run in the state (with its API-call count and hash-chain link) and a report on d
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -20,6 +21,7 @@ from controller.config import Settings
 from controller.context import Context
 from controller.desired import Desired
 from controller.embedded import certificate_arns, provide_certificates
+from controller.errors import LockError
 from controller.lease import Leases
 from controller.ledger import Ledger
 from controller.model import ActionType
@@ -106,6 +108,7 @@ class Runner:
                 trigger, "apply", desired.stacks, desired.commit, desired.source
             )
             held.for_run(run_id)
+            self._close_interrupted(held.orphaned_runs, run_id)
             started = time.monotonic()
             ledger = Ledger(self.store, run_id)
             plan, contexts = self._plan(desired, options, clients)
@@ -131,6 +134,20 @@ class Runner:
             ledger.remember(plan, outcomes)
             outcome = _outcome(plan, outcomes)
             return self._finish(run_id, plan, outcome, outcomes, clients, started)
+
+    def _close_interrupted(self, orphaned: Mapping[int, str], by: int) -> None:
+        """A run whose holder died mid-apply is sealed as interrupted, with the changes it
+        did make, by the run that took its stack over: none stays `running` for ever."""
+        for run_id in sorted(orphaned):
+            if self.store.run(run_id).get("hash") is not None:
+                continue  # it ended after all
+            why = (
+                f"interrupted: {orphaned[run_id]} and stopped before the run ended; run {by} "
+                "took the stack over. The changes it made are listed."
+            )
+            with contextlib.suppress(ValueError):  # sealed meanwhile by another replica
+                self.store.finish_run(run_id, "interrupted", errors=[why])
+                self.write_reports(run_id)
 
     def record_rejected(
         self, trigger: str, commit: Mapping[str, Any], source: str, error: str
@@ -184,9 +201,15 @@ class Runner:
         ]
         counts = plan.counts()
         counts["failed"] = sum(1 for o in outcomes.values() if o.status == FAILED)
-        run_hash = self.store.finish_run(
-            run_id, outcome, counts, calls, {"seconds": seconds}, errors, plan.warnings
-        )
+        try:
+            run_hash = self.store.finish_run(
+                run_id, outcome, counts, calls, {"seconds": seconds}, errors, plan.warnings
+            )
+        except ValueError:  # sealed already: this run lost its lease and was closed
+            raise LockError(
+                f"run {run_id} lost its lease and another plumb sealed it as interrupted; "
+                f"the changes it made are recorded: see `plumb report {run_id}`"
+            ) from None
         result = RunResult(run_id, plan, outcome, dict(outcomes), calls, seconds, run_hash=run_hash)
         result.reports = self.write_reports(run_id)
         return result

@@ -42,6 +42,7 @@ RUN_OUTCOMES = frozenset(
         "declined",  # an apply whose plan the user was shown and said no to
         "in-sync",  # a drift check that found nothing
         "drifted",  # a drift check that found differences
+        "interrupted",  # stopped before its end (killed); sealed by the run that took over
     }
 )
 RUNNING = "running"  # a run that has begun and not finished (or crashed before finishing)

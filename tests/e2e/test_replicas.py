@@ -110,11 +110,12 @@ def _applies(url: str) -> dict[str, list[dict[str, Any]]]:
 
 
 def _overlaps(by_stack: dict[str, list[dict[str, Any]]]) -> list[str]:
-    """Runs of one stack whose start and end interleave; a run killed before its end has
-    no end to compare (its lease, not its record, says when it stopped)."""
+    """Runs of one stack whose start and end interleave. A run killed before its end has
+    no end to compare: its lease, not its record, says when it stopped (the run that took
+    its stack over seals it as interrupted, at that later time)."""
     found = []
     for stack, runs in by_stack.items():
-        ended = [r for r in runs if r["finishedAt"] is not None]
+        ended = [r for r in runs if r["finishedAt"] and r["outcome"] != "interrupted"]
         for before, after in itertools.pairwise(ended):
             if after["startedAt"] < before["finishedAt"]:
                 found.append(f"{stack}: run {before['id']} and run {after['id']} overlap")
@@ -187,6 +188,8 @@ def test_a_replica_that_dies_hands_its_stacks_on_when_its_leases_end(
     applies = _applies(state)
     assert _overlaps(applies) == []
     assert _vpcs_by_stack(aws) == dict.fromkeys(STACKS, 1)
+    # the dead replica's run no longer shows as running: the takeover sealed it
+    assert [r["outcome"] for r in applies[held] if r["outcome"] == "interrupted"]
     print(
         f"the dead replica's stack {held} was taken over after {taken_over:.1f} s ({lease} s lease)"
     )

@@ -257,3 +257,25 @@ def test_a_no_op_run_costs_a_few_state_transactions_not_some_per_resource(
     changes = runner.store.run(noop.run_id)["changes"]
     assert len(changes) == len(desired.resources)
     assert {c["outcome"] for c in changes} == {"unchanged"}
+
+
+def test_a_run_whose_holder_died_is_sealed_as_interrupted_by_the_run_that_takes_over(
+    runner: Runner, specs: Path
+) -> None:
+    import time
+
+    from controller import audit
+
+    desired = load_desired(specs)
+    killed = runner.store.begin_run("cli-apply", "apply", [STAGING])
+    # Its process died holding the stack; the lease runs out a moment later.
+    assert runner.store.acquire_lock(STAGING, f"build-7:4242:{killed}:0a1b2c", 0.5)
+    time.sleep(0.6)
+    taker = runner.apply(desired, PlanOptions())
+    closed = runner.store.run(killed)
+    assert closed["outcome"] == "interrupted" and closed["hash"]
+    [why] = closed["errors"]
+    assert f"plumb pid 4242 on build-7 (run {killed}) held stack {STAGING} since " in why
+    assert f"run {taker.run_id} took the stack over" in why
+    assert runner.store.unsealed_runs() == []
+    assert audit.verify(runner.store).ok
