@@ -103,10 +103,7 @@ class Store(LockRows):
         started_at: datetime | None = None,
         finished_at: datetime | None = None,
     ) -> None:
-        row = change_row(run_id, action, outcome, error, started_at, finished_at)
-        with self._tx() as s:
-            _open_run(s, run_id)
-            s.add(row)
+        self.record_changes(run_id, [(action, outcome, error, started_at, finished_at)])
 
     def record_changes(self, run_id: int, rows: Iterable[ChangeRecord]) -> None:
         """Many changes in one transaction: a no-op run's unchanged actions cost one commit."""

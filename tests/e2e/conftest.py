@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,8 @@ from typing import Any
 
 import boto3
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from controller.embedded import EmbeddedAws
 from tests.conftest import provide_example_certificates
@@ -125,3 +128,26 @@ def git_repo(folder: Path, specs: Path) -> Path:
     subprocess.run([*git, "-C", str(repo), "add", "."], check=True)
     subprocess.run([*git, "-C", str(repo), "commit", "-q", "-m", "acme: first stack"], check=True)
     return repo
+
+
+PG_ENV = "PLUMB_TEST_POSTGRES"
+
+
+@pytest.fixture
+def pg_state(cli: Cli) -> Iterator[str]:
+    """The CLI's state in a schema of its own on the PostgreSQL .ci/run starts."""
+    base = os.environ.get(PG_ENV)
+    if not base:
+        pytest.skip(f"{PG_ENV} is not set")
+    schema = f"e2e_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+    cli.env["PLUMB_STATE"] = url.render_as_string(hide_password=False)
+    try:
+        yield schema
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()

@@ -10,25 +10,20 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from controller.lease import Holder
 from controller.state.store import Store
 from tests.e2e.conftest import Cli, git_repo
 
-PG_ENV = "PLUMB_TEST_POSTGRES"
 STACKS = [f"fleet-e{i}" for i in range(1, 7)]
 
 
@@ -52,21 +47,8 @@ def state(request: pytest.FixtureRequest, cli: Cli) -> Iterator[str]:
     if request.param == "sqlite":
         yield cli.env["PLUMB_STATE"]
         return
-    base = os.environ.get(PG_ENV)
-    if not base:
-        pytest.skip(f"{PG_ENV} is not set")
-    schema = f"r_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-    cli.env["PLUMB_STATE"] = url.render_as_string(hide_password=False)
-    try:
-        yield cli.env["PLUMB_STATE"]
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    request.getfixturevalue("pg_state")  # skips when no PostgreSQL is given
+    yield cli.env["PLUMB_STATE"]
 
 
 @pytest.fixture
