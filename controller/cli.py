@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import sys
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import click
-from rich.console import Console
 
+from controller.cli_command import State, command
 from controller.cli_parts import (
     ALLOW_DELETES,
     ALLOW_REPLACE,
@@ -23,65 +19,15 @@ from controller.cli_parts import (
     audit,
     desired_specs,
     history_view,
-    listen_address,
     output_path,
     planfile,
     report,
     verbs,
 )
+from controller.cli_run import run
 from controller.config import DEFAULT_LEASE, DEFAULT_WAIT, Settings
-from controller.errors import PlumbError, SpecError
+from controller.errors import PlumbError
 from controller.words import counted
-
-
-class State:
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        # Piped output is read in CI logs and PR comments: wide enough for a table.
-        width = None if sys.stdout.isatty() else 160
-        self.console = Console(highlight=False, soft_wrap=True, emoji=False, width=width)
-        self.err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
-
-
-@contextlib.contextmanager
-def _aws(settings: Settings) -> Iterator[None]:
-    if settings.aws != "embedded":
-        yield
-        return
-    from controller.embedded import embedded_aws
-
-    with embedded_aws() as aws:
-        click.echo(f"embedded AWS endpoint (moto) at {aws.endpoint}", err=True)
-        yield
-
-
-def command(fn: Callable[..., int]) -> Callable[..., None]:
-    """Run a verb: exit with its code; plumb's errors become a message and exit 1."""
-
-    @functools.wraps(fn)
-    @click.pass_obj
-    def wrapper(state: State, *args: Any, **kwargs: Any) -> None:
-        try:
-            with _aws(state.settings):
-                code = fn(state, *args, **kwargs)
-        except SpecError as err:
-            for issue in err.issues:
-                state.err.print(f"[red]error:[/red] {issue}", markup=True, soft_wrap=True)
-            state.err.print(f"{counted(len(err.issues), 'error')}; nothing was changed.")
-            sys.exit(1)
-        except PlumbError as err:
-            state.err.print(f"[red]error:[/red] {err}", soft_wrap=True)
-            sys.exit(1)
-        except Exception as err:
-            if type(err).__module__.split(".")[0] != "sqlalchemy":
-                raise
-            # the database went away mid-run, say: one line, not a traceback
-            first = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
-            state.err.print(f"[red]error:[/red] the state database failed: {first}")
-            sys.exit(1)
-        sys.exit(code)
-
-    return wrapper
 
 
 @click.group(cls=Group)
@@ -279,39 +225,6 @@ def sync(state: State, repo: str, branch: str, spec_path: str) -> int:
 
 
 @main.command()
-@click.option("--repo", required=True, envvar="PLUMB_REPO", help="Git repository URL or path.")
-@click.option("--branch", default="main", show_default=True, envvar="PLUMB_BRANCH")
-@click.option("--path", "spec_path", default="specs", show_default=True, envvar="PLUMB_PATH")
-@click.option("--interval", type=click.IntRange(10), default=300, show_default=True)
-@click.option(
-    "--listen",
-    default="127.0.0.1:8080",
-    show_default=True,
-    callback=listen_address,
-    help="Health endpoint, HOST:PORT.",
-)
-@click.option("--once", is_flag=True, help="Run one cycle and exit (for scheduled tasks).")
-@command
-def run(
-    state: State, repo: str, branch: str, spec_path: str, interval: int, listen: str, once: bool
-) -> int:
-    """The long-lived loop: sync every --interval seconds."""
-    from controller import scheduler
-
-    return scheduler.serve(
-        Runner(state.settings),
-        state.settings,
-        repo,
-        branch,
-        spec_path,
-        interval,
-        listen,
-        once,
-        state.console,
-    )
-
-
-@main.command()
 @STACK
 @click.option("--limit", default=20, show_default=True)
 @command
@@ -381,6 +294,8 @@ def demo(state: State, keep: bool) -> None:
 
     sys.exit(run_demo(state.console, keep))
 
+
+main.add_command(run)
 
 if __name__ == "__main__":
     main()

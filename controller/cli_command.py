@@ -1,0 +1,67 @@
+"""How a command runs: the console it prints to, the embedded endpoint when asked for, and
+the one place plumb's errors become a message and an exit code instead of a traceback."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import click
+from rich.console import Console
+
+from controller.config import Settings
+from controller.errors import PlumbError, SpecError
+from controller.words import counted
+
+
+class State:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        # Piped output is read in CI logs and PR comments: wide enough for a table.
+        width = None if sys.stdout.isatty() else 160
+        self.console = Console(highlight=False, soft_wrap=True, emoji=False, width=width)
+        self.err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+
+
+@contextlib.contextmanager
+def _aws(settings: Settings) -> Iterator[None]:
+    if settings.aws != "embedded":
+        yield
+        return
+    from controller.embedded import embedded_aws
+
+    with embedded_aws() as aws:
+        click.echo(f"embedded AWS endpoint (moto) at {aws.endpoint}", err=True)
+        yield
+
+
+def command(fn: Callable[..., int]) -> Callable[..., None]:
+    """Run a verb: exit with its code; plumb's errors become a message and exit 1."""
+
+    @functools.wraps(fn)
+    @click.pass_obj
+    def wrapper(state: State, *args: Any, **kwargs: Any) -> None:
+        try:
+            with _aws(state.settings):
+                code = fn(state, *args, **kwargs)
+        except SpecError as err:
+            for issue in err.issues:
+                state.err.print(f"[red]error:[/red] {issue}", markup=True, soft_wrap=True)
+            state.err.print(f"{counted(len(err.issues), 'error')}; nothing was changed.")
+            sys.exit(1)
+        except PlumbError as err:
+            state.err.print(f"[red]error:[/red] {err}", soft_wrap=True)
+            sys.exit(1)
+        except Exception as err:
+            if type(err).__module__.split(".")[0] != "sqlalchemy":
+                raise
+            # the database went away mid-run, say: one line, not a traceback
+            first = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
+            state.err.print(f"[red]error:[/red] the state database failed: {first}")
+            sys.exit(1)
+        sys.exit(code)
+
+    return wrapper
