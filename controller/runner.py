@@ -150,11 +150,11 @@ class Runner:
                 self.write_reports(run_id)
 
     def record_rejected(
-        self, trigger: str, commit: Mapping[str, Any], source: str, error: str
+        self, trigger: str, commit: Mapping[str, Any], source: str, errors: Sequence[str]
     ) -> int:
-        """A commit that failed validation still leaves a run and a report for the auditor."""
+        """A refused commit still leaves a run and a report for the auditor."""
         run_id = self.store.begin_run(trigger, "sync", [], dict(commit), source)
-        self.store.finish_run(run_id, "rejected", {}, {}, {}, [error], [])
+        self.store.finish_run(run_id, "rejected", {}, {}, {}, errors, [])
         self.write_reports(run_id)
         return run_id
 

@@ -61,7 +61,7 @@ def serve(
     once: bool,
     console: Console,
 ) -> int:
-    from controller.verbs import do_sync
+    from controller.sync_cycle import do_sync
 
     def cycle() -> int:
         try:
