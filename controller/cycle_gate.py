@@ -9,8 +9,13 @@ requests arrive meanwhile, that is one more cycle: each cycle fetches the newest
 
 from __future__ import annotations
 
+import contextlib
+import datetime
 import threading
 from collections.abc import Callable
+
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers.base import BaseScheduler
 
 
 class CycleGate:
@@ -48,6 +53,19 @@ class CycleGate:
                 self._again = True
                 return False
             return True
+
+    def trigger_for(self, scheduler: BaseScheduler, job_id: str) -> Callable[[], None]:
+        """`trigger()` for the endpoint: makes the job `run` due now, unless a cycle is
+        running, which then goes round once more. A job made due while it still runs would
+        be dropped by the scheduler; the request is not: the gate remembers it."""
+
+        def trigger() -> None:
+            if self.request():
+                now = datetime.datetime.now(scheduler.timezone)
+                with contextlib.suppress(JobLookupError):  # the loop is stopping
+                    scheduler.modify_job(job_id, next_run_time=now)
+
+        return trigger
 
     @property
     def running(self) -> bool:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
 import threading
+from collections.abc import Iterator
+
+import pytest
+from apscheduler.schedulers.background import BackgroundScheduler
 
 from controller.cycle_gate import CycleGate
 
@@ -55,3 +60,32 @@ def test_a_request_before_the_cycle_starts_is_served_by_it() -> None:
     cycles.release.release()
     gate.run()
     assert cycles.count == 1
+
+
+@pytest.fixture
+def scheduler() -> Iterator[BackgroundScheduler]:
+    running = BackgroundScheduler()
+    running.start()
+    yield running
+    running.shutdown(wait=True)
+
+
+def test_a_trigger_runs_the_scheduled_job_now_and_once_more_if_it_is_busy(
+    scheduler: BackgroundScheduler,
+) -> None:
+    cycles = Cycles()
+    gate = CycleGate(cycles)
+    # As the loop adds it, though with an interval no test waits for.
+    scheduler.add_job(gate.run, "interval", id="cycle", hours=1, max_instances=1, coalesce=True)
+    trigger = gate.trigger_for(scheduler, "cycle")
+    trigger()
+    assert cycles.started.acquire(timeout=10), "the job ran at once"
+    for _ in range(3):  # pushes landing while the cycle runs
+        trigger()
+    cycles.release.release()
+    assert cycles.started.acquire(timeout=10), "one more cycle, after the first"
+    cycles.release.release()
+    assert not cycles.started.acquire(timeout=1.5), "three requests, one more cycle"
+    assert cycles.count == 2 and not cycles.overlapped
+    next_run = scheduler.get_job("cycle").next_run_time
+    assert next_run > datetime.datetime.now(next_run.tzinfo) + datetime.timedelta(minutes=59)
