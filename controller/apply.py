@@ -76,6 +76,7 @@ class Applier:
         on_event: Event | None = None,
         waiter: Waiter | None = None,
         may_write: Callable[[str], bool] = lambda stack: True,
+        stopping: Callable[[], bool] = lambda: False,
     ) -> None:
         self.plan, self.contexts, self.journal, self.run_id = plan, contexts, journal, run_id
         self.account_id = account_id
@@ -91,6 +92,9 @@ class Applier:
         self.waiter = waiter or Waiter(0)
         # False once the run has lost its stack's lease: another writer may be at work.
         self.may_write = may_write
+        # True once plumb is told to stop (SIGTERM): steps in flight end, no new one starts.
+        self.stopping = stopping
+        self.stopped = False
         self._lock = threading.Lock()
 
     def run(self) -> dict[str, Outcome]:
@@ -131,6 +135,10 @@ class Applier:
         found = self.live.get(action.logical_id)
         if found is None:
             return
+        held = self._held_back(action)
+        if held:
+            self._finish(action, *held)
+            return
         try:
             reconciler_for(action.kind).release(found, self._ctx(found.region))
         except Exception as err:  # its delete is then skipped: it may still hold others
@@ -139,6 +147,10 @@ class Applier:
     def _destroy_old(self, action: Action) -> None:
         found = self.live.get(action.logical_id)
         if found is None or action.logical_id in self.outcomes:
+            return
+        held = self._held_back(action)
+        if held:
+            self._finish(action, *held)
             return
         try:
             reconciler_for(action.kind).delete(found, self._ctx(found.region))
@@ -153,7 +165,7 @@ class Applier:
             return  # its old half failed to go
         if not action.type.mutates:
             return
-        blocker = self._waiting_on(action) or self._lease_lost(action)
+        blocker = self._waiting_on(action) or self._held_back(action)
         if blocker:
             status, why = blocker
             self._finish(action, status, why)
@@ -233,7 +245,7 @@ class Applier:
         if found is None:
             self._finish(action, UNCHANGED, "already gone")
             return
-        lost = self._lease_lost(action)
+        lost = self._held_back(action)
         if lost:
             self._finish(action, *lost)
             return
@@ -286,7 +298,10 @@ class Applier:
             self.live[lid] = latest
         return latest
 
-    def _lease_lost(self, action: Action) -> tuple[str, str] | None:
+    def _held_back(self, action: Action) -> tuple[str, str] | None:
+        if self.stopping():
+            self.stopped = True
+            return SKIPPED, "not started: plumb was told to stop; the next run goes on"
         if self.may_write(action.stack):
             return None
         return SKIPPED, f"the lease on stack {action.stack} was lost; no more writes this run"

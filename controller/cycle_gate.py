@@ -28,8 +28,13 @@ class CycleGate:
         self._again = False
 
     def run(self) -> int:
-        """One cycle, then one more for each batch of requests made while it ran."""
+        """One cycle, then one more for each batch of requests made while it ran. A run
+        that falls due while a cycle is still going (the interval is shorter than a cycle)
+        is such a request: missed cycles fold into one, right after."""
         with self._lock:
+            if self._running:
+                self._again = True
+                return 0
             self._running, self._again = True, False  # this cycle serves earlier requests
         try:
             while True:

@@ -25,9 +25,11 @@ class Waiter:
         self,
         budget: float = DEFAULT_BUDGET,
         clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], object] = time.sleep,
+        stopping: Callable[[], bool] = lambda: False,
     ) -> None:
-        self.clock, self.sleep = clock, sleep
+        # `sleep` may return early (a stop event's wait): plumb told to stop waits no more.
+        self.clock, self.sleep, self.stopping = clock, sleep, stopping
         self.deadline = clock() + max(0.0, budget)
         self._locks: dict[str, threading.Lock] = {}
         self._latest: dict[str, Observed] = {}
@@ -39,7 +41,7 @@ class Waiter:
         One thread polls a given resource; others waiting on it share what it finds."""
         with self._lock_for(key):
             found, delay = self._latest.get(key, current), 0.0
-            while not found.ready:
+            while not found.ready and not self.stopping():
                 remaining = self.deadline - self.clock()
                 if remaining <= 0:
                     break

@@ -9,13 +9,14 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from controller import report
+from controller import logs, report
 from controller.apply import APPLIED, FAILED, PENDING, SKIPPED, Applier, Event, Outcome
 from controller.aws import ClientFactory
 from controller.config import Settings
@@ -58,6 +59,9 @@ class Runner:
         # Observers the loop sets (its metrics); the engine knows nothing of what they do.
         self.on_run: Callable[[RunResult], None] | None = None
         self.on_lease_takeover: Callable[[str], None] | None = None
+        # Set when plumb is told to stop (SIGTERM): a run ends its steps in flight, starts
+        # no other, and is sealed `interrupted`; its leases are released as ever.
+        self.stopping = threading.Event()
 
     def new_clients(self) -> ClientFactory:
         return ClientFactory(max_attempts=self.settings.max_attempts)
@@ -115,6 +119,7 @@ class Runner:
                 trigger, "apply", desired.stacks, desired.commit, desired.source
             )
             held.for_run(run_id)
+            logs.note(run=run_id)
             self._close_interrupted(held.orphaned_runs, run_id)
             started = time.monotonic()
             ledger = Ledger(self.store, run_id)
@@ -134,11 +139,20 @@ class Runner:
                 account,
                 self.settings.workers,
                 on_event,
-                Waiter(self.settings.wait_seconds),
+                Waiter(
+                    self.settings.wait_seconds,
+                    sleep=self.stopping.wait,
+                    stopping=self.stopping.is_set,
+                ),
                 may_write=held.holds,
+                stopping=self.stopping.is_set,
             )
             outcomes = applier.run()  # records every action, refused ones too
             ledger.remember(plan, outcomes)
+            if applier.stopped:
+                why = "interrupted: plumb was told to stop; the steps in flight ended, the "
+                why += "actions not started are listed as skipped, the next run goes on"
+                return self._finish(run_id, plan, "interrupted", outcomes, clients, started, [why])
             outcome = _outcome(plan, outcomes)
             return self._finish(run_id, plan, outcome, outcomes, clients, started)
 

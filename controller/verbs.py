@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from controller import planfile, render
+from controller import logs, planfile, render
 from controller.changes import change_lines
 from controller.desired import Desired, do_validate, load_desired  # noqa: F401 (re-exported)
 from controller.errors import LockError
@@ -135,10 +135,14 @@ def converge_shared(
     stacks between them, and a stack another replica holds is its work, not an error."""
     codes = [OK]
     for stack in desired.stacks:
+        if runner.stopping.is_set():
+            console.print(f"[dim]{stack}: not started, plumb is stopping[/dim]")
+            continue
         try:
-            codes.append(
-                do_apply(runner, desired.only([stack]), options, True, console, None, trigger)
-            )
+            with logs.about(stack=stack):
+                codes.append(
+                    do_apply(runner, desired.only([stack]), options, True, console, None, trigger)
+                )
         except LockError as err:
             console.print(f"[dim]{stack}: skipped, another plumb has it ({err})[/dim]")
     return max(codes)
@@ -192,7 +196,10 @@ def _apply_with_progress(
         log = None if console.is_terminal else Console(stderr=True, highlight=False)
 
         def on_event(action: Action, status: str) -> None:
-            if action.type.mutates:
+            if logs.active():
+                if action.type.mutates or action.type is A.BLOCKED:
+                    logs.emit("action", id=action.logical_id, type=action.type.value, status=status)
+            elif action.type.mutates:
                 progress.update(task, advance=1, description=f"{status} {action.logical_id}")
                 if log is not None:
                     log.print(f"  {status:<9} {action.type.value:<7} {action.logical_id}")
