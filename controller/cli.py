@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
@@ -287,12 +286,12 @@ def verify(state: State) -> int:
 
 @main.command()
 @click.option("--keep", is_flag=True, help="Keep the temporary folder: its state and reports.")
-@click.pass_obj
-def demo(state: State, keep: bool) -> None:
+@command
+def demo(state: State, keep: bool) -> int:
     """The whole loop on an embedded AWS endpoint, in a temporary folder."""
     from plumb_demo.run import run_demo
 
-    sys.exit(run_demo(state.console, keep))
+    return run_demo(state.console, keep)
 
 
 main.add_command(run)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -162,3 +163,51 @@ def test_make_test_builds_the_environment_from_a_fresh_clone(tmp_path: Path) -> 
     ):
         assert step in steps, f"`make test` from a fresh clone does not run {step!r}"
     assert steps.index("-m venv") < steps.index("pip install") < steps.index("ruff check")
+
+
+def _names(requirements: list[str]) -> set[str]:
+    return {re.split(r"[\[<>=!~; ]", req, maxsplit=1)[0].lower() for req in requirements}
+
+
+def test_runtime_needs_neither_moto_nor_flask() -> None:
+    project = _pyproject()["project"]
+    assert not _names(project["dependencies"]) & {"moto", "flask", "werkzeug"}
+    extras = project["optional-dependencies"]
+    assert "moto" in _names(extras["embedded"])
+    # `make test` and `make demo` install the dev extra, so it carries the embedded one.
+    assert set(extras["embedded"]) <= set(extras["dev"])
+
+
+def test_make_demo_installs_the_embedded_endpoint() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    assert "demo: $(STAMP)" in makefile and "-e '.[dev]'" in makefile
+
+
+@pytest.mark.parametrize(
+    "args", [["--aws", "embedded", "plan", "specs/"], ["demo"]], ids=["embedded", "demo"]
+)
+def test_without_moto_the_embedded_endpoint_says_how_to_install_it(
+    args: list[str], tmp_path: Path
+) -> None:
+    # None in sys.modules makes `import moto` fail as if moto were not installed.
+    script = (
+        "import sys; sys.modules['moto'] = None\n"
+        "from controller.cli import main\n"
+        f"main({args!r}, prog_name='plumb')\n"
+    )
+    env = {**os.environ, "PLUMB_STATE": f"sqlite:///{tmp_path}/state.db", "TMPDIR": str(tmp_path)}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert "plumb-gitops[embedded]" in line
+    assert list(tmp_path.iterdir()) == []  # no demo folder, no state made
