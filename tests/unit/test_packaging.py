@@ -77,19 +77,40 @@ def test_image_runs_as_a_non_root_user() -> None:
 
 
 def test_image_has_git_to_fetch_specs() -> None:
-    packages = {
+    assert "git" in _installed_packages()
+
+
+def _installed_packages() -> set[str]:
+    return {
         token.strip("\"'").split("=")[0]
         for word, args in _final_stage()
         if word == "RUN" and "apt-get install" in args
         for token in args.split()
     }
-    assert "git" in packages
+
+
+def test_image_has_tini_to_pass_signals_as_pid_1() -> None:
+    assert "tini" in _installed_packages()
 
 
 def test_image_runs_the_gitops_loop_by_default() -> None:
     stage = dict(_final_stage())
-    assert json.loads(stage["ENTRYPOINT"]) == ["plumb"]
+    assert json.loads(stage["ENTRYPOINT"]) == ["tini", "--", "plumb"]
     assert json.loads(stage["CMD"]) == ["run"]
+
+
+def test_image_checks_health_with_the_healthcheck_module() -> None:
+    [check] = [args for word, args in _final_stage() if word == "HEALTHCHECK"]
+    command = json.loads(check.partition("CMD")[2])
+    assert command == ["python", "-m", "controller.healthcheck"]
+
+
+def test_image_wheels_are_built_without_the_embedded_endpoint() -> None:
+    [build] = [args for word, args in _instructions(ROOT / "Dockerfile") if "pip wheel" in args]
+    [target] = [token.strip("\"'") for token in build.split() if token.strip("\"'").startswith(".")]
+    assert target == ".[postgres]"
+    postgres = _pyproject()["project"]["optional-dependencies"]["postgres"]
+    assert not _names(postgres) & {"moto", "flask", "werkzeug"}
 
 
 def test_image_build_copies_what_the_wheel_is_built_from() -> None:
