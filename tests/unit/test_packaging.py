@@ -232,3 +232,37 @@ def test_without_moto_the_embedded_endpoint_says_how_to_install_it(
     [line] = result.stderr.strip().splitlines()
     assert "plumb-gitops[embedded]" in line
     assert list(tmp_path.iterdir()) == []  # no demo folder, no state made
+
+
+def _readme_production() -> str:
+    text = (ROOT / "README.md").read_text()
+    return text.split("## Running in production on ECS", 1)[1].split("\n## ", 1)[0]
+
+
+def _valid_for(service: str, shape_path: list[str], value: Any) -> None:
+    """botocore's own check of a parameter against the service's model: the README's JSON
+    is what the AWS CLI would send."""
+    import botocore.session
+    from botocore.validate import ParamValidator
+
+    model = botocore.session.get_session().get_service_model(service)
+    shape = model.operation_model(shape_path[0]).input_shape
+    for member in shape_path[1:]:
+        shape = shape.members[member]
+        shape = getattr(shape, "member", shape)  # a list's items
+    report = ParamValidator().validate(value, shape)
+    assert not report.has_errors(), report.generate_report()
+
+
+def test_readme_ecs_examples_are_what_aws_accepts() -> None:
+    section = _readme_production()
+    blocks = [json.loads(b) for b in re.findall(r"```json\n(.*?)```", section, re.S)]
+    containers = [b for b in blocks if "image" in b]
+    assert len(containers) == 2
+    for container in containers:
+        _valid_for("ecs", ["RegisterTaskDefinition", "containerDefinitions"], container)
+    commands = {tuple(c["command"]) for c in containers}
+    assert commands == {("run", "--once"), ("run", "--listen", "0.0.0.0:8080")}
+    [target] = re.findall(r"--target '(.*?)'", section, re.S)
+    _valid_for("scheduler", ["CreateSchedule", "Target"], json.loads(target))
+    assert "plumb iam-policy > policy.json" in section
