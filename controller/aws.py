@@ -3,8 +3,8 @@
 Throttling is handled here once, by botocore's adaptive retry mode, never inside a
 reconciler. The counter hooks botocore's `before-call` event (one per logical API call)
 and `before-send` (one per HTTP request, so retries show up as the difference, per service
-too). A call that spent every attempt carries a note naming its service, operation and
-attempts (`gave_up`), so a run that gives up says what it could not reach.
+and per operation too). A call that spent every attempt carries a note naming its service,
+operation and attempts (`gave_up`), so a run that gives up says what it could not reach.
 """
 
 from __future__ import annotations
@@ -69,6 +69,12 @@ class CallCounter:
             sent[key.split(":", 1)[0]] -= n
         return {service: n for service, n in sorted(sent.items()) if n > 0}
 
+    @property
+    def retries_by_operation(self) -> dict[str, int]:
+        """Requests sent again, by `service:Operation`: which call AWS throttled or failed."""
+        again = {key: n - self.calls.get(key, 0) for key, n in self.sends.items()}
+        return {key: n for key, n in sorted(again.items()) if n > 0}
+
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
             return {
@@ -77,6 +83,7 @@ class CallCounter:
                 "writes": self.writes,
                 "retries": self.retries,
                 "retriesByService": self.retries_by_service,
+                "retriesByOperation": self.retries_by_operation,
                 "byOperation": dict(sorted(self.calls.items())),
             }
 

@@ -10,6 +10,7 @@ from controller.cli_command import State, command
 from controller.cli_parts import (
     ALLOW_DELETES,
     ALLOW_REPLACE,
+    REQUIRE_SIGNED,
     SPECS,
     STACK,
     Group,
@@ -21,6 +22,7 @@ from controller.cli_parts import (
     output_path,
     planfile,
     report,
+    sync_cycle,
     verbs,
 )
 from controller.cli_run import run
@@ -248,11 +250,18 @@ def drift(state: State, specs: str, stacks: tuple[str, ...]) -> int:
 @click.option("--repo", required=True, envvar="PLUMB_REPO", help="Git repository URL or path.")
 @click.option("--branch", default="main", show_default=True, envvar="PLUMB_BRANCH")
 @click.option("--path", "spec_path", default="specs", show_default=True, envvar="PLUMB_PATH")
+@REQUIRE_SIGNED
 @command
-def sync(state: State, repo: str, branch: str, spec_path: str) -> int:
+def sync(state: State, repo: str, branch: str, spec_path: str, keyring: Path | None) -> int:
     """One GitOps cycle: fetch the branch, pin the commit, converge."""
-    return verbs.do_sync(
-        Runner(state.settings), state.settings, repo, branch, spec_path, state.console
+    return sync_cycle.do_sync(
+        Runner(state.settings),
+        state.settings,
+        repo,
+        branch,
+        spec_path,
+        state.console,
+        keyring=keyring,
     )
 
 

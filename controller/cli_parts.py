@@ -34,6 +34,15 @@ ALLOW_DELETES = click.option(
     envvar="PLUMB_ALLOW_DELETES",
     help="Allow more deletes than policy.maxDeletes.",
 )
+REQUIRE_SIGNED = click.option(
+    "--require-signed",
+    "keyring",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    envvar="PLUMB_REQUIRE_SIGNED",
+    default=None,
+    help="Apply only commits signed by a key in this keyring (public keys exported with "
+    "`gpg --export`); any other head is refused and the commit in force stays.",
+)
 
 
 def output_path(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -97,6 +106,7 @@ class Later:
 
 
 verbs = Later("controller.verbs")
+sync_cycle = Later("controller.sync_cycle")
 planfile = Later("controller.planfile")
 report = Later("controller.report")
 audit = Later("controller.audit")

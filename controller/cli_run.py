@@ -18,7 +18,7 @@ from controller.cli_parts import Runner, listen_address
     default="127.0.0.1:8080",
     show_default=True,
     callback=listen_address,
-    help="Health endpoint, HOST:PORT.",
+    help="HTTP endpoint (/healthz, /readyz, /metrics, POST /sync), HOST:PORT.",
 )
 @click.option("--once", is_flag=True, help="Run one cycle and exit (for scheduled tasks).")
 @command

@@ -80,7 +80,10 @@ class Leases:
         holder: Holder | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        on_takeover: Callable[[str], None] | None = None,
     ) -> None:
+        """`on_takeover(stack)` is told of each lease taken from an expired or dead holder
+        (the metrics count them; this module stays free of how)."""
         self.store = store
         self.lease_seconds = lease_seconds
         self.holder = holder or here()
@@ -89,6 +92,7 @@ class Leases:
         # Runs whose holder died holding a stack this run took over: they never ended.
         self.orphaned_runs: dict[int, str] = {}
         self._sleep, self._clock = sleep, clock
+        self._on_takeover = on_takeover
         self._stop = threading.Event()
         self._beat: threading.Thread | None = None
         self._guard = threading.Lock()
@@ -99,17 +103,23 @@ class Leases:
         """Take the stack if it is free, expired, ours, or held by a dead process here."""
         name = str(self.holder)
         before = self.store.lock(stack)
-        if self.store.acquire_lock(stack, name, self.lease_seconds) or self._from_the_dead(stack):
-            with self._guard:
-                self.held.append(stack)
-                previous = Holder.parse(str(before["holder"])) if before else None
-                if previous and previous.run and previous.nonce != self.holder.nonce:
-                    self.orphaned_runs[previous.run] = (
-                        f"{previous.describe()} held stack {stack} since {before['acquiredAt']}"
-                    )
-            self._start_heartbeat()
-            return True
-        return False
+        taken = self.store.acquire_lock(stack, name, self.lease_seconds)
+        from_the_dead = not taken and self._from_the_dead(stack)
+        if not (taken or from_the_dead):
+            return False
+        previous = Holder.parse(str(before["holder"])) if before else None
+        theirs = previous is not None and previous.nonce != self.holder.nonce
+        with self._guard:
+            self.held.append(stack)
+            if theirs and previous and previous.run:
+                self.orphaned_runs[previous.run] = (
+                    f"{previous.describe()} held stack {stack} since {before['acquiredAt']}"
+                )
+        # Not a takeover: a lease its holder released between our read and our write.
+        if theirs and self._on_takeover and (from_the_dead or (before or {}).get("expired")):
+            self._on_takeover(stack)
+        self._start_heartbeat()
+        return True
 
     def take(self, stack: str, wait: float = 0.0) -> None:
         """Take the stack, waiting up to `wait` seconds for its holder; LockError past that."""

@@ -85,17 +85,24 @@ class Ledger:
             self.store.remember(self.run_id, stack, edits)
 
 
-def _row_edit(action: Action, outcome: Outcome | None, plan: Plan) -> RowEdit:
+def resource_status(action: Action, outcome: Outcome | None) -> str | None:
+    """The status a resource's row takes after this run; None when the row goes (deleted)."""
     if action.type is A.DELETE and outcome and outcome.status == APPLIED:
+        return None
+    if action.type is A.BLOCKED and action.reason.startswith("non-converging"):
+        return "non-converging"
+    return _resource_status(action.type, outcome)
+
+
+def _row_edit(action: Action, outcome: Outcome | None, plan: Plan) -> RowEdit:
+    status = resource_status(action, outcome)
+    if status is None:
         return ResourceRow.forget
     observed = (
         outcome.observed
         if outcome and outcome.observed
         else plan.observation.observed.get(action.logical_id)
     )
-    status = _resource_status(action.type, outcome)
-    if action.type is A.BLOCKED and action.reason.startswith("non-converging"):
-        status = "non-converging"
     desired = desired_hash(plan.resources.get(action.logical_id))
     repaired = action.type is A.UPDATE and outcome is not None and outcome.status == APPLIED
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,12 +26,13 @@ from controller.errors import LockError
 from controller.lease import Leases
 from controller.ledger import Ledger
 from controller.model import ActionType
-from controller.observe import contexts_for, observe_all
+from controller.observe import Observation, contexts_for, observe_all
 from controller.plan import Plan, PlanOptions, build_plan
 from controller.readiness import Waiter
 from controller.state.store import Store
 
 A = ActionType
+_log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -53,6 +55,9 @@ class Runner:
     def __init__(self, settings: Settings, store: Store | None = None) -> None:
         self.settings = settings
         self.store = store or Store(settings.state_url)
+        # Observers the loop sets (its metrics); the engine knows nothing of what they do.
+        self.on_run: Callable[[RunResult], None] | None = None
+        self.on_lease_takeover: Callable[[str], None] | None = None
 
     def new_clients(self) -> ClientFactory:
         return ClientFactory(max_attempts=self.settings.max_attempts)
@@ -101,7 +106,9 @@ class Runner:
         run behind) and released after it is sealed, waiting up to `wait` seconds for a
         holder to finish; LockError past that."""
         clients = self.new_clients()
-        with Leases(self.store, self.settings.lease_seconds) as held:
+        with Leases(
+            self.store, self.settings.lease_seconds, on_takeover=self.on_lease_takeover
+        ) as held:
             for stack in desired.stacks:
                 held.take(stack, wait)
             run_id = self.store.begin_run(
@@ -150,12 +157,13 @@ class Runner:
                 self.write_reports(run_id)
 
     def record_rejected(
-        self, trigger: str, commit: Mapping[str, Any], source: str, error: str
+        self, trigger: str, commit: Mapping[str, Any], source: str, errors: Sequence[str]
     ) -> int:
-        """A commit that failed validation still leaves a run and a report for the auditor."""
+        """A refused commit still leaves a run and a report for the auditor."""
         run_id = self.store.begin_run(trigger, "sync", [], dict(commit), source)
-        self.store.finish_run(run_id, "rejected", {}, {}, {}, [error], [])
+        self.store.finish_run(run_id, "rejected", {}, {}, {}, errors, [])
         self.write_reports(run_id)
+        self._observe(RunResult(run_id, Plan([], {}, {}, Observation(), PlanOptions()), "rejected"))
         return run_id
 
     # -- pieces ------------------------------------------------------------------------
@@ -212,7 +220,16 @@ class Runner:
             ) from None
         result = RunResult(run_id, plan, outcome, dict(outcomes), calls, seconds, run_hash=run_hash)
         result.reports = self.write_reports(run_id)
+        self._observe(result)
         return result
+
+    def _observe(self, result: RunResult) -> None:
+        if self.on_run is None:
+            return
+        try:
+            self.on_run(result)
+        except Exception:  # a broken observer must not fail a run that is already sealed
+            _log.exception("the run observer failed on run %s", result.run_id)
 
     def write_reports(self, run_id: int) -> dict[str, Path]:
         folder = self.settings.report_folder()

@@ -1,53 +1,29 @@
-"""`plumb run`: one sync cycle every interval, with a health endpoint.
+"""`plumb run`: one sync cycle every interval, with an HTTP endpoint beside it.
 
-APScheduler drives the cycle (never two at once: max_instances=1, coalesce); a tiny HTTP
-server on loopback answers /healthz with the last cycle's outcome so a container
-orchestrator can tell a stuck controller from a working one.
+APScheduler drives the cycle (never two at once: max_instances=1, coalesce). The endpoint
+(endpoint.py) answers /healthz and /readyz from the loop's status, /metrics from the runs
+the runner reports, and a signed POST /sync asks for a cycle now: the cycle job is made due
+at once, or, when a cycle is running, goes round once more after it (cycle_gate.py).
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime
-import http.server
-import json
-import threading
-import time
-from typing import Any
+import os
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from rich.console import Console
 
 from controller.config import Settings
-from controller.errors import PlumbError
+from controller.cycle_gate import CycleGate
+from controller.endpoint import Endpoint
+from controller.loop_status import LoopStatus
+from controller.metrics import Metrics
 from controller.runner import Runner
+from controller.webhook import SECRET_ENV
 
-_status: dict[str, Any] = {"started": time.time(), "cycles": 0, "lastExit": None, "lastAt": None}
-
-
-class _Health(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        ok = self.path.rstrip("/") in ("/healthz", "")
-        body = json.dumps(_status).encode()
-        self.send_response(200 if ok else 404)
-        self.send_header("Content-Type", "application/json")
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:  # quiet: one line per probe is noise
-        return
-
-
-def _serve_health(listen: str) -> None:
-    host, _, port = listen.rpartition(":")
-    try:
-        server = http.server.ThreadingHTTPServer((host, int(port)), _Health)
-    except OSError as err:  # the port is taken, or the host is not this machine's
-        raise PlumbError(
-            f"cannot serve the health endpoint on {listen}: {err.strerror or err}; "
-            "choose another --listen address"
-        ) from None
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+CYCLE_JOB = "plumb-cycle"
 
 
 def serve(
@@ -61,30 +37,44 @@ def serve(
     once: bool,
     console: Console,
 ) -> int:
-    from controller.verbs import do_sync
+    from controller.sync_cycle import do_sync
+
+    status = LoopStatus(interval)
+    metrics = Metrics()
+    metrics.watch_last_success(lambda: status.last_success_at)
+    runner.on_run = metrics.record_run
+    runner.on_lease_takeover = metrics.lease_taken_over
 
     def cycle() -> int:
+        status.cycle_started()
+        crashed = False
         try:
             code = do_sync(runner, settings, repo, branch, path, console, trigger="schedule")
         except Exception as err:  # the loop must outlive one bad cycle
             console.print(f"[red]cycle failed:[/red] {err}")
-            code = 1
-        _status.update(cycles=_status["cycles"] + 1, lastExit=code, lastAt=time.time())
+            code, crashed = 1, True
+        status.cycle_ended(code, crashed)
         return code
 
     if once:
         return cycle()
-    _serve_health(listen)
     scheduler = BlockingScheduler()
+    gate = CycleGate(cycle)
     scheduler.add_job(
-        cycle,
+        gate.run,
         "interval",
+        id=CYCLE_JOB,
         seconds=interval,
         max_instances=1,
         coalesce=True,
         next_run_time=datetime.datetime.now(),
     )
-    console.print(f"plumb run: syncing {repo}#{branch} every {interval} s; health on {listen}")
-    with contextlib.suppress(KeyboardInterrupt, SystemExit):
-        scheduler.start()
+    trigger = gate.trigger_for(scheduler, CYCLE_JOB)
+    endpoint = Endpoint(listen, status, metrics, trigger, os.environ.get(SECRET_ENV)).start()
+    console.print(f"plumb run: syncing {repo}#{branch} every {interval} s; {endpoint.describe()}")
+    try:
+        with contextlib.suppress(KeyboardInterrupt, SystemExit):
+            scheduler.start()
+    finally:
+        endpoint.stop()
     return 0

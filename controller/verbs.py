@@ -16,7 +16,6 @@ from rich.table import Table
 
 from controller import planfile, render
 from controller.changes import change_lines
-from controller.config import Settings
 from controller.desired import Desired, do_validate, load_desired  # noqa: F401 (re-exported)
 from controller.errors import LockError
 from controller.graph import Graph
@@ -24,7 +23,6 @@ from controller.lease import Holder
 from controller.model import Action, ActionType
 from controller.plan import Plan, PlanOptions
 from controller.runner import Runner, RunResult
-from controller.source import fetch
 from controller.state.store import Store
 from controller.words import counted
 
@@ -128,33 +126,6 @@ def do_drift(runner: Runner, desired: Desired, console: Console) -> int:
         return CHANGES
     console.print("[green]In sync.[/green]")
     return OK
-
-
-def do_sync(
-    runner: Runner,
-    settings: Settings,
-    repo: str,
-    branch: str,
-    path: str,
-    console: Console,
-    trigger: str = "sync",
-) -> int:
-    """One GitOps cycle: fetch, pin the commit, validate, converge."""
-    commit = fetch(repo, branch, settings.report_folder().parent / "checkouts")
-    console.print(
-        f"commit {commit.sha[:12]} by {commit.author}: {commit.message} "
-        f"(signature: {commit.signature})"
-    )
-    try:
-        desired = load_desired(
-            commit.checkout / path, commit=commit, source=f"{repo}#{branch}", shown_as=path
-        )
-    except Exception as err:
-        run_id = runner.record_rejected(trigger, commit.to_json(), f"{repo}#{branch}", str(err))
-        console.print(f"[bold red]commit rejected[/bold red] (run {run_id}):\n{err}")
-        return ERROR
-    options = PlanOptions(scheduled=trigger == "schedule")
-    return converge_shared(runner, desired, options, console, trigger)
 
 
 def converge_shared(

@@ -19,7 +19,8 @@ from controller.embedded import embedded_aws, require_moto
 from controller.history import print_history
 from controller.plan import PlanOptions
 from controller.runner import Runner
-from controller.verbs import Desired, do_drift, do_sync, load_desired
+from controller.sync_cycle import do_sync
+from controller.verbs import Desired, do_drift, load_desired
 from controller.words import counted
 from plumb_demo.drift import CHANGES
 

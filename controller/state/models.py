@@ -45,6 +45,7 @@ RUN_OUTCOMES = frozenset(
         "interrupted",  # stopped before its end (killed); sealed by the run that took over
     }
 )
+REJECTED = "rejected"  # a commit refused: invalid, unsigned, or not fetched
 RUNNING = "running"  # a run that has begun and not finished (or crashed before finishing)
 RESOURCE_STATUSES = frozenset(
     {
@@ -127,6 +128,7 @@ class Run(Base):
     commit_sha: Mapped[str] = mapped_column(String(64), default="")
     commit_author: Mapped[str] = mapped_column(Text, default="")
     commit_message: Mapped[str] = mapped_column(Text, default="")
+    commit_date: Mapped[str] = mapped_column(String(40), default="")
     signature_status: Mapped[str] = mapped_column(String(64), default="")
     source: Mapped[str] = mapped_column(Text, default="")
     stacks: Mapped[list[Any]] = mapped_column(default=list)
@@ -161,6 +163,7 @@ class Run(Base):
             commit_sha=str(commit.get("sha") or ""),
             commit_author=str(commit.get("author") or ""),
             commit_message=str(commit.get("message") or ""),
+            commit_date=str(commit.get("date") or ""),
             signature_status=str(commit.get("signature") or commit.get("signature_status") or ""),
             stacks=names,
             stacks_key="," + "".join(f"{n}," for n in names),
@@ -307,6 +310,8 @@ def run_dict(run: Run, changes: list[dict[str, Any]] | None = None) -> dict[str,
             "author": run.commit_author,
             "message": run.commit_message,
             "signature": run.signature_status,
+            # Only when known: runs sealed before plumb recorded dates keep their hashes.
+            **({"date": run.commit_date} if run.commit_date else {}),
         },
         "source": run.source,
         "stacks": list(run.stacks),

@@ -40,6 +40,8 @@ from controller.state.models import (
     run_dict,
 )
 from controller.state.scrub import plain
+from controller.state.source_runs import SourceRuns
+from controller.state.upgrade import add_missing_columns
 
 DEFAULT_URL = "sqlite:///.plumb/state.db"
 _PG_LOCK_KEY = 0x706C756D62  # "plumb": the advisory lock that serializes the hash chain
@@ -50,7 +52,7 @@ RowEdit = Callable[[ResourceRow], object]
 ChangeRecord = tuple[Action, str, str, datetime | None, datetime | None]
 
 
-class Store(LockRows):
+class Store(LockRows, SourceRuns):
     """plumb's state behind one SQLAlchemy engine; see the module docstring."""
 
     def __init__(self, url: str = DEFAULT_URL, *, clock: Callable[[], datetime] | None = None):
@@ -74,6 +76,7 @@ class Store(LockRows):
             if not self._sqlite:
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY + 1})
             Base.metadata.create_all(conn)
+            add_missing_columns(conn)
 
     def close(self) -> None:
         self.engine.dispose()

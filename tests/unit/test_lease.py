@@ -133,8 +133,11 @@ def test_a_dead_holder_on_this_host_is_released_at_once(
     elsewhere = _leases(open_store(), ticks, host="host-b", pid=int(gone.stdout))
     elsewhere.take("acme-staging")
     mine = _leases(open_store(), ticks, host=here_host)
+    told: list[str] = []
+    mine._on_takeover = told.append
     assert mine.try_take("acme-prod")  # its pid is gone: nothing is writing for it
     assert not mine.try_take("acme-staging")  # another host's pid says nothing here
+    assert told == ["acme-prod"], "taken from the dead: a takeover"
     mine.release()
 
 
@@ -162,3 +165,25 @@ def test_a_killed_holder_not_yet_reaped_counts_as_dead(
         assert _leases(open_store(), ticks, host=here_host).try_take("acme-prod")
     finally:
         child.wait()
+
+
+def test_only_a_lease_taken_from_an_expired_or_dead_holder_is_told_as_a_takeover(
+    open_store: Callable[[], Store], clock: Clock
+) -> None:
+    ticks = Ticks(clock)
+    told: list[str] = []
+    first = _leases(open_store(), ticks)
+    first.take("acme-prod")
+    second = _leases(open_store(), ticks, host="host-b")
+    second._on_takeover = told.append
+    second.take("acme-staging")  # free: not a takeover
+    assert not second.try_take("acme-prod") and told == []
+    clock.advance(31)  # the first holder stopped renewing
+    assert second.try_take("acme-prod") and told == ["acme-prod"]
+    second.release()
+    first.release()
+    third = _leases(open_store(), ticks, host="host-c")
+    third._on_takeover = told.append
+    third.take("acme-prod")  # released properly before: nobody's to take over
+    assert told == ["acme-prod"]
+    third.release()

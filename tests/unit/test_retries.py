@@ -45,6 +45,7 @@ def test_retries_are_counted_per_service_and_only_where_there_were_some() -> Non
             counter.record_send(service, operation)
     calls = counter.snapshot()
     assert calls["retries"] == 2 and calls["retriesByService"] == {"ec2": 2}
+    assert calls["retriesByOperation"] == {"ec2:CreateVpc": 2}
     assert calls_text(calls) == "AWS API calls: 2 (1 reads, 1 writes, 2 retries: ec2 2)"
     calls["retriesByService"] = {}
     assert calls_text(calls).endswith("2 retries)"), "nothing to name, no colon"

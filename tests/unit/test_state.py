@@ -444,3 +444,43 @@ def test_plumb_processes_starting_together_on_a_new_sqlite_state_all_start(
         ]
         errors = [p.communicate(timeout=60)[1] for p in starts]
         assert [p.returncode for p in starts] == [0] * 4, errors
+
+
+def test_a_database_from_before_commit_dates_gains_the_column_and_keeps_its_chain(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path}/old.db"
+    old = Store(url)
+    run_id = old.begin_run("sync", "apply", ["a"], {"sha": "abc", "author": "Ada"})
+    old.finish_run(run_id, "no-changes")
+    with old.engine.begin() as conn:  # as a plumb of before the column made it
+        conn.execute(text("ALTER TABLE runs DROP COLUMN commit_date"))
+    old.close()
+
+    store = Store(url)
+    assert verify(store).ok, "runs sealed without a date keep their hashes"
+    dated = store.begin_run("sync", "apply", ["a"], {"sha": "def", "date": "2026-12-02T03:04:05Z"})
+    store.finish_run(dated, "no-changes")
+    assert store.run(dated)["commit"]["date"] == "2026-12-02T03:04:05Z"
+    assert "date" not in store.run(run_id)["commit"]
+    assert verify(store).ok
+
+
+def test_a_fetch_failure_is_news_again_once_another_commit_was_accepted(store: Store) -> None:
+    def run(sha: str, outcome: str, errors: tuple[str, ...] = ()) -> int:
+        run_id = store.begin_run("schedule", "sync", [], {"sha": sha}, "repo#main")
+        store.finish_run(run_id, outcome, errors=errors)
+        return run_id
+
+    run("a" * 40, "succeeded")
+    assert store.refused_already("repo#main", "", ["git fetch failed"]) is None
+    refusal = run("", "rejected", ("git fetch failed",))
+    run("a" * 40, "no-changes")  # the commit in force, converged while git is away
+    assert store.refused_already("repo#main", "", ["git fetch failed"]) == refusal
+    assert store.refused_already("repo#main", "", ["another error"]) is None
+    run("b" * 40, "succeeded")  # git came back with a new commit
+    assert store.refused_already("repo#main", "", ["git fetch failed"]) is None
+    assert store.commit_in_force("repo#main")["commit"]["sha"] == "b" * 40
+    bad = run("c" * 40, "rejected", ("invalid",))
+    assert store.refused_already("repo#main", "c" * 40, ["anything"]) == bad
+    assert store.commit_in_force("repo#main")["commit"]["sha"] == "b" * 40

@@ -1,0 +1,73 @@
+"""Requests for a cycle now (a webhook), folded into the loop's one-at-a-time cycles.
+
+The scheduler never runs the cycle job twice at once, but it drops a run that falls due
+while the job is busy; a push that lands mid-cycle would then wait a whole interval, though
+the running cycle fetched the commit before that push. So a request made while a cycle
+runs is remembered, and the cycle job runs once more before it returns. However many
+requests arrive meanwhile, that is one more cycle: each cycle fetches the newest commit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import threading
+from collections.abc import Callable
+
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers.base import BaseScheduler
+
+
+class CycleGate:
+    """Wraps the cycle: `run` is the scheduler's job, `request` asks for a cycle now."""
+
+    def __init__(self, cycle: Callable[[], int]) -> None:
+        self._cycle = cycle
+        self._lock = threading.Lock()
+        self._running = False
+        self._again = False
+
+    def run(self) -> int:
+        """One cycle, then one more for each batch of requests made while it ran."""
+        with self._lock:
+            self._running, self._again = True, False  # this cycle serves earlier requests
+        try:
+            while True:
+                code = self._cycle()
+                with self._lock:  # one critical section: no request falls between the two
+                    if not self._again:
+                        self._running = False
+                        return code
+                    self._again = False
+        except BaseException:
+            with self._lock:
+                self._running = False
+            raise
+
+    def request(self) -> bool:
+        """Ask for a cycle; True when none is running, so the caller must start one now
+        (the scheduler's job, so it stays the only one); False when the running one will
+        go round once more."""
+        with self._lock:
+            if self._running:
+                self._again = True
+                return False
+            return True
+
+    def trigger_for(self, scheduler: BaseScheduler, job_id: str) -> Callable[[], None]:
+        """`trigger()` for the endpoint: makes the job `run` due now, unless a cycle is
+        running, which then goes round once more. A job made due while it still runs would
+        be dropped by the scheduler; the request is not: the gate remembers it."""
+
+        def trigger() -> None:
+            if self.request():
+                now = datetime.datetime.now(scheduler.timezone)
+                with contextlib.suppress(JobLookupError):  # the loop is stopping
+                    scheduler.modify_job(job_id, next_run_time=now)
+
+        return trigger
+
+    @property
+    def running(self) -> bool:
+        with self._lock:
+            return self._running

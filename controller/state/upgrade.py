@@ -1,0 +1,27 @@
+"""A state database made by an older plumb, brought up to this one's tables.
+
+`create_all` makes missing tables but never adds a column to a table that exists; the
+columns added since the first release are added here, each with a default that reads as
+"not recorded" for the rows already there (so their hashes in the chain do not change).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, inspect, text
+
+ADDED = {
+    "runs": {"commit_date": "VARCHAR(40) NOT NULL DEFAULT ''"},
+}
+
+
+def add_missing_columns(conn: Connection) -> list[str]:
+    """Add each column an older database lacks; returns "table.column" for each added."""
+    found = inspect(conn)
+    added = []
+    for table, columns in ADDED.items():
+        have = {c["name"] for c in found.get_columns(table)}
+        for name, ddl in columns.items():
+            if name not in have:
+                conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} {ddl}"))
+                added.append(f"{table}.{name}")
+    return added

@@ -1,0 +1,113 @@
+"""One GitOps cycle: fetch the branch, pin its commit, validate, converge.
+
+A head that cannot be used (not fetched, not signed by a key of the keyring, invalid
+specs) is refused: recorded once as a `rejected` run with its errors, not again each
+interval. The commit in force (the newest one accepted) then stays in force: the cycle goes
+on converging from it, so drift is still repaired until a good commit arrives.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+
+from controller.config import Settings
+from controller.desired import Desired, load_desired
+from controller.plan import PlanOptions
+from controller.runner import Runner
+from controller.source import Commit, UnverifiedCommit, checkout, fetch
+from controller.verbs import converge_shared
+
+OK, ERROR = 0, 1
+
+
+def do_sync(
+    runner: Runner,
+    settings: Settings,
+    repo: str,
+    branch: str,
+    path: str,
+    console: Console,
+    trigger: str = "sync",
+    keyring: Path | None = None,
+) -> int:
+    source = f"{repo}#{branch}"
+    workdir = settings.report_folder().parent / "checkouts"
+    commit: Commit | None = None
+    try:
+        commit = fetch(repo, branch, workdir, keyring)
+        _say(console, "commit", commit)
+        desired = _desired(commit, path, source)
+    except Exception as err:  # any reason to refuse the head: not fetched, unsigned, invalid
+        if isinstance(err, UnverifiedCommit):
+            commit = err.commit
+        errors = list(map(str, getattr(err, "issues", None) or [err]))
+        _refuse(runner, console, trigger, source, commit, errors)
+        desired = _in_force(runner, console, repo, branch, path, source, workdir)
+        if desired is None:
+            return ERROR
+        options = PlanOptions(scheduled=trigger == "schedule")
+        converge_shared(runner, desired, options, console, trigger)
+        return ERROR  # the head is refused: not a success, whatever the commit in force did
+    options = PlanOptions(scheduled=trigger == "schedule")
+    return converge_shared(runner, desired, options, console, trigger)
+
+
+def _desired(commit: Commit, path: str, source: str) -> Desired:
+    return load_desired(commit.checkout / path, commit=commit, source=source, shown_as=path)
+
+
+def _say(console: Console, what: str, commit: Commit) -> None:
+    console.print(
+        f"{what} {commit.sha[:12]} by {escape(commit.author)} ({commit.date}): "
+        f"{escape(commit.message)} (signature: {commit.signature})"
+    )
+
+
+def _refuse(
+    runner: Runner,
+    console: Console,
+    trigger: str,
+    source: str,
+    commit: Commit | None,
+    errors: list[str],
+) -> None:
+    sha = commit.sha if commit else ""
+    before = runner.store.refused_already(source, sha, errors)
+    what = f"commit {sha[:12]}" if sha else f"fetching {source}"
+    if before is not None:
+        console.print(f"[red]{what} was refused in run {before}[/red]; still refused")
+        return
+    details: dict[str, Any] = commit.to_json() if commit else {}
+    run_id = runner.record_rejected(trigger, details, source, errors)
+    console.print(f"[bold red]{what} refused[/bold red] (run {run_id}):")
+    for error in errors:
+        console.print(f"  {escape(error)}")
+
+
+def _in_force(
+    runner: Runner,
+    console: Console,
+    repo: str,
+    branch: str,
+    path: str,
+    source: str,
+    workdir: Path,
+) -> Desired | None:
+    """The commit last accepted from this source, loaded again; None if there is none."""
+    run = runner.store.commit_in_force(source)
+    if run is None:
+        console.print("no commit of this source was ever accepted: nothing to converge")
+        return None
+    sha = run["commit"]["sha"]
+    try:
+        commit = checkout(repo, branch, sha, workdir)
+        desired = _desired(commit, path, source)
+    except Exception as err:  # a fetch failing, or specs an older plumb accepted
+        console.print(f"[red]cannot load {sha[:12]}, the commit in force:[/red] {escape(str(err))}")
+        return None
+    _say(console, "keeping in force commit", commit)
+    return desired
