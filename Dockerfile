@@ -1,8 +1,9 @@
 # syntax=docker/dockerfile:1
 # plumb as a container: `docker run IMAGE` runs the GitOps loop (`plumb run`); any other verb
-# may be given instead, e.g. `docker run IMAGE plan specs/`.
+# may be given instead, e.g. `docker run IMAGE plan specs/`. The image holds no moto and no
+# Flask: the embedded endpoint is the `embedded` extra, which production does not install.
 
-# -- build: the project and every dependency as wheels ---------------------------------
+# -- build: the project and its runtime dependencies as wheels (with PostgreSQL's driver) --
 FROM python:3.11-slim-bookworm AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
@@ -16,9 +17,10 @@ RUN pip wheel --no-cache-dir --wheel-dir /wheels ".[postgres]"
 # -- runtime: the wheels installed, no build tools, not root ---------------------------
 FROM python:3.11-slim-bookworm
 
-# git fetches the specs; the wildcard keeps the pin to the release's series of security fixes.
+# git fetches the specs; tini, as PID 1, passes SIGTERM on to plumb and reaps git's children.
+# The wildcards keep each pin to the release's series of security fixes.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends "git=1:2.39.*" \
+    && apt-get install -y --no-install-recommends "git=1:2.39.*" "tini=0.19.*" \
     && rm -rf /var/lib/apt/lists/*
 
 # The wheels come in through a mount, so they never become a layer of the image.
@@ -39,9 +41,10 @@ VOLUME ["/var/lib/plumb"]
 USER 10001:10001
 WORKDIR /home/plumb
 
-# `plumb run` answers /healthz on 127.0.0.1:8080; python's urllib saves installing curl.
+# Only `plumb run` serves /healthz (on PLUMB_LISTEN, 127.0.0.1:8080 unless told): the check
+# asks it there and finds any other verb healthy. Standard library only, so no curl.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=4)"]
+    CMD ["python", "-m", "controller.healthcheck"]
 
-ENTRYPOINT ["plumb"]
+ENTRYPOINT ["tini", "--", "plumb"]
 CMD ["run"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
@@ -40,15 +39,27 @@ from controller.words import counted
     default=None,
     help="SQLAlchemy URL of the state (default sqlite:///.plumb/state.db).",
 )
-@click.option("--region", default=None, help="Default AWS region.")
+@click.option(
+    "--region",
+    envvar="PLUMB_REGION",
+    default=None,
+    help="Default AWS region (else AWS_DEFAULT_REGION, else us-east-1).",
+)
 @click.option(
     "--aws",
     "aws_mode",
     type=click.Choice(["default", "embedded"]),
+    envvar="PLUMB_AWS",
     default="default",
     help="'embedded' starts an in-process moto server on loopback.",
 )
-@click.option("--workers", type=click.IntRange(1, 64), default=8, help="Parallel AWS workers.")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    envvar="PLUMB_WORKERS",
+    default=8,
+    help="Parallel AWS workers.",
+)
 @click.option(
     "--ready-wait",
     "wait_seconds",
@@ -116,14 +127,22 @@ def validate(state: State, specs: str) -> int:
 @click.option(
     "-o",
     "--out",
+    envvar="PLUMB_PLAN_OUT",
     default=None,
     callback=output_path,
     help="Save the plan to apply it later as reviewed.",
 )
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    envvar="PLUMB_PLAN_FORMAT",
+    default="text",
+)
 @click.option(
     "--detailed-exitcode",
     is_flag=True,
+    envvar="PLUMB_DETAILED_EXITCODE",
     help="Exit 2 when there are changes or blocked resources, 1 when a kind could not be read.",
 )
 @ALLOW_REPLACE
@@ -150,11 +169,18 @@ def plan(
 @main.command()
 @SPECS
 @STACK
-@click.option("--plan", "plan_file", default=None, help="Apply a saved plan exactly as reviewed.")
-@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option(
+    "--plan",
+    "plan_file",
+    envvar="PLUMB_PLAN",
+    default=None,
+    help="Apply a saved plan exactly as reviewed.",
+)
+@click.option("--yes", is_flag=True, envvar="PLUMB_YES", help="Do not ask for confirmation.")
 @click.option(
     "--wait",
     type=click.FloatRange(0, 86400),
+    envvar="PLUMB_WAIT",
     default=0,
     help="Seconds to wait for a stack another plumb run holds (default: stop at once).",
 )
@@ -197,7 +223,13 @@ def apply(
 
 
 @main.command()
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    envvar="PLUMB_LOCKS_FORMAT",
+    default="text",
+)
 @command
 def locks(state: State, fmt: str) -> int:
     """Who holds which stack: host, pid, run, since when, and the lease's time left."""
@@ -235,7 +267,7 @@ def sync(state: State, repo: str, branch: str, spec_path: str, keyring: Path | N
 
 @main.command()
 @STACK
-@click.option("--limit", default=20, show_default=True)
+@click.option("--limit", default=20, show_default=True, envvar="PLUMB_LIMIT")
 @command
 def history(state: State, stacks: tuple[str, ...], limit: int) -> int:
     """Recent runs, newest first."""
@@ -245,10 +277,19 @@ def history(state: State, stacks: tuple[str, ...], limit: int) -> int:
 @main.command(name="report")
 @click.argument("run_ref", required=False, default="latest")
 @click.option(
-    "--format", "fmt", type=click.Choice(["html", "json", "markdown"]), default="markdown"
+    "--format",
+    "fmt",
+    type=click.Choice(["html", "json", "markdown"]),
+    envvar="PLUMB_REPORT_FORMAT",
+    default="markdown",
 )
 @click.option(
-    "-o", "--out", default=None, callback=output_path, help="Write to a file instead of stdout."
+    "-o",
+    "--out",
+    envvar="PLUMB_REPORT_OUT",
+    default=None,
+    callback=output_path,
+    help="Write to a file instead of stdout.",
 )
 @command
 def report_cmd(state: State, run_ref: str, fmt: str, out: str | None) -> int:
@@ -295,13 +336,18 @@ def verify(state: State) -> int:
 
 
 @main.command()
-@click.option("--keep", is_flag=True, help="Keep the temporary folder: its state and reports.")
-@click.pass_obj
-def demo(state: State, keep: bool) -> None:
+@click.option(
+    "--keep",
+    is_flag=True,
+    envvar="PLUMB_KEEP",
+    help="Keep the temporary folder: its state and reports.",
+)
+@command
+def demo(state: State, keep: bool) -> int:
     """The whole loop on an embedded AWS endpoint, in a temporary folder."""
     from plumb_demo.run import run_demo
 
-    sys.exit(run_demo(state.console, keep))
+    return run_demo(state.console, keep)
 
 
 main.add_command(run)

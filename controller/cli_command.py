@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from controller.config import Settings
 from controller.errors import PlumbError, SpecError
@@ -49,18 +50,19 @@ def command(fn: Callable[..., int]) -> Callable[..., None]:
                 code = fn(state, *args, **kwargs)
         except SpecError as err:
             for issue in err.issues:
-                state.err.print(f"[red]error:[/red] {issue}", markup=True, soft_wrap=True)
+                # escaped: a message may hold brackets (an extra, a list index) that are not markup
+                state.err.print(f"[red]error:[/red] {escape(str(issue))}", soft_wrap=True)
             state.err.print(f"{counted(len(err.issues), 'error')}; nothing was changed.")
             sys.exit(1)
         except PlumbError as err:
-            state.err.print(f"[red]error:[/red] {err}", soft_wrap=True)
+            state.err.print(f"[red]error:[/red] {escape(str(err))}", soft_wrap=True)
             sys.exit(1)
         except Exception as err:
             if type(err).__module__.split(".")[0] != "sqlalchemy":
                 raise
             # the database went away mid-run, say: one line, not a traceback
             first = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
-            state.err.print(f"[red]error:[/red] the state database failed: {first}")
+            state.err.print(f"[red]error:[/red] the state database failed: {escape(first)}")
             sys.exit(1)
         sys.exit(code)
 

@@ -12,12 +12,27 @@ import click
 from controller.config import Settings
 
 SPECS = click.argument("specs", required=False, default="specs")
-STACK = click.option("--stack", "stacks", multiple=True, help="Only this stack (repeatable).")
+# Every option has an environment variable, named PLUMB_<OPTION>, or PLUMB_<COMMAND>_<OPTION>
+# where one option name means different things in different commands (--format, --out).
+# A variable of a multiple option holds its values separated by spaces.
+STACK = click.option(
+    "--stack",
+    "stacks",
+    multiple=True,
+    envvar="PLUMB_STACK",
+    help="Only this stack (repeatable).",
+)
 ALLOW_REPLACE = click.option(
-    "--allow-replace", is_flag=True, help="Allow destroy-and-recreate of resources."
+    "--allow-replace",
+    is_flag=True,
+    envvar="PLUMB_ALLOW_REPLACE",
+    help="Allow destroy-and-recreate of resources.",
 )
 ALLOW_DELETES = click.option(
-    "--allow-deletes", is_flag=True, help="Allow more deletes than policy.maxDeletes."
+    "--allow-deletes",
+    is_flag=True,
+    envvar="PLUMB_ALLOW_DELETES",
+    help="Allow more deletes than policy.maxDeletes.",
 )
 REQUIRE_SIGNED = click.option(
     "--require-signed",

@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from controller.errors import PlumbError
 from controller.moto_compat import patch_moto
 
 FAKE_CREDENTIALS = {
@@ -23,6 +24,18 @@ FAKE_CREDENTIALS = {
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_DEFAULT_REGION": "us-east-1",
 }
+
+
+def require_moto() -> None:
+    """moto is an optional extra, so a production install lacks it: say how to get it, in
+    one line, before anything starts (a demo folder, a state database)."""
+    try:
+        import moto  # noqa: F401
+    except ImportError:
+        raise PlumbError(
+            "the embedded AWS endpoint (--aws embedded, plumb demo) needs moto, which is not "
+            "installed: pip install 'plumb-gitops[embedded]'"
+        ) from None
 
 
 def _moto_env() -> None:
@@ -40,6 +53,7 @@ class EmbeddedAws:
         self._saved: dict[str, str | None] = {}
 
     def start(self) -> str:
+        require_moto()
         _moto_env()
         from moto.server import ThreadedMotoServer
 

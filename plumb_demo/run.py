@@ -15,7 +15,7 @@ from rich.rule import Rule
 
 from controller import audit, render
 from controller.config import Settings
-from controller.embedded import embedded_aws
+from controller.embedded import embedded_aws, require_moto
 from controller.history import print_history
 from controller.plan import PlanOptions
 from controller.runner import Runner
@@ -98,6 +98,7 @@ def describe_rollout(stack: str) -> str:
 def run_demo(console: Console, keep: bool = False) -> int:
     """Everything happens in one temporary folder, removed at the end unless `keep`: then
     its state and reports are there to open."""
+    require_moto()
     folder = Path(tempfile.mkdtemp(prefix="plumb-demo-"))
     settings = Settings(state_url=f"sqlite:///{folder}/.plumb/state.db", aws="embedded")
     try:

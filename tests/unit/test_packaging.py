@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -76,19 +77,40 @@ def test_image_runs_as_a_non_root_user() -> None:
 
 
 def test_image_has_git_to_fetch_specs() -> None:
-    packages = {
+    assert "git" in _installed_packages()
+
+
+def _installed_packages() -> set[str]:
+    return {
         token.strip("\"'").split("=")[0]
         for word, args in _final_stage()
         if word == "RUN" and "apt-get install" in args
         for token in args.split()
     }
-    assert "git" in packages
+
+
+def test_image_has_tini_to_pass_signals_as_pid_1() -> None:
+    assert "tini" in _installed_packages()
 
 
 def test_image_runs_the_gitops_loop_by_default() -> None:
     stage = dict(_final_stage())
-    assert json.loads(stage["ENTRYPOINT"]) == ["plumb"]
+    assert json.loads(stage["ENTRYPOINT"]) == ["tini", "--", "plumb"]
     assert json.loads(stage["CMD"]) == ["run"]
+
+
+def test_image_checks_health_with_the_healthcheck_module() -> None:
+    [check] = [args for word, args in _final_stage() if word == "HEALTHCHECK"]
+    command = json.loads(check.partition("CMD")[2])
+    assert command == ["python", "-m", "controller.healthcheck"]
+
+
+def test_image_wheels_are_built_without_the_embedded_endpoint() -> None:
+    [build] = [args for word, args in _instructions(ROOT / "Dockerfile") if "pip wheel" in args]
+    [target] = [token.strip("\"'") for token in build.split() if token.strip("\"'").startswith(".")]
+    assert target == ".[postgres]"
+    postgres = _pyproject()["project"]["optional-dependencies"]["postgres"]
+    assert not _names(postgres) & {"moto", "flask", "werkzeug"}
 
 
 def test_image_build_copies_what_the_wheel_is_built_from() -> None:
@@ -162,3 +184,85 @@ def test_make_test_builds_the_environment_from_a_fresh_clone(tmp_path: Path) -> 
     ):
         assert step in steps, f"`make test` from a fresh clone does not run {step!r}"
     assert steps.index("-m venv") < steps.index("pip install") < steps.index("ruff check")
+
+
+def _names(requirements: list[str]) -> set[str]:
+    return {re.split(r"[\[<>=!~; ]", req, maxsplit=1)[0].lower() for req in requirements}
+
+
+def test_runtime_needs_neither_moto_nor_flask() -> None:
+    project = _pyproject()["project"]
+    assert not _names(project["dependencies"]) & {"moto", "flask", "werkzeug"}
+    extras = project["optional-dependencies"]
+    assert "moto" in _names(extras["embedded"])
+    # `make test` and `make demo` install the dev extra, so it carries the embedded one.
+    assert set(extras["embedded"]) <= set(extras["dev"])
+
+
+def test_make_demo_installs_the_embedded_endpoint() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    assert "demo: $(STAMP)" in makefile and "-e '.[dev]'" in makefile
+
+
+@pytest.mark.parametrize(
+    "args", [["--aws", "embedded", "plan", "specs/"], ["demo"]], ids=["embedded", "demo"]
+)
+def test_without_moto_the_embedded_endpoint_says_how_to_install_it(
+    args: list[str], tmp_path: Path
+) -> None:
+    # None in sys.modules makes `import moto` fail as if moto were not installed.
+    script = (
+        "import sys; sys.modules['moto'] = None\n"
+        "from controller.cli import main\n"
+        f"main({args!r}, prog_name='plumb')\n"
+    )
+    env = {**os.environ, "PLUMB_STATE": f"sqlite:///{tmp_path}/state.db", "TMPDIR": str(tmp_path)}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert "plumb-gitops[embedded]" in line
+    assert list(tmp_path.iterdir()) == []  # no demo folder, no state made
+
+
+def _readme_production() -> str:
+    text = (ROOT / "README.md").read_text()
+    return text.split("## Running in production on ECS", 1)[1].split("\n## ", 1)[0]
+
+
+def _valid_for(service: str, shape_path: list[str], value: Any) -> None:
+    """botocore's own check of a parameter against the service's model: the README's JSON
+    is what the AWS CLI would send."""
+    import botocore.session
+    from botocore.validate import ParamValidator
+
+    model = botocore.session.get_session().get_service_model(service)
+    shape = model.operation_model(shape_path[0]).input_shape
+    for member in shape_path[1:]:
+        shape = shape.members[member]
+        shape = getattr(shape, "member", shape)  # a list's items
+    report = ParamValidator().validate(value, shape)
+    assert not report.has_errors(), report.generate_report()
+
+
+def test_readme_ecs_examples_are_what_aws_accepts() -> None:
+    section = _readme_production()
+    blocks = [json.loads(b) for b in re.findall(r"```json\n(.*?)```", section, re.S)]
+    containers = [b for b in blocks if "image" in b]
+    assert len(containers) == 2
+    for container in containers:
+        _valid_for("ecs", ["RegisterTaskDefinition", "containerDefinitions"], container)
+    commands = {tuple(c["command"]) for c in containers}
+    assert commands == {("run", "--once"), ("run", "--listen", "0.0.0.0:8080")}
+    [target] = re.findall(r"--target '(.*?)'", section, re.S)
+    _valid_for("scheduler", ["CreateSchedule", "Target"], json.loads(target))
+    assert "plumb iam-policy > policy.json" in section
