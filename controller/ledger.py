@@ -14,11 +14,13 @@ import hashlib
 import json
 import threading
 from collections.abc import Mapping
+from typing import Any
 
 from controller.apply import APPLIED, FAILED, PENDING, SKIPPED, Outcome
-from controller.model import Action, ActionType, Observed, Resource
+from controller.model import Action, ActionType, FieldChange, Observed, Resource
 from controller.plan import Plan
 from controller.state.models import ResourceRow
+from controller.state.scrub import scrub
 from controller.state.store import ChangeRecord, RowEdit, Store
 
 A = ActionType
@@ -115,12 +117,18 @@ def _row_edit(action: Action, outcome: Outcome | None, plan: Plan) -> RowEdit:
             desired,
             dict(observed.spec) if observed else None,
         )
-        if repaired:
-            row.record_drift([c.path for c in action.changes], True)
+        if repaired or status == "non-converging":
+            # What AWS held, as the plan found it (secrets masked): the values being fought over.
+            seen = {c.path: _found(c) for c in action.changes}
+            row.record_drift([c.path for c in action.changes], repaired, seen)
         elif action.type is A.NOOP:
             row.record_drift([], False)
 
     return edit
+
+
+def _found(change: FieldChange) -> Any:
+    return scrub(change.to_json()["before"], change.path.rsplit(".")[-1])
 
 
 def desired_hash(res: Resource | None) -> str:

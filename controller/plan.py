@@ -34,7 +34,7 @@ from controller.model import (
 )
 from controller.observe import Observation
 from controller.policy import StackPolicy
-from controller.state.models import NON_CONVERGING_AFTER
+from controller.state.drift import DriftRecord, held_back
 from reconcilers import reconciler_for
 
 A = ActionType
@@ -46,6 +46,7 @@ class PlanOptions:
     allow_deletes: bool = False
     scheduled: bool = False  # the loop: self-heal policy applies, never --allow-deletes
     today: dt.date = field(default_factory=dt.date.today)
+    now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
 
 @dataclass
@@ -85,6 +86,10 @@ class StateView:
 
     def drift_streak(self, stack: str, logical_id: str) -> tuple[int, list[str]]:
         return 0, []
+
+    def drift(self, stack: str, logical_id: str) -> DriftRecord:
+        streak, fields = self.drift_streak(stack, logical_id)
+        return DriftRecord(streak, fields)
 
     def resources(self, stack: str | None = None) -> list[dict[str, Any]]:
         """The recorded resource rows (`logicalId`, `physicalId`, `status`, ...)."""
@@ -237,16 +242,10 @@ class _Planner:
             reason = "" if found.ready else "not ready yet"
             return dataclasses.replace(base, type=A.NOOP, reason=reason)
         base = dataclasses.replace(base, changes=live)
-        streak, fields = self.state.drift_streak(resolved.stack, resolved.logical_id)
-        if streak >= NON_CONVERGING_AFTER and set(fields) == {c.path for c in live}:
-            return dataclasses.replace(
-                base,
-                type=A.BLOCKED,
-                reason=(
-                    f"non-converging: {', '.join(fields)} reverted after each of the last {streak} "
-                    "repairs; another writer is changing it, so plumb stops rewriting it"
-                ),
-            )
+        record = self.state.drift(resolved.stack, resolved.logical_id)
+        fighting = held_back(record, (c.path for c in live), self.options.now)
+        if fighting:
+            return dataclasses.replace(base, type=A.BLOCKED, reason=fighting)
         if self.options.scheduled and not policy.self_heal:
             return dataclasses.replace(
                 base, type=A.BLOCKED, reason="drift reported, not repaired: policy.selfHeal is off"

@@ -26,6 +26,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from controller.model import Action
+from controller.state import drift
+from controller.state.drift import NON_CONVERGING_AFTER  # noqa: F401 (re-exported)
 from controller.state.scrub import iso, plain, scrub, scrub_change
 
 GENESIS_HASH = "0" * 64
@@ -61,8 +63,6 @@ RESOURCE_STATUSES = frozenset(
         "unknown",
     }
 )
-NON_CONVERGING_AFTER = 2  # reverts in a row after repair before plumb stops rewriting
-_DRIFT_STATUSES = frozenset({"drifted", "non-converging"})
 CHANGE_OUTCOMES = frozenset(
     {
         "applied",
@@ -192,6 +192,9 @@ class ResourceRow(Base):
     drift_streak: Mapped[int] = mapped_column(default=0)
     drift_fields: Mapped[list[Any]] = mapped_column(default=list)
     drift_repaired: Mapped[bool] = mapped_column(default=False)
+    drift_since: Mapped[datetime | None]
+    drift_seen: Mapped[list[Any]] = mapped_column(default=list)
+    drift_retry_at: Mapped[datetime | None]
 
     def journal_create(self, kind: str, physical_name: str) -> None:
         self.kind, self.status, self.pending_name = kind, "create-pending", physical_name
@@ -215,23 +218,17 @@ class ResourceRow(Base):
 
     def forget(self) -> None:
         self.status, self.last_observed, self.pending_name = "deleted", None, None
-        self.drift_streak, self.drift_fields, self.drift_repaired = 0, [], False
+        drift.record(self, [], False)
 
-    def record_drift(self, fields: Iterable[str], repaired: bool) -> int:
-        """See Store.record_drift."""
-        wanted = sorted(set(fields))
-        if not wanted:
-            self.drift_streak, self.drift_fields, self.drift_repaired = 0, [], False
-            self.status = "in-sync" if self.status in _DRIFT_STATUSES else self.status
-            return 0
-        if wanted != sorted(self.drift_fields or []):
-            self.drift_streak = 0
-        elif self.drift_repaired:
-            self.drift_streak += 1
-        self.drift_fields, self.drift_repaired = wanted, repaired
-        stuck = self.drift_streak >= NON_CONVERGING_AFTER
-        self.status = "non-converging" if stuck else "in-sync" if repaired else "drifted"
-        return self.drift_streak
+    def record_drift(
+        self,
+        fields: Iterable[str],
+        repaired: bool,
+        seen: Mapping[str, Any] | None = None,
+        now: datetime | None = None,
+    ) -> int:
+        """See Store.record_drift and state/drift.py."""
+        return drift.record(self, fields, repaired, seen, now)
 
 
 class Change(Base):
@@ -372,4 +369,7 @@ def resource_dict(row: ResourceRow) -> dict[str, Any]:
         "pendingName": row.pending_name,
         "driftStreak": row.drift_streak,
         "driftFields": list(row.drift_fields or []),
+        "driftSince": iso(row.drift_since),
+        "driftSeen": list(row.drift_seen or []),
+        "driftRetryAt": iso(row.drift_retry_at),
     }

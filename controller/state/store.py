@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from controller.audit import chain_hash
 from controller.model import Action, Observed
 from controller.state import WRITE_OPTION, in_memory, make_engine, state_error
+from controller.state.drift import DriftRecord, as_record
 from controller.state.lock_rows import LockRows
 from controller.state.models import (
     COUNT_KEYS,
@@ -283,22 +284,34 @@ class Store(LockRows, SourceRuns):
             return [resource_dict(r) for r in s.scalars(query)]
 
     def drift_streak(self, stack: str, logical_id: str) -> tuple[int, list[str]]:
+        found = self.drift(stack, logical_id)
+        return found.streak, found.fields
+
+    def drift(self, stack: str, logical_id: str) -> DriftRecord:
         with self._tx(write=False) as s:
             row = _find(s, stack, logical_id)
-            return (row.drift_streak, list(row.drift_fields)) if row else (0, [])
+            return as_record(row) if row else DriftRecord()
 
-    def record_drift(self, stack: str, logical_id: str, fields: list[str], repaired: bool) -> int:
+    def record_drift(
+        self,
+        stack: str,
+        logical_id: str,
+        fields: list[str],
+        repaired: bool,
+        seen: Mapping[str, Any] | None = None,
+    ) -> int:
         """Count runs in a row where the same fields drifted back after plumb repaired them.
 
         Drift seen for the first time, or on other fields, starts at 0; the same fields again
         after a repair add one; again without a repair (plumb backed off, or self-heal is
         off) keep the count; a clean observation resets it. From NON_CONVERGING_AFTER on the
-        resource's status is "non-converging"; before that, "in-sync" once repaired and
-        "drifted" if not. Returns the new streak.
+        resource's status is "non-converging" (see state/drift.py); before that, "in-sync"
+        once repaired and "drifted" if not. Returns the new streak.
         """
-        return self._edit(stack, logical_id, None, lambda row: row.record_drift(fields, repaired))
-
-    # -- plumbing -----------------------------------------------------------------------
+        now = self._clock()
+        return self._edit(
+            stack, logical_id, None, lambda row: row.record_drift(fields, repaired, seen, now)
+        )
 
     @contextlib.contextmanager
     def _tx(self, write: bool = True, chain: bool = False) -> Iterator[Session]:
