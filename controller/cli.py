@@ -24,6 +24,7 @@ from controller.cli_parts import (
     report,
     verbs,
 )
+from controller.cli_policy import iam_policy
 from controller.cli_run import run
 from controller.config import DEFAULT_LEASE, DEFAULT_WAIT, Settings
 from controller.errors import PlumbError
@@ -296,6 +297,7 @@ def demo(state: State, keep: bool) -> None:
 
 
 main.add_command(run)
+main.add_command(iam_policy)
 
 if __name__ == "__main__":
     main()
