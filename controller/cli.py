@@ -25,6 +25,7 @@ from controller.cli_parts import (
     sync_cycle,
     verbs,
 )
+from controller.cli_policy import iam_policy
 from controller.cli_run import run
 from controller.config import DEFAULT_LEASE, DEFAULT_WAIT, Settings
 from controller.errors import PlumbError
@@ -351,6 +352,7 @@ def demo(state: State, keep: bool) -> int:
 
 
 main.add_command(run)
+main.add_command(iam_policy)
 
 if __name__ == "__main__":
     main()

@@ -12,6 +12,11 @@ if TYPE_CHECKING:  # boto3 loads when a run starts, not when a kind is registere
     from controller.aws import ClientFactory
 
 
+# The calls the engine makes itself, whatever the kinds: `account_id` below (references
+# to `${account}` resolve through it). `plumb iam-policy` grants them beside the kinds'.
+ENGINE_ACTIONS: tuple[str, ...] = ("sts:GetCallerIdentity",)
+
+
 @functools.cache
 def _services() -> frozenset[str]:
     """Every service boto3 has a client for: a kind names its own (`ctx.ec2`), so this

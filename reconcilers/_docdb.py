@@ -37,6 +37,8 @@ ENGINE = "docdb"
 # Clusters and instances being deleted are absent: they cannot come back.
 GONE = frozenset({"deleting"})
 ENGINE_FILTER = [{"Name": "engine", "Values": [ENGINE]}]
+# DocumentDB's API is RDS's under another name: IAM knows its actions as rds:*.
+TAG_ACTIONS = ("rds:AddTagsToResource", "rds:ListTagsForResource", "rds:RemoveTagsFromResource")
 # A tag read of something deleted since the describe: it is gone, not a failed read.
 _TAG_READ_GONE = frozenset(
     {

@@ -26,6 +26,8 @@ from reconcilers._tags import tag_delta, to_dict, to_list
 from reconcilers.base import BaseReconciler
 
 Raw = Mapping[str, Any]
+# Every EC2 kind tags on create (TagSpecifications needs ec2:CreateTags too) and syncs tags.
+TAG_ACTIONS = ("ec2:CreateTags", "ec2:DeleteTags")
 
 
 class Ec2Kind(BaseReconciler):

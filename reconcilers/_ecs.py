@@ -7,6 +7,9 @@ from typing import Any
 
 from reconcilers._tags import tag_delta, to_dict, to_list
 
+# ECS asks for ecs:TagResource on a create that carries tags, as well as for tag syncs.
+TAG_ACTIONS = ("ecs:TagResource", "ecs:UntagResource")
+
 
 def tags_of(item: Mapping[str, Any] | None) -> dict[str, str]:
     """The `tags` of a described ECS item (or a response's top-level `tags`) as a dict."""

@@ -18,6 +18,13 @@ from controller.context import Context
 from reconcilers._errors import error_code
 from reconcilers._tags import tag_delta, to_dict, to_list
 
+# A create that carries tags needs elasticache:AddTagsToResource as well.
+TAG_ACTIONS = (
+    "elasticache:AddTagsToResource",
+    "elasticache:ListTagsForResource",
+    "elasticache:RemoveTagsFromResource",
+)
+
 Raw = dict[str, Any]
 
 

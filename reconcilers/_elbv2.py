@@ -28,6 +28,14 @@ from reconcilers.base import BaseReconciler
 
 Raw = Mapping[str, Any]
 TAG_BATCH = 20  # DescribeTags takes at most 20 resource ARNs per call
+# What every ELBv2 kind calls to list load balancers and read and sync tags; a create that
+# carries tags needs elasticloadbalancing:AddTags as well.
+SHARED_ACTIONS = (
+    "elasticloadbalancing:AddTags",
+    "elasticloadbalancing:DescribeLoadBalancers",
+    "elasticloadbalancing:DescribeTags",
+    "elasticloadbalancing:RemoveTags",
+)
 
 
 @dataclasses.dataclass(frozen=True)

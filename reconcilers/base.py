@@ -71,6 +71,16 @@ class BaseReconciler:
     # The AWS service its API calls go to (boto3's name), for `plumb iam-policy` and the
     # embedded endpoint's compatibility patches.
     service: ClassVar[str] = ""
+    # The IAM actions its verbs need, as IAM spells them ("elasticloadbalancing:AddTags",
+    # not elbv2's "AddTags"); `plumb iam-policy` is built from them, and the conformance
+    # suite fails on any call it sees a kind make that they do not cover.
+    iam_actions: ClassVar[tuple[str, ...]] = ()
+    # Services its creates hand a role to ("ecs-tasks.amazonaws.com" for a task's roles):
+    # iam:PassRole is granted for those services only.
+    passes_roles_to: ClassVar[tuple[str, ...]] = ()
+    # Services whose service-linked role AWS makes on the first create in an account
+    # ("ecs.amazonaws.com"): iam:CreateServiceLinkedRole is granted for those only.
+    service_linked_roles: ClassVar[tuple[str, ...]] = ()
     # Its conformance sample; a registered kind without one fails the suite.
     sample: ClassVar[Sample | None] = None
     # Where its physical name must be unique: "region" (a secret, a repository), "account"

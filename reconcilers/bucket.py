@@ -48,6 +48,21 @@ class Bucket(BaseReconciler):
     """An S3 bucket with a fixed name, found by its ownership tags."""
 
     kind = "Bucket"
+    iam_actions = (
+        "s3:ListAllMyBuckets",
+        "s3:CreateBucket",
+        "s3:DeleteBucket",
+        "s3:GetBucketTagging",
+        "s3:PutBucketTagging",
+        "s3:GetEncryptionConfiguration",
+        "s3:PutEncryptionConfiguration",
+        "s3:GetBucketPublicAccessBlock",
+        "s3:PutBucketPublicAccessBlock",
+        "s3:GetLifecycleConfiguration",
+        "s3:PutLifecycleConfiguration",
+        "s3:GetBucketPolicy",
+        "s3:PutBucketPolicy",
+    )
     name_scope = "global"
     stateful = True
     not_found_codes = frozenset({"NoSuchBucket"})

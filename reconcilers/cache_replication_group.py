@@ -33,6 +33,7 @@ from controller.errors import TransientError
 from controller.model import TAG_ID, Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
+from reconcilers._elasticache import TAG_ACTIONS as CACHE_TAGS
 from reconcilers._elasticache import Raw, candidates, read_tags, sync_tags
 from reconcilers._errors import error_code, ignoring
 from reconcilers.base import BaseReconciler, Sample
@@ -60,6 +61,15 @@ class CacheReplicationGroup(BaseReconciler):
     """A Redis replication group with a fixed id, found by its ownership tags."""
 
     kind = "CacheReplicationGroup"
+    iam_actions = (
+        "elasticache:DescribeReplicationGroups",
+        "elasticache:DescribeCacheClusters",
+        "elasticache:CreateReplicationGroup",
+        "elasticache:ModifyReplicationGroup",
+        "elasticache:DeleteReplicationGroup",
+        *CACHE_TAGS,
+    )
+    service_linked_roles = ("elasticache.amazonaws.com",)
     service = "elasticache"
     stateful = True
     requires = ("CacheSubnetGroup", "SecurityGroup")

@@ -25,6 +25,7 @@ from controller.context import Context
 from controller.model import TAG_ID, Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
+from reconcilers._elasticache import TAG_ACTIONS as CACHE_TAGS
 from reconcilers._elasticache import Raw, candidates, read_tags, sync_tags
 from reconcilers._errors import error_code, ignoring
 from reconcilers.base import BaseReconciler, Sample
@@ -39,6 +40,13 @@ class CacheSubnetGroup(BaseReconciler):
     """A cache subnet group with a fixed name, found by its ownership tags."""
 
     kind = "CacheSubnetGroup"
+    iam_actions = (
+        "elasticache:DescribeCacheSubnetGroups",
+        "elasticache:CreateCacheSubnetGroup",
+        "elasticache:ModifyCacheSubnetGroup",
+        "elasticache:DeleteCacheSubnetGroup",
+        *CACHE_TAGS,
+    )
     service = "elasticache"
     requires = ("Subnet",)
     not_found_codes = frozenset({_NOT_FOUND})

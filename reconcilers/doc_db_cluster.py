@@ -35,6 +35,7 @@ from controller.model import Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
 from reconcilers._docdb import ENGINE, ENGINE_FILTER, DocDbKind, Raw, observed, sync_tags
+from reconcilers._docdb import TAG_ACTIONS as DOCDB_TAGS
 from reconcilers._ec2 import transient_on
 from reconcilers._errors import error_code, ignoring
 from reconcilers.base import Sample
@@ -61,6 +62,19 @@ class DocDbCluster(DocDbKind):
     """A DocumentDB cluster with a fixed identifier, found by its ownership tags."""
 
     kind = "DocDbCluster"
+    iam_actions = (
+        "rds:DescribeDBClusters",
+        "rds:CreateDBCluster",
+        "rds:ModifyDBCluster",
+        "rds:DeleteDBCluster",
+        *DOCDB_TAGS,
+        # ManageMasterUserPassword: DocumentDB makes the password's secret with the
+        # caller's rights, as RDS documents for its own engines.
+        "secretsmanager:CreateSecret",
+        "secretsmanager:RotateSecret",
+        "secretsmanager:TagResource",
+    )
+    service_linked_roles = ("rds.amazonaws.com",)
     stateful = True
     read_service = "rds"
     describe_op, list_key = "describe_db_clusters", "DBClusters"

@@ -23,6 +23,7 @@ from controller.model import Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
 from reconcilers._docdb import ENGINE, ENGINE_FILTER, DocDbKind, Raw, observed, sync_tags
+from reconcilers._docdb import TAG_ACTIONS as DOCDB_TAGS
 from reconcilers._errors import ignoring
 from reconcilers.base import Sample
 from reconcilers.doc_db_cluster import SAMPLE_ID, sample_network
@@ -39,6 +40,14 @@ class DocDbInstance(DocDbKind):
     """A DocumentDB instance with a fixed identifier, found by its ownership tags."""
 
     kind = "DocDbInstance"
+    iam_actions = (
+        "rds:DescribeDBInstances",
+        "rds:CreateDBInstance",
+        "rds:ModifyDBInstance",
+        "rds:DeleteDBInstance",
+        *DOCDB_TAGS,
+    )
+    service_linked_roles = ("rds.amazonaws.com",)
     read_service = "rds"
     describe_op, list_key = "describe_db_instances", "DBInstances"
     name_key, arn_key, status_key = "DBInstanceIdentifier", "DBInstanceArn", "DBInstanceStatus"

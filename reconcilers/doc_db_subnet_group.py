@@ -27,6 +27,7 @@ from controller.context import Context
 from controller.model import Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
+from reconcilers._docdb import TAG_ACTIONS as DOCDB_TAGS
 from reconcilers._docdb import DocDbKind, Raw, observed, sync_tags
 from reconcilers._ec2 import transient_on
 from reconcilers._errors import ignoring
@@ -42,6 +43,13 @@ class DocDbSubnetGroup(DocDbKind):
     """A DocumentDB subnet group with a fixed name, found by its ownership tags."""
 
     kind = "DocDbSubnetGroup"
+    iam_actions = (
+        "rds:DescribeDBSubnetGroups",
+        "rds:CreateDBSubnetGroup",
+        "rds:ModifyDBSubnetGroup",
+        "rds:DeleteDBSubnetGroup",
+        *DOCDB_TAGS,
+    )
     describe_op, list_key = "describe_db_subnet_groups", "DBSubnetGroups"
     name_key, arn_key = "DBSubnetGroupName", "DBSubnetGroupArn"
     name_field = "name"

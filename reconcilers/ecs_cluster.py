@@ -27,6 +27,7 @@ from controller.errors import ERR_CREATE, TerminalError
 from controller.model import TAG_ID, Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
+from reconcilers._ecs import TAG_ACTIONS as ECS_TAGS
 from reconcilers._errors import ignoring
 from reconcilers._tags import tag_delta, to_dict, to_list
 from reconcilers.base import BaseReconciler, Sample
@@ -65,6 +66,15 @@ class EcsCluster(BaseReconciler):
     """An ECS cluster with a fixed name, found by its ownership tags."""
 
     kind = "EcsCluster"
+    iam_actions = (
+        "ecs:ListClusters",
+        "ecs:DescribeClusters",
+        "ecs:CreateCluster",
+        "ecs:UpdateCluster",
+        "ecs:DeleteCluster",
+        *ECS_TAGS,
+    )
+    service_linked_roles = ("ecs.amazonaws.com",)
     service = "ecs"
     not_found_codes = frozenset({_NOT_FOUND})
     # Not terminal: ClusterContainsServicesException / ...TasksException, which clear once

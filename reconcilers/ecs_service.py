@@ -38,6 +38,7 @@ from controller.model import TAG_ID, Diff, Observed, Resource
 from controller.retry_guard import client_token
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
+from reconcilers._ecs import TAG_ACTIONS as ECS_TAGS
 from reconcilers._ecs import sync_tags, tags_of
 from reconcilers._errors import error_code, error_message, ignoring
 from reconcilers.base import BaseReconciler, Sample
@@ -61,6 +62,17 @@ class EcsService(BaseReconciler):
     """A service found by its ownership tags in the clusters it may run on."""
 
     kind = "EcsService"
+    iam_actions = (
+        "ecs:ListClusters",
+        "ecs:DescribeClusters",
+        "ecs:ListServices",
+        "ecs:DescribeServices",
+        "ecs:CreateService",
+        "ecs:UpdateService",
+        "ecs:DeleteService",
+        *ECS_TAGS,
+    )
+    service_linked_roles = ("ecs.amazonaws.com",)
     name_scope = ""
     service = "ecs"
     requires = ("EcsCluster", "TaskDefinition", "TargetGroup", "Subnet", "SecurityGroup")

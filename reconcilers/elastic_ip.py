@@ -12,6 +12,7 @@ from controller.context import Context
 from controller.model import Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
+from reconcilers._ec2 import TAG_ACTIONS as EC2_TAGS
 from reconcilers._ec2 import Ec2Kind, Raw, created, observed, sync_tags, transient_on
 from reconcilers._errors import ignoring
 from reconcilers.base import Sample
@@ -26,6 +27,12 @@ class ElasticIp(Ec2Kind):
     """An Elastic IP address in the VPC domain, found by its ownership tags."""
 
     kind = "ElasticIp"
+    iam_actions = (
+        "ec2:DescribeAddresses",
+        "ec2:AllocateAddress",
+        "ec2:ReleaseAddress",
+        *EC2_TAGS,
+    )
     describe_op, list_key, id_key = "describe_addresses", "Addresses", "AllocationId"
     not_found_codes = frozenset({"InvalidAllocationID.NotFound", "InvalidAddress.NotFound"})
     terminal_codes = frozenset({"AddressLimitExceeded"})

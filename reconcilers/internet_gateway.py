@@ -13,6 +13,7 @@ from controller.context import Context
 from controller.model import Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
+from reconcilers._ec2 import TAG_ACTIONS as EC2_TAGS
 from reconcilers._ec2 import Ec2Kind, Raw, created, observed, sync_tags, transient_on
 from reconcilers._errors import ignoring
 from reconcilers.base import Sample
@@ -26,6 +27,14 @@ class InternetGateway(Ec2Kind):
     """An internet gateway attached to one VPC, found by its ownership tags."""
 
     kind = "InternetGateway"
+    iam_actions = (
+        "ec2:DescribeInternetGateways",
+        "ec2:CreateInternetGateway",
+        "ec2:AttachInternetGateway",
+        "ec2:DetachInternetGateway",
+        "ec2:DeleteInternetGateway",
+        *EC2_TAGS,
+    )
     describe_op, list_key = "describe_internet_gateways", "InternetGateways"
     id_key = "InternetGatewayId"
     requires = ("Vpc",)

@@ -30,6 +30,7 @@ from controller.context import Context
 from controller.model import Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
+from reconcilers._elbv2 import SHARED_ACTIONS as ELB_SHARED
 from reconcilers._elbv2 import ElbKind, Raw, Tagged, load_balancers, observed, sync_tags, tagged
 from reconcilers._errors import error_code, ignoring
 from reconcilers.base import Sample
@@ -46,6 +47,13 @@ class Listener(ElbKind):
     """A load balancer listener, found through the load balancers and by its own tags."""
 
     kind = "Listener"
+    iam_actions = (
+        "elasticloadbalancing:DescribeListeners",
+        "elasticloadbalancing:CreateListener",
+        "elasticloadbalancing:ModifyListener",
+        "elasticloadbalancing:DeleteListener",
+        *ELB_SHARED,
+    )
     identity = ("loadBalancerArn", "port")
     requires = ("LoadBalancer", "TargetGroup")
     not_found_codes = frozenset({_NOT_FOUND})

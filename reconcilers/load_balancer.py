@@ -29,6 +29,7 @@ from controller.context import Context
 from controller.model import Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
+from reconcilers._elbv2 import SHARED_ACTIONS as ELB_SHARED
 from reconcilers._elbv2 import (
     ElbKind,
     Raw,
@@ -61,6 +62,16 @@ class LoadBalancer(ElbKind):
     """An application load balancer with a fixed name, found by its ownership tags."""
 
     kind = "LoadBalancer"
+    iam_actions = (
+        "elasticloadbalancing:CreateLoadBalancer",
+        "elasticloadbalancing:DeleteLoadBalancer",
+        "elasticloadbalancing:DescribeLoadBalancerAttributes",
+        "elasticloadbalancing:ModifyLoadBalancerAttributes",
+        "elasticloadbalancing:SetSecurityGroups",
+        "elasticloadbalancing:SetSubnets",
+        *ELB_SHARED,
+    )
+    service_linked_roles = ("elasticloadbalancing.amazonaws.com",)
     requires = ("Subnet", "SecurityGroup")
     not_found_codes = frozenset({_NOT_FOUND})
     terminal_codes = frozenset(

@@ -40,6 +40,16 @@ class LogGroup(BaseReconciler):
     """A log group with a fixed name, found by its ownership tags."""
 
     kind = "LogGroup"
+    iam_actions = (
+        "logs:DescribeLogGroups",
+        "logs:CreateLogGroup",
+        "logs:DeleteLogGroup",
+        "logs:PutRetentionPolicy",
+        "logs:DeleteRetentionPolicy",
+        "logs:ListTagsForResource",
+        "logs:TagResource",
+        "logs:UntagResource",
+    )
     service = "logs"
     not_found_codes = frozenset({_NOT_FOUND})
     terminal_codes = frozenset({_EXISTS})

@@ -24,6 +24,7 @@ from controller.model import Diff, Observed, Resource
 from controller.retry_guard import client_token
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
+from reconcilers._ec2 import TAG_ACTIONS as EC2_TAGS
 from reconcilers._ec2 import Ec2Kind, Raw, created, observed, owned, sync_tags
 from reconcilers._errors import ignoring
 from reconcilers.base import Sample
@@ -37,6 +38,12 @@ class NatGateway(Ec2Kind):
     """A public NAT gateway, found by its ownership tags (checked client-side)."""
 
     kind = "NatGateway"
+    iam_actions = (
+        "ec2:DescribeNatGateways",
+        "ec2:CreateNatGateway",
+        "ec2:DeleteNatGateway",
+        *EC2_TAGS,
+    )
     describe_op, list_key, id_key = "describe_nat_gateways", "NatGateways", "NatGatewayId"
     # Deleted before the gateway it routes through can be detached.
     requires = ("Subnet", "ElasticIp", "InternetGateway")

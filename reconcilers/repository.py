@@ -66,6 +66,19 @@ class Repository(BaseReconciler):
     """An ECR repository with a fixed name, found by its ownership tags."""
 
     kind = "Repository"
+    iam_actions = (
+        "ecr:DescribeRepositories",
+        "ecr:CreateRepository",
+        "ecr:DeleteRepository",
+        "ecr:GetLifecyclePolicy",
+        "ecr:PutLifecyclePolicy",
+        "ecr:PutImageScanningConfiguration",
+        "ecr:PutImageTagMutability",
+        "ecr:BatchGetImage",
+        "ecr:ListTagsForResource",
+        "ecr:TagResource",
+        "ecr:UntagResource",
+    )
     service = "ecr"
     not_found_codes = frozenset({_NOT_FOUND})
     terminal_codes = frozenset(

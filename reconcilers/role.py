@@ -37,6 +37,24 @@ class Role(BaseReconciler):
     """An IAM role with a fixed name under /plumb/, found by its ownership tags."""
 
     kind = "Role"
+    iam_actions = (
+        "iam:ListRoles",
+        "iam:GetAccountAuthorizationDetails",
+        "iam:GetRole",
+        "iam:ListRolePolicies",
+        "iam:GetRolePolicy",
+        "iam:ListAttachedRolePolicies",
+        "iam:CreateRole",
+        "iam:UpdateRole",
+        "iam:UpdateAssumeRolePolicy",
+        "iam:DeleteRole",
+        "iam:PutRolePolicy",
+        "iam:DeleteRolePolicy",
+        "iam:AttachRolePolicy",
+        "iam:DetachRolePolicy",
+        "iam:TagRole",
+        "iam:UntagRole",
+    )
     name_scope = "account"
     not_found_codes = frozenset({_NOT_FOUND})
     terminal_codes = frozenset(

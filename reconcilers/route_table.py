@@ -18,6 +18,7 @@ from controller.model import Diff, Observed, Resource
 from controller.retry_guard import client_token
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
+from reconcilers._ec2 import TAG_ACTIONS as EC2_TAGS
 from reconcilers._ec2 import Ec2Kind, Raw, created, observed, sync_tags, transient_on
 from reconcilers._errors import ignoring
 from reconcilers.base import Sample
@@ -48,6 +49,18 @@ class RouteTable(Ec2Kind):
     """A VPC route table with its routes and subnet associations, found by its tags."""
 
     kind = "RouteTable"
+    iam_actions = (
+        "ec2:DescribeRouteTables",
+        "ec2:CreateRouteTable",
+        "ec2:DeleteRouteTable",
+        "ec2:CreateRoute",
+        "ec2:ReplaceRoute",
+        "ec2:DeleteRoute",
+        "ec2:AssociateRouteTable",
+        "ec2:DisassociateRouteTable",
+        "ec2:ReplaceRouteTableAssociation",
+        *EC2_TAGS,
+    )
     describe_op, list_key, id_key = "describe_route_tables", "RouteTables", "RouteTableId"
     requires = ("Vpc", "Subnet", "InternetGateway", "NatGateway")
     not_found_codes = frozenset({"InvalidRouteTableID.NotFound"})

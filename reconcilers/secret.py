@@ -36,6 +36,16 @@ class Secret(BaseReconciler):
     """A secret found by its ownership tags; plumb manages its metadata, not its value."""
 
     kind = "Secret"
+    iam_actions = (
+        "secretsmanager:ListSecrets",
+        "secretsmanager:DescribeSecret",
+        "secretsmanager:CreateSecret",
+        "secretsmanager:UpdateSecret",
+        "secretsmanager:DeleteSecret",
+        "secretsmanager:RestoreSecret",
+        "secretsmanager:TagResource",
+        "secretsmanager:UntagResource",
+    )
     not_found_codes = frozenset({_NOT_FOUND})
     terminal_codes = frozenset(
         {

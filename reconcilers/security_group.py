@@ -23,6 +23,7 @@ from controller.context import Context
 from controller.model import Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
+from reconcilers._ec2 import TAG_ACTIONS as EC2_TAGS
 from reconcilers._ec2 import Ec2Kind, Raw, created, observed, sync_tags, transient_on
 from reconcilers._errors import error_code, ignoring
 from reconcilers._tags import to_dict
@@ -46,6 +47,16 @@ class SecurityGroup(Ec2Kind):
     """A VPC security group with a fixed name, found by its ownership tags."""
 
     kind = "SecurityGroup"
+    iam_actions = (
+        "ec2:DescribeSecurityGroups",
+        "ec2:CreateSecurityGroup",
+        "ec2:DeleteSecurityGroup",
+        "ec2:AuthorizeSecurityGroupIngress",
+        "ec2:AuthorizeSecurityGroupEgress",
+        "ec2:RevokeSecurityGroupIngress",
+        "ec2:RevokeSecurityGroupEgress",
+        *EC2_TAGS,
+    )
     name_scope = ""
     describe_op, list_key, id_key = "describe_security_groups", "SecurityGroups", "GroupId"
     requires = ("Vpc",)

@@ -13,6 +13,7 @@ from controller.context import Context
 from controller.model import Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
+from reconcilers._ec2 import TAG_ACTIONS as EC2_TAGS
 from reconcilers._ec2 import Ec2Kind, Raw, created, observed, sync_tags, transient_on
 from reconcilers._errors import ignoring
 from reconcilers.base import Sample
@@ -23,6 +24,13 @@ class Subnet(Ec2Kind):
     """An EC2 subnet in one availability zone, found by its ownership tags."""
 
     kind = "Subnet"
+    iam_actions = (
+        "ec2:DescribeSubnets",
+        "ec2:CreateSubnet",
+        "ec2:ModifySubnetAttribute",
+        "ec2:DeleteSubnet",
+        *EC2_TAGS,
+    )
     describe_op, list_key, id_key = "describe_subnets", "Subnets", "SubnetId"
     requires = ("Vpc",)
     not_found_codes = frozenset({"InvalidSubnetID.NotFound"})

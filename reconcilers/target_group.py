@@ -28,6 +28,7 @@ from controller.model import Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
 from reconcilers._ec2 import transient_on
+from reconcilers._elbv2 import SHARED_ACTIONS as ELB_SHARED
 from reconcilers._elbv2 import (
     ElbKind,
     Raw,
@@ -64,6 +65,15 @@ class TargetGroup(ElbKind):
     """A target group with a fixed name, found by its ownership tags."""
 
     kind = "TargetGroup"
+    iam_actions = (
+        "elasticloadbalancing:DescribeTargetGroups",
+        "elasticloadbalancing:DescribeTargetGroupAttributes",
+        "elasticloadbalancing:CreateTargetGroup",
+        "elasticloadbalancing:ModifyTargetGroup",
+        "elasticloadbalancing:ModifyTargetGroupAttributes",
+        "elasticloadbalancing:DeleteTargetGroup",
+        *ELB_SHARED,
+    )
     requires = ("Vpc",)
     not_found_codes = frozenset({_NOT_FOUND})
     terminal_codes = frozenset(

@@ -28,6 +28,7 @@ from controller.context import Context
 from controller.model import TAG_ID, Diff, FieldChange, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
+from reconcilers._ecs import TAG_ACTIONS as ECS_TAGS
 from reconcilers._ecs import sync_tags, tags_of
 from reconcilers._errors import ignoring
 from reconcilers.base import BaseReconciler, Sample
@@ -47,6 +48,16 @@ class TaskDefinition(BaseReconciler):
     """A task definition family, observed through its latest ACTIVE revision."""
 
     kind = "TaskDefinition"
+    iam_actions = (
+        "ecs:ListTaskDefinitionFamilies",
+        "ecs:ListTaskDefinitions",
+        "ecs:DescribeTaskDefinition",
+        "ecs:RegisterTaskDefinition",
+        "ecs:DeregisterTaskDefinition",
+        *ECS_TAGS,
+    )
+    # Registering a revision hands its task and execution roles to ECS tasks.
+    passes_roles_to = ("ecs-tasks.amazonaws.com",)
     service = "ecs"
     # Deleted before the role it runs as.
     requires = ("Role", "LogGroup", "Secret")

@@ -20,6 +20,7 @@ from controller.context import Context
 from controller.model import Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
+from reconcilers._ec2 import TAG_ACTIONS as EC2_TAGS
 from reconcilers._ec2 import Ec2Kind, Raw, created, observed, sync_tags, transient_on
 from reconcilers._errors import ignoring
 from reconcilers.base import Sample
@@ -35,6 +36,14 @@ class Vpc(Ec2Kind):
     """An EC2 VPC, found by its ownership tags."""
 
     kind = "Vpc"
+    iam_actions = (
+        "ec2:DescribeVpcs",
+        "ec2:DescribeVpcAttribute",
+        "ec2:CreateVpc",
+        "ec2:ModifyVpcAttribute",
+        "ec2:DeleteVpc",
+        *EC2_TAGS,
+    )
     describe_op, list_key, id_key = "describe_vpcs", "Vpcs", "VpcId"
     not_found_codes = frozenset({"InvalidVpcID.NotFound"})
     terminal_codes = frozenset({"InvalidVpc.Range", "VpcLimitExceeded"})
