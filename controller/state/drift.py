@@ -23,7 +23,7 @@ KEEP_SEEN = 5  # the last distinct values found, for the report
 
 
 def backoff(retries: int) -> dt.timedelta:
-    return min(FIRST_BACKOFF * (2 ** max(0, retries)), MAX_BACKOFF)
+    return min(FIRST_BACKOFF * (2 ** min(max(0, retries), 10)), MAX_BACKOFF)
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,10 @@ mid-apply ending the run as interrupted, its leases released, the process exitin
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,9 +14,11 @@ from typing import Any
 import pytest
 
 from controller.state.store import Store
+from controller.webhook import sign
+from plumb_demo import drift
 from tests.e2e.conftest import Cli, git_repo
 from tests.e2e.loop_process import Loop, events, free_port
-from tests.e2e.test_endpoint import SPEC
+from tests.e2e.test_endpoint import SECRET, SPEC
 
 GIT = ["-c", "user.name=Ada", "-c", "user.email=ada@acme.example"]
 
@@ -122,3 +126,66 @@ def test_sigterm_mid_apply_ends_the_run_interrupted_and_exits_0(
     again.wait_for("/readyz 200", lambda: again.call("GET", "/readyz")[0] == 200, 120)
     assert _stop(again) == 0
     assert _runs(cli)[-1]["outcome"] == "succeeded"
+
+
+def test_a_fighting_writer_ends_non_converging_and_plumb_stops_writing(
+    cli: Cli, aws: Any, workdir: Path, stopped: list[Loop]
+) -> None:
+    specs = workdir / "hook"
+    specs.mkdir()
+    (specs / "hook-e1.yaml").write_text(SPEC)
+    repo = git_repo(workdir / "git", specs)
+    cli.env["PLUMB_WEBHOOK_SECRET"] = SECRET
+    # A long interval: each cycle below is asked for, so the test knows when one ran.
+    loop = _start(cli, repo, "--interval", "600")
+    stopped.append(loop)
+    loop.wait_for("/readyz 200", lambda: loop.call("GET", "/readyz")[0] == 200, 120)
+
+    fighting = threading.Event()
+
+    def writer() -> None:  # someone's script that insists on 7 days
+        while not fighting.wait(0.2):
+            drift.shorten_lifecycle("hook-e1", days=7)
+
+    drift.shorten_lifecycle("hook-e1", days=7)  # the first cycle below finds it already
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    try:
+        for n in range(6):
+            _one_cycle(loop, f"fight-{n}")
+    finally:
+        fighting.set()
+        thread.join()
+    assert _stop(loop) == 0
+
+    runs = _runs(cli)[1:]  # after the first, which made the stack
+    bucket = "hook-e1/storage/bucket"
+    wrote = [_lifecycle_writes(r) for r in runs]
+    assert wrote == [1, 1, 1, 0, 0, 0], "three repairs, then no more writes"
+    for run in runs[3:]:
+        (change,) = [c for c in run["changes"] if c["logicalId"] == bucket]
+        assert change["outcome"] == "refused"
+        assert change["reason"].startswith("non-converging since ")
+        assert "lifecycle" in change["reason"] and "= 7" in change["reason"]
+    store = Store(cli.env["PLUMB_STATE"])
+    try:
+        (row,) = [r for r in store.resources("hook-e1") if r["logicalId"] == bucket]
+    finally:
+        store.close()
+    assert row["status"] == "non-converging" and row["driftSince"] and row["driftRetryAt"]
+
+
+def _one_cycle(loop: Loop, delivery: str) -> None:
+    def cycles() -> int:
+        return int(json.loads(loop.call("GET", "/healthz")[1])["cycles"])
+
+    before = cycles()
+    body = b'{"ref": "refs/heads/main"}'
+    headers = {"X-Hub-Signature-256": sign(SECRET, body), "X-GitHub-Delivery": delivery}
+    assert loop.call("POST", "/sync", body, **headers)[0] == 202
+    loop.wait_for(f"cycle {before + 1}", lambda: cycles() > before, 60)
+
+
+def _lifecycle_writes(run: dict[str, Any]) -> int:
+    ops = run["apiCalls"].get("byOperation", {})
+    return int(ops.get("s3:PutBucketLifecycleConfiguration", 0))
