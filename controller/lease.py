@@ -91,6 +91,9 @@ class Leases:
         self.lost: set[str] = set()
         # Runs whose holder died holding a stack this run took over: they never ended.
         self.orphaned_runs: dict[int, str] = {}
+        # Stacks taken from a dead holder that had not named its run yet (killed between
+        # taking the lease and beginning its run): stack -> (who, since when).
+        self.unnamed: dict[str, tuple[str, str]] = {}
         self._sleep, self._clock = sleep, clock
         self._on_takeover = on_takeover
         self._stop = threading.Event()
@@ -115,6 +118,8 @@ class Leases:
                 self.orphaned_runs[previous.run] = (
                     f"{previous.describe()} held stack {stack} since {before['acquiredAt']}"
                 )
+            elif theirs and previous and before:
+                self.unnamed[stack] = (previous.describe(), str(before["acquiredAt"]))
         # Not a takeover: a lease its holder released between our read and our write.
         if theirs and self._on_takeover and (from_the_dead or (before or {}).get("expired")):
             self._on_takeover(stack)

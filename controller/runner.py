@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -120,7 +121,8 @@ class Runner:
             )
             held.for_run(run_id)
             logs.note(run=run_id)
-            self._close_interrupted(held.orphaned_runs, run_id)
+            orphaned = {**held.orphaned_runs, **self._unnamed_runs(held.unnamed, run_id)}
+            self._close_interrupted(orphaned, run_id)
             started = time.monotonic()
             ledger = Ledger(self.store, run_id)
             plan, contexts = self._plan(desired, options, clients)
@@ -169,6 +171,21 @@ class Runner:
             with contextlib.suppress(ValueError):  # sealed meanwhile by another replica
                 self.store.finish_run(run_id, "interrupted", errors=[why])
                 self.write_reports(run_id)
+
+    def _unnamed_runs(self, unnamed: Mapping[str, tuple[str, str]], by: int) -> dict[int, str]:
+        """Applies begun under a lease their holder died with before naming them: an
+        unsealed apply of the stack, begun since that lease was taken, is that run."""
+        if not unnamed:
+            return {}
+        found = {}
+        for run in self.store.unsealed_runs():
+            if run["command"] != "apply" or run["id"] == by:
+                continue
+            for stack in run["stacks"]:
+                who, since = unnamed.get(stack, ("", ""))
+                if since and _at(run["startedAt"]) >= _at(since):
+                    found[int(run["id"])] = f"{who} held stack {stack} since {since}"
+        return found
 
     def record_rejected(
         self, trigger: str, commit: Mapping[str, Any], source: str, errors: Sequence[str]
@@ -255,6 +272,10 @@ class Runner:
             path.write_text(report.render(run, fmt))
             out[fmt] = path
         return out
+
+
+def _at(text: str) -> datetime:
+    return datetime.fromisoformat(text)
 
 
 def _account_id(contexts: Mapping[str, Context]) -> str:

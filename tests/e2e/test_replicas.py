@@ -178,6 +178,8 @@ def test_a_replica_that_dies_hands_its_stacks_on_when_its_leases_end(
     # the dead replica's run no longer shows as running: the takeover sealed it
     if named_run:
         assert [r["id"] for r in applies[held] if r["outcome"] == "interrupted"] == [named_run]
+    # killed before it named its run in the lease, the run it had begun is sealed too
+    assert [r["id"] for r in applies[held] if r["outcome"] == "running"] == []
     print(
         f"the dead replica's stack {held} was taken over after {taken_over:.1f} s ({lease} s lease)"
     )

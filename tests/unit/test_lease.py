@@ -187,3 +187,28 @@ def test_only_a_lease_taken_from_an_expired_or_dead_holder_is_told_as_a_takeover
     third.take("acme-prod")  # released properly before: nobody's to take over
     assert told == ["acme-prod"]
     third.release()
+
+
+def test_a_run_begun_by_a_holder_that_died_before_naming_it_is_found(
+    open_store: Callable[[], Store], clock: Clock
+) -> None:
+    from controller.config import Settings
+    from controller.runner import Runner
+
+    store = open_store()
+    ticks = Ticks(clock)
+    dead = _leases(store, ticks, host="host-b")
+    dead.take("acme-prod")  # killed right after: its lease names no run
+    clock.advance(1)
+    begun = store.begin_run("schedule", "apply", ["acme-prod"])
+    other = store.begin_run("cli-plan", "plan", ["acme-prod"])  # a plan holds no lease
+    dead._stop.set()
+    clock.advance(60)  # the lease expires
+    mine = _leases(open_store(), ticks)
+    mine.take("acme-prod")
+    assert set(mine.unnamed) == {"acme-prod"} and not mine.orphaned_runs
+    now = store.begin_run("schedule", "apply", ["acme-prod"])
+    found = Runner(Settings(), store)._unnamed_runs(mine.unnamed, now)
+    assert list(found) == [begun], (found, other)
+    assert "held stack acme-prod since" in found[begun]
+    mine.release()
