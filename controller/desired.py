@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,7 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
+from controller import waivers
 from controller.model import Resource
 from controller.policy import StackPolicy
 from controller.specs.expand import expand_all, stack_policies
@@ -76,4 +79,8 @@ def do_validate(specs: str, console: Console) -> int:
         f"[green]valid:[/green] {counted(len(desired.stacks), 'stack')}, "
         f"{counted(len(desired.resources), 'resource')} ({', '.join(desired.stacks)})"
     )
+    # An expired waiver is no error (the spec is still valid), but it holds nothing back.
+    expired = waivers.records(desired.policies, dt.date.today())
+    for line in waivers.warning_lines(expired, expired_only=True):
+        console.print(f"[yellow]warning:[/yellow] {escape(line)}")
     return 0

@@ -12,6 +12,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
+from controller import waivers
 from controller.changes import change_lines
 from controller.model import SYMBOLS, Action, ActionType
 from controller.plan import Plan
@@ -71,6 +72,12 @@ def print_plan(plan: Plan, console: Console, show_noop: bool = False, fields: bo
     for error in plan.errors:
         console.print(f"[bold red]error:[/bold red] {escape(error)}")
     console.print(f"[bold]{summary(plan)}[/bold]")
+
+
+def print_waivers(plan: Plan, console: Console) -> None:
+    """One warning line per waiver of the plan's stacks expiring soon or expired."""
+    for line in waivers.warning_lines(waivers.in_run(plan)):
+        console.print(f"[yellow]warning:[/yellow] {escape(line)}")
 
 
 def _print_action(action: Action, console: Console, fields: bool = True) -> None:

@@ -25,6 +25,7 @@ from controller.model import SYMBOLS
 from controller.render import retries_text
 from controller.state.models import COUNT_KEYS
 from controller.state.scrub import scrub_change
+from controller.waivers import EXPIRED, SOON, grouped
 
 FORMATS = ("json", "markdown", "html")
 ICONS = {
@@ -86,6 +87,9 @@ def view(run: dict[str, Any]) -> dict[str, Any]:
         "api": api,
         "retries_by_service": retries_text(api),
         "operations": operations,
+        "waivers": [
+            {**w, "lines": _lines(w.get("drift"))} for w in grouped(run.get("waivers") or ())
+        ],
         "started": _when(run.get("startedAt")),
         "duration": _duration(run.get("startedAt"), run.get("finishedAt")),
     }
@@ -102,7 +106,7 @@ def _markdown(v: dict[str, Any]) -> str:
         _md_counts(run.get("counts") or {}),
     ]
     parts += [_md_stack(name, changes) for name, changes in v["stacks"]]
-    parts += [_md_failures(v["failures"], run.get("errors") or [])]
+    parts += [_md_waivers(v["waivers"]), _md_failures(v["failures"], run.get("errors") or [])]
     parts += [_md_list("Warnings", run.get("warnings") or []), _md_api(v)]
     chain = f"chain position {run.get('seq')}, previous {_code(str(run.get('prevHash'))[:12])}"
     parts.append(f"---\nRun hash {_code(str(run.get('hash')))} ({chain})")
@@ -157,11 +161,11 @@ def _md_stack(name: str, changes: list[dict[str, Any]]) -> str:
 
 def _field_lines(change: dict[str, Any]) -> list[str]:
     """Each changed field as the plan shows it; waived drift marked as such."""
-    lines = [line for f in change.get("diff") or () for line in change_lines(from_json(f))]
-    lines += [
-        f"waived: {line}" for f in change.get("waived") or () for line in change_lines(from_json(f))
-    ]
-    return lines
+    return _lines(change.get("diff")) + [f"waived: {line}" for line in _lines(change.get("waived"))]
+
+
+def _lines(fields: list[dict[str, Any]] | None) -> list[str]:
+    return [line for f in fields or () for line in change_lines(from_json(f))]
 
 
 def _diff_lines(change: dict[str, Any]) -> list[str]:
@@ -169,6 +173,30 @@ def _diff_lines(change: dict[str, Any]) -> list[str]:
         return []
     head = f"{change['symbol']} {change['logicalId']} ({change['kind']})"
     return [head, *(f"    {line}" for line in change["lines"])]
+
+
+def _md_waivers(waivers: list[dict[str, Any]]) -> str:
+    if not waivers:
+        return ""
+    soon = sum(1 for w in waivers if w["status"] == SOON)
+    lines = ["### Waivers"]
+    if soon:
+        lines.append(f"**{soon} expiring within 14 days**, listed first.\n")
+    for w in waivers:
+        flag = "⏳ **expires soon** " if w["status"] == SOON else ""
+        flag = "⌛ **expired** " if w["status"] == EXPIRED else flag
+        lines.append(
+            f"- {flag}{_code(w['stack'])} {_code(w['resource'])} field {_code(w['field'])}: "
+            f"owner {_code(w['owner']) or '—'}, reason {_code(w['reason']) or '—'}; "
+            f"{w['note']}"  # plumb's words and an ISO date: nothing to escape
+        )
+        if w["lines"]:
+            held = "drift found, no longer waived" if w["status"] == EXPIRED else "covered drift"
+            lines.append(f"  {held} in this run:")
+            lines.append(_fence("\n".join(w["lines"]), "text", indent="  "))
+        elif w["status"] != EXPIRED:
+            lines.append("  no drift on this field in this run.")
+    return "\n".join(lines)
 
 
 def _md_failures(failures: list[dict[str, Any]], errors: list[str]) -> str:
@@ -229,17 +257,21 @@ def _escape(text: str) -> str:
 
 
 def _scrubbed(run: dict[str, Any]) -> dict[str, Any]:
-    if "changes" not in run:
-        return run
-    changes = [
-        {
-            **c,
-            "diff": [scrub_change(f) for f in c.get("diff", [])],
-            "waived": [scrub_change(f) for f in c.get("waived", [])],
-        }
-        for c in run["changes"]
-    ]
-    return {**run, "changes": changes}
+    out = dict(run)
+    if "changes" in run:
+        out["changes"] = [
+            {
+                **c,
+                "diff": [scrub_change(f) for f in c.get("diff", [])],
+                "waived": [scrub_change(f) for f in c.get("waived", [])],
+            }
+            for c in run["changes"]
+        ]
+    if "waivers" in run:
+        out["waivers"] = [
+            {**w, "drift": [scrub_change(f) for f in w.get("drift", [])]} for w in run["waivers"]
+        ]
+    return out
 
 
 def _pretty_canonical(run: dict[str, Any]) -> str:

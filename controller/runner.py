@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from controller import logs, report
+from controller import logs, report, waivers
 from controller.apply import APPLIED, FAILED, PENDING, SKIPPED, Applier, Event, Outcome
 from controller.aws import ClientFactory
 from controller.config import Settings
@@ -242,7 +242,14 @@ class Runner:
         counts["failed"] = sum(1 for o in outcomes.values() if o.status == FAILED)
         try:
             run_hash = self.store.finish_run(
-                run_id, outcome, counts, calls, {"seconds": seconds}, errors, plan.warnings
+                run_id,
+                outcome,
+                counts,
+                calls,
+                {"seconds": seconds},
+                errors,
+                plan.warnings,
+                waivers.in_run(plan),
             )
         except ValueError:  # sealed already: this run lost its lease and was closed
             raise LockError(

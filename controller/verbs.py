@@ -118,6 +118,7 @@ def do_drift(runner: Runner, desired: Desired, console: Console) -> int:
             console.print(f"[dim]waived: {action.logical_id} {change.path}[/dim]")
     for error in result.plan.errors:
         console.print(f"[bold red]error:[/bold red] {error}")
+    render.print_waivers(result.plan, console)
     console.print(render.calls_text(result.api_calls))
     if result.plan.errors:
         return ERROR
@@ -217,6 +218,7 @@ def _show_plan(result: RunResult, fmt: str, console: Console) -> None:
         click.echo(render.plan_markdown(result.plan, result.api_calls))
         return
     render.print_plan(result.plan, console)
+    render.print_waivers(result.plan, console)
     console.print(render.calls_text(result.api_calls) + f" in {result.seconds:.2f} s")
 
 
@@ -276,6 +278,7 @@ def _show_apply(
             f"[yellow]{counted(len(again), 'warning')} unchanged since run {last}[/yellow] "
             "(listed in this run's report)"
         )
+    render.print_waivers(result.plan, console)
     console.print(
         f"[bold]Run {result.run_id}: {result.outcome}.[/bold] "
         + render.calls_text(result.api_calls)

@@ -140,6 +140,7 @@ class Run(Base):
     timings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     errors: Mapped[list[Any]] = mapped_column(default=list)
     warnings: Mapped[list[Any]] = mapped_column(default=list)
+    waivers: Mapped[list[Any]] = mapped_column(default=list)  # controller/waivers.py records
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     hash: Mapped[str | None] = mapped_column(String(64))
 
@@ -290,6 +291,11 @@ def change_row(
     )
 
 
+def waiver_records(waivers: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """A run's waivers (controller/waivers.py) as stored, their drift scrubbed as changes are."""
+    return [{**w, "drift": [scrub_change(dict(c)) for c in w.get("drift") or ()]} for w in waivers]
+
+
 # -- rows as plain dicts: the shape of run(), resources() and the JSON report ---------------
 
 
@@ -318,6 +324,8 @@ def run_dict(run: Run, changes: list[dict[str, Any]] | None = None) -> dict[str,
         "timings": dict(run.timings),
         "errors": list(run.errors),
         "warnings": list(run.warnings),
+        # Only when there are some: runs sealed before waivers were recorded keep their hashes.
+        **({"waivers": list(run.waivers)} if run.waivers else {}),
         "prevHash": run.prev_hash,
         "hash": run.hash,
     }

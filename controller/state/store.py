@@ -39,6 +39,7 @@ from controller.state.models import (
     check_value,
     resource_dict,
     run_dict,
+    waiver_records,
 )
 from controller.state.scrub import plain
 from controller.state.source_runs import SourceRuns
@@ -130,6 +131,7 @@ class Store(LockRows, SourceRuns):
         timings: dict[str, Any] | None = None,
         errors: Iterable[str] = (),
         warnings: Iterable[str] = (),
+        waivers: Iterable[Mapping[str, Any]] = (),
     ) -> str:
         """Seal the run into the hash chain and return its hash; counts default to its changes."""
         check_value(outcome, RUN_OUTCOMES, "run outcome")
@@ -150,6 +152,7 @@ class Store(LockRows, SourceRuns):
             run.timings = plain(timings or {})
             run.errors = [str(e) for e in errors]
             run.warnings = [str(w) for w in warnings]
+            run.waivers = plain(waiver_records(waivers))
             s.flush()
             s.refresh(run)  # hash exactly what was stored, as the audit will read it back
             run.hash = chain_hash(run.prev_hash or "", run_dict(run, _changes(s, [run_id])[run_id]))

@@ -10,7 +10,10 @@ from __future__ import annotations
 from sqlalchemy import Connection, inspect, text
 
 ADDED = {
-    "runs": {"commit_date": "VARCHAR(40) NOT NULL DEFAULT ''"},
+    "runs": {
+        "commit_date": "VARCHAR(40) NOT NULL DEFAULT ''",
+        "waivers": "JSON NOT NULL DEFAULT '[]'",
+    },
     "resources": {
         "drift_since": "{timestamp} NULL",
         "drift_seen": "JSON NOT NULL DEFAULT '[]'",
