@@ -3,8 +3,10 @@
 GitHub sends `X-Hub-Signature-256: sha256=<hex>`, the HMAC-SHA256 of the raw body under the
 webhook's secret, and a unique `X-GitHub-Delivery` id. A delivery is accepted once: anyone
 who overheard a signed one could otherwise replay it and make the loop sync at will, so the
-ids of accepted deliveries (or, without an id, the body's sha256) are remembered, the last
-`REMEMBERED` of them, oldest forgotten first.
+ids of accepted deliveries and their bodies' sha256 are remembered (the signature covers
+the body, not the id), the last `REMEMBERED` of them, oldest forgotten first. The memory
+is the process's own: a restarted loop accepts an old delivery once more, which costs one
+cycle, the same as a push.
 """
 
 from __future__ import annotations
@@ -47,13 +49,20 @@ class Webhook:
             return UNSIGNED
         if not hmac.compare_digest(given.strip().encode(), sign(self._secret, body).encode()):
             return BAD_SIGNATURE
+        # The signature covers the body only: a replayer may send a fresh delivery id with
+        # an overheard body. So the body counts as seen too (each push's body is its own).
         delivery = _header(headers, DELIVERY_HEADER).strip()
-        key = f"id:{delivery}" if delivery else f"sha256:{hashlib.sha256(body).hexdigest()}"
+        keys = [f"sha256:{hashlib.sha256(body).hexdigest()}"] + (
+            [f"id:{delivery}"] if delivery else []
+        )
         with self._lock:
-            if key in self._seen:
-                self._seen.move_to_end(key)  # a replayer keeps it remembered
+            if any(key in self._seen for key in keys):
+                for key in keys:
+                    self._seen[key] = None
+                    self._seen.move_to_end(key)  # a replayer keeps it remembered
                 return REPLAYED
-            self._seen[key] = None
+            for key in keys:
+                self._seen[key] = None
             while len(self._seen) > self._remembered:
                 self._seen.popitem(last=False)
         return None

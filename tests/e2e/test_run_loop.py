@@ -180,7 +180,7 @@ def _one_cycle(loop: Loop, delivery: str) -> None:
         return int(json.loads(loop.call("GET", "/healthz")[1])["cycles"])
 
     before = cycles()
-    body = b'{"ref": "refs/heads/main"}'
+    body = json.dumps({"ref": "refs/heads/main", "delivery": delivery}).encode()
     headers = {"X-Hub-Signature-256": sign(SECRET, body), "X-GitHub-Delivery": delivery}
     assert loop.call("POST", "/sync", body, **headers)[0] == 202
     loop.wait_for(f"cycle {before + 1}", lambda: cycles() > before, 60)

@@ -16,15 +16,17 @@ import pytest
 from controller.state.store import Store
 from plumb_demo import drift
 from tests.e2e.conftest import Cli, git_repo
+from tests.e2e.test_endpoint import SPEC
 
-PROD = "acme-prod"
+PROD = "hook-e1"  # a network without NAT and a bucket: quick to build, the same behaviour
 GIT = ["-c", "user.name=Ada", "-c", "user.email=ada@acme.example"]
 
 
 def _repo(workdir: Path) -> Path:
-    """The prod stack alone: half the resources, the same behaviour."""
-    (workdir / "specs" / "acme-staging.yaml").unlink()
-    return git_repo(workdir, workdir / "specs")
+    specs = workdir / "small"
+    specs.mkdir()
+    (specs / f"{PROD}.yaml").write_text(SPEC)
+    return git_repo(workdir, specs)
 
 
 def _commit(repo: Path, message: str, *extra: str, env: dict[str, str] | None = None) -> str:
@@ -68,13 +70,13 @@ def test_a_bad_head_is_refused_once_and_the_commit_in_force_keeps_converging(
     good = _head(repo)
     cli("run", "--once", "--repo", str(repo), check=0)
 
-    _edit(repo, "cidr: 10.20.0.0/16", "cidr: 10.20.0.1/16")
+    _edit(repo, "cidr: 10.60.0.0/16", "cidr: 10.60.0.1/16")
     bad = _commit(repo, "prod: a typo in the VPC CIDR")
     drift.shorten_lifecycle(PROD, days=7)
     out = cli("run", "--once", "--repo", str(repo), check=1).stdout
     assert f"commit {bad[:12]} refused" in out and "spec.network.cidr" in out
     assert f"keeping in force commit {good[:12]}" in out
-    assert _expiry(aws) == 90, "drift is repaired from the commit in force"
+    assert _expiry(aws) == 30, "drift is repaired from the commit in force"
 
     cli("run", "--once", "--repo", str(repo), check=1)
     runs = _runs(cli)
@@ -88,9 +90,9 @@ def test_a_bad_head_is_refused_once_and_the_commit_in_force_keeps_converging(
     assert [r["outcome"] for r in after] == ["succeeded", "no-changes"]
 
     # The fix arrives with a new setting; then it is reverted, and the account follows.
-    _edit(repo, "cidr: 10.20.0.1/16", "cidr: 10.20.0.0/16")
+    _edit(repo, "cidr: 10.60.0.1/16", "cidr: 10.60.0.0/16")
     _commit(repo, "prod: fix the CIDR")
-    _edit(repo, "expireAfterDays: 90", "expireAfterDays: 60")
+    _edit(repo, "expireAfterDays: 30", "expireAfterDays: 60")
     fixed = _commit(repo, "prod: keep objects 60 days")
     cli("run", "--once", "--repo", str(repo), check=0)
     assert _expiry(aws) == 60 and _runs(cli)[-1]["commit"]["sha"] == fixed
@@ -100,7 +102,7 @@ def test_a_bad_head_is_refused_once_and_the_commit_in_force_keeps_converging(
         capture_output=True,
     )
     cli("run", "--once", "--repo", str(repo), check=0)
-    assert _expiry(aws) == 90 and _runs(cli)[-1]["commit"]["sha"] == _head(repo)
+    assert _expiry(aws) == 30 and _runs(cli)[-1]["commit"]["sha"] == _head(repo)
 
 
 def test_a_source_that_cannot_be_fetched_is_refused_once(cli: Cli, aws: Any, workdir: Path) -> None:
@@ -114,7 +116,7 @@ def test_a_source_that_cannot_be_fetched_is_refused_once(cli: Cli, aws: Any, wor
     # The commit in force is still on disk: drift is still repaired while git is away.
     drift.shorten_lifecycle(PROD, days=7)
     cli("run", "--once", "--repo", str(repo), check=1)
-    assert _expiry(aws) == 90
+    assert _expiry(aws) == 30
     rejected = [r for r in _runs(cli) if r["outcome"] == "rejected"]
     assert len(rejected) == 1 and rejected[0]["commit"]["sha"] == ""
     assert "git fetch" in rejected[0]["errors"][0]
@@ -172,7 +174,7 @@ def test_require_signed_applies_only_commits_signed_by_a_key_of_the_keyring(
     assert "nothing to converge" in out
     assert aws.s3.list_buckets()["Buckets"] == [], "an unsigned commit changes nothing"
 
-    _edit(repo, "expireAfterDays: 90", "expireAfterDays: 60")
+    _edit(repo, "expireAfterDays: 30", "expireAfterDays: 60")
     signed = _commit(repo, "prod: 60 days, signed", "-Srelease@acme.example", env=env)
     cli("sync", "--repo", str(repo), "--require-signed", str(keyring), check=0)
     assert _expiry(aws) == 60

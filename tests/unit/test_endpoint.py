@@ -157,11 +157,20 @@ def test_without_a_delivery_id_the_same_body_is_a_replay(loop: Loop, endpoint: E
 
 
 def test_the_replay_memory_is_bounded_and_forgets_the_oldest() -> None:
-    hook = Webhook(SECRET, remembered=2)
-    for delivery in ("a", "b", "c"):
-        assert hook.refusal(signed(delivery=delivery), PUSH) is None
-    assert hook.refusal(signed(delivery="c"), PUSH) == "replayed"
-    assert hook.refusal(signed(delivery="a"), PUSH) is None, "forgotten: one of 2 remembered"
+    hook = Webhook(SECRET, remembered=4)  # two deliveries: an id and a body each
+    bodies = {d: PUSH + d.encode() for d in "abc"}
+    for delivery, body in bodies.items():
+        assert hook.refusal(signed(body, delivery=delivery), body) is None
+    assert hook.refusal(signed(bodies["c"], delivery="c"), bodies["c"]) == "replayed"
+    assert hook.refusal(signed(bodies["a"], delivery="a"), bodies["a"]) is None, "forgotten"
+
+
+def test_a_signed_body_sent_again_under_a_new_delivery_id_is_a_replay(
+    loop: Loop, endpoint: Endpoint
+) -> None:
+    assert post_sync(endpoint, **signed(delivery="d-1"))[0] == 202
+    code, body = post_sync(endpoint, **signed(delivery="d-2"))
+    assert code == 401 and body["reason"] == "replayed" and loop.triggered == 1
 
 
 def test_a_github_ping_is_answered_without_a_cycle(loop: Loop, endpoint: Endpoint) -> None:
