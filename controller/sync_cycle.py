@@ -79,7 +79,10 @@ def _refuse(
     before = runner.store.refused_already(source, sha, errors)
     what = f"commit {sha[:12]}" if sha else f"fetching {source}"
     if before is not None:
-        console.print(f"[red]{what} was refused in run {before}[/red]; still refused")
+        console.print(
+            f"[red]{what} was refused in run {before}[/red] and still is "
+            f"(`plumb report {before}` says why)"
+        )
         return
     details: dict[str, Any] = commit.to_json() if commit else {}
     run_id = runner.record_rejected(trigger, details, source, errors)
