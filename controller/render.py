@@ -1,4 +1,5 @@
-"""Plans for people: a terminal view in the spirit of `terraform plan`, and Markdown.
+"""Plans for people: a terminal view in the spirit of `terraform plan` (the pull-request
+comment is controller/plan_markdown.py).
 
 One line per resource with its symbol, the changed fields indented under it, a summary
 line, and the API calls the plan took. Colour comes from rich, only on a terminal.
@@ -96,31 +97,3 @@ def _print_action(action: Action, console: Console, fields: bool = True) -> None
             console.print(f"        [dim]waived: {escape(line)}[/dim]")
     for warning in action.warnings:
         console.print(f"        [yellow]warning: {escape(warning)}[/yellow]")
-
-
-def plan_markdown(plan: Plan, calls: Mapping[str, Any] | None = None) -> str:
-    out = ["### plumb plan", "", f"**{summary(plan)}**", ""]
-    for stack in sorted({a.stack for a in plan.actions}):
-        rows = [a for a in plan.actions if a.stack == stack and (a.type is not A.NOOP or a.waived)]
-        out += [f"#### {stack}", ""]
-        if not rows:
-            out += ["No changes.", ""]
-            continue
-        out += ["| | kind | resource | changes |", "|---|---|---|---|"]
-        for a in rows:
-            details = "<br>".join(_md(line) for c in a.changes for line in change_lines(c))
-            if a.reason:
-                details = f"_{_md(a.reason)}_" + (f"<br>{details}" if details else "")
-            out.append(f"| `{SYMBOL[a.type]}` | {a.kind} | `{a.name()}` | {details} |")
-        out.append("")
-    for w in plan.warnings:
-        out.append(f"- ⚠️ {_md(w)}")
-    for e in plan.errors:
-        out.append(f"- ❌ {_md(e)}")
-    if calls:
-        out += ["", calls_text(calls)]
-    return "\n".join(out) + "\n"
-
-
-def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")

@@ -11,7 +11,6 @@ from anywhere never shows a secret.
 from __future__ import annotations
 
 import json
-import re
 from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +20,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from controller.audit import canonical
 from controller.changes import change_lines, from_json
+from controller.markdown import code as _code
+from controller.markdown import escape as _escape
+from controller.markdown import fence as _fence
 from controller.model import SYMBOLS
 from controller.render import retries_text
 from controller.state.models import COUNT_KEYS
@@ -229,28 +231,6 @@ def _md_api(v: dict[str, Any]) -> str:
     if top:
         line += " Top: " + ", ".join(f"{_code(op)} {n}" for op, n in top)
     return line
-
-
-def _code(text: str, table: bool = False) -> str:
-    """`text` as one inline code span: nothing in it renders as Markdown or HTML."""
-    text = " ".join(str(text).split())
-    if not text:
-        return ""
-    ticks = "`" * (max((len(m) for m in re.findall(r"`+", text)), default=0) + 1)
-    if table:  # GFM splits table cells on "|" even inside code spans unless escaped
-        text = text.replace("|", "\\|")
-    return f"{ticks} {text} {ticks}" if "`" in text else f"{ticks}{text}{ticks}"
-
-
-def _fence(text: str, lang: str, indent: str = "") -> str:
-    ticks = "`" * max(3, max((len(m) for m in re.findall(r"`+", text)), default=0) + 1)
-    body = "\n".join(indent + line for line in text.splitlines())
-    return f"{indent}{ticks}{lang}\n{body}\n{indent}{ticks}"
-
-
-def _escape(text: str) -> str:
-    """Plain text for Markdown: one line, every ASCII punctuation mark escaped."""
-    return re.sub(r"([\\`*_{}\[\]<>()#+\-.!|~&@:])", r"\\\1", " ".join(str(text).split()))
 
 
 # -- shared helpers ----------------------------------------------------------------------

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from controller import logs, planfile, render
+from controller import logs, plan_markdown, planfile, render
 from controller.changes import change_lines
 from controller.desired import Desired, do_validate, load_desired  # noqa: F401 (re-exported)
 from controller.errors import LockError
@@ -215,7 +215,7 @@ def _show_plan(result: RunResult, fmt: str, console: Console) -> None:
         click.echo(render_json(result))
         return
     if fmt == "markdown":
-        click.echo(render.plan_markdown(result.plan, result.api_calls))
+        click.echo(plan_markdown.plan_markdown(result.plan, result.api_calls))
         return
     render.print_plan(result.plan, console)
     render.print_waivers(result.plan, console)

@@ -63,7 +63,7 @@ def _actions() -> list[tuple[Action, str, str]]:
                 "Bucket",
                 "acme-prod/storage/bucket",
                 changes=(FieldChange("name", "a", "b", immutable=True),),
-                reason="replace refused: name is immutable",
+                reason="replace refused: name is immutable; rerun with --allow-replace",
             ),
             "refused",
             "",
@@ -195,6 +195,12 @@ def test_markdown_keeps_untrusted_text_inert(run: dict[str, Any]) -> None:
     markup = _outside_code(md)
     assert "<script>" not in markup and "<b>" not in markup
     assert "<script>" in md  # shown, but inside a code span
+
+
+def test_markdown_leaves_option_names_and_plain_words_alone(run: dict[str, Any]) -> None:
+    md = render(run, "markdown")
+    assert "rerun with --allow-replace" in md
+    assert "\\-" not in md and "\\." not in md and "\\:" not in md
 
 
 def test_html_escapes_a_malicious_commit_message(run: dict[str, Any]) -> None:
