@@ -27,6 +27,7 @@ from controller.cli_parts import (
 )
 from controller.cli_policy import iam_policy
 from controller.cli_run import run
+from controller.cli_schema import schema
 from controller.config import DEFAULT_LEASE, DEFAULT_WAIT, Settings
 from controller.errors import PlumbError
 from controller.words import counted
@@ -115,11 +116,14 @@ def main(
 
 
 @main.command()
-@SPECS
+@click.argument("specs", nargs=-1, type=click.Path())
 @command
-def validate(state: State, specs: str) -> int:
-    """Check specs (YAML, schema, semantics); exit 1 on any error."""
-    return desired_specs.do_validate(specs, state.console)
+def validate(state: State, specs: tuple[str, ...]) -> int:
+    """Check specs (YAML, schema, semantics); exit 1 on any error.
+
+    SPECS are folders or files, validated together (default: specs); a pre-commit hook
+    passes the files a commit changes."""
+    return desired_specs.do_validate(specs or ("specs",), state.console)
 
 
 @main.command()
@@ -353,6 +357,7 @@ def demo(state: State, keep: bool) -> int:
 
 main.add_command(run)
 main.add_command(iam_policy)
+main.add_command(schema)
 
 if __name__ == "__main__":
     main()

@@ -50,20 +50,21 @@ class Desired:
 
 
 def load_desired(
-    specs: str | Path,
+    specs: str | Path | Sequence[str | Path],
     stacks: Sequence[str] = (),
     commit: Commit | None = None,
     source: str = "",
     shown_as: str | None = None,
 ) -> Desired:
-    """Validate every spec under `specs` (all errors at once) and expand them; `shown_as`
-    names `specs` in messages (a commit's checkout by the path in its repository)."""
+    """Validate every spec under `specs`, a folder or file or several (all errors at once),
+    and expand them; `shown_as` names `specs` in messages (a commit's checkout by the path
+    in its repository)."""
     docs = load_and_validate(specs, shown_as)
     desired = Desired(
         expand_all(docs),
         stack_policies(docs),
         commit.to_json() if commit else {},
-        source or str(specs),
+        source or (str(specs) if isinstance(specs, str | Path) else " ".join(map(str, specs))),
     )
     unknown = sorted(set(stacks) - set(desired.stacks))
     if unknown:
@@ -73,7 +74,8 @@ def load_desired(
     return desired.only(stacks)
 
 
-def do_validate(specs: str, console: Console) -> int:
+def do_validate(specs: Sequence[str], console: Console) -> int:
+    """Validate the given spec files and folders together, as one set."""
     desired = load_desired(specs)
     console.print(
         f"[green]valid:[/green] {counted(len(desired.stacks), 'stack')}, "

@@ -24,6 +24,9 @@ from controller.words import counted
 A = ActionType
 COMMENT_LIMIT = 65_536  # characters GitHub accepts in one issue or pull-request comment
 _NOTE_ROOM = 400  # kept free for the lines that say what was left out
+# The comment's first line, hidden when rendered: a CI job finds its earlier comment by it
+# and updates that one instead of adding another on every push.
+MARKER = "<!-- plumb plan -->"
 _ORDER = {A.DELETE: 0, A.REPLACE: 1, A.BLOCKED: 2, A.UNKNOWN: 3, A.CREATE: 4, A.UPDATE: 5}
 
 
@@ -126,7 +129,7 @@ def _drop_one(parts: _Parts) -> bool:
 
 
 def _compose(plan: Plan, calls: Mapping[str, Any] | None, shown: list[Action], p: _Parts) -> str:
-    blocks = ["### plumb plan", summary_line(plan, calls)]
+    blocks = [f"{MARKER}\n### plumb plan", summary_line(plan, calls)]
     callout = [line for line in p.callout if line is not None]
     if p.callout:
         many = counted(len(p.callout), "destructive action")

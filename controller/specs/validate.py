@@ -44,17 +44,26 @@ ENVELOPE = "envelope.json"
 _ENVELOPE = {"missing required field 'apiVersion'", "missing required field 'kind'"}
 
 
-def load_and_validate(root: str | FsPath, shown_as: str | None = None) -> list[Document]:
-    """The documents under `root`, validated, with schema defaults filled in.
+def load_and_validate(
+    root: str | FsPath | Sequence[str | FsPath], shown_as: str | None = None
+) -> list[Document]:
+    """The documents under `root` (a folder or file, or several), validated, with schema
+    defaults filled in.
 
     The documents of files that load are validated even when another file is broken, so
-    one run shows every problem.
+    one run shows every problem. Several roots are validated together, as one set: a
+    reference from one file to another resolves.
     """
-    docs, issues = collect_documents(root, shown_as)
+    roots = [root] if isinstance(root, str | FsPath) else list(dict.fromkeys(root))
+    docs: list[Document] = []
+    issues: list[SpecIssue] = []
+    for one in roots:
+        found, problems = collect_documents(one, shown_as)
+        docs, issues = docs + found, issues + problems
     valid: list[Document] = []
     if docs or not issues:
         try:
-            valid = validate(docs, where=shown_as or str(root))
+            valid = validate(docs, where=shown_as or ", ".join(map(str, roots)))
         except SpecError as err:
             issues = [*issues, *err.issues]
     if issues:

@@ -87,20 +87,33 @@ def test_kind_lives_in_a_module_named_after_it(kind: str) -> None:
     assert module.rsplit(".", 1)[-1] == snake(kind), f"{kind} is defined in {module}"
 
 
-def test_validate_loads_nothing_of_aws_or_the_state() -> None:
-    """A pre-commit hook runs `plumb validate` on every commit: it must start fast."""
+HEAVY = ("boto3", "botocore.client", "sqlalchemy", "moto", "deepdiff", "apscheduler")
+
+
+def _heavy_modules_loaded_by(*argv: str) -> list[str]:
+    """The heavy modules a run of `plumb ARGV` imports, in a fresh interpreter."""
     import subprocess
     import sys
 
     probe = (
         "import sys\n"
-        "sys.argv = ['plumb', 'validate', 'specs']\n"
+        f"sys.argv = ['plumb', *{list(argv)!r}]\n"
         "from controller.cli import main\n"
         "try:\n    main()\nexcept SystemExit as done:\n    assert done.code == 0, done.code\n"
-        "heavy = ('boto3', 'botocore.client', 'sqlalchemy', 'moto', 'deepdiff', 'apscheduler')\n"
-        "print(sorted(m for m in heavy if m in sys.modules))\n"
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
     )
-    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout
+    return ast.literal_eval(done.stdout.strip().splitlines()[-1])
+
+
+def test_validate_loads_nothing_of_aws_or_the_state() -> None:
+    """A pre-commit hook runs `plumb validate` on every commit: it must start fast."""
+    assert _heavy_modules_loaded_by("validate", "specs") == []
+
+
+def test_schema_loads_nothing_of_aws_or_the_state() -> None:
+    """An editor or a CI job asks for the schemas where there is no AWS and no state."""
+    assert _heavy_modules_loaded_by("schema", "--output", "/dev/null") == []
+    assert _heavy_modules_loaded_by("schema", "--list") == []

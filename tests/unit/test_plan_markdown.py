@@ -42,7 +42,8 @@ def _mixed_plan() -> Plan:
 
 def test_the_comment_has_a_summary_a_table_and_folded_diffs() -> None:
     md = plan_markdown(_mixed_plan(), CALLS)
-    summary = md.splitlines()[2]
+    assert md.startswith("<!-- plumb plan -->\n### plumb plan\n")
+    summary = md.splitlines()[3]
     assert summary.startswith("**Plan:** 1 to create, 1 to update, 0 to replace, 1 to delete")
     assert "1 blocked" in summary and "12 AWS API calls" in summary
     assert "| stack | resource | kind | action | reason |" in md
@@ -120,7 +121,9 @@ def _big_plan(n: int = 2000) -> Plan:
 def test_a_plan_of_2000_resources_fits_one_comment_and_says_what_it_left_out() -> None:
     md = plan_markdown(_big_plan(), CALLS)
     assert len(md) <= COMMENT_LIMIT
-    assert md.startswith("### plumb plan\n\n**Plan:** 667 to create, 1333 to update")
+    assert md.startswith(
+        "<!-- plumb plan -->\n### plumb plan\n\n**Plan:** 667 to create, 1333 to update"
+    )
     note = re.search(r"diffs of (\d+) resources, table rows of (\d+) actions left out", md)
     assert note, md[-300:]
     assert md.rstrip().endswith("left out: run `plumb plan` for them._")
