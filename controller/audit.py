@@ -14,27 +14,16 @@ hash recorded elsewhere (the last pull-request comment, a log) as `head` to clos
 
 from __future__ import annotations
 
-import hashlib
 import itertools
-import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from controller.state.models import GENESIS_HASH
+from controller.chain import GENESIS_HASH, canonical, chain_hash
 
 if TYPE_CHECKING:
     from controller.state.store import Store
 
-UNHASHED_KEYS = frozenset({"hash", "prevHash"})
-
-
-def canonical(run: dict[str, Any]) -> str:
-    body = {k: v for k, v in run.items() if k not in UNHASHED_KEYS}
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def chain_hash(prev_hash: str, run: dict[str, Any]) -> str:
-    return hashlib.sha256((prev_hash + canonical(run)).encode("utf-8")).hexdigest()
+__all__ = ["canonical", "chain_hash", "verify"]
 
 
 @dataclass

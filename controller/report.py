@@ -19,7 +19,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from controller.audit import canonical
+from controller.chain import canonical
 from controller.changes import change_lines, from_json
 from controller.model import SYMBOLS
 from controller.render import retries_text

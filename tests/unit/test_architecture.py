@@ -104,3 +104,22 @@ def test_validate_loads_nothing_of_aws_or_the_state() -> None:
         [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout
+
+
+def test_the_chain_hashing_is_a_leaf() -> None:
+    """controller/chain.py is shared by the store that seals runs and the audit that checks
+    them; importing anything of plumb would bring back the cycle between those two."""
+    tree = ast.parse((ROOT / "controller" / "chain.py").read_text())
+    names = [
+        name
+        for node in ast.walk(tree)
+        for name in (
+            [a.name for a in node.names]
+            if isinstance(node, ast.Import)
+            else [node.module or ""]
+            if isinstance(node, ast.ImportFrom)
+            else []
+        )
+    ]
+    ours = [n for n in names if n.split(".")[0] in {"controller", "reconcilers", "plumb_demo"}]
+    assert not ours, f"controller/chain.py must import nothing of plumb: {ours}"
