@@ -42,13 +42,32 @@ def _docstring_lines(tree: ast.Module) -> set[int]:
     return lines
 
 
+def _keyword_argument(tokens: list[tokenize.TokenInfo], at: int) -> bool:
+    """`name=` right after `(` or `,`: a keyword argument of a call."""
+    before = next((t for t in reversed(tokens[:at]) if t.type not in _LAYOUT), None)
+    after = tokens[at + 1] if at + 1 < len(tokens) else None
+    return (
+        tokens[at].type == tokenize.NAME
+        and after is not None
+        and after.string == "="
+        and before is not None
+        and before.string in {"(", ","}
+    )
+
+
+_LAYOUT = {tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT}
+
+
 def _kind_names_in_code(path: Path) -> list[str]:
     """Kind names used as identifiers or string literals; comments and docstrings may name
     a kind as an example, code may not."""
     text = path.read_text()
     prose = _docstring_lines(ast.parse(text))
     found = []
-    for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+    tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    for at, tok in enumerate(tokens):
+        if _keyword_argument(tokens, at):
+            continue  # an AWS API's parameter (S3's Bucket=), not a kind
         if tok.type == tokenize.NAME or (tok.type == tokenize.STRING and tok.start[0] not in prose):
             match = KIND_NAME.search(tok.string)
             if match:
