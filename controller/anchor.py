@@ -139,7 +139,8 @@ class Archive:
                     versions.setdefault(version["Key"], []).append(version)
             lines, problems = [], []
             for key, found in sorted(versions.items()):
-                oldest = min(found, key=lambda v: v["LastModified"])
+                # Listed newest first: on a tie of seconds the one listed last is older.
+                oldest = min(reversed(found), key=lambda v: v["LastModified"])
                 if len(found) > 1:
                     problems.append(
                         f"s3://{self.bucket}/{key} was written {len(found)} times; "
