@@ -1,40 +1,43 @@
-"""The run hash chain: how a run is hashed, and the offline check that none was altered or removed.
+"""`plumb audit verify`: the offline check that no run was altered, removed, reordered or
+cut off, that the database is not an older copy, and that every run is in the chain.
 
-`hash = sha256(prev_hash + canonical JSON of the run)`, where the run is the dict that
-`Store.run()` returns (its changes included) less `hash` and `prevHash`, and canonical JSON
-is `json.dumps(sort_keys=True, separators=(",", ":"))`. The first run links to 64 zeros.
-Because the JSON report is that same dict, an auditor can recompute any run's hash from
-its report alone.
+The arithmetic of a link is controller/chain.py's. What each check can prove:
 
-What the chain proves: a run whose fields or changes were edited no longer matches its hash;
-a removed run leaves a gap in chain positions and ids and breaks the next run's link. What
-it cannot prove on its own: that the newest runs were not cut off the end. Pass the head
-hash recorded elsewhere (the last pull-request comment, a log) as `head` to close that gap.
+- The links alone: a run whose fields or changes were edited no longer matches its hash; a
+  removed run leaves a gap in chain positions and ids and breaks the next run's link. Anyone
+  who can write the database can still recompute a plain sha256 chain after an edit.
+- The audit key: a run sealed with it (HMAC-SHA256) cannot be recomputed without the key, so
+  an edit shows even after the whole chain was recomputed. A plain run after a keyed one is
+  a downgrade. Without the key a keyed run's link cannot be checked at all.
+- The anchor (controller/anchor.py): the head as it was after each run, kept outside the
+  database. A run that differs from its anchored line, positions anchored but missing from
+  the end (cut off, or the database restored from an older copy), and sealed runs without
+  an anchor line are all found against it.
+- Runs outside the chain: a run never sealed that no live lease holds is a run whose plumb
+  died; the AWS changes it made are in no link until a later run seals it `interrupted`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import itertools
-import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from controller.state.models import GENESIS_HASH
+from rich.markup import escape
+
+from controller.audit_anchor import compare_anchors
+from controller.chain import GENESIS_HASH, KEYED, PLAIN, SEALS, canonical, chain_hash, same_hash
+from controller.chain import seal_of as _seal_of
+from controller.errors import PlumbError
+from controller.words import counted
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
+    from controller.config import Settings
     from controller.state.store import Store
 
-UNHASHED_KEYS = frozenset({"hash", "prevHash"})
-
-
-def canonical(run: dict[str, Any]) -> str:
-    body = {k: v for k, v in run.items() if k not in UNHASHED_KEYS}
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def chain_hash(prev_hash: str, run: dict[str, Any]) -> str:
-    return hashlib.sha256((prev_hash + canonical(run)).encode("utf-8")).hexdigest()
+__all__ = ["canonical", "chain_hash", "verify"]
 
 
 @dataclass
@@ -43,27 +46,94 @@ class AuditResult:
     runs_checked: int
     problems: list[str] = field(default_factory=list)
     head: str = GENESIS_HASH  # the hash of the newest run in the chain
+    notes: list[str] = field(default_factory=list)  # what was not checked, and why
+
+    @property
+    def first(self) -> str:
+        """The first thing found wrong, in chain order: what an auditor looks at first."""
+        return self.problems[0] if self.problems else ""
 
 
-def verify(store: Store, head: str | None = None) -> AuditResult:
-    """Recompute every run's hash in chain order and check the links between them."""
-    problems: list[str] = []
-    prev_hash, prev_seq, prev_id, checked = GENESIS_HASH, 0, None, 0
+@dataclass
+class _Walk:
+    key: bytes | None
+    without_key: bool
+    problems: list[str] = field(default_factory=list)
+    unkeyed: list[int] = field(default_factory=list)  # keyed runs checked without the key
+    first_keyed: int | None = None
+    runs: list[dict[str, Any]] = field(default_factory=list)  # id, seq, hash of each
+
+
+def verify(
+    store: Store,
+    head: str | None = None,
+    *,
+    key: bytes | None = None,
+    anchors: list[dict[str, Any]] | None = None,
+    without_key: bool = False,
+) -> AuditResult:
+    """Recompute every run's link in chain order; compare with the anchor lines if given."""
+    walk = _Walk(key, without_key)
+    prev_hash, prev_seq, prev_id = GENESIS_HASH, 0, None
     for run in store.chain():
-        checked += 1
-        problems += _check_link(run, prev_hash, prev_seq, prev_id)
-        if chain_hash(run["prevHash"] or "", run) != run["hash"]:
-            problems.append(f"run {run['id']}: hash mismatch, the run or its changes were altered")
+        walk.problems += _check_link(run, prev_hash, prev_seq, prev_id)
+        walk.problems += _check_seal(run, walk)
+        walk.runs.append({"id": run["id"], "seq": run["seq"], "hash": run["hash"]})
         # Go on from the stored hash so one edit is reported once, not for every later run.
         prev_hash, prev_seq, prev_id = run["hash"], run["seq"], run["id"]
+    problems, notes = walk.problems, []
+    if walk.unkeyed:
+        text = (
+            f"{_runs(walk.unkeyed)} sealed with the audit key (HMAC-SHA256): cannot check "
+            "without the key; give PLUMB_AUDIT_KEY or --audit-key-file"
+        )
+        (notes if without_key else problems).append(text)
+    if key is not None and walk.first_keyed is None and walk.runs:
+        notes.append("no run is sealed with the audit key: the chain is plain sha256 only")
+    if anchors is not None:
+        found, said = compare_anchors(walk.runs, anchors, store.ids_issued())
+        problems += found
+        notes += said
     problems += _id_gaps(store.run_ids())
     problems += _unsealed(store)
+    notes += _running(store)
     if head is not None and head != prev_hash:
         problems.append(
             f"chain head {prev_hash[:12]} is not the expected {head[:12]}:"
             " runs were removed from the end, or the expected head is from another store"
         )
-    return AuditResult(ok=not problems, runs_checked=checked, problems=problems, head=prev_hash)
+    return AuditResult(not problems, len(walk.runs), problems, prev_hash, notes)
+
+
+def _check_seal(run: dict[str, Any], walk: _Walk) -> list[str]:
+    seal = _seal_of(run)
+    if seal not in SEALS:
+        return [f"run {run['id']}: sealed by {seal!r}, which plumb never writes: edited"]
+    problems = []
+    if seal == PLAIN and walk.first_keyed is not None:
+        problems.append(
+            f"run {run['id']}: sealed plain sha256 after run {walk.first_keyed} was sealed with "
+            "the audit key: the key was missing when it was sealed, or runs were recomputed "
+            "without it after an edit"
+        )
+    if seal == KEYED and walk.first_keyed is None:
+        walk.first_keyed = run["id"]
+    if seal == KEYED and walk.key is None:
+        walk.unkeyed.append(run["id"])
+    elif not same_hash(
+        chain_hash(run["prevHash"] or "", run, walk.key if seal == KEYED else None), run["hash"]
+    ):
+        what = "the run or its changes were altered"
+        if seal == KEYED:
+            what += " (or it was sealed with another key)"
+        problems.append(f"run {run['id']}: hash mismatch, {what}")
+    return problems
+
+
+def _runs(ids: list[int]) -> str:
+    if len(ids) == 1:
+        return f"run {ids[0]} is"
+    return f"{len(ids)} runs ({ids[0]} to {ids[-1]}) are"
 
 
 def _check_link(
@@ -95,9 +165,86 @@ def _id_gaps(ids: list[int]) -> list[str]:
     return problems
 
 
+def _live_runs(store: Store) -> dict[int, dict[str, Any]]:
+    """Runs a lease still names and that has not expired: their plumb is at work."""
+    from controller.lease import Holder
+
+    live = {}
+    for lock in store.locks():
+        holder = Holder.parse(str(lock["holder"]))
+        if holder.run and not lock["expired"]:
+            live[holder.run] = {**lock, "who": holder.describe()}
+    return live
+
+
 def _unsealed(store: Store) -> list[str]:
+    live = _live_runs(store)
+    problems = []
+    for run in sorted(store.unsealed_runs(), key=lambda r: r["id"]):
+        if run["finishedAt"] is not None:
+            problems.append(
+                f"run {run['id']}: finished at {run['finishedAt']} but not in the hash chain"
+            )
+        elif run["id"] not in live:
+            problems.append(_outside(store, run))
+    return problems
+
+
+def _outside(store: Store, run: dict[str, Any]) -> str:
+    changes = store.run(run["id"]).get("changes", [])
+    made = sum(1 for c in changes if c["outcome"] == "applied")
+    failed = sum(1 for c in changes if c["outcome"] == "failed")
+    stacks = ", ".join(run["stacks"]) or "no stack"
+    text = (
+        f"run {run['id']}: outside the chain: {run['command'] or 'a run'} of {stacks} began at "
+        f"{run['startedAt']}, was never sealed, and no live lease holds it (its plumb was "
+        f"killed); it made {made} change(s) in AWS"
+    )
+    if failed:
+        text += f" and {failed} failed"
+    return text + "; the next apply of its stacks seals it as interrupted"
+
+
+def _running(store: Store) -> list[str]:
+    live = _live_runs(store)
     return [
-        f"run {run['id']}: finished at {run['finishedAt']} but not in the hash chain"
+        f"run {run['id']} is still running ({live[run['id']]['who']}, lease "
+        f"{live[run['id']]['secondsLeft']} s left): it joins the chain when it ends"
         for run in store.unsealed_runs()
-        if run["finishedAt"] is not None
+        if run["id"] in live and run["finishedAt"] is None
     ]
+
+
+def do_verify(settings: Settings, without_key: bool, console: Console) -> int:
+    """The command: gather the anchor lines, verify, print what was found; 0 or 1."""
+    from controller.anchor import AnchorError, archive_for, read_file
+    from controller.state.store import Store
+
+    anchors: list[dict[str, Any]] | None = None
+    unreadable: list[str] = []
+    try:
+        if settings.audit_anchor is not None:
+            anchors, unreadable = read_file(settings.audit_anchor)
+        archive = archive_for(settings)
+        if archive is not None:
+            lines, bad = archive.read()
+            anchors, unreadable = [*(anchors or []), *lines], [*unreadable, *bad]
+    except AnchorError as err:
+        raise PlumbError(str(err)) from None
+    result = verify(
+        Store(settings.state_url),
+        key=settings.audit_key,
+        anchors=anchors,
+        without_key=without_key,
+    )
+    problems = [*unreadable, *result.problems]
+    for problem in problems:
+        console.print(f"[red]{escape(problem)}[/red]")
+    for note in result.notes:
+        console.print(f"note: {escape(note)}")
+    against = " against the anchor" if anchors is not None else ""
+    console.print(
+        f"{counted(result.runs_checked, 'run')} checked{against}: "
+        + ("chain intact" if not problems else f"CHAIN BROKEN; first: {escape(problems[0])}")
+    )
+    return 0 if not problems else 1

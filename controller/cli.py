@@ -17,12 +17,14 @@ from controller.cli_parts import (
     PlanOptions,
     Runner,
     audit,
+    audit_options,
     desired_specs,
     history_view,
     output_path,
     planfile,
     report,
     sync_cycle,
+    use_audit,
     verbs,
 )
 from controller.cli_policy import iam_policy
@@ -30,7 +32,6 @@ from controller.cli_run import run
 from controller.cli_schema import schema
 from controller.config import DEFAULT_LEASE, DEFAULT_WAIT, Settings
 from controller.errors import PlumbError
-from controller.words import counted
 
 
 @click.group(cls=Group)
@@ -91,6 +92,7 @@ from controller.words import counted
     help="Attempts per AWS call, the first included, before a throttled or failing call "
     "gives up (botocore's adaptive retries).",
 )
+@audit_options
 @click.version_option(package_name="plumb-gitops")
 @click.pass_context
 def main(
@@ -102,6 +104,7 @@ def main(
     wait_seconds: float,
     lease_seconds: float,
     max_attempts: int,
+    audit_given: dict[str, object],
 ) -> None:
     """plumb keeps AWS environments true to git."""
     settings = Settings(
@@ -112,7 +115,7 @@ def main(
         settings.state_url = state_url
     if region:
         settings.region = region
-    ctx.obj = State(settings)
+    ctx.obj = State(use_audit(settings, audit_given))
 
 
 @main.command()
@@ -327,17 +330,20 @@ def audit_group() -> None:
 
 
 @audit_group.command()
+@audit_options
+@click.option(
+    "--without-key",
+    is_flag=True,
+    envvar="PLUMB_AUDIT_WITHOUT_KEY",
+    help="Runs sealed with the audit key are listed, not failed, when it is not given: "
+    "their links, positions and anchor lines are still checked.",
+)
 @command
-def verify(state: State) -> int:
-    """Recompute the hash chain: exit 1 if any run was altered or removed."""
-    result = audit.verify(Runner(state.settings).store)
-    for problem in result.problems:
-        state.console.print(f"[red]{problem}[/red]")
-    state.console.print(
-        f"{counted(result.runs_checked, 'run')} checked: "
-        + ("chain intact" if result.ok else "CHAIN BROKEN")
-    )
-    return 0 if result.ok else 1
+def verify(state: State, audit_given: dict[str, object], without_key: bool) -> int:
+    """Recompute the hash chain and compare it with its anchor: exit 1 if any run was
+    altered, removed, reordered or cut off, the database is an older copy, or a run is
+    outside the chain."""
+    return audit.do_verify(use_audit(state.settings, audit_given), without_key, state.console)
 
 
 @main.command()

@@ -3,13 +3,15 @@ that tells a user where a misplaced global option goes, and the engine loaded la
 
 from __future__ import annotations
 
+import functools
 import importlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
-from controller.config import Settings
+from controller.config import DEFAULT_RETAIN_DAYS, Settings
 
 SPECS = click.argument("specs", required=False, default="specs")
 # Every option has an environment variable, named PLUMB_<OPTION>, or PLUMB_<COMMAND>_<OPTION>
@@ -56,6 +58,77 @@ def output_path(ctx: click.Context, param: click.Parameter, value: str | None) -
     if Path(value).is_dir():
         raise click.BadParameter(f"{value} is a folder; give a file name")
     return value
+
+
+def _read_key(ctx: click.Context, param: click.Parameter, value: Path | None) -> bytes | None:
+    if value is None:
+        return None
+    try:
+        key = value.read_bytes().strip()
+    except OSError as err:
+        raise click.BadParameter(f"cannot read {value}: {err.strerror}") from None
+    if not key:
+        raise click.BadParameter(f"{value} is empty; put the audit key in it")
+    return key
+
+
+AUDIT_OPTIONS = (
+    click.option(
+        "--audit-key-file",
+        "audit_key",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        envvar="PLUMB_AUDIT_KEY_FILE",
+        default=None,
+        callback=_read_key,
+        help="A file holding the audit key (else PLUMB_AUDIT_KEY): each new link of the run "
+        "chain is an HMAC-SHA256 with it, which no one without the key can recompute.",
+    ),
+    click.option(
+        "--audit-anchor",
+        "audit_anchor",
+        envvar="PLUMB_AUDIT_ANCHOR",
+        default=None,
+        callback=output_path,
+        help="A file outside the database that each sealed run's chain head is appended to.",
+    ),
+    click.option(
+        "--archive-bucket",
+        envvar="PLUMB_ARCHIVE_BUCKET",
+        default=None,
+        help="An S3 bucket with Object Lock: each run's JSON report and chain head are "
+        "written there in compliance mode.",
+    ),
+    click.option(
+        "--archive-retain-days",
+        type=click.IntRange(1, 36500),
+        envvar="PLUMB_ARCHIVE_RETAIN_DAYS",
+        default=None,
+        help=f"Days the archive keeps each object locked (default {DEFAULT_RETAIN_DAYS}).",
+    ),
+)
+_AUDIT_NAMES = ("audit_key", "audit_anchor", "archive_bucket", "archive_retain_days")
+
+
+def audit_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """The audit key, anchor and archive options, handed to the command as one `audit`
+    mapping of what was given, `audit_given` (plumb itself takes them, and `audit verify` again)."""
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        audit = {name: kwargs.pop(name) for name in _AUDIT_NAMES}
+        return f(*args, audit_given=audit, **kwargs)
+
+    for option in reversed(AUDIT_OPTIONS):
+        wrapper = option(wrapper)
+    return wrapper
+
+
+def use_audit(settings: Settings, audit: dict[str, Any]) -> Settings:
+    """Settings with each audit option that was given; the others stay as they were."""
+    for name, value in audit.items():
+        if value is not None:
+            setattr(settings, name, Path(value) if name == "audit_anchor" else value)
+    return settings
 
 
 class Command(click.Command):

@@ -10,6 +10,12 @@ DEFAULT_STATE = "sqlite:///.plumb/state.db"
 DEFAULT_WAIT = 300
 # A lease renewed every third of it: a replica that dies hands its stacks on this soon.
 DEFAULT_LEASE = 60
+# Seven years, a common retention for audit records; compliance mode cannot shorten it.
+DEFAULT_RETAIN_DAYS = 2555
+
+
+def _env_key() -> bytes | None:
+    return os.environ.get("PLUMB_AUDIT_KEY", "").encode("utf-8") or None
 
 
 @dataclass
@@ -25,6 +31,12 @@ class Settings:
     wait_seconds: float = field(
         default_factory=lambda: float(os.environ.get("PLUMB_READY_WAIT", DEFAULT_WAIT))
     )
+    # The audit key (PLUMB_AUDIT_KEY or --audit-key-file): each new link of the run chain is
+    # an HMAC with it. Never written to the state, whose writers it guards against.
+    audit_key: bytes | None = field(default_factory=_env_key, repr=False)
+    audit_anchor: Path | None = None  # the file each sealed run's chain head is appended to
+    archive_bucket: str | None = None  # an S3 bucket with Object Lock for reports and heads
+    archive_retain_days: int = DEFAULT_RETAIN_DAYS
 
     def report_folder(self) -> Path:
         """Beside the SQLite file, or .plumb/reports for a server database."""

@@ -18,7 +18,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from controller.audit import canonical
+from controller.chain import canonical
 from controller.changes import change_lines, from_json
 from controller.markdown import code as _code
 from controller.markdown import escape as _escape

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from controller import logs, report, waivers
+from controller.anchor import Anchoring
 from controller.apply import APPLIED, FAILED, PENDING, SKIPPED, Applier, Event, Outcome
 from controller.aws import ClientFactory
 from controller.config import Settings
@@ -47,6 +48,8 @@ class RunResult:
     seconds: float = 0.0
     reports: dict[str, Path] = field(default_factory=dict)
     run_hash: str = ""
+    # The chain head could not be kept outside the database: the run is sealed all the same.
+    anchor_failures: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> dict[str, Outcome]:
@@ -57,6 +60,9 @@ class Runner:
     def __init__(self, settings: Settings, store: Store | None = None) -> None:
         self.settings = settings
         self.store = store or Store(settings.state_url)
+        if settings.audit_key:
+            self.store.audit_key = settings.audit_key
+        self.anchoring = Anchoring(settings)
         # Observers the loop sets (its metrics); the engine knows nothing of what they do.
         self.on_run: Callable[[RunResult], None] | None = None
         self.on_lease_takeover: Callable[[str], None] | None = None
@@ -171,6 +177,7 @@ class Runner:
             with contextlib.suppress(ValueError):  # sealed meanwhile by another replica
                 self.store.finish_run(run_id, "interrupted", errors=[why])
                 self.write_reports(run_id)
+                self.anchor(run_id)
 
     def _unnamed_runs(self, unnamed: Mapping[str, tuple[str, str]], by: int) -> dict[int, str]:
         """Applies begun under a lease their holder died with before naming them: an
@@ -179,7 +186,8 @@ class Runner:
             return {}
         found = {}
         for run in self.store.unsealed_runs():
-            if run["command"] != "apply" or run["id"] == by:
+            # An apply's preview (a person asked to confirm) holds no lease: not one of these.
+            if run["command"] != "apply" or run["id"] == by or run["trigger"].endswith("-preview"):
                 continue
             for stack in run["stacks"]:
                 who, since = unnamed.get(stack, ("", ""))
@@ -194,6 +202,7 @@ class Runner:
         run_id = self.store.begin_run(trigger, "sync", [], dict(commit), source)
         self.store.finish_run(run_id, "rejected", {}, {}, {}, errors, [])
         self.write_reports(run_id)
+        self.anchor(run_id)
         self._observe(RunResult(run_id, Plan([], {}, {}, Observation(), PlanOptions()), "rejected"))
         return run_id
 
@@ -258,8 +267,23 @@ class Runner:
             ) from None
         result = RunResult(run_id, plan, outcome, dict(outcomes), calls, seconds, run_hash=run_hash)
         result.reports = self.write_reports(run_id)
+        result.anchor_failures = self.anchor(run_id)
         self._observe(result)
         return result
+
+    def anchor(self, run_id: int) -> list[str]:
+        """Keep the chain head outside the database; what failed, for the run's output."""
+        if not self.anchoring.enabled:
+            return []
+        try:
+            run = self.store.run(run_id)
+            failures = self.anchoring.keep(run, report.render(run, "json"))
+        except Exception as err:  # the run is sealed; a failure here must not lose it
+            failures = [f"anchoring failed: {type(err).__name__}: {err}"]
+        for failure in failures:
+            _log.error("run %s is sealed but its chain head is not anchored: %s", run_id, failure)
+            logs.emit("anchor-failed", "error", run=run_id, message=failure)
+        return failures
 
     def _observe(self, result: RunResult) -> None:
         if self.on_run is None:

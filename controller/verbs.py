@@ -43,6 +43,7 @@ def do_plan(
     if out:
         planfile.save(result.plan, out, desired.commit)
     _show_plan(result, fmt, console)
+    show_anchor_failures(result)
     if out:
         console.print(f"Saved the plan to {out}; apply it with `plumb apply --plan {out}`.")
     if result.plan.errors:
@@ -92,7 +93,18 @@ def do_apply(
         reviewed = planfile.SavedPlan(planfile.plan_to_json(preview.plan, desired.commit))
     result = _apply_with_progress(runner, desired, options, console, reviewed, trigger, wait)
     _show_apply(result, console, _said_before(runner.store, result))
+    show_anchor_failures(result)
     return OK if result.outcome in ("succeeded", "no-changes", "progressing") else ERROR
+
+
+def show_anchor_failures(result: RunResult) -> None:
+    # On stderr: a plan printed as JSON on stdout stays JSON.
+    for failure in result.anchor_failures:
+        click.echo(
+            f"warning: run {result.run_id} is sealed, but its chain head is not anchored "
+            f"outside the database: {failure}; `plumb audit verify` will report it",
+            err=True,
+        )
 
 
 def _interactive() -> bool:

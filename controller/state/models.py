@@ -25,12 +25,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from controller.chain import GENESIS_HASH  # noqa: F401 (re-exported)
 from controller.model import Action
 from controller.state import drift
 from controller.state.drift import NON_CONVERGING_AFTER  # noqa: F401 (re-exported)
 from controller.state.scrub import iso, plain, scrub, scrub_change
-
-GENESIS_HASH = "0" * 64
 
 RUN_OUTCOMES = frozenset(
     {
@@ -143,6 +142,7 @@ class Run(Base):
     waivers: Mapped[list[Any]] = mapped_column(default=list)  # controller/waivers.py records
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     hash: Mapped[str | None] = mapped_column(String(64))
+    seal: Mapped[str] = mapped_column(String(16), default="")  # controller/chain.py SEALS
 
     @classmethod
     def begin(
@@ -326,6 +326,8 @@ def run_dict(run: Run, changes: list[dict[str, Any]] | None = None) -> dict[str,
         "warnings": list(run.warnings),
         # Only when there are some: runs sealed before waivers were recorded keep their hashes.
         **({"waivers": list(run.waivers)} if run.waivers else {}),
+        # Only when recorded: runs sealed before plumb recorded it keep their (plain) hashes.
+        **({"seal": run.seal} if run.seal else {}),
         "prevHash": run.prev_hash,
         "hash": run.hash,
     }

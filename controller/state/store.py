@@ -20,45 +20,44 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session
 
-from controller.audit import chain_hash
 from controller.model import Action, Observed
 from controller.state import WRITE_OPTION, in_memory, make_engine, state_error
+from controller.state.chain_rows import ChainRows, changes_of, open_run
 from controller.state.drift import DriftRecord, as_record
 from controller.state.lock_rows import LockRows
 from controller.state.models import (
-    COUNT_KEYS,
-    GENESIS_HASH,
     RESOURCE_STATUSES,
-    RUN_OUTCOMES,
     Base,
-    Change,
     ResourceRow,
     Run,
-    change_dict,
     change_row,
     check_value,
     resource_dict,
     run_dict,
-    waiver_records,
 )
-from controller.state.scrub import plain
 from controller.state.source_runs import SourceRuns
 from controller.state.upgrade import add_missing_columns
 
 DEFAULT_URL = "sqlite:///.plumb/state.db"
 _PG_LOCK_KEY = 0x706C756D62  # "plumb": the advisory lock that serializes the hash chain
-_BATCH = 200
 T = TypeVar("T")
 RowEdit = Callable[[ResourceRow], object]
 # (action, outcome, error, started, finished): one change row as the ledger hands it over.
 ChangeRecord = tuple[Action, str, str, datetime | None, datetime | None]
 
 
-class Store(LockRows, SourceRuns):
+class Store(ChainRows, LockRows, SourceRuns):
     """plumb's state behind one SQLAlchemy engine; see the module docstring."""
 
-    def __init__(self, url: str = DEFAULT_URL, *, clock: Callable[[], datetime] | None = None):
+    def __init__(
+        self,
+        url: str = DEFAULT_URL,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        audit_key: bytes | None = None,
+    ):
         self.url = url
+        self.audit_key = audit_key or None
         try:
             self.engine = make_engine(url)
             self._sqlite = self.engine.dialect.name == "sqlite"
@@ -119,44 +118,8 @@ class Store(LockRows, SourceRuns):
         if not built:
             return
         with self._tx() as s:
-            _open_run(s, run_id)
+            open_run(s, run_id)
             s.add_all(built)
-
-    def finish_run(
-        self,
-        run_id: int,
-        outcome: str,
-        counts: dict[str, int] | None = None,
-        api_calls: dict[str, Any] | None = None,
-        timings: dict[str, Any] | None = None,
-        errors: Iterable[str] = (),
-        warnings: Iterable[str] = (),
-        waivers: Iterable[Mapping[str, Any]] = (),
-    ) -> str:
-        """Seal the run into the hash chain and return its hash; counts default to its changes."""
-        check_value(outcome, RUN_OUTCOMES, "run outcome")
-        with self._tx(chain=True) as s:
-            run = _open_run(s, run_id)
-            head = s.execute(
-                select(Run.seq, Run.hash)
-                .where(Run.seq.is_not(None))
-                .order_by(Run.seq.desc())
-                .limit(1)
-            ).first()
-            run.seq = head.seq + 1 if head else 1
-            run.prev_hash = head.hash if head else GENESIS_HASH
-            run.finished_at = self._clock()
-            run.outcome = outcome
-            run.counts = plain({**_count(s, run_id), **(counts or {})})
-            run.api_calls = plain(api_calls or {})
-            run.timings = plain(timings or {})
-            run.errors = [str(e) for e in errors]
-            run.warnings = [str(w) for w in warnings]
-            run.waivers = plain(waiver_records(waivers))
-            s.flush()
-            s.refresh(run)  # hash exactly what was stored, as the audit will read it back
-            run.hash = chain_hash(run.prev_hash or "", run_dict(run, _changes(s, [run_id])[run_id]))
-            return run.hash
 
     def runs(self, stack: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
         """The newest runs first, without their changes."""
@@ -175,30 +138,7 @@ class Store(LockRows, SourceRuns):
                 row = s.get(Run, int(run_id))
             if row is None:
                 raise KeyError(f"no run {run_id}")
-            return run_dict(row, _changes(s, [row.id])[row.id])
-
-    def chain(self) -> Iterator[dict[str, Any]]:
-        """Every sealed run in chain order, with its changes, read in batches."""
-        last = 0
-        while True:
-            with self._tx(write=False) as s:
-                query = select(Run).where(Run.seq > last).order_by(Run.seq).limit(_BATCH)
-                rows = list(s.scalars(query))
-                changes = _changes(s, [r.id for r in rows])
-                batch = [run_dict(r, changes[r.id]) for r in rows]
-            yield from batch
-            if len(rows) < _BATCH:
-                return
-            last = rows[-1].seq or 0
-
-    def run_ids(self) -> list[int]:
-        with self._tx(write=False) as s:
-            return list(s.scalars(select(Run.id).order_by(Run.id)))
-
-    def unsealed_runs(self) -> list[dict[str, Any]]:
-        """Runs outside the chain: still running, or crashed before they finished."""
-        with self._tx(write=False) as s:
-            return [run_dict(r) for r in s.scalars(select(Run).where(Run.hash.is_(None)))]
+            return run_dict(row, changes_of(s, [row.id])[row.id])
 
     # -- resources ----------------------------------------------------------------------
 
@@ -351,15 +291,6 @@ class Store(LockRows, SourceRuns):
         raise AssertionError("unreachable")
 
 
-def _open_run(s: Session, run_id: int) -> Run:
-    run = s.get(Run, run_id)
-    if run is None:
-        raise KeyError(f"no run {run_id}")
-    if run.hash is not None:
-        raise ValueError(f"run {run_id} is finished; its hash is sealed")
-    return run
-
-
 def _locked(query: Any, sqlite: bool) -> Any:
     # Row locks on PostgreSQL so two writers' read-modify-write (drift streaks) cannot
     # interleave; SQLite is already serialized by BEGIN IMMEDIATE.
@@ -373,22 +304,3 @@ def _find(s: Session, stack: str, logical_id: str, for_update: bool = False) -> 
     # Row lock on PostgreSQL so two writers' read-modify-write (drift streaks) cannot
     # interleave; SQLite is already serialized by BEGIN IMMEDIATE.
     return s.scalars(query.with_for_update() if for_update else query).first()
-
-
-def _changes(s: Session, run_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
-    out: dict[int, list[dict[str, Any]]] = {rid: [] for rid in run_ids}
-    if run_ids:
-        query = select(Change).where(Change.run_id.in_(run_ids)).order_by(Change.id)
-        for row in s.scalars(query):
-            out[row.run_id].append(change_dict(row))
-    return out
-
-
-def _count(s: Session, run_id: int) -> dict[str, int]:
-    counts = dict.fromkeys(COUNT_KEYS, 0)
-    for action, outcome in s.execute(
-        select(Change.action, Change.outcome).where(Change.run_id == run_id)
-    ):
-        counts[action] = counts.get(action, 0) + 1
-        counts["failed"] += outcome == "failed"
-    return counts

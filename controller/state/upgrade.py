@@ -13,6 +13,7 @@ ADDED = {
     "runs": {
         "commit_date": "VARCHAR(40) NOT NULL DEFAULT ''",
         "waivers": "JSON NOT NULL DEFAULT '[]'",
+        "seal": "VARCHAR(16) NOT NULL DEFAULT ''",
     },
     "resources": {
         "drift_since": "{timestamp} NULL",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 
 import pytest
@@ -48,11 +49,26 @@ def test_untouched_history_verifies(store: Store) -> None:
     assert result.runs_checked == 4 and result.head == store.run(ids[-1])["hash"]
 
 
-def test_a_run_still_running_or_crashed_is_not_a_problem(store: Store) -> None:
+def test_a_run_still_running_under_its_lease_is_not_a_problem(store: Store) -> None:
     _history(store, 2)
-    store.begin_run("sync", "plumb sync", ["acme-prod"], None, "")
+    run_id = store.begin_run("apply", "apply", ["acme-prod"], None, "")
+    assert store.acquire_lock("acme-prod", f"here:{os.getpid()}:{run_id}:abc", 60)
     _history(store, 1)
-    assert verify(store).ok
+    result = verify(store)
+    assert result.ok, result.problems
+    assert f"run {run_id} is still running" in result.notes[0]
+
+
+def test_a_crashed_run_outside_the_chain_is_a_problem(store: Store) -> None:
+    _history(store, 2)
+    run_id = store.begin_run("apply", "apply", ["acme-prod"], None, "")
+    action = Action(ActionType.CREATE, "Vpc", "acme-prod/network/vpc")
+    store.record_change(run_id, action, "applied")
+    _history(store, 1)
+    result = verify(store)
+    assert not result.ok
+    assert result.problems[0].startswith(f"run {run_id}: outside the chain")
+    assert "it made 1 change(s) in AWS" in result.problems[0]
 
 
 ALTERATIONS = [
