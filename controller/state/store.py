@@ -26,17 +26,17 @@ from controller.state import WRITE_OPTION, in_memory, make_engine, state_error
 from controller.state.drift import DriftRecord, as_record
 from controller.state.lock_rows import LockRows
 from controller.state.models import (
-    COUNT_KEYS,
     GENESIS_HASH,
     RESOURCE_STATUSES,
     RUN_OUTCOMES,
     Base,
-    Change,
     ResourceRow,
     Run,
-    change_dict,
-    change_row,
     check_value,
+)
+from controller.state.queries import changes_of, count_changes, find_row, locked, open_run
+from controller.state.run_view import (
+    change_row,
     resource_dict,
     run_dict,
     waiver_records,
@@ -92,8 +92,11 @@ class Store(LockRows, SourceRuns):
         stacks: Iterable[str],
         commit: dict[str, Any] | None = None,
         source: str = "",
+        actor: Mapping[str, Any] | None = None,
     ) -> int:
-        row = Run.begin(self._clock(), trigger, command, stacks, commit or {}, source)
+        """A new run, `running` until finish_run seals it; `actor` says who asked (the
+        command line's user, host and worktree; see controller/actor.py)."""
+        row = Run.begin(self._clock(), trigger, command, stacks, commit or {}, source, actor)
         with self._tx() as s:
             s.add(row)
             s.flush()
@@ -119,7 +122,7 @@ class Store(LockRows, SourceRuns):
         if not built:
             return
         with self._tx() as s:
-            _open_run(s, run_id)
+            open_run(s, run_id)
             s.add_all(built)
 
     def finish_run(
@@ -132,11 +135,15 @@ class Store(LockRows, SourceRuns):
         errors: Iterable[str] = (),
         warnings: Iterable[str] = (),
         waivers: Iterable[Mapping[str, Any]] = (),
+        actor: Mapping[str, Any] | None = None,
+        drift: Mapping[str, Any] | None = None,
     ) -> str:
-        """Seal the run into the hash chain and return its hash; counts default to its changes."""
+        """Seal the run into the hash chain and return its hash; counts default to its changes.
+        `actor` adds to what begin_run recorded (the AWS identity, known once AWS was asked);
+        `drift` is what the run found (controller/run_facts.py)."""
         check_value(outcome, RUN_OUTCOMES, "run outcome")
         with self._tx(chain=True) as s:
-            run = _open_run(s, run_id)
+            run = open_run(s, run_id)
             head = s.execute(
                 select(Run.seq, Run.hash)
                 .where(Run.seq.is_not(None))
@@ -147,15 +154,19 @@ class Store(LockRows, SourceRuns):
             run.prev_hash = head.hash if head else GENESIS_HASH
             run.finished_at = self._clock()
             run.outcome = outcome
-            run.counts = plain({**_count(s, run_id), **(counts or {})})
+            run.counts = plain({**count_changes(s, run_id), **(counts or {})})
             run.api_calls = plain(api_calls or {})
             run.timings = plain(timings or {})
             run.errors = [str(e) for e in errors]
             run.warnings = [str(w) for w in warnings]
             run.waivers = plain(waiver_records(waivers))
+            run.actor = plain({**(run.actor or {}), **(actor or {})})
+            run.drift = plain(dict(drift or {}))
             s.flush()
             s.refresh(run)  # hash exactly what was stored, as the audit will read it back
-            run.hash = chain_hash(run.prev_hash or "", run_dict(run, _changes(s, [run_id])[run_id]))
+            run.hash = chain_hash(
+                run.prev_hash or "", run_dict(run, changes_of(s, [run_id])[run_id])
+            )
             return run.hash
 
     def runs(self, stack: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
@@ -175,7 +186,7 @@ class Store(LockRows, SourceRuns):
                 row = s.get(Run, int(run_id))
             if row is None:
                 raise KeyError(f"no run {run_id}")
-            return run_dict(row, _changes(s, [row.id])[row.id])
+            return run_dict(row, changes_of(s, [row.id])[row.id])
 
     def chain(self) -> Iterator[dict[str, Any]]:
         """Every sealed run in chain order, with its changes, read in batches."""
@@ -184,7 +195,7 @@ class Store(LockRows, SourceRuns):
             with self._tx(write=False) as s:
                 query = select(Run).where(Run.seq > last).order_by(Run.seq).limit(_BATCH)
                 rows = list(s.scalars(query))
-                changes = _changes(s, [r.id for r in rows])
+                changes = changes_of(s, [r.id for r in rows])
                 batch = [run_dict(r, changes[r.id]) for r in rows]
             yield from batch
             if len(rows) < _BATCH:
@@ -261,7 +272,7 @@ class Store(LockRows, SourceRuns):
                     query = select(ResourceRow).where(
                         ResourceRow.stack == stack, ResourceRow.logical_id.in_(list(edits))
                     )
-                    rows = {r.logical_id: r for r in s.scalars(_locked(query, self._sqlite))}
+                    rows = {r.logical_id: r for r in s.scalars(locked(query, self._sqlite))}
                     now = self._clock()
                     for logical_id, change in sorted(edits.items()):
                         row = rows.get(logical_id)
@@ -292,7 +303,7 @@ class Store(LockRows, SourceRuns):
 
     def drift(self, stack: str, logical_id: str) -> DriftRecord:
         with self._tx(write=False) as s:
-            row = _find(s, stack, logical_id)
+            row = find_row(s, stack, logical_id)
             return as_record(row) if row else DriftRecord()
 
     def record_drift(
@@ -337,7 +348,7 @@ class Store(LockRows, SourceRuns):
         for attempt in (1, 2):
             try:
                 with self._tx() as s:
-                    row = _find(s, stack, logical_id, for_update=True)
+                    row = find_row(s, stack, logical_id, for_update=True)
                     if row is None:
                         row = ResourceRow(stack=stack, logical_id=logical_id, drift_fields=[])
                         s.add(row)
@@ -349,46 +360,3 @@ class Store(LockRows, SourceRuns):
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")
-
-
-def _open_run(s: Session, run_id: int) -> Run:
-    run = s.get(Run, run_id)
-    if run is None:
-        raise KeyError(f"no run {run_id}")
-    if run.hash is not None:
-        raise ValueError(f"run {run_id} is finished; its hash is sealed")
-    return run
-
-
-def _locked(query: Any, sqlite: bool) -> Any:
-    # Row locks on PostgreSQL so two writers' read-modify-write (drift streaks) cannot
-    # interleave; SQLite is already serialized by BEGIN IMMEDIATE.
-    return query if sqlite else query.with_for_update()
-
-
-def _find(s: Session, stack: str, logical_id: str, for_update: bool = False) -> ResourceRow | None:
-    query = select(ResourceRow).where(
-        ResourceRow.stack == stack, ResourceRow.logical_id == logical_id
-    )
-    # Row lock on PostgreSQL so two writers' read-modify-write (drift streaks) cannot
-    # interleave; SQLite is already serialized by BEGIN IMMEDIATE.
-    return s.scalars(query.with_for_update() if for_update else query).first()
-
-
-def _changes(s: Session, run_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
-    out: dict[int, list[dict[str, Any]]] = {rid: [] for rid in run_ids}
-    if run_ids:
-        query = select(Change).where(Change.run_id.in_(run_ids)).order_by(Change.id)
-        for row in s.scalars(query):
-            out[row.run_id].append(change_dict(row))
-    return out
-
-
-def _count(s: Session, run_id: int) -> dict[str, int]:
-    counts = dict.fromkeys(COUNT_KEYS, 0)
-    for action, outcome in s.execute(
-        select(Change.action, Change.outcome).where(Change.run_id == run_id)
-    ):
-        counts[action] = counts.get(action, 0) + 1
-        counts["failed"] += outcome == "failed"
-    return counts
