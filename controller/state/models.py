@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from controller.fields import rules_for
 from controller.state import drift
 from controller.state.drift import NON_CONVERGING_AFTER  # noqa: F401 (re-exported)
 from controller.state.scrub import plain, scrub
@@ -219,7 +220,8 @@ class ResourceRow(Base):
         self.kind, self.physical_id, self.arn, self.status = kind, physical_id, arn, status
         self.desired_hash = desired_hash or self.desired_hash
         if observed_spec is not None:
-            self.last_observed = scrub(plain(observed_spec))
+            # Sensitive by the kind's schema, or by the look of the key (scrub.py).
+            self.last_observed = scrub(plain(rules_for(kind).redact(observed_spec)))
         if status != "create-pending":
             self.pending_name = None
 
