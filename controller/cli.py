@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from controller.actor import operator
 from controller.cli_command import State, command
 from controller.cli_parts import (
     ALLOW_DELETES,
@@ -215,7 +216,9 @@ def apply(
     if plan_file:
         saved = planfile.load(plan_file)
         runner = Runner(state.settings)
-        desired = verbs.Desired(saved.resources, saved.policies, saved.commit, plan_file)
+        desired = verbs.Desired(
+            saved.resources, saved.policies, saved.commit, plan_file, operator()
+        )
         return verbs.do_apply(
             runner,
             desired.only(stacks),

@@ -12,8 +12,9 @@ if TYPE_CHECKING:  # boto3 loads when a run starts, not when a kind is registere
     from controller.aws import ClientFactory
 
 
-# The calls the engine makes itself, whatever the kinds: `account_id` below (references
-# to `${account}` resolve through it). `plumb iam-policy` grants them beside the kinds'.
+# The calls the engine makes itself, whatever the kinds: `caller` below (references to
+# `${account}` resolve through it, and each run records who acted). `plumb iam-policy`
+# grants them beside the kinds'.
 ENGINE_ACTIONS: tuple[str, ...] = ("sts:GetCallerIdentity",)
 
 
@@ -42,8 +43,8 @@ class Context:
         """The same clients, scoped to fewer stacks: a read-back after one write need not
         list every stack of the run (that made a large first apply quadratic)."""
         narrowed = Context(self.clients, self.region, stacks)
-        if "account_id" in self.__dict__:
-            narrowed.__dict__["account_id"] = self.__dict__["account_id"]
+        if "caller" in self.__dict__:
+            narrowed.__dict__["caller"] = self.__dict__["caller"]
         return narrowed
 
     def client(self, service: str) -> Any:
@@ -56,8 +57,14 @@ class Context:
         raise AttributeError(name)
 
     @functools.cached_property
+    def caller(self) -> dict[str, str]:
+        """Who plumb acts as: the account and the caller's ARN, asked once per run."""
+        said = self.client("sts").get_caller_identity()
+        return {"account": str(said["Account"]), "arn": str(said.get("Arn") or "")}
+
+    @property
     def account_id(self) -> str:
-        return str(self.client("sts").get_caller_identity()["Account"])
+        return self.caller["account"]
 
     @property
     def partition(self) -> str:

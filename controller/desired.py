@@ -13,7 +13,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from controller import waivers
+from controller import actor, waivers
 from controller.model import Resource
 from controller.policy import StackPolicy
 from controller.specs.expand import expand_all, stack_policies
@@ -32,6 +32,8 @@ class Desired:
     policies: dict[str, StackPolicy]
     commit: dict[str, Any] = field(default_factory=dict)
     source: str = ""
+    # Who asked, for a command-line run: OS user, host, the specs' git worktree (actor.py).
+    actor: dict[str, Any] = field(default_factory=dict)
 
     @property
     def stacks(self) -> list[str]:
@@ -46,6 +48,7 @@ class Desired:
             {s: p for s, p in self.policies.items() if s in keep},
             self.commit,
             self.source,
+            self.actor,
         )
 
 
@@ -55,10 +58,12 @@ def load_desired(
     commit: Commit | None = None,
     source: str = "",
     shown_as: str | None = None,
+    by_hand: bool = True,
 ) -> Desired:
     """Validate every spec under `specs`, a folder or file or several (all errors at once),
     and expand them; `shown_as` names `specs` in messages (a commit's checkout by the path
-    in its repository)."""
+    in its repository). Specs read without a pinned commit are a command-line run's
+    (`by_hand`): the run records who ran it and the git commit the specs' checkout is at."""
     docs = load_and_validate(specs, shown_as)
     desired = Desired(
         expand_all(docs),
@@ -66,6 +71,9 @@ def load_desired(
         commit.to_json() if commit else {},
         source or (str(specs) if isinstance(specs, str | Path) else " ".join(map(str, specs))),
     )
+    if commit is None and by_hand:
+        desired.commit, tree = actor.worktree(specs)
+        desired.actor = {**actor.operator(), **({"worktree": tree} if tree else {})}
     unknown = sorted(set(stacks) - set(desired.stacks))
     if unknown:
         raise click.UsageError(
@@ -76,7 +84,7 @@ def load_desired(
 
 def do_validate(specs: Sequence[str], console: Console) -> int:
     """Validate the given spec files and folders together, as one set."""
-    desired = load_desired(specs)
+    desired = load_desired(specs, by_hand=False)
     console.print(
         f"[green]valid:[/green] {counted(len(desired.stacks), 'stack')}, "
         f"{counted(len(desired.resources), 'resource')} ({', '.join(desired.stacks)})"

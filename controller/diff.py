@@ -7,6 +7,7 @@ and deepdiff decides equality of the structured values.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,7 +25,7 @@ def diff(desired: Resource, observed: Observed, rules: FieldRules | None = None)
     for key, want in desired.spec.items():
         _compare(want, observed.spec.get(key, _MISSING), (key,), rules, changes)
     _compare_tags(desired.ownership_tags(), dict(observed.tags), changes)
-    return Diff(tuple(changes))
+    return Diff(masked(changes, rules))
 
 
 def diff_specs(want: Mapping[str, Any], have: Mapping[str, Any], rules: FieldRules) -> Diff:
@@ -32,7 +33,15 @@ def diff_specs(want: Mapping[str, Any], have: Mapping[str, Any], rules: FieldRul
     changes: list[FieldChange] = []
     for key, value in want.items():
         _compare(value, have.get(key, _MISSING), (key,), rules, changes)
-    return Diff(tuple(changes))
+    return Diff(masked(changes, rules))
+
+
+def masked(changes: list[FieldChange], rules: FieldRules) -> tuple[FieldChange, ...]:
+    """The changes, those on a sensitive field (x-plumb-sensitive, writeOnly) marked so:
+    compared as any other, shown as "(sensitive)" everywhere."""
+    return tuple(
+        dataclasses.replace(c, sensitive=True) if rules.masks(c.path) else c for c in changes
+    )
 
 
 def _compare(want: Any, have: Any, path: Path, rules: FieldRules, out: list[FieldChange]) -> None:

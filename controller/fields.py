@@ -9,19 +9,26 @@
 "engine": {"x-plumb-compare": "version-at-least"}            "5.0.0" matches AWS's own
                                                              upgrade to "5.0.1"
 "token":  {"type": "string", "writeOnly": true}              never read back or shown
+"key":    {"type": "string", "x-plumb-sensitive": true}      compared, never shown: every
+                                                             plan, report, log and the
+                                                             state show "(sensitive)"
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from controller.errors import PlumbError
+from controller.model import SENSITIVE
 from controller.specs.document import Path as DocPath
+
+NOT_KINDS = frozenset({"envelope", "report"})  # schemas/ files that describe no kind
 
 
 class SchemaRuleError(PlumbError):
@@ -33,6 +40,7 @@ class FieldRule:
     immutable: bool = False
     compare: str = ""
     write_only: bool = False
+    sensitive: bool = False  # writeOnly or x-plumb-sensitive: its value is never shown
 
 
 NO_RULE = FieldRule()
@@ -60,6 +68,32 @@ class FieldRules:
         key = tuple("[]" if isinstance(p, int) else p for p in path)
         return self._rules.get(key, NO_RULE)
 
+    def sensitive_paths(self) -> list[str]:
+        """The fields whose values are never shown, dotted ("[]" any item, "*" any key)."""
+        return sorted(".".join(p) for p, rule in self._rules.items() if rule.sensitive)
+
+    def masks(self, dotted: str, holding: bool = True) -> bool:
+        """True when a change at `dotted` shows a sensitive value: the path is a sensitive
+        field, lies under one, or (`holding`) holds one (a whole object created at once)."""
+        parts = tuple(re.findall(r"[^.\[\]]+|\[\d+\]", dotted))
+        for path, rule in self._rules.items():
+            deep_enough = holding or len(parts) >= len(path)
+            if rule.sensitive and deep_enough and all(map(_step_matches, path, parts)):
+                return True
+        return False
+
+    def redact(self, spec: Any, dotted: str = "") -> Any:
+        """`spec` (as observed) with every sensitive field's value "(sensitive)"."""
+        if dotted and self.masks(dotted, holding=False):
+            return SENSITIVE
+        if isinstance(spec, Mapping):
+            return {
+                k: self.redact(v, f"{dotted}.{k}" if dotted else str(k)) for k, v in spec.items()
+            }
+        if isinstance(spec, list):
+            return [self.redact(v, f"{dotted}[{i}]") for i, v in enumerate(spec)]
+        return spec
+
     def inherited(self, path: DocPath, attr: str) -> bool:
         """True when `path` or one of its ancestors sets the boolean rule `attr`."""
         return any(getattr(self.rule(path[:end]), attr) for end in range(len(path), 0, -1))
@@ -72,6 +106,7 @@ def _walk(
         immutable=bool(schema.get("x-plumb-immutable")),
         compare=str(schema.get("x-plumb-compare", "")),
         write_only=bool(schema.get("writeOnly")),
+        sensitive=bool(schema.get("writeOnly") or schema.get("x-plumb-sensitive")),
     )
     if path and rule != NO_RULE:
         out[path] = rule
@@ -106,6 +141,25 @@ def snake(kind: str) -> str:
 def schema_for(kind: str) -> Mapping[str, Any]:
     path = schema_dir() / f"{snake(kind)}.json"
     return json.loads(path.read_text()) if path.exists() else {}
+
+
+def sensitive_fields() -> dict[str, list[str]]:
+    """Every kind's sensitive fields, from the schemas: the redaction contract tests use."""
+    out = {}
+    for path in sorted(schema_dir().glob("*.json")):
+        kind = json.loads(path.read_text()).get("title", "")
+        if path.stem in NOT_KINDS or not kind:
+            continue
+        found = FieldRules.from_schema(schema_for(kind), path.name).sensitive_paths()
+        if found:
+            out[kind] = found
+    return out
+
+
+def _step_matches(rule: str, part: str) -> bool:
+    if rule == "[]":
+        return part.startswith("[")
+    return rule == "*" or rule == part
 
 
 def schema_defaults(kind: str, *path: str) -> dict[str, Any]:

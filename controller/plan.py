@@ -330,8 +330,7 @@ class _Planner:
 def creation_changes(res: Resource) -> tuple[FieldChange, ...]:
     rules = rules_for(res.kind)
     out = [
-        FieldChange(key, None, value, sensitive=rules.inherited((key,), "write_only"))
-        for key, value in res.spec.items()
+        FieldChange(key, None, value, sensitive=rules.masks(key)) for key, value in res.spec.items()
     ]
     out.append(FieldChange("tags", None, res.ownership_tags()))
     return tuple(out)

@@ -94,7 +94,32 @@ def view(run: dict[str, Any]) -> dict[str, Any]:
         ],
         "started": _when(run.get("startedAt")),
         "duration": _duration(run.get("startedAt"), run.get("finishedAt")),
+        "acted": _acted(run.get("actor") or {}),
+        "drift": _drift(run.get("drift")),
     }
+
+
+def _acted(actor: dict[str, Any]) -> list[tuple[str, str]]:
+    """Who acted, as header rows: the AWS identity, the person, the specs' worktree."""
+    rows = []
+    if actor.get("arn") or actor.get("account"):
+        rows.append(("AWS identity", f"{actor.get('arn', '')} (account {actor.get('account')})"))
+    if actor.get("user") or actor.get("host"):
+        rows.append(("Run by", "@".join(x for x in (actor.get("user"), actor.get("host")) if x)))
+    tree = actor.get("worktree") or {}
+    if tree:
+        state = "with uncommitted changes" if tree.get("dirty") else "clean"
+        rows.append(("Specs worktree", f"{str(tree.get('sha', ''))[:12]} ({state})"))
+    return rows
+
+
+def _drift(drift: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The drift found, as one header line: how many resources, and which."""
+    if not drift:
+        return None
+    found = drift.get("resources") or []
+    names = [f"{d['logicalId']} ({', '.join(d['fields'] + d['waived'])})" for d in found]
+    return {"count": drift.get("count", len(found)), "names": names}
 
 
 # -- Markdown -------------------------------------------------------------------------------
@@ -127,7 +152,13 @@ def _md_header(v: dict[str, Any]) -> str:
         ("Command", _code(run.get("command", ""), table=True)),
         ("Started", f"{v['started']} ({v['duration']})"),
         ("Stacks", ", ".join(_code(s, table=True) for s in run.get("stacks", []))),
+        *((k, _code(val, table=True)) for k, val in v["acted"]),
     ]
+    if v["drift"] is not None:
+        found = ", ".join(_code(n, table=True) for n in v["drift"]["names"])
+        rows.append(
+            ("Drift", f"{v['drift']['count']} resource(s)" + (f": {found}" if found else ""))
+        )
     lines = ["| | |", "|---|---|"] + [f"| {k} | {val or '—'} |" for k, val in rows]
     return "\n".join(lines)
 

@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from controller import logs, report, waivers
+from controller import logs, report, run_facts, waivers
 from controller.anchor import Anchoring
 from controller.apply import APPLIED, FAILED, PENDING, SKIPPED, Applier, Event, Outcome
 from controller.aws import ClientFactory
@@ -88,10 +88,10 @@ class Runner:
         asked to confirm) names the outcome, "declined" say."""
         clients = self.new_clients()
         run_id = self.store.begin_run(
-            trigger, command, desired.stacks, desired.commit, desired.source
+            trigger, command, desired.stacks, desired.commit, desired.source, desired.actor
         )
         started = time.monotonic()
-        plan, _ = self._plan(desired, options, clients)
+        plan, contexts = self._plan(desired, options, clients)
         Ledger(self.store, run_id).planned(plan)
         has_changes = bool(plan.changes) or any(a.type is A.BLOCKED for a in plan.actions)
         if command == "drift":
@@ -100,7 +100,7 @@ class Runner:
             outcome = "planned" if has_changes else "no-changes"
         if decide is not None:
             outcome = decide(plan) or outcome
-        return self._finish(run_id, plan, outcome, {}, clients, started)
+        return self._finish(run_id, plan, outcome, {}, (clients, contexts), started)
 
     def apply(
         self,
@@ -123,7 +123,7 @@ class Runner:
             for stack in desired.stacks:
                 held.take(stack, wait)
             run_id = self.store.begin_run(
-                trigger, "apply", desired.stacks, desired.commit, desired.source
+                trigger, "apply", desired.stacks, desired.commit, desired.source, desired.actor
             )
             held.for_run(run_id)
             logs.note(run=run_id)
@@ -136,7 +136,8 @@ class Runner:
                 try:
                     reviewed.check_fresh(plan)
                 except Exception as err:
-                    self._finish(run_id, plan, "rejected", {}, clients, started, [str(err)])
+                    aws = (clients, contexts)
+                    self._finish(run_id, plan, "rejected", {}, aws, started, [str(err)])
                     raise
             account = functools.partial(_account_id, contexts)
             applier = Applier(
@@ -160,9 +161,10 @@ class Runner:
             if applier.stopped:
                 why = "interrupted: plumb was told to stop; the steps in flight ended, the "
                 why += "actions not started are listed as skipped, the next run goes on"
-                return self._finish(run_id, plan, "interrupted", outcomes, clients, started, [why])
+                aws = (clients, contexts)
+                return self._finish(run_id, plan, "interrupted", outcomes, aws, started, [why])
             outcome = _outcome(plan, outcomes)
-            return self._finish(run_id, plan, outcome, outcomes, clients, started)
+            return self._finish(run_id, plan, outcome, outcomes, (clients, contexts), started)
 
     def _close_interrupted(self, orphaned: Mapping[int, str], by: int) -> None:
         """A run whose holder died mid-apply is sealed as interrupted, with the changes it
@@ -232,10 +234,12 @@ class Runner:
         plan: Plan,
         outcome: str,
         outcomes: Mapping[str, Outcome],
-        clients: ClientFactory,
+        aws: tuple[ClientFactory, Mapping[str, Context]],
         started: float,
         extra_errors: Sequence[str] = (),
     ) -> RunResult:
+        clients, contexts = aws
+        identity = run_facts.aws_identity(contexts)  # before the count: its call is counted
         seconds = round(time.monotonic() - started, 3)
         calls = clients.counter.snapshot()
         errors = [
@@ -259,6 +263,8 @@ class Runner:
                 errors,
                 plan.warnings,
                 waivers.in_run(plan),
+                identity,
+                run_facts.drift_found(plan),
             )
         except ValueError:  # sealed already: this run lost its lease and was closed
             raise LockError(

@@ -12,16 +12,9 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from controller.chain import GENESIS_HASH, KEYED, PLAIN, chain_hash
-from controller.state.models import (
-    COUNT_KEYS,
-    RUN_OUTCOMES,
-    Change,
-    Run,
-    change_dict,
-    check_value,
-    run_dict,
-    waiver_records,
-)
+from controller.state.models import RUN_OUTCOMES, Run, check_value
+from controller.state.queries import changes_of, count_changes, open_run
+from controller.state.run_view import run_dict, waiver_records
 from controller.state.scrub import plain
 
 _BATCH = 200
@@ -50,8 +43,12 @@ class ChainRows:
         errors: Iterable[str] = (),
         warnings: Iterable[str] = (),
         waivers: Iterable[Mapping[str, Any]] = (),
+        actor: Mapping[str, Any] | None = None,
+        drift: Mapping[str, Any] | None = None,
     ) -> str:
-        """Seal the run into the hash chain and return its hash; counts default to its changes."""
+        """Seal the run into the hash chain and return its hash; counts default to its changes.
+        `actor` adds to what begin_run recorded (the AWS identity, known once AWS was asked);
+        `drift` is what the run found (controller/run_facts.py)."""
         check_value(outcome, RUN_OUTCOMES, "run outcome")
         with self._tx(chain=True) as s:
             run = open_run(s, run_id)
@@ -65,12 +62,14 @@ class ChainRows:
             run.prev_hash = head.hash if head else GENESIS_HASH
             run.finished_at = self._clock()
             run.outcome = outcome
-            run.counts = plain({**_count(s, run_id), **(counts or {})})
+            run.counts = plain({**count_changes(s, run_id), **(counts or {})})
             run.api_calls = plain(api_calls or {})
             run.timings = plain(timings or {})
             run.errors = [str(e) for e in errors]
             run.warnings = [str(w) for w in warnings]
             run.waivers = plain(waiver_records(waivers))
+            run.actor = plain({**(run.actor or {}), **(actor or {})})
+            run.drift = plain(dict(drift or {}))
             run.seal = KEYED if self.audit_key else PLAIN
             s.flush()
             s.refresh(run)  # hash exactly what was stored, as the audit will read it back
@@ -115,31 +114,3 @@ class ChainRows:
             with contextlib.suppress(Exception), s.begin_nested():
                 highest = max(highest, int(s.execute(text(query)).scalar() or 0))
             return highest
-
-
-def open_run(s: Session, run_id: int) -> Run:
-    run = s.get(Run, run_id)
-    if run is None:
-        raise KeyError(f"no run {run_id}")
-    if run.hash is not None:
-        raise ValueError(f"run {run_id} is finished; its hash is sealed")
-    return run
-
-
-def changes_of(s: Session, run_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
-    out: dict[int, list[dict[str, Any]]] = {rid: [] for rid in run_ids}
-    if run_ids:
-        query = select(Change).where(Change.run_id.in_(run_ids)).order_by(Change.id)
-        for row in s.scalars(query):
-            out[row.run_id].append(change_dict(row))
-    return out
-
-
-def _count(s: Session, run_id: int) -> dict[str, int]:
-    counts = dict.fromkeys(COUNT_KEYS, 0)
-    for action, outcome in s.execute(
-        select(Change.action, Change.outcome).where(Change.run_id == run_id)
-    ):
-        counts[action] = counts.get(action, 0) + 1
-        counts["failed"] += outcome == "failed"
-    return counts

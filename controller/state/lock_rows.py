@@ -12,7 +12,8 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from controller.state.models import Lock, lock_dict
+from controller.state.models import Lock
+from controller.state.run_view import lock_dict
 
 
 class LockRows:

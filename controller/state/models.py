@@ -1,5 +1,5 @@
-"""The state tables (runs in a hash chain, resources, changes, stack locks), the dict shape their
-rows take in reports and the hash, and the scrub that keeps secret values out.
+"""The state tables: runs in a hash chain, resources, changes, stack locks (the dict shape
+their rows take in reports and the hash is in run_view.py).
 
 Portable SQLAlchemy 2 models that run on SQLite and PostgreSQL alike: JSON columns use the
 generic `JSON` type and every timestamp goes through `UtcDateTime`, so what is read back is
@@ -26,10 +26,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from controller.chain import GENESIS_HASH  # noqa: F401 (re-exported)
-from controller.model import Action
+from controller.fields import rules_for
 from controller.state import drift
 from controller.state.drift import NON_CONVERGING_AFTER  # noqa: F401 (re-exported)
-from controller.state.scrub import iso, plain, scrub, scrub_change
+from controller.state.scrub import plain, scrub
 
 RUN_OUTCOMES = frozenset(
     {
@@ -140,6 +140,10 @@ class Run(Base):
     errors: Mapped[list[Any]] = mapped_column(default=list)
     warnings: Mapped[list[Any]] = mapped_column(default=list)
     waivers: Mapped[list[Any]] = mapped_column(default=list)  # controller/waivers.py records
+    # Who acted (AWS account and ARN; user, host and specs' worktree for a command-line
+    # run) and the drift the run found: {} when not recorded (runs before these existed).
+    actor: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    drift: Mapped[dict[str, Any]] = mapped_column(default=dict)
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     hash: Mapped[str | None] = mapped_column(String(64))
     seal: Mapped[str] = mapped_column(String(16), default="")  # controller/chain.py SEALS
@@ -153,9 +157,12 @@ class Run(Base):
         stacks: Iterable[str],
         commit: Mapping[str, Any],
         source: str,
+        actor: Mapping[str, Any] | None = None,
     ) -> Run:
         names = sorted(set(stacks))
         return cls(
+            actor=plain(dict(actor or {})),
+            drift={},
             started_at=at,
             trigger=trigger,
             command=command,
@@ -213,7 +220,8 @@ class ResourceRow(Base):
         self.kind, self.physical_id, self.arn, self.status = kind, physical_id, arn, status
         self.desired_hash = desired_hash or self.desired_hash
         if observed_spec is not None:
-            self.last_observed = scrub(plain(observed_spec))
+            # Sensitive by the kind's schema, or by the look of the key (scrub.py).
+            self.last_observed = scrub(plain(rules_for(kind).redact(observed_spec)))
         if status != "create-pending":
             self.pending_name = None
 
@@ -262,124 +270,3 @@ class Lock(Base):
     holder: Mapped[str] = mapped_column(String(255))
     acquired_at: Mapped[datetime]
     expires_at: Mapped[datetime]
-
-
-def change_row(
-    run_id: int,
-    action: Action,
-    outcome: str,
-    error: str = "",
-    started_at: datetime | None = None,
-    finished_at: datetime | None = None,
-) -> Change:
-    """One action of a run as its change row, diffs scrubbed of anything secret."""
-    check_value(outcome, CHANGE_OUTCOMES, "change outcome")
-    return Change(
-        run_id=run_id,
-        stack=action.stack,
-        logical_id=action.logical_id,
-        kind=action.kind,
-        action=action.type.value,
-        physical_id=action.physical_id,
-        diff=[scrub_change(c.to_json()) for c in action.changes],
-        waived=[scrub_change(c.to_json()) for c in action.waived],
-        reason=action.reason,
-        outcome=outcome,
-        error=error,
-        started_at=started_at,
-        finished_at=finished_at,
-    )
-
-
-def waiver_records(waivers: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """A run's waivers (controller/waivers.py) as stored, their drift scrubbed as changes are."""
-    return [{**w, "drift": [scrub_change(dict(c)) for c in w.get("drift") or ()]} for w in waivers]
-
-
-# -- rows as plain dicts: the shape of run(), resources() and the JSON report ---------------
-
-
-def run_dict(run: Run, changes: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """A run as reports show it and as the hash chain hashes it (changes included)."""
-    out: dict[str, Any] = {
-        "id": run.id,
-        "seq": run.seq,
-        "startedAt": iso(run.started_at),
-        "finishedAt": iso(run.finished_at),
-        "trigger": run.trigger,
-        "command": run.command,
-        "commit": {
-            "sha": run.commit_sha,
-            "author": run.commit_author,
-            "message": run.commit_message,
-            "signature": run.signature_status,
-            # Only when known: runs sealed before plumb recorded dates keep their hashes.
-            **({"date": run.commit_date} if run.commit_date else {}),
-        },
-        "source": run.source,
-        "stacks": list(run.stacks),
-        "outcome": run.outcome,
-        "counts": dict(run.counts),
-        "apiCalls": dict(run.api_calls),
-        "timings": dict(run.timings),
-        "errors": list(run.errors),
-        "warnings": list(run.warnings),
-        # Only when there are some: runs sealed before waivers were recorded keep their hashes.
-        **({"waivers": list(run.waivers)} if run.waivers else {}),
-        # Only when recorded: runs sealed before plumb recorded it keep their (plain) hashes.
-        **({"seal": run.seal} if run.seal else {}),
-        "prevHash": run.prev_hash,
-        "hash": run.hash,
-    }
-    if changes is not None:
-        out["changes"] = changes
-    return out
-
-
-def change_dict(row: Change) -> dict[str, Any]:
-    return {
-        "stack": row.stack,
-        "logicalId": row.logical_id,
-        "kind": row.kind,
-        "action": row.action,
-        "physicalId": row.physical_id,
-        "diff": list(row.diff),
-        "waived": list(row.waived),
-        "reason": row.reason,
-        "outcome": row.outcome,
-        "error": row.error,
-        "startedAt": iso(row.started_at),
-        "finishedAt": iso(row.finished_at),
-    }
-
-
-def lock_dict(row: Lock, now: datetime) -> dict[str, Any]:
-    return {
-        "stack": row.stack,
-        "holder": row.holder,
-        "acquiredAt": iso(row.acquired_at),
-        "expiresAt": iso(row.expires_at),
-        "expired": row.expires_at <= now,
-        "secondsLeft": max(0, int((row.expires_at - now).total_seconds())),
-    }
-
-
-def resource_dict(row: ResourceRow) -> dict[str, Any]:
-    return {
-        "stack": row.stack,
-        "logicalId": row.logical_id,
-        "kind": row.kind,
-        "physicalId": row.physical_id,
-        "arn": row.arn,
-        "desiredHash": row.desired_hash,
-        "lastObserved": row.last_observed,
-        "status": row.status,
-        "updatedAt": iso(row.updated_at),
-        "lastRunId": row.last_run_id,
-        "pendingName": row.pending_name,
-        "driftStreak": row.drift_streak,
-        "driftFields": list(row.drift_fields or []),
-        "driftSince": iso(row.drift_since),
-        "driftSeen": list(row.drift_seen or []),
-        "driftRetryAt": iso(row.drift_retry_at),
-    }

@@ -13,7 +13,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from controller.state.models import REJECTED, Run, run_dict
+from controller.state.models import REJECTED, Run
+from controller.state.run_view import run_dict
 
 
 class SourceRuns:

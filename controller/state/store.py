@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from controller.model import Action, Observed
 from controller.state import WRITE_OPTION, in_memory, make_engine, state_error
-from controller.state.chain_rows import ChainRows, changes_of, open_run
+from controller.state.chain_rows import ChainRows
 from controller.state.drift import DriftRecord, as_record
 from controller.state.lock_rows import LockRows
 from controller.state.models import (
@@ -30,8 +30,11 @@ from controller.state.models import (
     Base,
     ResourceRow,
     Run,
-    change_row,
     check_value,
+)
+from controller.state.queries import changes_of, find_row, locked, open_run
+from controller.state.run_view import (
+    change_row,
     resource_dict,
     run_dict,
 )
@@ -91,8 +94,11 @@ class Store(ChainRows, LockRows, SourceRuns):
         stacks: Iterable[str],
         commit: dict[str, Any] | None = None,
         source: str = "",
+        actor: Mapping[str, Any] | None = None,
     ) -> int:
-        row = Run.begin(self._clock(), trigger, command, stacks, commit or {}, source)
+        """A new run, `running` until finish_run seals it; `actor` says who asked (the
+        command line's user, host and worktree; see controller/actor.py)."""
+        row = Run.begin(self._clock(), trigger, command, stacks, commit or {}, source, actor)
         with self._tx() as s:
             s.add(row)
             s.flush()
@@ -201,7 +207,7 @@ class Store(ChainRows, LockRows, SourceRuns):
                     query = select(ResourceRow).where(
                         ResourceRow.stack == stack, ResourceRow.logical_id.in_(list(edits))
                     )
-                    rows = {r.logical_id: r for r in s.scalars(_locked(query, self._sqlite))}
+                    rows = {r.logical_id: r for r in s.scalars(locked(query, self._sqlite))}
                     now = self._clock()
                     for logical_id, change in sorted(edits.items()):
                         row = rows.get(logical_id)
@@ -232,7 +238,7 @@ class Store(ChainRows, LockRows, SourceRuns):
 
     def drift(self, stack: str, logical_id: str) -> DriftRecord:
         with self._tx(write=False) as s:
-            row = _find(s, stack, logical_id)
+            row = find_row(s, stack, logical_id)
             return as_record(row) if row else DriftRecord()
 
     def record_drift(
@@ -277,7 +283,7 @@ class Store(ChainRows, LockRows, SourceRuns):
         for attempt in (1, 2):
             try:
                 with self._tx() as s:
-                    row = _find(s, stack, logical_id, for_update=True)
+                    row = find_row(s, stack, logical_id, for_update=True)
                     if row is None:
                         row = ResourceRow(stack=stack, logical_id=logical_id, drift_fields=[])
                         s.add(row)
@@ -289,18 +295,3 @@ class Store(ChainRows, LockRows, SourceRuns):
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")
-
-
-def _locked(query: Any, sqlite: bool) -> Any:
-    # Row locks on PostgreSQL so two writers' read-modify-write (drift streaks) cannot
-    # interleave; SQLite is already serialized by BEGIN IMMEDIATE.
-    return query if sqlite else query.with_for_update()
-
-
-def _find(s: Session, stack: str, logical_id: str, for_update: bool = False) -> ResourceRow | None:
-    query = select(ResourceRow).where(
-        ResourceRow.stack == stack, ResourceRow.logical_id == logical_id
-    )
-    # Row lock on PostgreSQL so two writers' read-modify-write (drift streaks) cannot
-    # interleave; SQLite is already serialized by BEGIN IMMEDIATE.
-    return s.scalars(query.with_for_update() if for_update else query).first()

@@ -14,6 +14,8 @@ ADDED = {
         "commit_date": "VARCHAR(40) NOT NULL DEFAULT ''",
         "waivers": "JSON NOT NULL DEFAULT '[]'",
         "seal": "VARCHAR(16) NOT NULL DEFAULT ''",
+        "actor": "JSON NOT NULL DEFAULT '{}'",
+        "drift": "JSON NOT NULL DEFAULT '{}'",
     },
     "resources": {
         "drift_since": "{timestamp} NULL",
@@ -33,7 +35,7 @@ def add_missing_columns(conn: Connection) -> list[str]:
         have = {c["name"] for c in found.get_columns(table)}
         for name, ddl in columns.items():
             if name not in have:
-                ddl = ddl.format(timestamp=timestamp)
+                ddl = ddl.replace("{timestamp}", timestamp)
                 conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} {ddl}"))
                 added.append(f"{table}.{name}")
     return added

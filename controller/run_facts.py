@@ -1,0 +1,58 @@
+"""What a run records beside its changes: the AWS identity it acted as, and the drift it found.
+
+Both are worked out from what the run already holds (its contexts, its plan), so recording
+them costs no state transaction: they travel with finish_run.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from controller.context import Context
+from controller.model import ActionType
+from controller.plan import Plan
+
+A = ActionType
+_log = logging.getLogger(__name__)
+# Actions on a resource that exists and differs from its spec: repaired, or held back.
+_DIFFERS = frozenset({A.UPDATE, A.REPLACE, A.BLOCKED})
+
+
+def aws_identity(contexts: Mapping[str, Context]) -> dict[str, str]:
+    """The account and caller ARN the run acted as; {} when AWS would not say."""
+    if not contexts:
+        return {}
+    try:
+        return dict(next(iter(contexts.values())).caller)
+    except (BotoCoreError, ClientError) as err:  # the run is sealed all the same
+        _log.warning("could not ask AWS who plumb acts as: %s", err)
+        return {}
+
+
+def drift_found(plan: Plan) -> dict[str, Any]:
+    """Resources that exist and differ from their spec, and drift a waiver covers.
+
+    `fields` are the paths that differ; `action` says what the run did about them
+    (update or replace: repaired; blocked: held back, its reason in the change). An
+    update a new commit asks for counts too: the resource differs from the spec it reads."""
+    found = []
+    for action in plan.actions:
+        differs = action.physical_id and action.changes and action.type in _DIFFERS
+        fields = [c.path for c in action.changes] if differs else []
+        waived = [c.path for c in action.waived]
+        if fields or waived:
+            found.append(
+                {
+                    "stack": action.stack,
+                    "logicalId": action.logical_id,
+                    "kind": action.kind,
+                    "action": action.type.value,
+                    "fields": fields,
+                    "waived": waived,
+                }
+            )
+    return {"count": len(found), "resources": found}
