@@ -215,8 +215,9 @@ def _running(store: Store) -> list[str]:
     ]
 
 
-def do_verify(settings: Settings, without_key: bool, console: Console) -> int:
-    """The command: gather the anchor lines, verify, print what was found; 0 or 1."""
+def check(settings: Settings, without_key: bool = False) -> tuple[AuditResult, list[str], bool]:
+    """Verify the state `settings` names against its anchor lines (file and bucket) and key:
+    the result, the anchor lines that could not be read, and whether there was an anchor."""
     from controller.anchor import AnchorError, archive_for, read_file
     from controller.state.store import Store
 
@@ -237,12 +238,18 @@ def do_verify(settings: Settings, without_key: bool, console: Console) -> int:
         anchors=anchors,
         without_key=without_key,
     )
+    return result, unreadable, anchors is not None
+
+
+def do_verify(settings: Settings, without_key: bool, console: Console) -> int:
+    """The command: gather the anchor lines, verify, print what was found; 0 or 1."""
+    result, unreadable, anchored = check(settings, without_key)
     problems = [*unreadable, *result.problems]
     for problem in problems:
         console.print(f"[red]{escape(problem)}[/red]")
     for note in result.notes:
         console.print(f"note: {escape(note)}")
-    against = " against the anchor" if anchors is not None else ""
+    against = " against the anchor" if anchored else ""
     console.print(
         f"{counted(result.runs_checked, 'run')} checked{against}: "
         + ("chain intact" if not problems else f"CHAIN BROKEN; first: {escape(problems[0])}")

@@ -23,16 +23,15 @@ from controller.cli_parts import (
     history_view,
     output_path,
     planfile,
-    report,
     sync_cycle,
     use_audit,
     verbs,
 )
 from controller.cli_policy import iam_policy
+from controller.cli_report import report_cmd
 from controller.cli_run import run
 from controller.cli_schema import schema
 from controller.config import DEFAULT_LEASE, DEFAULT_WAIT, Settings
-from controller.errors import PlumbError
 
 
 @click.group(cls=Group)
@@ -285,48 +284,6 @@ def history(state: State, stacks: tuple[str, ...], limit: int) -> int:
     return history_view.print_history(Runner(state.settings).store, stacks, limit, state.console)
 
 
-@main.command(name="report")
-@click.argument("run_ref", required=False, default="latest")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["html", "json", "markdown"]),
-    envvar="PLUMB_REPORT_FORMAT",
-    default="markdown",
-)
-@click.option(
-    "-o",
-    "--out",
-    envvar="PLUMB_REPORT_OUT",
-    default=None,
-    callback=output_path,
-    help="Write to a file instead of stdout.",
-)
-@command
-def report_cmd(state: State, run_ref: str, fmt: str, out: str | None) -> int:
-    """A run's report (JSON, Markdown, or a self-contained HTML page)."""
-    if not (run_ref.isdigit() or run_ref == "latest"):
-        raise click.BadParameter(
-            f"{run_ref!r} is not a run: give a run number or 'latest' (`plumb history` lists them)",
-            param_hint="RUN",
-        )
-    store = Runner(state.settings).store
-    try:
-        run = store.run(int(run_ref) if run_ref.isdigit() else run_ref)
-    except KeyError:
-        what = "no run is recorded yet" if run_ref == "latest" else f"there is no run {run_ref}"
-        raise PlumbError(
-            f"{what} in {state.settings.state_url}; `plumb history` lists the runs"
-        ) from None
-    text = report.render(run, fmt)
-    if out:
-        Path(out).write_text(text)
-        state.console.print(f"wrote {out}")
-    else:
-        click.echo(text)
-    return 0
-
-
 @main.group(name="audit")
 def audit_group() -> None:
     """Check the run history offline."""
@@ -365,6 +322,7 @@ def demo(state: State, keep: bool) -> int:
 
 
 main.add_command(run)
+main.add_command(report_cmd)
 main.add_command(iam_policy)
 main.add_command(schema)
 

@@ -25,6 +25,7 @@ from controller.markdown import escape as _escape
 from controller.markdown import fence as _fence
 from controller.model import SYMBOLS
 from controller.render import retries_text
+from controller.report_html import html_view
 from controller.state.models import COUNT_KEYS
 from controller.state.scrub import scrub_change
 from controller.waivers import EXPIRED, SOON, grouped
@@ -45,7 +46,7 @@ ICONS = {
 }
 TOP_OPERATIONS = 5
 
-_TEMPLATES = Environment(
+TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=True,  # commit messages and AWS values are untrusted
     undefined=StrictUndefined,
@@ -54,14 +55,19 @@ _TEMPLATES = Environment(
 )
 
 
-def render(run: dict[str, Any], fmt: str) -> str:
+def render(
+    run: dict[str, Any], fmt: str, neighbours: tuple[int | None, int | None] = (None, None)
+) -> str:
+    """`run` in `fmt`; `neighbours` are the ids of the runs before and after it in the
+    chain, which the HTML page links to (their pages are beside it)."""
     if fmt == "json":
         return json.dumps(_scrubbed(run), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     if fmt == "markdown":
         return _markdown(view(run))
     if fmt == "html":
-        template = _TEMPLATES.get_template("report.html.j2")
-        return template.render(v=view(run), canonical=_pretty_canonical(run))
+        template = TEMPLATES.get_template("report.html.j2")
+        page = html_view(view(run), *neighbours)
+        return template.render(v=page, canonical=_pretty_canonical(run))
     raise ValueError(f"unknown report format {fmt!r}; expected one of {', '.join(FORMATS)}")
 
 
@@ -305,4 +311,4 @@ def _duration(start: str | None, end: str | None) -> str:
     return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
-_TEMPLATES.filters.update(when=_when)
+TEMPLATES.filters.update(when=_when)

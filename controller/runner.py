@@ -303,11 +303,18 @@ class Runner:
         folder = self.settings.report_folder()
         folder.mkdir(parents=True, exist_ok=True)
         run = self.store.run(run_id)
+        before, after = self.store.chain_neighbours(run["seq"])
         out = {}
         for fmt, ext in (("json", "json"), ("markdown", "md"), ("html", "html")):
             path = folder / f"run-{run_id:06d}.{ext}"
-            path.write_text(report.render(run, fmt))
+            path.write_text(report.render(run, fmt, (before, after)))
             out[fmt] = path
+        # The page of the run before was written when it had no next run: link it to this
+        # one. Only the HTML page, which is not hashed or archived.
+        page = folder / f"run-{before or 0:06d}.html"
+        if before is not None and page.exists():
+            prior = self.store.run(before)
+            page.write_text(report.render(prior, "html", self.store.chain_neighbours(prior["seq"])))
         return out
 
 

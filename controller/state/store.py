@@ -32,6 +32,7 @@ from controller.state.models import (
     Run,
     check_value,
 )
+from controller.state.period_runs import PeriodRuns
 from controller.state.queries import changes_of, find_row, locked, open_run
 from controller.state.run_view import (
     change_row,
@@ -49,7 +50,7 @@ RowEdit = Callable[[ResourceRow], object]
 ChangeRecord = tuple[Action, str, str, datetime | None, datetime | None]
 
 
-class Store(ChainRows, LockRows, SourceRuns):
+class Store(ChainRows, LockRows, SourceRuns, PeriodRuns):
     """plumb's state behind one SQLAlchemy engine; see the module docstring."""
 
     def __init__(

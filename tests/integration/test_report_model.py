@@ -123,6 +123,11 @@ def test_the_human_reports_show_who_acted_and_the_drift(
     text = report.render(run, fmt)
     assert run["actor"]["arn"] in text and run["actor"]["account"] in text
     assert run["actor"]["user"] in text
+    if fmt == "html":  # a section of its own, counted at the top
+        drift = text[text.index('<h2 id="drift">') : text.index('<h2 id="resources">')]
+        assert '<span class="n" data-count="drift">1</span>' in text
+        assert "storage/bucket" in drift, "the drifted resource is named"
+        return
     (drift,) = [line for line in text.splitlines() if re.search(r"Drift\W", line)]
     assert "1 resource(s)" in drift and "storage/bucket" in drift, "the drifted resource is named"
 

@@ -1,0 +1,58 @@
+"""The runs of a period and their neighbours in the chain: what the auditor's period page and
+a run page's links read."""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from controller.state.models import Change, Run
+from controller.state.run_view import change_dict, run_dict
+
+
+class PeriodRuns:
+    """Store's period queries; Store provides the transactions."""
+
+    def _tx(
+        self, write: bool = True, chain: bool = False
+    ) -> contextlib.AbstractContextManager[Session]:
+        raise NotImplementedError
+
+    def runs_between(self, since: datetime | None, until: datetime | None) -> list[dict[str, Any]]:
+        """Runs begun at or after `since` and before `until`, oldest first, without changes."""
+        query = select(Run).order_by(Run.started_at, Run.id)
+        if since is not None:
+            query = query.where(Run.started_at >= since)
+        if until is not None:
+            query = query.where(Run.started_at < until)
+        with self._tx(write=False) as s:
+            return [run_dict(r) for r in s.scalars(query)]
+
+    def acting_changes(self, run_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+        """The changes of these runs that were not `noop`, by run: a period of no-op runs
+        reads none of their unchanged rows."""
+        out: dict[int, list[dict[str, Any]]] = {rid: [] for rid in run_ids}
+        if not run_ids:
+            return out
+        query = (
+            select(Change)
+            .where(Change.run_id.in_(run_ids), Change.action != "noop")
+            .order_by(Change.run_id, Change.id)
+        )
+        with self._tx(write=False) as s:
+            for row in s.scalars(query):
+                out[row.run_id].append(change_dict(row))
+        return out
+
+    def chain_neighbours(self, seq: int | None) -> tuple[int | None, int | None]:
+        """The ids of the runs just before and after chain position `seq` (None if none)."""
+        if seq is None:
+            return None, None
+        with self._tx(write=False) as s:
+            before = s.scalar(select(Run.id).where(Run.seq == seq - 1))
+            after = s.scalar(select(Run.id).where(Run.seq == seq + 1))
+            return before, after
