@@ -28,7 +28,7 @@ from controller.errors import PlumbError
 from controller.model import SENSITIVE
 from controller.specs.document import Path as DocPath
 
-NOT_KINDS = frozenset({"envelope", "report"})  # schemas/ files that describe no kind
+NOT_KINDS = frozenset({"envelope", "report", "period"})  # schemas/ files that describe no kind
 
 
 class SchemaRuleError(PlumbError):

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from jsonschema import Draft202012Validator, FormatChecker
 from moto import mock_aws
 
 from controller.cli import main
@@ -192,6 +193,9 @@ def test_the_period_report_counts_runs_changes_drift_and_refusals(history: Histo
     result = _plumb(history, *_period_args(), "--format", "json")
     assert result.exit_code == 0, result.output
     model = json.loads(result.output)
+    schema = json.loads((ROOT / "schemas" / "period.json").read_text())
+    validator = Draft202012Validator(schema, format_checker=FormatChecker())
+    assert [e.message for e in validator.iter_errors(model)] == []
     runs = history.runs.values()
     assert model["counts"] == {
         "runs": 5,

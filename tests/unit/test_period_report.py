@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from jsonschema import Draft202012Validator, FormatChecker
 from sqlalchemy import text
 
 from controller.cli import main
@@ -18,13 +19,14 @@ from controller.report_html import error_rows
 from controller.state.store import Store
 
 T0 = datetime(2026, 3, 1, 23, 30, tzinfo=UTC)
+SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "schemas" / "period.json").read_text())
 
 
 @pytest.fixture
-def state(tmp_path: Path) -> str:
+def state(state_url: str) -> str:
     """Four runs, 30 minutes apart from 2026-03-01 23:30 UTC: an update, two no-ops, a
-    refused commit."""
-    url = f"sqlite:///{tmp_path}/state.db"
+    refused commit; on SQLite, and on PostgreSQL when PLUMB_TEST_POSTGRES is set."""
+    url = state_url
     now = [T0]
     store = Store(url, clock=lambda: now[0])
     for i in range(3):
@@ -48,9 +50,13 @@ def state(tmp_path: Path) -> str:
 
 
 def _period(state: str, *args: str) -> dict:
+    """The period's JSON report, checked against schemas/period.json."""
     result = CliRunner().invoke(main, ["--state", state, "report", *args, "--format", "json"])
     assert result.exit_code == 0, result.output
-    return json.loads(result.output)
+    model = json.loads(result.output)
+    validator = Draft202012Validator(SCHEMA, format_checker=FormatChecker())
+    assert [e.message for e in validator.iter_errors(model)] == []
+    return model
 
 
 def test_a_period_holds_the_runs_begun_in_it(state: str) -> None:

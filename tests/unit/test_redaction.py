@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from controller import report
+from controller import period_report, report
 from controller.diff import diff_specs
 from controller.fields import FieldRules, rules_for, sensitive_fields
 from controller.model import SENSITIVE, Action, ActionType
@@ -65,8 +65,10 @@ def test_a_sensitive_value_reaches_no_report_and_not_the_state(tmp_path: Path) -
     store.finish_run(run_id, "succeeded")
     run = store.run(run_id)
     assert run["changes"][0]["diff"][0]["after"] == SENSITIVE
+    period = period_report.build(store, None, None)
     for fmt in report.FORMATS:
         assert PLANTED not in report.render(run, fmt), fmt
+        assert PLANTED not in period_report.render(period, fmt), f"period {fmt}"
     assert RULES.redact(have)["auth"] == {"user": "u", "key": SENSITIVE}
     assert RULES.redact({"tokens": [PLANTED]}) == {"tokens": [SENSITIVE]}
     store.close()

@@ -211,8 +211,20 @@ def test_html_escapes_a_malicious_commit_message(run: dict[str, Any]) -> None:
 
 def test_html_is_self_contained(run: dict[str, Any]) -> None:
     html = render(run, "html")
-    assert "<style>" in html
-    assert not re.search(r"""(src|href)\s*=|@import|url\(""", html)
+    assert "<style>" in html and "default-src 'none'" in html
+    assert not re.search(r"""(src|href)\s*=|@import|url\(|<script""", html)
+    # The only links are to the pages of its neighbours in the chain, beside it.
+    linked = render(run, "html", (3, 5))
+    assert re.findall(r"(?:src|href)\s*=\s*\"([^\"]*)\"", linked) == [
+        "run-000003.html",
+        "run-000005.html",
+    ]
+
+
+def test_html_marks_the_outcome_without_an_emoji(run: dict[str, Any]) -> None:
+    html = render(run, "html")
+    assert '<svg class="mark"' in html
+    assert not re.search("[\U0001f300-\U0001faff\u2600-\u27bf]", html), "no emoji"
 
 
 def test_html_carries_content_and_chain_position(run: dict[str, Any]) -> None:
