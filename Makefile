@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 
 # pytest exits 5 when it collects no test: "nothing to run", not a failure.
 test: lint
-	$(BIN)/python -m pytest -n auto tests; rc=$$?; \
+	$(BIN)/python -m pytest -n auto --durations=15 tests; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; exit 0; fi; exit $$rc
 
 lint: $(STAMP)

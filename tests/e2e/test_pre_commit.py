@@ -33,7 +33,8 @@ def _git(repo: Path, *args: str) -> None:
 
 
 def _try_repo(repo: Path, home: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PRE_COMMIT_HOME": str(home), "NO_COLOR": "1"}
+    # No .pyc compiling: botocore alone is thousands of files, and the hook runs once here.
+    env = {**os.environ, "PRE_COMMIT_HOME": str(home), "NO_COLOR": "1", "PIP_NO_COMPILE": "1"}
     done = subprocess.run(
         [str(PRE_COMMIT), "try-repo", str(ROOT), "plumb-validate", "--all-files"],
         cwd=repo,
