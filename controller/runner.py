@@ -11,7 +11,7 @@ import functools
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -90,17 +90,18 @@ class Runner:
         run_id = self.store.begin_run(
             trigger, command, desired.stacks, desired.commit, desired.source, desired.actor
         )
-        started = time.monotonic()
-        plan, contexts = self._plan(desired, options, clients)
-        Ledger(self.store, run_id).planned(plan)
-        has_changes = bool(plan.changes) or any(a.type is A.BLOCKED for a in plan.actions)
-        if command == "drift":
-            outcome = "drifted" if has_changes else "in-sync"
-        else:
-            outcome = "planned" if has_changes else "no-changes"
-        if decide is not None:
-            outcome = decide(plan) or outcome
-        return self._finish(run_id, plan, outcome, {}, (clients, contexts), started)
+        with self._sealed_if_cut_short(run_id):
+            started = time.monotonic()
+            plan, contexts = self._plan(desired, options, clients)
+            Ledger(self.store, run_id).planned(plan)
+            has_changes = bool(plan.changes) or any(a.type is A.BLOCKED for a in plan.actions)
+            if command == "drift":
+                outcome = "drifted" if has_changes else "in-sync"
+            else:
+                outcome = "planned" if has_changes else "no-changes"
+            if decide is not None:
+                outcome = decide(plan) or outcome
+            return self._finish(run_id, plan, outcome, {}, (clients, contexts), started)
 
     def apply(
         self,
@@ -125,46 +126,66 @@ class Runner:
             run_id = self.store.begin_run(
                 trigger, "apply", desired.stacks, desired.commit, desired.source, desired.actor
             )
-            held.for_run(run_id)
-            logs.note(run=run_id)
-            orphaned = {**held.orphaned_runs, **self._unnamed_runs(held.unnamed, run_id)}
-            self._close_interrupted(orphaned, run_id)
-            started = time.monotonic()
-            ledger = Ledger(self.store, run_id)
-            plan, contexts = self._plan(desired, options, clients)
-            if reviewed is not None:
-                try:
-                    reviewed.check_fresh(plan)
-                except Exception as err:
-                    aws = (clients, contexts)
-                    self._finish(run_id, plan, "rejected", {}, aws, started, [str(err)])
-                    raise
-            account = functools.partial(_account_id, contexts)
-            applier = Applier(
-                plan,
-                contexts,
-                ledger,
-                run_id,
-                account,
-                self.settings.workers,
-                on_event,
-                Waiter(
-                    self.settings.wait_seconds,
-                    sleep=self.stopping.wait,
+            with self._sealed_if_cut_short(run_id):
+                held.for_run(run_id)
+                logs.note(run=run_id)
+                orphaned = {**held.orphaned_runs, **self._unnamed_runs(held.unnamed, run_id)}
+                self._close_interrupted(orphaned, run_id)
+                started = time.monotonic()
+                ledger = Ledger(self.store, run_id)
+                plan, contexts = self._plan(desired, options, clients)
+                if reviewed is not None:
+                    try:
+                        reviewed.check_fresh(plan)
+                    except Exception as err:
+                        aws = (clients, contexts)
+                        self._finish(run_id, plan, "rejected", {}, aws, started, [str(err)])
+                        raise
+                account = functools.partial(_account_id, contexts)
+                applier = Applier(
+                    plan,
+                    contexts,
+                    ledger,
+                    run_id,
+                    account,
+                    self.settings.workers,
+                    on_event,
+                    Waiter(
+                        self.settings.wait_seconds,
+                        sleep=self.stopping.wait,
+                        stopping=self.stopping.is_set,
+                    ),
+                    may_write=held.holds,
                     stopping=self.stopping.is_set,
-                ),
-                may_write=held.holds,
-                stopping=self.stopping.is_set,
-            )
-            outcomes = applier.run()  # records every action, refused ones too
-            ledger.remember(plan, outcomes)
-            if applier.stopped:
-                why = "interrupted: plumb was told to stop; the steps in flight ended, the "
-                why += "actions not started are listed as skipped, the next run goes on"
-                aws = (clients, contexts)
-                return self._finish(run_id, plan, "interrupted", outcomes, aws, started, [why])
-            outcome = _outcome(plan, outcomes)
-            return self._finish(run_id, plan, outcome, outcomes, (clients, contexts), started)
+                )
+                outcomes = applier.run()  # records every action, refused ones too
+                ledger.remember(plan, outcomes)
+                if applier.stopped:
+                    why = "interrupted: plumb was told to stop; the steps in flight ended, the "
+                    why += "actions not started are listed as skipped, the next run goes on"
+                    aws = (clients, contexts)
+                    return self._finish(run_id, plan, "interrupted", outcomes, aws, started, [why])
+                outcome = _outcome(plan, outcomes)
+                return self._finish(run_id, plan, outcome, outcomes, (clients, contexts), started)
+
+    @contextlib.contextmanager
+    def _sealed_if_cut_short(self, run_id: int) -> Iterator[None]:
+        """A run cut short in this process (Ctrl-C, an error plumb did not expect) is
+        sealed `interrupted` with the changes it made: no run stays outside the chain
+        because its process stopped early. A run sealed already (refused, or taken over
+        by another replica) is left as it is."""
+        try:
+            yield
+        except BaseException as err:
+            if isinstance(err, KeyboardInterrupt):
+                why = "interrupted: stopped by the user (Ctrl-C) before the run ended"
+            else:
+                why = f"interrupted: {type(err).__name__}: {err}".rstrip(": ")
+            with contextlib.suppress(Exception):  # the state itself may be what failed
+                if self.store.run(run_id).get("hash") is None:
+                    self.store.finish_run(run_id, "interrupted", errors=[why])
+                    self.write_reports(run_id)
+            raise
 
     def _close_interrupted(self, orphaned: Mapping[int, str], by: int) -> None:
         """A run whose holder died mid-apply is sealed as interrupted, with the changes it

@@ -101,3 +101,24 @@ def test_a_warning_the_last_apply_gave_is_counted_not_repeated(workdir: Path) ->
     assert second.exit_code == 0, second.output
     assert "has no value yet" not in second.output
     assert "unchanged since run 1 (listed in this run's report)" in second.output
+
+
+def test_ctrl_c_at_the_question_seals_the_run_interrupted_and_the_chain_holds(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from controller.audit import verify
+    from controller.state.store import Store
+
+    def ctrl_c(*_: object, **__: object) -> bool:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(verbs.click, "confirm", ctrl_c)
+    result = CliRunner().invoke(cli.main, ["apply"])
+    assert result.exit_code != 0
+    store = Store(f"sqlite:///{workdir}/state.db")
+    try:
+        (run,) = store.runs()
+        assert run["outcome"] == "interrupted" and "Ctrl-C" in run["errors"][0]
+        assert verify(store).ok, "no run is left outside the chain"
+    finally:
+        store.close()
