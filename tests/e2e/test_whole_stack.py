@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.conftest import Cli
+from tests.e2e.conftest import Cli, git_repo
 
 PROD, STAGING = "acme-prod", "acme-staging"
 # ecr:BatchGetImage reads the image manifest of the spec's tag: a read, despite its verb.
@@ -286,13 +286,25 @@ def test_no_secret_value_reaches_any_output(cli: Cli, aws, workdir: Path) -> Non
         cli("drift", check=0),
         cli("apply", "--yes", check=0),
         cli("history", check=0),
+        # the loop's JSON log lines: every event of a cycle, the run's messages included
+        cli(
+            "run",
+            "--once",
+            "--repo",
+            str(git_repo(workdir / "git", workdir / "specs")),
+            "--log-format",
+            "json",
+            check=0,
+        ),
     ]
     for fmt in ("json", "markdown", "html"):
+        runs.append(cli("report", "--since", "2000-01-01", "--format", fmt, check=0))
         runs.append(cli("report", "latest", "--format", fmt, check=0))
         runs.append(cli("report", "latest", "--format", fmt, "-o", f"latest.{fmt}", check=0))
     assert all((workdir / f"latest.{fmt}").stat().st_size for fmt in ("json", "markdown", "html"))
 
     printed = "".join(r.stdout + r.stderr for r in runs)
+    assert '"event": "run-sealed"' in printed, "the JSON log lines are searched"
     files = {p: p.read_bytes() for p in workdir.rglob("*") if p.is_file()}
     assert workdir / ".plumb" / "state.db" in files
     assert any(p.parent.name == "reports" for p in files), "the reports plumb keeps are searched"
