@@ -8,6 +8,7 @@ names both, so an auditor never reads an empty commit and author for a change ma
 from __future__ import annotations
 
 import getpass
+import os
 import socket
 import subprocess
 from pathlib import Path
@@ -16,13 +17,16 @@ from typing import Any
 _GIT_SECONDS = 10
 
 
-def operator() -> dict[str, str]:
-    """The OS user and host of a command-line run; empty values when the OS cannot say."""
+def operator() -> dict[str, Any]:
+    """The OS user, host and process of a command-line run (empty values left out when the
+    OS cannot say). The process id lets a later run on this host seal this one as
+    interrupted should the process be killed before it could (see Runner)."""
     try:
         user = getpass.getuser()
     except (KeyError, OSError):  # no passwd entry for the uid (containers) and no $USER
         user = ""
-    return {k: v for k, v in (("user", user), ("host", socket.gethostname())) if v}
+    found = {"user": user, "host": socket.gethostname(), "pid": os.getpid()}
+    return {k: v for k, v in found.items() if v}
 
 
 def worktree(specs: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -193,13 +193,14 @@ class Leases:
         if not lock:
             return False
         other = Holder.parse(str(lock["holder"]))
-        if other.host != self.holder.host or not other.pid or _alive(other.pid):
+        if other.host != self.holder.host or not other.pid or process_alive(other.pid):
             return False
         self.store.release_lock(stack, str(lock["holder"]))
         return self.store.acquire_lock(stack, str(self.holder), self.lease_seconds)
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """True unless `pid` on this host is gone (or a zombie: killed, not yet reaped)."""
     if pid == os.getpid():
         return True
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -26,7 +27,7 @@ from controller.context import Context
 from controller.desired import Desired
 from controller.embedded import certificate_arns, provide_certificates
 from controller.errors import LockError
-from controller.lease import Leases
+from controller.lease import Leases, process_alive
 from controller.ledger import Ledger
 from controller.model import ActionType
 from controller.observe import Observation, contexts_for, observe_all
@@ -91,6 +92,7 @@ class Runner:
             trigger, command, desired.stacks, desired.commit, desired.source, desired.actor
         )
         with self._sealed_if_cut_short(run_id):
+            self._seal_dead_here(run_id)
             started = time.monotonic()
             plan, contexts = self._plan(desired, options, clients)
             Ledger(self.store, run_id).planned(plan)
@@ -131,6 +133,7 @@ class Runner:
                 logs.note(run=run_id)
                 orphaned = {**held.orphaned_runs, **self._unnamed_runs(held.unnamed, run_id)}
                 self._close_interrupted(orphaned, run_id)
+                self._seal_dead_here(run_id)
                 started = time.monotonic()
                 ledger = Ledger(self.store, run_id)
                 plan, contexts = self._plan(desired, options, clients)
@@ -186,6 +189,24 @@ class Runner:
                     self.store.finish_run(run_id, "interrupted", errors=[why])
                     self.write_reports(run_id)
             raise
+
+    def _seal_dead_here(self, by: int) -> None:
+        """Runs begun by a plumb process on this host that is gone (killed before it could
+        seal its run: a `plan` or an apply's preview, which hold no lease for a takeover to
+        find) are sealed `interrupted`: none stays outside the chain for ever."""
+        here = socket.gethostname()
+        for run in self.store.unsealed_runs():
+            actor = run.get("actor") or {}
+            pid = int(actor.get("pid") or 0)
+            if run["id"] == by or actor.get("host") != here or not pid or process_alive(pid):
+                continue
+            why = (
+                f"interrupted: its process (pid {pid} on {here}) ended before the run did; "
+                f"run {by} sealed it. The changes it made are listed."
+            )
+            with contextlib.suppress(ValueError):  # sealed meanwhile by another run
+                self.store.finish_run(int(run["id"]), "interrupted", errors=[why])
+                self.write_reports(int(run["id"]))
 
     def _close_interrupted(self, orphaned: Mapping[int, str], by: int) -> None:
         """A run whose holder died mid-apply is sealed as interrupted, with the changes it

@@ -212,3 +212,39 @@ def test_a_run_begun_by_a_holder_that_died_before_naming_it_is_found(
     assert list(found) == [begun], (found, other)
     assert "held stack acme-prod since" in found[begun]
     mine.release()
+
+
+def test_a_run_whose_process_on_this_host_is_gone_is_sealed_by_the_next(
+    open_store: Callable[[], Store], tmp_path
+) -> None:
+    import socket
+
+    from controller.audit import verify
+    from controller.config import Settings
+    from controller.runner import Runner
+
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        text=True,
+        capture_output=True,
+        check=True,
+    )
+    host = socket.gethostname()
+    store = open_store()
+    killed = store.begin_run(
+        "cli-plan", "plan", ["acme-prod"], actor={"host": host, "pid": int(gone.stdout)}
+    )
+    alive = store.begin_run(
+        "cli-plan", "plan", ["acme-prod"], actor={"host": host, "pid": os.getpid()}
+    )
+    elsewhere = store.begin_run(
+        "cli-plan", "plan", ["acme-prod"], actor={"host": "host-b", "pid": 1}
+    )
+    now = store.begin_run("cli-plan", "plan", ["acme-prod"])
+    Runner(Settings(reports_dir=tmp_path), store)._seal_dead_here(now)
+    assert store.run(killed)["outcome"] == "interrupted"
+    assert f"pid {gone.stdout.strip()} on {host}" in store.run(killed)["errors"][0]
+    assert [store.run(r)["outcome"] for r in (alive, elsewhere)] == ["running", "running"]
+    for run in (alive, elsewhere, now):
+        store.finish_run(run, "no-changes")
+    assert verify(store).ok
