@@ -70,6 +70,7 @@ class Runner:
         # Set when plumb is told to stop (SIGTERM): a run ends its steps in flight, starts
         # no other, and is sealed `interrupted`; its leases are released as ever.
         self.stopping = threading.Event()
+        self._swept = False  # see _seal_dead_here
 
     def new_clients(self) -> ClientFactory:
         return ClientFactory(max_attempts=self.settings.max_attempts)
@@ -193,7 +194,11 @@ class Runner:
     def _seal_dead_here(self, by: int) -> None:
         """Runs begun by a plumb process on this host that is gone (killed before it could
         seal its run: a `plan` or an apply's preview, which hold no lease for a takeover to
-        find) are sealed `interrupted`: none stays outside the chain for ever."""
+        find) are sealed `interrupted`: none stays outside the chain for ever. Once per
+        Runner: the loop's later cycles would only find what its first one sealed."""
+        if self._swept:
+            return
+        self._swept = True
         here = socket.gethostname()
         for run in self.store.unsealed_runs():
             actor = run.get("actor") or {}
@@ -344,8 +349,7 @@ class Runner:
     def write_reports(self, run_id: int) -> dict[str, Path]:
         folder = self.settings.report_folder()
         folder.mkdir(parents=True, exist_ok=True)
-        run = self.store.run(run_id)
-        before, after = self.store.chain_neighbours(run["seq"])
+        run, (before, after) = self.store.run_in_chain(run_id)
         out = {}
         for fmt, ext in (("json", "json"), ("markdown", "md"), ("html", "html")):
             path = folder / f"run-{run_id:06d}.{ext}"
@@ -355,8 +359,8 @@ class Runner:
         # one. Only the HTML page, which is not hashed or archived.
         page = folder / f"run-{before or 0:06d}.html"
         if before is not None and page.exists():
-            prior = self.store.run(before)
-            page.write_text(report.render(prior, "html", self.store.chain_neighbours(prior["seq"])))
+            prior, links = self.store.run_in_chain(before)
+            page.write_text(report.render(prior, "html", links))
         return out
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from controller.state.models import Change, Run
+from controller.state.queries import changes_of
 from controller.state.run_view import change_dict, run_dict
 
 
@@ -48,6 +49,15 @@ class PeriodRuns:
                 out[row.run_id].append(change_dict(row))
         return out
 
+    def run_in_chain(self, run_id: int) -> tuple[dict[str, Any], tuple[int | None, int | None]]:
+        """A run with its changes, and the ids of its neighbours in the chain: what its
+        report page needs, in one transaction (a no-op run's cost is counted)."""
+        with self._tx(write=False) as s:
+            row = s.get(Run, run_id)
+            if row is None:
+                raise KeyError(f"no run {run_id}")
+            return run_dict(row, changes_of(s, [row.id])[row.id]), _neighbours(s, row.seq)
+
     def chain_neighbours(self, seq: int | None) -> tuple[int | None, int | None]:
         """The ids of the runs just before and after chain position `seq` (None if none)."""
         if seq is None:
@@ -56,3 +66,11 @@ class PeriodRuns:
             before = s.scalar(select(Run.id).where(Run.seq == seq - 1))
             after = s.scalar(select(Run.id).where(Run.seq == seq + 1))
             return before, after
+
+
+def _neighbours(s: Session, seq: int | None) -> tuple[int | None, int | None]:
+    if seq is None:
+        return None, None
+    before = s.scalar(select(Run.id).where(Run.seq == seq - 1))
+    after = s.scalar(select(Run.id).where(Run.seq == seq + 1))
+    return before, after
