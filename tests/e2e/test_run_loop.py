@@ -53,6 +53,14 @@ def stopped() -> Iterator[list[Loop]]:
             loop.proc.wait()
 
 
+def _small_repo(workdir: Path) -> Path:
+    """A git repository of one small stack (a network without NAT, a bucket)."""
+    specs = workdir / "hook"
+    specs.mkdir()
+    (specs / "hook-e1.yaml").write_text(SPEC)
+    return git_repo(workdir / "git", specs)
+
+
 def _runs(cli: Cli) -> list[dict[str, Any]]:
     store = Store(cli.env["PLUMB_STATE"])
     try:
@@ -64,10 +72,7 @@ def _runs(cli: Cli) -> list[dict[str, Any]]:
 def test_a_pushed_commit_is_applied_within_one_interval(
     cli: Cli, aws: Any, workdir: Path, stopped: list[Loop]
 ) -> None:
-    specs = workdir / "hook"
-    specs.mkdir()
-    (specs / "hook-e1.yaml").write_text(SPEC)
-    repo = git_repo(workdir / "git", specs)
+    repo = _small_repo(workdir)
     loop = _start(cli, repo, "--interval", "10", "--jitter", "0")
     stopped.append(loop)
     loop.wait_for("/readyz 200", lambda: loop.call("GET", "/readyz")[0] == 200, 120)
@@ -131,10 +136,7 @@ def test_sigterm_mid_apply_ends_the_run_interrupted_and_exits_0(
 def test_a_fighting_writer_ends_non_converging_and_plumb_stops_writing(
     cli: Cli, aws: Any, workdir: Path, stopped: list[Loop]
 ) -> None:
-    specs = workdir / "hook"
-    specs.mkdir()
-    (specs / "hook-e1.yaml").write_text(SPEC)
-    repo = git_repo(workdir / "git", specs)
+    repo = _small_repo(workdir)
     cli.env["PLUMB_WEBHOOK_SECRET"] = SECRET
     # A long interval: each cycle below is asked for, so the test knows when one ran.
     loop = _start(cli, repo, "--interval", "600")

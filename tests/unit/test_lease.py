@@ -30,6 +30,17 @@ class Ticks:
         self.wall.advance(seconds)
 
 
+def _dead_pid() -> int:
+    """The pid of a process that has ended (and been reaped)."""
+    done = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        text=True,
+        capture_output=True,
+        check=True,
+    )
+    return int(done.stdout)
+
+
 def _leases(store: Store, ticks: Ticks, host: str = "host-a", pid: int | None = None) -> Leases:
     holder = Holder(host, pid or os.getpid(), None, os.urandom(4).hex())
     return Leases(store, 30, holder=holder, sleep=ticks.sleep, clock=ticks)
@@ -120,17 +131,12 @@ def test_the_heartbeat_renews_without_being_asked(tmp_path) -> None:
 def test_a_dead_holder_on_this_host_is_released_at_once(
     open_store: Callable[[], Store], clock: Clock
 ) -> None:
-    gone = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        text=True,
-        capture_output=True,
-        check=True,
-    )
+    gone = _dead_pid()
     ticks = Ticks(clock)
     here_host = here().host
-    dead = _leases(open_store(), ticks, host=here_host, pid=int(gone.stdout))
+    dead = _leases(open_store(), ticks, host=here_host, pid=gone)
     dead.take("acme-prod")
-    elsewhere = _leases(open_store(), ticks, host="host-b", pid=int(gone.stdout))
+    elsewhere = _leases(open_store(), ticks, host="host-b", pid=gone)
     elsewhere.take("acme-staging")
     mine = _leases(open_store(), ticks, host=here_host)
     told: list[str] = []
@@ -223,17 +229,10 @@ def test_a_run_whose_process_on_this_host_is_gone_is_sealed_by_the_next(
     from controller.config import Settings
     from controller.runner import Runner
 
-    gone = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        text=True,
-        capture_output=True,
-        check=True,
-    )
+    gone = _dead_pid()
     host = socket.gethostname()
     store = open_store()
-    killed = store.begin_run(
-        "cli-plan", "plan", ["acme-prod"], actor={"host": host, "pid": int(gone.stdout)}
-    )
+    killed = store.begin_run("cli-plan", "plan", ["acme-prod"], actor={"host": host, "pid": gone})
     alive = store.begin_run(
         "cli-plan", "plan", ["acme-prod"], actor={"host": host, "pid": os.getpid()}
     )
@@ -243,7 +242,7 @@ def test_a_run_whose_process_on_this_host_is_gone_is_sealed_by_the_next(
     now = store.begin_run("cli-plan", "plan", ["acme-prod"])
     Runner(Settings(reports_dir=tmp_path), store)._seal_dead_here(now)
     assert store.run(killed)["outcome"] == "interrupted"
-    assert f"pid {gone.stdout.strip()} on {host}" in store.run(killed)["errors"][0]
+    assert f"pid {gone} on {host}" in store.run(killed)["errors"][0]
     assert [store.run(r)["outcome"] for r in (alive, elsewhere)] == ["running", "running"]
     for run in (alive, elsewhere, now):
         store.finish_run(run, "no-changes")
