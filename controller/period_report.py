@@ -162,8 +162,8 @@ def _markdown(model: dict[str, Any]) -> str:
         f"Chain: {escape(chain_line(model['chain']))}.",
     ]
     if model["runs"]:
-        lines = ["| Run | Started | Trigger | Commit | Stacks | Outcome | Changes |", "|---|" * 7]
-        lines[1] = "|---|---|---|---|---|---|---:|"
+        lines = ["| Run | Started | Trigger | Commit | Stacks | Outcome | Changes |"]
+        lines.append("|---|---|---|---|---|---|---:|")
         lines += [
             f"| {r['id']} | {str(r['startedAt'])[:19].replace('T', ' ')} | "
             f"{code(r['trigger'], table=True)} | {code(r['commit']['sha'][:12], table=True)} | "

@@ -63,9 +63,7 @@ class PeriodRuns:
         if seq is None:
             return None, None
         with self._tx(write=False) as s:
-            before = s.scalar(select(Run.id).where(Run.seq == seq - 1))
-            after = s.scalar(select(Run.id).where(Run.seq == seq + 1))
-            return before, after
+            return _neighbours(s, seq)
 
 
 def _neighbours(s: Session, seq: int | None) -> tuple[int | None, int | None]:
