@@ -9,9 +9,14 @@ STAMP := $(VENV)/.installed
 
 .PHONY: test lint demo bench clean distclean
 
+# The end-to-end tests spend much of their time waiting on processes they start (the moto
+# server, plumb, git), so one worker more than the cores keeps every core busy; work
+# stealing keeps one long test from holding the end. On 2 cores: 15 min 46 s -> 11 min 40 s.
+WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
+
 # pytest exits 5 when it collects no test: "nothing to run", not a failure.
 test: lint
-	$(BIN)/python -m pytest -n auto --durations=15 tests; rc=$$?; \
+	$(BIN)/python -m pytest -n $(WORKERS) --dist worksteal --durations=15 tests; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; exit 0; fi; exit $$rc
 
 lint: $(STAMP)

@@ -180,7 +180,8 @@ def test_make_test_builds_the_environment_from_a_fresh_clone(tmp_path: Path) -> 
         "-e '.[dev]'",
         "ruff check .",
         "lint-imports",
-        "pytest -n auto",
+        "pytest -n ",
+        "--dist worksteal",
     ):
         assert step in steps, f"`make test` from a fresh clone does not run {step!r}"
     assert steps.index("-m venv") < steps.index("pip install") < steps.index("ruff check")
