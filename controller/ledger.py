@@ -10,14 +10,12 @@ a handful of commits instead of three per resource.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import threading
 from collections.abc import Mapping
 from typing import Any
 
 from controller.apply import APPLIED, FAILED, PENDING, SKIPPED, Outcome
-from controller.model import Action, ActionType, FieldChange, Observed, Resource
+from controller.model import Action, ActionType, FieldChange, Observed
 from controller.plan import Plan
 from controller.state.models import ResourceRow
 from controller.state.scrub import scrub
@@ -26,6 +24,8 @@ from controller.state.store import ChangeRecord, RowEdit, Store
 A = ActionType
 # Outcomes of a change that made no AWS write: they can wait for the run's end.
 _QUIET = frozenset({"unchanged", "refused", "orphan", "unknown", "planned"})
+# Actions after which, unless they failed, the resource matches its spec.
+_CONVERGES = frozenset({A.NOOP, A.CREATE, A.UPDATE, A.REPLACE})
 
 
 class Ledger:
@@ -105,8 +105,14 @@ def _row_edit(action: Action, outcome: Outcome | None, plan: Plan) -> RowEdit:
         if outcome and outcome.observed
         else plan.observation.observed.get(action.logical_id)
     )
-    desired = desired_hash(plan.resources.get(action.logical_id))
-    repaired = action.type is A.UPDATE and outcome is not None and outcome.status == APPLIED
+    done = outcome is None or outcome.status not in (FAILED, SKIPPED)
+    converged = done and action.type in _CONVERGES
+    resource = plan.resources.get(action.logical_id)
+    # The spec the resource now matches; a row held back or failed keeps the last one, so
+    # the difference still reads as asked for (not drift) at the next run.
+    desired = resource.spec_hash() if converged and resource else ""
+    applied = action.type is A.UPDATE and outcome is not None and outcome.status == APPLIED
+    repaired = applied and not action.requested
 
     def edit(row: ResourceRow) -> None:
         row.record(
@@ -121,22 +127,14 @@ def _row_edit(action: Action, outcome: Outcome | None, plan: Plan) -> RowEdit:
             # What AWS held, as the plan found it (secrets masked): the values being fought over.
             seen = {c.path: _found(c) for c in action.changes}
             row.record_drift([c.path for c in action.changes], repaired, seen)
-        elif action.type is A.NOOP:
-            row.record_drift([], False)
+        elif action.type is A.NOOP or applied:
+            row.record_drift([], False)  # in sync, or brought to a new spec: a fresh start
 
     return edit
 
 
 def _found(change: FieldChange) -> Any:
     return scrub(change.to_json()["before"], change.path.rsplit(".")[-1])
-
-
-def desired_hash(res: Resource | None) -> str:
-    """What the spec asked for, as a hash: a row whose hash changed had its spec changed."""
-    if res is None:
-        return ""  # left the spec
-    body = {"kind": res.kind, "spec": res.spec, "tags": res.ownership_tags()}
-    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _resource_status(action: ActionType, outcome: Outcome | None) -> str:

@@ -6,6 +6,8 @@ threads in the apply pool can share them without locks.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -105,6 +107,12 @@ class Resource:
         if self.deletion_policy == "Retain":
             tags[TAG_DELETION_POLICY] = "Retain"
         return tags
+
+    def spec_hash(self) -> str:
+        """What the spec asks for, as a hash: the state keeps the one plumb last converged
+        to, so a difference under a new hash is what a commit asks for, not drift."""
+        body = {"kind": self.kind, "spec": self.spec, "tags": self.ownership_tags()}
+        return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
     def with_spec(self, spec: Mapping[str, Any]) -> Resource:
         return Resource(
@@ -239,6 +247,9 @@ class Action:
     waived: tuple[FieldChange, ...] = ()  # drift covered by an unexpired ignoreDrift waiver
     physical_id: str = ""
     depends_on: tuple[str, ...] = ()
+    # The spec changed since plumb last converged the resource: its changes are what a
+    # commit asks for, not drift (kept out of the drift found and the revert count).
+    requested: bool = False
 
     @property
     def stack(self) -> str:

@@ -5,7 +5,8 @@ Decisions made here, in this order for each desired resource (graph order):
   it exists but is not ours               -> blocked (never taken over)
   it is missing                           -> create
   it differs only in waived fields        -> noop, the drift listed as waived
-  it keeps reverting after repairs        -> blocked (non-converging)
+  it keeps reverting after repairs        -> blocked (non-converging), unless the spec
+                                             changed since plumb last converged it
   an immutable field differs              -> replace, or blocked without the allowance
   otherwise a difference                  -> update
 and for what is owned but no longer desired: orphan, or delete when prune allows it.
@@ -241,12 +242,16 @@ class _Planner:
         if not live:
             reason = "" if found.ready else "not ready yet"
             return dataclasses.replace(base, type=A.NOOP, reason=reason)
-        base = dataclasses.replace(base, changes=live)
         record = self.state.drift(resolved.stack, resolved.logical_id)
-        fighting = held_back(record, (c.path for c in live), self.options.now)
+        spec = self.graph.nodes[resolved.logical_id].spec_hash()
+        requested = bool(record.spec_hash) and record.spec_hash != spec
+        base = dataclasses.replace(base, changes=live, requested=requested)
+        # A new spec for a field being fought over is applied: the commit is the answer.
+        paths = (c.path for c in live)
+        fighting = None if requested else held_back(record, paths, self.options.now)
         if fighting:
             return dataclasses.replace(base, type=A.BLOCKED, reason=fighting)
-        if self.options.scheduled and not policy.self_heal:
+        if self.options.scheduled and not policy.self_heal and not requested:
             return dataclasses.replace(
                 base, type=A.BLOCKED, reason="drift reported, not repaired: policy.selfHeal is off"
             )

@@ -37,11 +37,18 @@ def drift_found(plan: Plan) -> dict[str, Any]:
     """Resources that exist and differ from their spec, and drift a waiver covers.
 
     `fields` are the paths that differ; `action` says what the run did about them
-    (update or replace: repaired; blocked: held back, its reason in the change). An
-    update a new commit asks for counts too: the resource differs from the spec it reads."""
+    (update or replace: repaired; blocked: held back, its reason in the change). What a
+    new commit asks for is not drift: the state keeps the hash of the spec plumb last
+    converged each resource to, and a resource whose spec changed since is left out.
+    Without that hash (a resource adopted after lost state) a difference counts."""
     found = []
     for action in plan.actions:
-        differs = action.physical_id and action.changes and action.type in _DIFFERS
+        differs = (
+            action.physical_id
+            and action.changes
+            and action.type in _DIFFERS
+            and not action.requested
+        )
         fields = [c.path for c in action.changes] if differs else []
         waived = [c.path for c in action.waived]
         if fields or waived:

@@ -35,6 +35,7 @@ class DriftRecord:
     since: dt.datetime | None = None
     seen: list[dict[str, Any]] = field(default_factory=list)
     retry_at: dt.datetime | None = None
+    spec_hash: str = ""  # the spec plumb last converged the resource to; "" when unknown
 
     @property
     def stuck(self) -> bool:
@@ -83,6 +84,7 @@ def as_record(row: Any) -> DriftRecord:
         row.drift_since,
         list(row.drift_seen or []),
         row.drift_retry_at,
+        row.desired_hash or "",
     )
 
 

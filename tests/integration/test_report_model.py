@@ -1,6 +1,6 @@
 """Every kind of run, built through the engine on moto, validates against schemas/report.json
 and renders in all three formats: a partial run, a first apply, a no-op, a drift repair, a
-plan, a drift check, a rejected commit and an interrupted run."""
+new commit, a plan, a drift check, a rejected commit and an interrupted run."""
 
 from __future__ import annotations
 
@@ -72,6 +72,9 @@ def _history(tmp_path: Path) -> dict[str, dict[str, Any]]:
     ids["drift-check"] = runner.plan(desired, PlanOptions(), "cli-drift", "drift").run_id
     ids["plan"] = runner.plan(desired, PlanOptions()).run_id
     ids["repair"] = runner.apply(desired, PlanOptions()).run_id
+    spec = specs / f"{STAGING}.yaml"
+    spec.write_text(spec.read_text().replace("expireAfterDays: 30", "expireAfterDays: 45"))
+    ids["commit"] = runner.apply(load_desired(specs), PlanOptions()).run_id
     commit = {"sha": "c" * 40, "author": "Eve <eve@example.com>", "message": "bad", "date": ""}
     ids["rejected"] = runner.record_rejected("schedule", commit, "repo#main", ["invalid spec"])
     shorten_lifecycle(STAGING)  # work for a run told to stop before it starts any
@@ -89,6 +92,7 @@ def test_every_kind_of_run_validates_and_renders(history: dict[str, dict[str, An
         "drift-check": "drifted",
         "plan": "planned",
         "repair": "succeeded",
+        "commit": "succeeded",
         "rejected": "rejected",
         "interrupted": "interrupted",
     }
@@ -113,6 +117,8 @@ def test_a_run_records_who_acted_and_the_drift_it_found(
         assert found["logicalId"].endswith("storage/bucket") and found["action"] == action
         assert found["fields"] and history[name]["drift"]["count"] == 1
     assert history["repair"]["counts"]["update"] == 1
+    assert history["commit"]["counts"]["update"] == 1
+    assert history["commit"]["drift"] == {"count": 0, "resources": []}, "a commit is not drift"
 
 
 @pytest.mark.parametrize("fmt", ["markdown", "html"])

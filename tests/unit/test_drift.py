@@ -28,6 +28,7 @@ def _row() -> SimpleNamespace:
         drift_since=None,
         drift_seen=[],
         drift_retry_at=None,
+        desired_hash="",
     )
 
 

@@ -7,12 +7,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from controller import planfile
+from controller import planfile, run_facts
 from controller.errors import PlanError
 from controller.model import TAG_DELETION_POLICY, TAG_ID, TAG_STACK, ActionType, Observed, Resource
 from controller.observe import Observation
 from controller.plan import PlanOptions, StateView, build_plan
 from controller.policy import StackPolicy
+from controller.state.drift import DriftRecord
 from reconcilers import REGISTRY
 from reconcilers.base import BaseReconciler
 
@@ -261,6 +262,53 @@ def test_self_heal_off_reports_drift_on_scheduled_runs_only() -> None:
     assert scheduled.actions[0].type is A.BLOCKED and "selfHeal" in scheduled.actions[0].reason
     by_hand = plan_of([want("a", size=2)], [have("a", size=5)], policy=policy)
     assert by_hand.actions[0].type is A.UPDATE
+
+
+class Converged(StateView):
+    """The state remembers the spec plumb last converged `a` to, and how its drift went."""
+
+    def __init__(self, spec: Resource, streak: int = 0) -> None:
+        self.hash, self.streak = spec.spec_hash(), streak
+
+    def drift(self, stack: str, logical_id: str) -> DriftRecord:
+        return DriftRecord(self.streak, ["size"] if self.streak else [], spec_hash=self.hash)
+
+
+def test_a_difference_under_the_same_spec_is_drift_and_under_a_new_one_is_asked_for() -> None:
+    same = plan_of([want("a", size=2)], [have("a", size=5)], state=Converged(want("a", size=2)))
+    assert not same.actions[0].requested
+    assert run_facts.drift_found(same)["count"] == 1
+    new = plan_of([want("a", size=2)], [have("a", size=5)], state=Converged(want("a", size=5)))
+    assert new.actions[0].type is A.UPDATE and new.actions[0].requested
+    assert run_facts.drift_found(new) == {"count": 0, "resources": []}
+    unknown = plan_of([want("a", size=2)], [have("a", size=5)], state=StateView())
+    assert run_facts.drift_found(unknown)["count"] == 1, "no recorded spec: it counts as drift"
+
+
+def test_a_new_spec_is_applied_though_the_field_was_fought_over_or_self_heal_is_off() -> None:
+    stuck = Converged(want("a", size=7), streak=2)
+    held = plan_of([want("a", size=7)], [have("a", size=5)], state=stuck)
+    assert held.actions[0].type is A.BLOCKED and "non-converging" in held.actions[0].reason
+    moved_on = plan_of([want("a", size=2)], [have("a", size=5)], state=stuck)
+    assert moved_on.actions[0].type is A.UPDATE
+    policy = StackPolicy(self_heal=False)
+    loop = PlanOptions(scheduled=True)
+    commit = plan_of(
+        [want("a", size=2)],
+        [have("a", size=5)],
+        policy=policy,
+        options=loop,
+        state=Converged(want("a", size=5)),
+    )
+    assert commit.actions[0].type is A.UPDATE, "selfHeal off still applies new commits"
+    drift = plan_of(
+        [want("a", size=2)],
+        [have("a", size=5)],
+        policy=policy,
+        options=loop,
+        state=Converged(want("a", size=2)),
+    )
+    assert drift.actions[0].type is A.BLOCKED
 
 
 def test_a_dependent_of_a_created_resource_shows_known_after_apply() -> None:
