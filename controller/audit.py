@@ -29,6 +29,7 @@ from controller.audit_anchor import compare_anchors
 from controller.chain import GENESIS_HASH, KEYED, PLAIN, SEALS, canonical, chain_hash, same_hash
 from controller.chain import seal_of as _seal_of
 from controller.errors import PlumbError
+from controller.unsealed import ABANDONED_AFTER, live_runs
 from controller.words import counted
 
 if TYPE_CHECKING:
@@ -165,20 +166,8 @@ def _id_gaps(ids: list[int]) -> list[str]:
     return problems
 
 
-def _live_runs(store: Store) -> dict[int, dict[str, Any]]:
-    """Runs a lease still names and that has not expired: their plumb is at work."""
-    from controller.lease import Holder
-
-    live = {}
-    for lock in store.locks():
-        holder = Holder.parse(str(lock["holder"]))
-        if holder.run and not lock["expired"]:
-            live[holder.run] = {**lock, "who": holder.describe()}
-    return live
-
-
 def _unsealed(store: Store) -> list[str]:
-    live = _live_runs(store)
+    live = live_runs(store)
     problems = []
     for run in sorted(store.unsealed_runs(), key=lambda r: r["id"]):
         if run["finishedAt"] is not None:
@@ -202,11 +191,15 @@ def _outside(store: Store, run: dict[str, Any]) -> str:
     )
     if failed:
         text += f" and {failed} failed"
-    return text + "; the next apply of its stacks seals it as interrupted"
+    hours = int(ABANDONED_AFTER.total_seconds() // 3600)
+    return text + (
+        "; the next run seals it as interrupted (on its own host at once, from another once"
+        f" it is {hours} h old), as does the next apply of its stacks"
+    )
 
 
 def _running(store: Store) -> list[str]:
-    live = _live_runs(store)
+    live = live_runs(store)
     return [
         f"run {run['id']} is still running ({live[run['id']]['who']}, lease "
         f"{live[run['id']]['secondsLeft']} s left): it joins the chain when it ends"

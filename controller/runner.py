@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from controller import logs, report, run_facts, waivers
+from controller import logs, report, run_facts, unsealed, waivers
 from controller.anchor import Anchoring
 from controller.apply import APPLIED, FAILED, PENDING, SKIPPED, Applier, Event, Outcome
 from controller.aws import ClientFactory
@@ -27,7 +27,7 @@ from controller.context import Context
 from controller.desired import Desired
 from controller.embedded import certificate_arns, provide_certificates
 from controller.errors import LockError
-from controller.lease import Leases, process_alive
+from controller.lease import Leases
 from controller.ledger import Ledger
 from controller.model import ActionType
 from controller.observe import Observation, contexts_for, observe_all
@@ -192,26 +192,17 @@ class Runner:
             raise
 
     def _seal_dead_here(self, by: int) -> None:
-        """Runs begun by a plumb process on this host that is gone (killed before it could
-        seal its run: a `plan` or an apply's preview, which hold no lease for a takeover to
-        find) are sealed `interrupted`: none stays outside the chain for ever. Once per
-        Runner: the loop's later cycles would only find what its first one sealed."""
+        """Runs whose plumb is gone without a lease for a takeover to find (a `plan`, an
+        apply's preview; see controller/unsealed.py) are sealed `interrupted`: none stays
+        outside the chain for ever. Once per Runner: the loop's later cycles would only
+        find what its first one sealed."""
         if self._swept:
             return
         self._swept = True
-        here = socket.gethostname()
-        for run in self.store.unsealed_runs():
-            actor = run.get("actor") or {}
-            pid = int(actor.get("pid") or 0)
-            if run["id"] == by or actor.get("host") != here or not pid or process_alive(pid):
-                continue
-            why = (
-                f"interrupted: its process (pid {pid} on {here}) ended before the run did; "
-                f"run {by} sealed it. The changes it made are listed."
-            )
+        for run_id, why in unsealed.gone(self.store, by, socket.gethostname()):
             with contextlib.suppress(ValueError):  # sealed meanwhile by another run
-                self.store.finish_run(int(run["id"]), "interrupted", errors=[why])
-                self.write_reports(int(run["id"]))
+                self.store.finish_run(run_id, "interrupted", errors=[why])
+                self.write_reports(run_id)
 
     def _close_interrupted(self, orphaned: Mapping[int, str], by: int) -> None:
         """A run whose holder died mid-apply is sealed as interrupted, with the changes it

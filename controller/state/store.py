@@ -86,6 +86,10 @@ class Store(ChainRows, LockRows, SourceRuns, PeriodRuns):
     def close(self) -> None:
         self.engine.dispose()
 
+    def now(self) -> datetime:
+        """The store's clock, which stamps its rows (a test's clock moves by hand)."""
+        return self._clock()
+
     # -- runs ---------------------------------------------------------------------------
 
     def begin_run(

@@ -12,6 +12,7 @@ import pytest
 from controller.errors import LockError
 from controller.lease import Holder, Leases, describe_lock, here
 from controller.state.store import Store
+from controller.unsealed import ABANDONED_AFTER
 from tests.unit.conftest import Clock
 
 
@@ -220,9 +221,11 @@ def test_a_run_begun_by_a_holder_that_died_before_naming_it_is_found(
     mine.release()
 
 
-def test_a_run_whose_process_on_this_host_is_gone_is_sealed_by_the_next(
-    open_store: Callable[[], Store], tmp_path
+def test_a_run_whose_process_is_gone_is_sealed_by_the_next(
+    open_store: Callable[[], Store], clock: Clock, tmp_path
 ) -> None:
+    """On this host at once (its pid is dead); from another host once it is a day old and
+    no live lease holds it."""
     import socket
 
     from controller.audit import verify
@@ -244,6 +247,25 @@ def test_a_run_whose_process_on_this_host_is_gone_is_sealed_by_the_next(
     assert store.run(killed)["outcome"] == "interrupted"
     assert f"pid {gone} on {host}" in store.run(killed)["errors"][0]
     assert [store.run(r)["outcome"] for r in (alive, elsewhere)] == ["running", "running"]
-    for run in (alive, elsewhere, now):
+    ticks = Ticks(clock)
+    holder = _leases(store, ticks, host="host-c")
+    holder.take("acme-dev")
+    held = store.begin_run("schedule", "apply", ["acme-dev"], actor={"host": "host-c"})
+    holder.for_run(held)
+    clock.advance(ABANDONED_AFTER.total_seconds() - 5)
+    holder.renew()
+    store.finish_run(now, "no-changes")
+    soon = store.begin_run("cli-plan", "plan", ["acme-prod"])
+    Runner(Settings(reports_dir=tmp_path), store)._seal_dead_here(soon)
+    assert store.run(elsewhere)["outcome"] == "running", "not a day old yet"
+    clock.advance(10)
+    later = store.begin_run("cli-plan", "plan", ["acme-prod"])
+    Runner(Settings(reports_dir=tmp_path), store)._seal_dead_here(later)
+    assert store.run(elsewhere)["outcome"] == "interrupted"
+    assert "on host-b and was still open 24 h later" in store.run(elsewhere)["errors"][0]
+    assert store.run(alive)["outcome"] == "running", "its process is alive"
+    assert store.run(held)["outcome"] == "running", "a live lease holds it"
+    holder.release()
+    for run in (alive, held, soon, later):
         store.finish_run(run, "no-changes")
     assert verify(store).ok
