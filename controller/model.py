@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+DRIFT, COMMIT = "drift", "commit"  # Action.origin
+
 
 class _Unknown:
     """A value that only AWS can tell, after the resource it comes from exists."""
@@ -247,9 +249,20 @@ class Action:
     waived: tuple[FieldChange, ...] = ()  # drift covered by an unexpired ignoreDrift waiver
     physical_id: str = ""
     depends_on: tuple[str, ...] = ()
-    # The spec changed since plumb last converged the resource: its changes are what a
-    # commit asks for, not drift (kept out of the drift found and the revert count).
-    requested: bool = False
+    # Where a difference comes from: DRIFT when the spec is the one plumb last converged
+    # the resource to (so AWS was changed), COMMIT when the spec changed since (kept out of
+    # the drift found and the revert count), "" when plumb has no record of converging it.
+    origin: str = ""
+
+    @property
+    def requested(self) -> bool:
+        return self.origin == COMMIT
+
+    def explanation(self) -> str:
+        """The reason; for a repair, which needs none, that AWS was changed outside plumb."""
+        if self.reason or not self.changes or self.origin != DRIFT:
+            return self.reason
+        return "changed outside plumb since it last converged"
 
     @property
     def stack(self) -> str:

@@ -25,6 +25,8 @@ from controller.duplicates import Twins, hold_links, keep_in_use
 from controller.fields import rules_for
 from controller.graph import Graph, resolve
 from controller.model import (
+    COMMIT,
+    DRIFT,
     TAG_DELETION_POLICY,
     Action,
     ActionType,
@@ -244,8 +246,9 @@ class _Planner:
             return dataclasses.replace(base, type=A.NOOP, reason=reason)
         record = self.state.drift(resolved.stack, resolved.logical_id)
         spec = self.graph.nodes[resolved.logical_id].spec_hash()
-        requested = bool(record.spec_hash) and record.spec_hash != spec
-        base = dataclasses.replace(base, changes=live, requested=requested)
+        origin = "" if not record.spec_hash else DRIFT if record.spec_hash == spec else COMMIT
+        requested = origin == COMMIT
+        base = dataclasses.replace(base, changes=live, origin=origin)
         # A new spec for a field being fought over is applied: the commit is the answer.
         paths = (c.path for c in live)
         fighting = None if requested else held_back(record, paths, self.options.now)

@@ -179,7 +179,7 @@ def _action_name(action: Action) -> str:
 
 def _callout_item(action: Action) -> str:
     what = action.type.value
-    reason = f": {escape(action.reason)}" if action.reason else ""
+    reason = f": {escape(action.explanation())}" if action.explanation() else ""
     return (
         f"> - {code(action.stack)} {code(action.name())} ({escape(action.kind)}), "
         f"**{what}**{reason}"
@@ -192,7 +192,7 @@ def _row(action: Action) -> str:
         code(action.name(), table=True),
         escape(action.kind),
         _action_name(action) + (" (waived drift)" if action.waived and not action.changes else ""),
-        escape(action.reason),
+        escape(action.explanation()),
     ]
     return "| " + " | ".join(cells) + " |"
 

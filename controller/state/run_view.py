@@ -43,7 +43,7 @@ def change_row(
         physical_id=action.physical_id,
         diff=[scrub_change(c.to_json()) for c in action.changes],
         waived=[scrub_change(c.to_json()) for c in action.waived],
-        reason=action.reason,
+        reason=action.explanation(),
         outcome=outcome,
         error=error,
         started_at=started_at,

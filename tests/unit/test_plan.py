@@ -277,9 +277,11 @@ class Converged(StateView):
 def test_a_difference_under_the_same_spec_is_drift_and_under_a_new_one_is_asked_for() -> None:
     same = plan_of([want("a", size=2)], [have("a", size=5)], state=Converged(want("a", size=2)))
     assert not same.actions[0].requested
+    assert same.actions[0].explanation() == "changed outside plumb since it last converged"
     assert run_facts.drift_found(same)["count"] == 1
     new = plan_of([want("a", size=2)], [have("a", size=5)], state=Converged(want("a", size=5)))
     assert new.actions[0].type is A.UPDATE and new.actions[0].requested
+    assert new.actions[0].explanation() == "", "a commit's change needs no reason"
     assert run_facts.drift_found(new) == {"count": 0, "resources": []}
     unknown = plan_of([want("a", size=2)], [have("a", size=5)], state=StateView())
     assert run_facts.drift_found(unknown)["count"] == 1, "no recorded spec: it counts as drift"
