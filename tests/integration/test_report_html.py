@@ -11,7 +11,6 @@ git); the path is printed.
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,22 +20,22 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from jsonschema import Draft202012Validator, FormatChecker
-from moto import mock_aws
 
 from controller.cli import main
-from controller.config import Settings
 from controller.errors import SpecError
 from controller.plan import PlanOptions
-from controller.runner import Runner
 from controller.verbs import load_desired
-from plumb_demo.drift import shorten_lifecycle
 from tests import chromium
 from tests.chromium import Node, order, parse
-from tests.conftest import REGION, provide_example_certificates
-from tests.integration.test_engine import failing
+from tests.integration.staging_runs import (
+    STAGING,
+    first_runs,
+    moto_account,
+    staging_runner,
+    staging_specs,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
-STAGING = "acme-staging"
 CHANGING = {"create", "update", "replace", "delete"}
 needs_chromium = pytest.mark.skipif(
     chromium.CHROMIUM is None,
@@ -53,36 +52,20 @@ class History:
 
 @pytest.fixture(scope="module")
 def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[History]:
-    with pytest.MonkeyPatch.context() as env, mock_aws():
-        for var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
-            env.delenv(var, raising=False)
-        env.setenv("AWS_ACCESS_KEY_ID", "testing")
-        env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        env.setenv("AWS_DEFAULT_REGION", REGION)
-        provide_example_certificates()
+    with moto_account():
         yield _history(tmp_path_factory.mktemp("html"))
 
 
 def _history(tmp: Path) -> History:
-    specs, broken = tmp / "specs", tmp / "broken"
-    specs.mkdir()
+    specs, broken = staging_specs(tmp / "specs"), tmp / "broken"
     broken.mkdir()
-    shutil.copy(ROOT / "specs" / f"{STAGING}.yaml", specs)
     text = (specs / f"{STAGING}.yaml").read_text()
     (broken / f"{STAGING}.yaml").write_text(
         text.replace("    cpu: 256", "    cpu: lots").replace("desiredCount: 1", "desiredCount: -3")
     )
-    url = f"sqlite:///{tmp}/state.db"
-    runner = Runner(Settings(state_url=url, max_attempts=1, reports_dir=tmp / "reports"))
+    runner = staging_runner(tmp)
     desired = load_desired(specs)
-    ids: dict[str, int] = {}
-    outage = failing("ec2", "CreateSubnet")
-    runner.new_clients = lambda: outage(max_attempts=1)  # type: ignore[method-assign]
-    ids["partial"] = runner.apply(desired, PlanOptions()).run_id
-    del runner.new_clients
-    ids["apply"] = runner.apply(desired, PlanOptions()).run_id
-    ids["noop"] = runner.apply(desired, PlanOptions()).run_id
-    shorten_lifecycle(STAGING)
+    ids = first_runs(runner, desired)
     ids["repair"] = runner.apply(desired, PlanOptions()).run_id
     with pytest.raises(SpecError) as refused:
         load_desired(broken)
@@ -90,7 +73,7 @@ def _history(tmp: Path) -> History:
     commit = {"sha": "c" * 40, "author": "Eve <eve@example.com>", "message": "cpu: lots"}
     ids["rejected"] = runner.record_rejected("schedule", commit, "repo#main", errors)
     runs = {name: runner.store.run(run_id) for name, run_id in ids.items()}
-    return History(url, tmp / "reports", runs)
+    return History(runner.settings.state_url, tmp / "reports", runs)
 
 
 def _expected(run: dict[str, Any]) -> dict[str, int]:
@@ -175,6 +158,7 @@ def test_the_repaired_drift_is_named_and_flagged(history: History) -> None:
     (block,) = root.all("div", cls="resource")
     assert "storage/bucket" in block.text() and block.one("span", cls="drift")
     assert "lifecycle" in block.one("pre", cls="diff").text()
+    assert "changed outside plumb" in block.text(), "a repair says why there was work"
 
 
 # -- the period page ----------------------------------------------------------------------

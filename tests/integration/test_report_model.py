@@ -6,26 +6,26 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
-from moto import mock_aws
 
 from controller import report
-from controller.config import Settings
 from controller.plan import PlanOptions
-from controller.runner import Runner
 from controller.verbs import load_desired
 from plumb_demo.drift import shorten_lifecycle
-from tests.conftest import REGION, provide_example_certificates
-from tests.integration.test_engine import failing
+from tests.integration.staging_runs import (
+    STAGING,
+    first_runs,
+    moto_account,
+    staging_runner,
+    staging_specs,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
-STAGING = "acme-staging"
 SCHEMA = json.loads((ROOT / "schemas" / "report.json").read_text())
 VALIDATOR = Draft202012Validator(SCHEMA, format_checker=FormatChecker())
 
@@ -39,36 +39,15 @@ def problems(run: dict[str, Any]) -> list[str]:
 @pytest.fixture(scope="module")
 def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, dict[str, Any]]]:
     """One run of each kind, by name; built once, as they take a while on moto."""
-    with pytest.MonkeyPatch.context() as env, mock_aws():
-        for var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
-            env.delenv(var, raising=False)
-        env.setenv("AWS_ACCESS_KEY_ID", "testing")
-        env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        env.setenv("AWS_DEFAULT_REGION", REGION)
-        provide_example_certificates()
+    with moto_account():
         yield _history(tmp_path_factory.mktemp("history"))
 
 
 def _history(tmp_path: Path) -> dict[str, dict[str, Any]]:
-    specs = tmp_path / "specs"
-    specs.mkdir()
-    shutil.copy(ROOT / "specs" / f"{STAGING}.yaml", specs)
-    runner = Runner(
-        Settings(
-            state_url=f"sqlite:///{tmp_path}/state.db",
-            max_attempts=1,
-            reports_dir=tmp_path / "reports",
-        )
-    )
+    specs = staging_specs(tmp_path / "specs")
+    runner = staging_runner(tmp_path)
     desired = load_desired(specs)
-    ids: dict[str, int] = {}
-    outage = failing("ec2", "CreateSubnet")
-    runner.new_clients = lambda: outage(max_attempts=1)  # type: ignore[method-assign]
-    ids["partial"] = runner.apply(desired, PlanOptions()).run_id
-    del runner.new_clients
-    ids["apply"] = runner.apply(desired, PlanOptions()).run_id
-    ids["noop"] = runner.apply(desired, PlanOptions()).run_id
-    shorten_lifecycle(STAGING)
+    ids = first_runs(runner, desired)
     ids["drift-check"] = runner.plan(desired, PlanOptions(), "cli-drift", "drift").run_id
     ids["plan"] = runner.plan(desired, PlanOptions()).run_id
     ids["repair"] = runner.apply(desired, PlanOptions()).run_id

@@ -6,8 +6,6 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from sqlalchemy import text
-
 from controller import actor
 from controller.audit import verify
 from controller.state.store import Store
@@ -64,26 +62,4 @@ def test_a_run_keeps_who_acted_and_what_drifted(store: Store) -> None:
         "arn": "arn:x",
     }
     assert run["drift"] == drift
-    assert verify(store).ok
-
-
-def test_a_database_from_before_actors_gains_the_columns_and_keeps_its_chain(
-    tmp_path: Path,
-) -> None:
-    url = f"sqlite:///{tmp_path}/old.db"
-    old = Store(url)
-    run_id = old.begin_run("sync", "apply", ["a"], {"sha": "abc", "author": "Ada"})
-    old.finish_run(run_id, "no-changes")
-    with old.engine.begin() as conn:  # as a plumb of before the columns made it
-        conn.execute(text("ALTER TABLE runs DROP COLUMN actor"))
-        conn.execute(text("ALTER TABLE runs DROP COLUMN drift"))
-    old.close()
-
-    store = Store(url)
-    assert verify(store).ok, "runs sealed without an actor keep their hashes"
-    assert "actor" not in store.run(run_id) and "drift" not in store.run(run_id)
-    new = store.begin_run("cli-apply", "apply", ["a"], actor={"user": "ada"})
-    store.finish_run(new, "no-changes", drift={"count": 0, "resources": []})
-    assert store.run(new)["actor"] == {"user": "ada"}
-    assert store.run(new)["drift"] == {"count": 0, "resources": []}
     assert verify(store).ok

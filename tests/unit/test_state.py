@@ -448,26 +448,6 @@ def test_plumb_processes_starting_together_on_a_new_sqlite_state_all_start(
         assert [p.returncode for p in starts] == [0] * 4, errors
 
 
-def test_a_database_from_before_commit_dates_gains_the_column_and_keeps_its_chain(
-    tmp_path: Path,
-) -> None:
-    url = f"sqlite:///{tmp_path}/old.db"
-    old = Store(url)
-    run_id = old.begin_run("sync", "apply", ["a"], {"sha": "abc", "author": "Ada"})
-    old.finish_run(run_id, "no-changes")
-    with old.engine.begin() as conn:  # as a plumb of before the column made it
-        conn.execute(text("ALTER TABLE runs DROP COLUMN commit_date"))
-    old.close()
-
-    store = Store(url)
-    assert verify(store).ok, "runs sealed without a date keep their hashes"
-    dated = store.begin_run("sync", "apply", ["a"], {"sha": "def", "date": "2026-12-02T03:04:05Z"})
-    store.finish_run(dated, "no-changes")
-    assert store.run(dated)["commit"]["date"] == "2026-12-02T03:04:05Z"
-    assert "date" not in store.run(run_id)["commit"]
-    assert verify(store).ok
-
-
 def test_a_database_from_the_first_release_gains_every_added_column(state_url: str) -> None:
     """On SQLite and PostgreSQL: each column added since (upgrade.ADDED) is dropped, as a
     first-release plumb made the tables; the next plumb adds them back, the old chain still
@@ -491,7 +471,11 @@ def test_a_database_from_the_first_release_gains_every_added_column(state_url: s
                 {"h": chain_hash(sealed["prevHash"] or "", sealed), "i": first},
             )
         assert verify(store).ok, "runs sealed before the columns existed keep their hashes"
-        run_id = store.begin_run("sync", "apply", ["a"], {"sha": "def"}, actor={"user": "ada"})
+        for absent in ("actor", "drift", "waivers", "seal"):
+            assert absent not in store.run(first), absent
+        assert "date" not in store.run(first)["commit"]
+        commit = {"sha": "def", "date": "2026-12-02T03:04:05Z"}
+        run_id = store.begin_run("sync", "apply", ["a"], commit, actor={"user": "ada"})
         streak = store.record_drift("a", "a/bucket", ["lifecycle"], True, {"lifecycle": 7})
         store.finish_run(
             run_id,
@@ -500,7 +484,8 @@ def test_a_database_from_the_first_release_gains_every_added_column(state_url: s
             drift={"count": 1, "resources": []},
         )
         run = store.run(run_id)
-        assert run["actor"]["user"] == "ada" and run["drift"]["count"] == 1
+        assert run["commit"]["date"] == "2026-12-02T03:04:05Z"
+        assert run["actor"] == {"user": "ada"} and run["drift"]["count"] == 1
         assert run["waivers"][0]["field"] == "tags" and streak == 0
         (row,) = store.resources("a")
         assert row["driftFields"] == ["lifecycle"]
