@@ -10,6 +10,7 @@ the server runs as a thread here rather than as a separate `moto_server` process
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import re
@@ -42,6 +43,9 @@ def _moto_env() -> None:
     # Read by moto when it is imported or when a resource is created.
     os.environ.setdefault("MOTO_ACM_VALIDATION_WAIT", "0")
     os.environ.setdefault("MOTO_ECS_SERVICE_RUNNING", "2")
+    # plumb launches no instances: the default AMIs moto loads for each region (some 1,300
+    # objects) would cost a quarter second every time EC2 is first asked.
+    os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
 
 
 class EmbeddedAws:
@@ -137,7 +141,9 @@ def provide_certificates(arns: Iterable[str]) -> None:
             backend._certificates[arn] = CertBundle(account, cert, key, region=region, arn=arn)
 
 
+@functools.cache
 def _self_signed() -> tuple[bytes, bytes]:
+    """One certificate serves every ARN: nothing checks its name, and an RSA key costs ~60 ms."""
     import datetime as dt
 
     from cryptography import x509
