@@ -304,10 +304,11 @@ class Runner:
                 identity,
                 run_facts.drift_found(plan),
             )
-        except ValueError:  # sealed already: this run lost its lease and was closed
+        except ValueError:  # sealed already: its lease was lost, or it was open a day
             raise LockError(
-                f"run {run_id} lost its lease and another plumb sealed it as interrupted; "
-                f"the changes it made are recorded: see `plumb report {run_id}`"
+                f"run {run_id} was sealed as interrupted by another plumb meanwhile (it lost "
+                "its lease, or was open too long); the changes it made are recorded: see "
+                f"`plumb report {run_id}`"
             ) from None
         result = RunResult(run_id, plan, outcome, dict(outcomes), calls, seconds, run_hash=run_hash)
         result.reports = self.write_reports(run_id)

@@ -122,3 +122,26 @@ def test_ctrl_c_at_the_question_seals_the_run_interrupted_and_the_chain_holds(
         assert verify(store).ok, "no run is left outside the chain"
     finally:
         store.close()
+
+
+def test_a_question_answered_after_its_run_was_sealed_elsewhere_says_so_in_one_line(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A prompt left open for a day: another plumb sealed its preview run as interrupted
+    (controller/unsealed.py). The answer then ends in one line and exit 1, and nothing is
+    applied."""
+    from controller.state.store import Store
+
+    def sealed_meanwhile(*_: object, **__: object) -> bool:
+        store = Store(f"sqlite:///{workdir}/state.db")
+        (open_run,) = store.unsealed_runs()
+        store.finish_run(int(open_run["id"]), "interrupted", errors=["open too long"])
+        store.close()
+        return True
+
+    monkeypatch.setattr(verbs.click, "confirm", sealed_meanwhile)
+    result = CliRunner().invoke(cli.main, ["apply"])
+    assert result.exit_code == 1, result.output
+    assert "was sealed as interrupted by another plumb meanwhile" in result.output
+    assert isinstance(result.exception, SystemExit), "a clean exit, not a traceback"
+    assert not boto3.client("s3", region_name="us-east-1").list_buckets()["Buckets"]
