@@ -226,7 +226,7 @@ def check(settings: Settings, without_key: bool = False) -> tuple[AuditResult, l
     except AnchorError as err:
         raise PlumbError(str(err)) from None
     result = verify(
-        Store(settings.state_url),
+        Store(settings.state_url, must_exist=True),
         key=settings.audit_key,
         anchors=anchors,
         without_key=without_key,

@@ -23,6 +23,7 @@ from controller.cli_parts import (
     history_view,
     output_path,
     planfile,
+    recorded_state,
     sync_cycle,
     use_audit,
     verbs,
@@ -243,7 +244,7 @@ def apply(
 @command
 def locks(state: State, fmt: str) -> int:
     """Who holds which stack: host, pid, run, since when, and the lease's time left."""
-    return verbs.do_locks(Runner(state.settings).store, fmt, state.console)
+    return verbs.do_locks(recorded_state(state.settings), fmt, state.console)
 
 
 @main.command()
@@ -281,7 +282,8 @@ def sync(state: State, repo: str, branch: str, spec_path: str, keyring: Path | N
 @command
 def history(state: State, stacks: tuple[str, ...], limit: int) -> int:
     """Recent runs, newest first."""
-    return history_view.print_history(Runner(state.settings).store, stacks, limit, state.console)
+    store = recorded_state(state.settings)
+    return history_view.print_history(store, stacks, limit, state.console)
 
 
 @main.group(name="audit")

@@ -193,6 +193,14 @@ def Runner(settings: Settings) -> Any:
     return Engine(settings)
 
 
+def recorded_state(settings: Settings) -> Any:
+    """The state for a command that only reads it (history, report, locks): one that plumb
+    never wrote is refused, not made empty and reported on."""
+    from controller.state.store import Store
+
+    return Store(settings.state_url, must_exist=True)
+
+
 def PlanOptions(**options: bool) -> Any:
     from controller.plan import PlanOptions as Options
 

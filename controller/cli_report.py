@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from controller.cli_command import State, command
-from controller.cli_parts import Runner, audit, output_path, report
+from controller.cli_parts import audit, output_path, recorded_state, report
 from controller.errors import PlumbError
 
 
@@ -101,7 +101,7 @@ def _run(state: State, run_ref: str) -> tuple[dict[str, object], tuple[int | Non
             f"{run_ref!r} is not a run: give a run number or 'latest' (`plumb history` lists them)",
             param_hint="RUN",
         )
-    store = Runner(state.settings).store
+    store = recorded_state(state.settings)
     try:
         run = store.run(int(run_ref) if run_ref.isdigit() else run_ref)
     except KeyError:
@@ -115,7 +115,7 @@ def _run(state: State, run_ref: str) -> tuple[dict[str, object], tuple[int | Non
 def _period(state: State, since: datetime | None, until: datetime | None, fmt: str) -> str:
     from controller import period_report  # not at import: `plumb validate` loads no state
 
-    store = Runner(state.settings).store
+    store = recorded_state(state.settings)
     checked = audit.check(state.settings, without_key=True)
     model = period_report.build(store, since, until, checked)
     return period_report.render(model, fmt)

@@ -54,12 +54,17 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def shown_url(url: str) -> str:
+    """The URL as messages show it: its password never."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url.split("@")[-1] if "@" in url else url
+
+
 def state_error(url: str, err: BaseException) -> PlumbError:
     """One line for a state database that cannot be opened, its password never shown."""
-    try:
-        shown = make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        shown = url.split("@")[-1] if "@" in url else url
+    shown = shown_url(url)
     if isinstance(err, ArgumentError | NoSuchModuleError):
         return PlumbError(
             f"--state {shown} is not a database URL plumb can open; give sqlite:///PATH "
@@ -70,3 +75,20 @@ def state_error(url: str, err: BaseException) -> PlumbError:
         f"cannot open the state database {shown}: {first}; check the URL, that the server "
         "runs and accepts connections, and the credentials"
     )
+
+
+def missing_state(url: str) -> None:
+    """PlumbError when `url` names a SQLite file that does not exist (see Store must_exist).
+    A server database is checked by opening it: its tables are made by the first run."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return  # Store names the bad URL
+    if parsed.get_backend_name() != "sqlite" or in_memory(url):
+        return
+    path = Path(parsed.database or "")
+    if not path.is_file():
+        raise PlumbError(
+            f"there is no state database at {path}: no plumb run has used it; give the state "
+            "your runs use with --state URL or PLUMB_STATE"
+        )

@@ -16,12 +16,20 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import select, text
+from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session
 
+from controller.errors import PlumbError
 from controller.model import Action, Observed
-from controller.state import WRITE_OPTION, in_memory, make_engine, state_error
+from controller.state import (
+    WRITE_OPTION,
+    in_memory,
+    make_engine,
+    missing_state,
+    shown_url,
+    state_error,
+)
 from controller.state.chain_rows import ChainRows
 from controller.state.drift import DriftRecord, as_record
 from controller.state.lock_rows import LockRows
@@ -59,15 +67,27 @@ class Store(ChainRows, LockRows, SourceRuns, PeriodRuns):
         *,
         clock: Callable[[], datetime] | None = None,
         audit_key: bytes | None = None,
+        must_exist: bool = False,
     ):
+        """`must_exist`: a command that only reads the state (history, report, locks,
+        audit verify) refuses a database plumb never wrote rather than make an empty one
+        and report on nothing: a mistyped path must not read as "no runs, chain intact"."""
         self.url = url
         self.audit_key = audit_key or None
+        if must_exist:
+            missing_state(url)
         try:
             self.engine = make_engine(url)
             self._sqlite = self.engine.dialect.name == "sqlite"
             # An in-memory database is one shared connection: its transactions take turns.
             self._turns = threading.RLock() if in_memory(url) else contextlib.nullcontext()
             self._clock = clock or (lambda: datetime.now(UTC))
+            if must_exist and not inspect(self.engine).has_table("runs"):
+                self.engine.dispose()
+                raise PlumbError(
+                    f"{shown_url(url)} holds no plumb state (no runs table): no plumb run has "
+                    "used it; give the state your runs use with --state URL or PLUMB_STATE"
+                )
             self.create_all()
         except (ArgumentError, NoSuchModuleError, OperationalError, OSError) as err:
             raise state_error(url, err) from None

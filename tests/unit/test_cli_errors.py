@@ -15,8 +15,7 @@ SPECS = str(Path(__file__).resolve().parents[2] / "specs")
 @pytest.mark.parametrize(
     ("args", "code", "says"),
     [
-        pytest.param(["report", "999"], 1, "there is no run 999", id="a run that does not exist"),
-        pytest.param(["report", "latest"], 1, "no run is recorded yet", id="latest, empty state"),
+        pytest.param(["report", "999"], 1, "there is no state database at", id="no state"),
         pytest.param(["report", "foo"], 2, "'foo' is not a run", id="not a run number"),
         pytest.param(
             ["report", "latest", "-o", "{tmp}/no/such/dir/r.json"],
@@ -93,3 +92,47 @@ def test_a_health_port_in_use_is_one_line(tmp_path: Path) -> None:
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
     assert f"cannot serve the health endpoint on 127.0.0.1:{port}" in result.output
     assert "choose another --listen address" in result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["history"],
+        ["locks"],
+        ["report", "latest"],
+        ["report", "--since", "2026-01-01"],
+        ["audit", "verify"],
+    ],
+)
+def test_a_command_that_reads_the_state_refuses_one_plumb_never_wrote(
+    tmp_path: Path, args: list[str]
+) -> None:
+    """A mistyped --state must not read as "no runs" or "chain intact", nor leave an empty
+    database behind."""
+    typo = tmp_path / "sate.db"
+    result = CliRunner().invoke(main, ["--state", f"sqlite:///{typo}", *args])
+    assert result.exit_code == 1, result.output
+    assert f"there is no state database at {typo}: no plumb run has used it" in result.output
+    assert not typo.exists()
+    (tmp_path / "empty.db").touch()
+    result = CliRunner().invoke(main, ["--state", f"sqlite:///{tmp_path}/empty.db", *args])
+    assert result.exit_code == 1 and "holds no plumb state" in result.output, result.output
+
+
+def test_a_state_plumb_made_but_with_no_runs_reads_as_empty(tmp_path: Path) -> None:
+    from controller.state.store import Store
+
+    state = f"sqlite:///{tmp_path}/state.db"
+    Store(state).close()
+
+    def plumb(*args: str) -> tuple[int, str]:
+        result = CliRunner().invoke(main, ["--state", state, *args])
+        return result.exit_code, result.output
+
+    assert plumb("history") == (0, "No runs yet.\n")
+    code, out = plumb("report", "latest")
+    assert code == 1 and "no run is recorded yet" in out
+    code, out = plumb("report", "999")
+    assert code == 1 and "there is no run 999" in out
+    code, out = plumb("audit", "verify")
+    assert code == 0 and "0 runs checked" in out, out
