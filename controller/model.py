@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-DRIFT, COMMIT = "drift", "commit"  # Action.origin
+DRIFT, COMMIT, FOLLOWS = "drift", "commit", "follows"  # Action.origin
 
 
 class _Unknown:
@@ -250,19 +250,26 @@ class Action:
     physical_id: str = ""
     depends_on: tuple[str, ...] = ()
     # Where a difference comes from: DRIFT when the spec is the one plumb last converged
-    # the resource to (so AWS was changed), COMMIT when the spec changed since (kept out of
-    # the drift found and the revert count), "" when plumb has no record of converging it.
+    # the resource to (so AWS was changed), COMMIT when the spec changed since, FOLLOWS when
+    # every changed field takes a value a dependency gets in this plan (a new task definition
+    # revision for the service), "" when plumb has no record of converging it. COMMIT and
+    # FOLLOWS are asked for: kept out of the drift found and the revert count.
     origin: str = ""
 
     @property
     def requested(self) -> bool:
-        return self.origin == COMMIT
+        return self.origin in (COMMIT, FOLLOWS)
 
     def explanation(self) -> str:
-        """The reason; for a repair, which needs none, that AWS was changed outside plumb."""
-        if self.reason or not self.changes or self.origin != DRIFT:
+        """The reason; for an update, which needs none, where its difference comes from
+        when that is not the spec (drift, or a dependency's change)."""
+        if self.reason or not self.changes:
             return self.reason
-        return "changed outside plumb since it last converged"
+        if self.origin == DRIFT:
+            return "changed outside plumb since it last converged"
+        if self.origin == FOLLOWS:
+            return "follows a change of what it refers to"
+        return ""
 
     @property
     def stack(self) -> str:

@@ -27,6 +27,7 @@ from controller.graph import Graph, resolve
 from controller.model import (
     COMMIT,
     DRIFT,
+    FOLLOWS,
     TAG_DELETION_POLICY,
     Action,
     ActionType,
@@ -34,6 +35,7 @@ from controller.model import (
     FieldChange,
     Observed,
     Resource,
+    contains_unknown,
 )
 from controller.observe import Observation
 from controller.policy import StackPolicy
@@ -246,7 +248,12 @@ class _Planner:
             return dataclasses.replace(base, type=A.NOOP, reason=reason)
         record = self.state.drift(resolved.stack, resolved.logical_id)
         spec = self.graph.nodes[resolved.logical_id].spec_hash()
-        origin = "" if not record.spec_hash else DRIFT if record.spec_hash == spec else COMMIT
+        if all(contains_unknown(c.after) for c in live):
+            origin = FOLLOWS
+        elif record.spec_hash:
+            origin = DRIFT if record.spec_hash == spec else COMMIT
+        else:
+            origin = ""
         requested = origin == COMMIT
         base = dataclasses.replace(base, changes=live, origin=origin)
         # A new spec for a field being fought over is applied: the commit is the answer.

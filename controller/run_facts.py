@@ -13,7 +13,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from controller.context import Context
-from controller.model import ActionType
+from controller.model import ActionType, contains_unknown
 from controller.plan import Plan
 
 A = ActionType
@@ -43,13 +43,10 @@ def drift_found(plan: Plan) -> dict[str, Any]:
     Without that hash (a resource adopted after lost state) a difference counts."""
     found = []
     for action in plan.actions:
-        differs = (
-            action.physical_id
-            and action.changes
-            and action.type in _DIFFERS
-            and not action.requested
-        )
-        fields = [c.path for c in action.changes] if differs else []
+        differs = action.physical_id and action.type in _DIFFERS and not action.requested
+        # A value known only after apply comes from a dependency's change, not from AWS.
+        changes = [c for c in action.changes if not contains_unknown(c.after)]
+        fields = [c.path for c in changes] if differs else []
         waived = [c.path for c in action.waived]
         if fields or waived:
             found.append(

@@ -313,6 +313,15 @@ def test_a_new_spec_is_applied_though_the_field_was_fought_over_or_self_heal_is_
     assert drift.actions[0].type is A.BLOCKED
 
 
+def test_a_value_a_dependency_gets_in_this_plan_is_neither_drift_nor_the_commit() -> None:
+    w = want("w", parent={"ref": "v", "attr": "id"})
+    plan = plan_of([want("v", size=1), w], [have("w", parent="id-old")], state=Converged(w))
+    action = plan.by_id()[f"{STACK}/w"]
+    assert action.type is A.UPDATE and action.requested
+    assert action.explanation() == "follows a change of what it refers to"
+    assert run_facts.drift_found(plan) == {"count": 0, "resources": []}
+
+
 def test_a_dependent_of_a_created_resource_shows_known_after_apply() -> None:
     plan = plan_of(
         [want("v", size=1), want("w", parent={"ref": "v", "attr": "id"})],
