@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -88,9 +89,22 @@ class Store(ChainRows, LockRows, SourceRuns, PeriodRuns):
                     f"{shown_url(url)} holds no plumb state (no runs table): no plumb run has "
                     "used it; give the state your runs use with --state URL or PLUMB_STATE"
                 )
-            self.create_all()
+            self._create_all_with_retries()
         except (ArgumentError, NoSuchModuleError, OperationalError, OSError) as err:
             raise state_error(url, err) from None
+
+    def _create_all_with_retries(self) -> None:
+        # Processes opening a new SQLite file at once race to make it WAL and its tables;
+        # under load one in some hundreds is refused "database is locked" at once, without
+        # its busy timeout. A few short, growing waits let it in; anything else fails now.
+        for attempt in range(5):
+            try:
+                self.create_all()
+                return
+            except OperationalError as err:
+                if not self._sqlite or "locked" not in str(err) or attempt == 4:
+                    raise
+                time.sleep(0.05 * 2**attempt)
 
     def create_all(self) -> None:
         # Two plumb processes starting on a new database must not both CREATE. On SQLite a
