@@ -29,7 +29,7 @@ from controller.audit_anchor import compare_anchors
 from controller.chain import GENESIS_HASH, KEYED, PLAIN, SEALS, canonical, chain_hash, same_hash
 from controller.chain import seal_of as _seal_of
 from controller.errors import PlumbError
-from controller.unsealed import ABANDONED_AFTER, live_runs
+from controller.unsealed import ABANDONED_HOURS, live_runs
 from controller.words import counted
 
 if TYPE_CHECKING:
@@ -191,10 +191,9 @@ def _outside(store: Store, run: dict[str, Any]) -> str:
     )
     if failed:
         text += f" and {failed} failed"
-    hours = int(ABANDONED_AFTER.total_seconds() // 3600)
     return text + (
         "; the next run seals it as interrupted (on its own host at once, from another once"
-        f" it is {hours} h old), as does the next apply of its stacks"
+        f" it is {ABANDONED_HOURS} h old), as does the next apply of its stacks"
     )
 
 

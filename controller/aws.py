@@ -9,6 +9,7 @@ operation and attempts (`gave_up`), so a run that gives up says what it could no
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import Counter
 from typing import Any
@@ -91,7 +92,12 @@ class CallCounter:
 
 
 _models_lock = threading.Lock()
-_models: list[Loader] = []  # the one loader of this process, made at the first session
+
+
+@functools.cache
+def _models() -> Loader:
+    """The one loader of this process's service models."""
+    return create_loader()
 
 
 def new_session() -> boto3.Session:
@@ -101,13 +107,11 @@ def new_session() -> boto3.Session:
     megabytes): some 0.4 s of CPU for a run's clients, most of a small no-op. The loader
     holds only those static files; credentials and settings stay each Session's own."""
     with _models_lock:
-        if not _models:
-            _models.append(create_loader())
         core = botocore.session.get_session()
-        core.register_component("data_loader", _models[0])
+        core.register_component("data_loader", _models())
         session = boto3.Session(botocore_session=core)
         # boto3 adds its data folder to the loader of each Session it makes: once will do.
-        paths = _models[0].search_paths
+        paths = _models().search_paths
         paths[:] = list(dict.fromkeys(paths))
     return session
 

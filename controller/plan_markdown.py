@@ -179,7 +179,8 @@ def _action_name(action: Action) -> str:
 
 def _callout_item(action: Action) -> str:
     what = action.type.value
-    reason = f": {escape(action.explanation())}" if action.explanation() else ""
+    why = action.explanation()
+    reason = f": {escape(why)}" if why else ""
     return (
         f"> - {code(action.stack)} {code(action.name())} ({escape(action.kind)}), "
         f"**{what}**{reason}"

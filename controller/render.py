@@ -84,8 +84,9 @@ def print_waivers(plan: Plan, console: Console) -> None:
 def _print_action(action: Action, console: Console, fields: bool = True) -> None:
     style = STYLE[action.type]
     head = f"[{style}]{SYMBOL[action.type]:>3} {action.kind:<16} {escape(action.name())}[/{style}]"
-    if action.explanation():
-        head += f"  [dim]({escape(action.explanation())})[/dim]"
+    why = action.explanation()
+    if why:
+        head += f"  [dim]({escape(why)})[/dim]"
     console.print(head)
     if not fields:
         return

@@ -19,7 +19,8 @@ from controller.lease import Holder, process_alive
 if TYPE_CHECKING:
     from controller.state.store import Store
 
-ABANDONED_AFTER = dt.timedelta(hours=24)
+ABANDONED_HOURS = 24
+ABANDONED_AFTER = dt.timedelta(hours=ABANDONED_HOURS)
 
 
 def live_runs(store: Store) -> dict[int, dict[str, Any]]:
@@ -53,10 +54,9 @@ def gone(store: Store, by: int, host: str) -> list[tuple[int, str]]:
             if run["id"] in live:
                 continue
             where = f" on {actor['host']}" if actor.get("host") else ""
-            hours = int(ABANDONED_AFTER.total_seconds() // 3600)
             why = (
-                f"it began at {run['startedAt']}{where} and was still open {hours} h later "
-                "with no lease holding it, so its plumb is taken as gone"
+                f"it began at {run['startedAt']}{where} and was still open {ABANDONED_HOURS} h "
+                "later with no lease holding it, so its plumb is taken as gone"
             )
         found.append(
             (
