@@ -2,9 +2,11 @@
 
 Throttling is handled here once, by botocore's adaptive retry mode, never inside a
 reconciler. The counter hooks botocore's `before-call` event (one per logical API call)
-and `before-send` (one per HTTP request, so retries show up as the difference, per service
-and per operation too). A call that spent every attempt carries a note naming its service,
-operation and attempts (`gave_up`), so a run that gives up says what it could not reach.
+and `after-call`/`after-call-error`, where botocore's own retry context says how many
+attempts the call took: its retries, per service and per operation. (A `before-send` hook
+cannot tell the operation: botocore's request context does not hold its name.) A call
+that spent every attempt carries a note naming its service, operation and attempts
+(`gave_up`), so a run that gives up says what it could not reach.
 """
 
 from __future__ import annotations
@@ -36,15 +38,18 @@ class CallCounter:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.calls: Counter[str] = Counter()
-        self.sends: Counter[str] = Counter()
+        self.again: Counter[str] = Counter()
 
     def record_call(self, service: str, operation: str) -> None:
         with self._lock:
             self.calls[f"{service}:{operation}"] += 1
 
-    def record_send(self, service: str, operation: str) -> None:
-        with self._lock:
-            self.sends[f"{service}:{operation}"] += 1
+    def record_attempts(self, service: str, operation: str, attempts: int) -> None:
+        """A call done (answered or failed) after `attempts` requests: all but the first
+        were retries."""
+        if attempts > 1:
+            with self._lock:
+                self.again[f"{service}:{operation}"] += attempts - 1
 
     @property
     def total(self) -> int:
@@ -60,23 +65,20 @@ class CallCounter:
 
     @property
     def retries(self) -> int:
-        return max(0, sum(self.sends.values()) - self.total)
+        return sum(self.again.values())
 
     @property
     def retries_by_service(self) -> dict[str, int]:
         """Requests sent again, by service: where AWS throttled or failed this run."""
-        sent: Counter[str] = Counter()
-        for key, n in self.sends.items():
-            sent[key.split(":", 1)[0]] += n
-        for key, n in self.calls.items():
-            sent[key.split(":", 1)[0]] -= n
-        return {service: n for service, n in sorted(sent.items()) if n > 0}
+        by_service: Counter[str] = Counter()
+        for key, n in self.again.items():
+            by_service[key.split(":", 1)[0]] += n
+        return dict(sorted(by_service.items()))
 
     @property
     def retries_by_operation(self) -> dict[str, int]:
         """Requests sent again, by `service:Operation`: which call AWS throttled or failed."""
-        again = {key: n - self.calls.get(key, 0) for key, n in self.sends.items()}
-        return {key: n for key, n in sorted(again.items()) if n > 0}
+        return dict(sorted(self.again.items()))
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
@@ -153,12 +155,13 @@ class ClientFactory:
         def on_call(model: Any, **_: Any) -> None:
             counter.record_call(service, model.name)
 
-        def on_send(request: Any, **_: Any) -> None:
-            operation = request.context.get("operation_name") if request.context else None
-            counter.record_send(service, operation or "?")
+        def on_done(event_name: str, context: dict[str, Any], **_: Any) -> None:
+            attempts = int((context.get("retries") or {}).get("attempt", 1))
+            counter.record_attempts(service, event_name.rsplit(".", 1)[-1], attempts)
 
         client.meta.events.register("before-call", on_call)
-        client.meta.events.register("before-send", on_send)
+        client.meta.events.register("after-call", on_done)
+        client.meta.events.register("after-call-error", on_done)
         note = _note_gave_up(service, self.max_attempts)
         client.meta.events.register("after-call", note)
         client.meta.events.register("after-call-error", note)

@@ -39,10 +39,9 @@ def proxy(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> It
 
 def test_retries_are_counted_per_service_and_only_where_there_were_some() -> None:
     counter = CallCounter()
-    for service, operation, sends in [("ec2", "CreateVpc", 3), ("iam", "GetRole", 1)]:
+    for service, operation, attempts in [("ec2", "CreateVpc", 3), ("iam", "GetRole", 1)]:
         counter.record_call(service, operation)
-        for _ in range(sends):
-            counter.record_send(service, operation)
+        counter.record_attempts(service, operation, attempts)
     calls = counter.snapshot()
     assert calls["retries"] == 2 and calls["retriesByService"] == {"ec2": 2}
     assert calls["retriesByOperation"] == {"ec2:CreateVpc": 2}
