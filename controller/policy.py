@@ -1,4 +1,5 @@
-"""A stack's policy: prune, self-heal, the delete budget and drift waivers."""
+"""A stack's policy: prune, self-heal, the delete budget, drift waivers and guardrail
+exceptions."""
 
 from __future__ import annotations
 
@@ -41,11 +42,40 @@ class Waiver:
 
 
 @dataclass(frozen=True)
+class GuardrailException:
+    """A grant `guardrail` refuses is accepted on `resource` until `expires`."""
+
+    guardrail: str  # a name in reconcilers.GUARDRAIL_NAMES: "trust-foreign-account"
+    resource: str  # "app/task-role", relative to the stack
+    reason: str
+    owner: str
+    expires: dt.date
+
+    def active(self, today: dt.date) -> bool:
+        return today <= self.expires
+
+    def covers(self, name: str, guardrail: str) -> bool:
+        return name == self.resource and guardrail == self.guardrail
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "guardrail": self.guardrail,
+            "resource": self.resource,
+            "reason": self.reason,
+            "owner": self.owner,
+            "expires": self.expires.isoformat(),
+        }
+
+
+@dataclass(frozen=True)
 class StackPolicy:
     prune: bool = False
     self_heal: bool = True
     max_deletes: int = 3
     waivers: tuple[Waiver, ...] = field(default_factory=tuple)
+    exceptions: tuple[GuardrailException, ...] = field(default_factory=tuple)
+    # AWS managed policies the stack may attach besides the guardrails' own allow list.
+    managed_policies: tuple[str, ...] = field(default_factory=tuple)
 
     @classmethod
     def from_spec(cls, policy: Mapping[str, Any]) -> StackPolicy:
@@ -63,6 +93,17 @@ class StackPolicy:
                 )
                 for w in policy.get("ignoreDrift") or ()
             ),
+            exceptions=tuple(
+                GuardrailException(
+                    str(e["guardrail"]),
+                    str(e["resource"]),
+                    str(e.get("reason", "")),
+                    str(e.get("owner", "")),
+                    _date(e["expires"]),
+                )
+                for e in policy.get("exceptions") or ()
+            ),
+            managed_policies=tuple(str(p) for p in policy.get("allowManagedPolicies") or ()),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -71,6 +112,13 @@ class StackPolicy:
             "selfHeal": self.self_heal,
             "maxDeletes": self.max_deletes,
             "ignoreDrift": [w.to_json() for w in self.waivers],
+            # Only when set: a saved plan without them reads back the same.
+            **({"exceptions": [e.to_json() for e in self.exceptions]} if self.exceptions else {}),
+            **(
+                {"allowManagedPolicies": list(self.managed_policies)}
+                if self.managed_policies
+                else {}
+            ),
         }
 
 

@@ -21,6 +21,10 @@ REGISTRY: dict[str, type[BaseReconciler]] = {}
 EXPANDERS: dict[str, Callable[..., Any]] = {}
 # kind -> check(document) -> list[(path, message)]; semantic checks on a schema-valid document.
 CHECKS: dict[str, Callable[..., Any]] = {}
+# kind -> rules(resource, scope) -> list[(path, guardrail, message)]: what an expanded resource
+# may grant (controller/specs/guardrails.py runs them); guardrail name -> what it refuses.
+GUARDRAILS: dict[str, list[Callable[..., Any]]] = {}
+GUARDRAIL_NAMES: dict[str, str] = {}
 
 
 def register(cls: R) -> R:
@@ -39,6 +43,17 @@ def expander(kind: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
 def semantic_check(kind: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
         CHECKS.setdefault(kind, fn)
+        return fn
+
+    return wrap
+
+
+def guardrail(
+    kind: str, names: dict[str, str]
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
+        GUARDRAILS.setdefault(kind, []).append(fn)
+        GUARDRAIL_NAMES.update(names)
         return fn
 
     return wrap

@@ -3,7 +3,8 @@
 Layers, after YAML syntax (load.py): the envelope (apiVersion, a known kind), the kind's
 JSON Schema, schema defaults, the kind's semantic checks, then what only the whole set of
 documents can show (a stack defined twice) and what only the expansion can show
-(references and waivers that name no resource of their stack). Each problem is a
+(references, waivers and exceptions that name no resource of their stack; what a
+resource may grant: controller/specs/guardrails.py). Each problem is a
 SpecIssue naming file, line, column and the dotted path in the document.
 
 Kinds are only ever looked up through the registry: a kind with an expander (a
@@ -34,7 +35,8 @@ from controller.specs.claims import name_claims
 from controller.specs.credentials import credential_issues
 from controller.specs.defaults import fill_defaults
 from controller.specs.document import Document, Path, dotted
-from controller.specs.expand import expand_document
+from controller.specs.expand import expand_document, stack_policies
+from controller.specs.guardrails import exception_problems, guardrail_issues
 from controller.specs.load import collect_documents
 from controller.specs.messages import explain
 
@@ -289,9 +291,18 @@ def _expansion_issues(docs: Sequence[Document]) -> list[SpecIssue]:
         for doc, resources in entries:
             out += _reference_issues(stack, doc, resources, owners)
             out += _waiver_issues(stack, doc, owners)
+            problems = exception_problems(doc.policy, stack, list(owners))
+            out += [_issue(doc, path, message) for path, message in problems]
     everything = [(doc, res) for e in stacks.values() for doc, found in e for res in found]
     out += name_claims(everything, _resource_issue)
+    out += guardrail_issues(everything, stack_policies(docs), _finding_issue)
     return out
+
+
+def _finding_issue(doc: Document, res: Desired, path: Path, message: str) -> SpecIssue:
+    """A guardrail's finding, at its field in a document written directly."""
+    where = _resource_path(doc, res) if _is_composition(doc.kind) else ("spec", *path)
+    return _issue(doc, where, message)
 
 
 def _resource_issue(doc: Document, res: Desired, message: str) -> SpecIssue:
