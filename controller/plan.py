@@ -23,6 +23,7 @@ from typing import Any
 from controller.diff import diff
 from controller.duplicates import Twins, hold_links, keep_in_use
 from controller.fields import rules_for
+from controller.grant_check import hold_refused_grants
 from controller.graph import Graph, resolve
 from controller.model import (
     COMMIT,
@@ -117,13 +118,15 @@ def build_plan(
     actions = [planner.decide(lid) for lid in graph.order()]
     actions += planner.orphans()
     actions = hold_links(_enforce_delete_budget(actions, policies, options), twins)
+    # The spec's account was a guess from its ARNs; STS says which account this is.
+    actions, refused = hold_refused_grants(actions, resources, policies, account_id, options.today)
     return Plan(
         actions,
         dict(graph.nodes),
         dict(policies),
         observation,
         options,
-        errors=sorted(set(observation.failed.values())),
+        errors=sorted(set(observation.failed.values())) + refused,
         twins=twins,
     )
 
