@@ -8,6 +8,7 @@ on converging from it, so drift is still repaired until a good commit arrives.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,9 @@ from controller.source import Commit, UnverifiedCommit, checkout, fetch
 from controller.verbs import converge_shared
 
 OK, ERROR = 0, 1
+# The loop's own cycles, on its interval or asked for by a push: they plan as the loop does
+# (a stack's selfHeal off is honoured, nothing is deleted), unlike a `plumb sync` by hand.
+LOOP_TRIGGERS = ("schedule", "webhook")
 
 
 def do_sync(
@@ -33,7 +37,9 @@ def do_sync(
     console: Console,
     trigger: str = "sync",
     keyring: Path | None = None,
+    asked_by: Mapping[str, Any] | None = None,
 ) -> int:
+    """One cycle; `asked_by` joins the actor its runs record (the webhook deliveries)."""
     source = f"{repo}#{branch}"
     workdir = settings.report_folder().parent / "checkouts"
     commit: Commit | None = None
@@ -45,14 +51,24 @@ def do_sync(
         if isinstance(err, UnverifiedCommit):
             commit = err.commit
         errors = list(map(str, getattr(err, "issues", None) or [err]))
-        _refuse(runner, console, trigger, source, commit, errors)
+        _refuse(runner, console, trigger, source, commit, errors, asked_by)
         desired = _in_force(runner, console, repo, branch, path, source, workdir)
         if desired is None:
             return ERROR
-        options = PlanOptions(scheduled=trigger == "schedule")
-        converge_shared(runner, desired, options, console, trigger)
+        _converge(runner, desired, console, trigger, asked_by)
         return ERROR  # the head is refused: not a success, whatever the commit in force did
-    options = PlanOptions(scheduled=trigger == "schedule")
+    return _converge(runner, desired, console, trigger, asked_by)
+
+
+def _converge(
+    runner: Runner,
+    desired: Desired,
+    console: Console,
+    trigger: str,
+    asked_by: Mapping[str, Any] | None,
+) -> int:
+    desired.actor = {**desired.actor, **(asked_by or {})}
+    options = PlanOptions(scheduled=trigger in LOOP_TRIGGERS)
     return converge_shared(runner, desired, options, console, trigger)
 
 
@@ -74,6 +90,7 @@ def _refuse(
     source: str,
     commit: Commit | None,
     errors: list[str],
+    asked_by: Mapping[str, Any] | None = None,
 ) -> None:
     sha = commit.sha if commit else ""
     before = runner.store.refused_already(source, sha, errors)
@@ -85,7 +102,7 @@ def _refuse(
         )
         return
     details: dict[str, Any] = commit.to_json() if commit else {}
-    run_id = runner.record_rejected(trigger, details, source, errors)
+    run_id = runner.record_rejected(trigger, details, source, errors, asked_by)
     console.print(f"[bold red]{what} refused[/bold red] (run {run_id}):")
     for error in errors:
         console.print(f"  {escape(error)}")
