@@ -26,6 +26,7 @@ from controller.markdown import fence as _fence
 from controller.model import SYMBOLS
 from controller.render import retries_text
 from controller.report_html import html_view
+from controller.specs import guardrails
 from controller.state.models import COUNT_KEYS
 from controller.state.scrub import scrub_change
 from controller.waivers import EXPIRED, SOON, grouped
@@ -98,6 +99,7 @@ def view(run: dict[str, Any]) -> dict[str, Any]:
         "waivers": [
             {**w, "lines": _lines(w.get("drift"))} for w in grouped(run.get("waivers") or ())
         ],
+        "exceptions": guardrails.grouped(run.get("exceptions") or ()),
         "started": _when(run.get("startedAt")),
         "duration": _duration(run.get("startedAt"), run.get("finishedAt")),
         "acted": _acted(run.get("actor") or {}),
@@ -106,8 +108,7 @@ def view(run: dict[str, Any]) -> dict[str, Any]:
 
 
 def _acted(actor: dict[str, Any]) -> list[tuple[str, str]]:
-    """Who acted, as header rows: the AWS identity, the person, the specs' worktree, the
-    webhook deliveries that asked for the cycle."""
+    """Who acted, as header rows: the AWS identity, the person, the specs' worktree."""
     rows = []
     if actor.get("arn") or actor.get("account"):
         rows.append(("AWS identity", f"{actor.get('arn', '')} (account {actor.get('account')})"))
@@ -117,8 +118,6 @@ def _acted(actor: dict[str, Any]) -> list[tuple[str, str]]:
     if tree:
         state = "with uncommitted changes" if tree.get("dirty") else "clean"
         rows.append(("Specs worktree", f"{str(tree.get('sha', ''))[:12]} ({state})"))
-    if actor.get("deliveries"):
-        rows.append(("Webhook deliveries", ", ".join(map(str, actor["deliveries"]))))
     return rows
 
 
@@ -142,6 +141,7 @@ def _markdown(v: dict[str, Any]) -> str:
         _md_counts(run.get("counts") or {}),
     ]
     parts += [_md_stack(name, changes) for name, changes in v["stacks"]]
+    parts.append(_md_exceptions(v["exceptions"]))
     parts += [_md_waivers(v["waivers"]), _md_failures(v["failures"], run.get("errors") or [])]
     parts += [_md_list("Warnings", run.get("warnings") or []), _md_api(v)]
     chain = f"chain position {run.get('seq')}, previous {_code(str(run.get('prevHash'))[:12])}"
@@ -238,6 +238,22 @@ def _md_waivers(waivers: list[dict[str, Any]]) -> str:
             lines.append(_fence("\n".join(w["lines"]), "text", indent="  "))
         elif w["status"] != EXPIRED:
             lines.append("  no drift on this field in this run.")
+    return "\n".join(lines)
+
+
+def _md_exceptions(exceptions: list[dict[str, Any]]) -> str:
+    """The grants a guardrail refuses that the stacks' policies accept, and until when."""
+    if not exceptions:
+        return ""
+    lines = ["### Guardrail exceptions"]
+    for e in exceptions:
+        flag = "⏳ **expires soon** " if e["status"] == SOON else ""
+        flag = "⌛ **expired** " if e["status"] == EXPIRED else flag
+        lines.append(
+            f"- {flag}{_code(e['stack'])} {_code(e['resource'])} guardrail "
+            f"{_code(e['guardrail'])}: owner {_code(e['owner']) or '—'}, reason "
+            f"{_code(e['reason']) or '—'}; {e['note']}"
+        )
     return "\n".join(lines)
 
 

@@ -33,6 +33,7 @@ from controller.model import ActionType
 from controller.observe import Observation, contexts_for, observe_all
 from controller.plan import Plan, PlanOptions, build_plan
 from controller.readiness import Waiter
+from controller.specs import guardrails
 from controller.state.store import Store
 
 A = ActionType
@@ -236,15 +237,10 @@ class Runner:
         return found
 
     def record_rejected(
-        self,
-        trigger: str,
-        commit: Mapping[str, Any],
-        source: str,
-        errors: Sequence[str],
-        actor: Mapping[str, Any] | None = None,
+        self, trigger: str, commit: Mapping[str, Any], source: str, errors: Sequence[str]
     ) -> int:
         """A refused commit still leaves a run and a report for the auditor."""
-        run_id = self.store.begin_run(trigger, "sync", [], dict(commit), source, actor)
+        run_id = self.store.begin_run(trigger, "sync", [], dict(commit), source)
         self.store.finish_run(run_id, "rejected", {}, {}, {}, errors, [])
         self.write_reports(run_id)
         self.anchor(run_id)
@@ -308,6 +304,7 @@ class Runner:
                 waivers.in_run(plan),
                 identity,
                 run_facts.drift_found(plan),
+                exceptions=guardrails.records(plan.policies, plan.options.today),
             )
         except ValueError:  # sealed already: its lease was lost, or it was open a day
             raise LockError(

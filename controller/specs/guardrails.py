@@ -183,3 +183,20 @@ def records(policies: Mapping[str, StackPolicy], today: dt.date) -> list[dict[st
             status = EXPIRED if left < 0 else SOON if left <= SOON_DAYS else ACTIVE
             out.append({**entry.to_json(), "stack": stack, "status": status, "daysLeft": left})
     return sorted(out, key=lambda r: (r["stack"], r["resource"], r["guardrail"], r["expires"]))
+
+
+def grouped(stored: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """A run's exceptions as reports list them: expiring soon first (soonest first), then the
+    others in force, then the expired; each with a `note` to show."""
+    rank = {SOON: 0, ACTIVE: 1, EXPIRED: 2}
+    ordered = sorted(
+        stored, key=lambda r: (rank.get(str(r.get("status")), 1), str(r.get("expires")))
+    )
+    return [{**r, "note": _note(r)} for r in ordered]
+
+
+def _note(record: Mapping[str, Any]) -> str:
+    expires, left = record.get("expires"), int(record.get("daysLeft") or 0)
+    if record.get("status") == EXPIRED:
+        return f"expired on {expires}: the grant is refused again"
+    return f"expires {expires}, {left} day{'' if left == 1 else 's'} left"

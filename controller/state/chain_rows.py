@@ -45,10 +45,12 @@ class ChainRows:
         waivers: Iterable[Mapping[str, Any]] = (),
         actor: Mapping[str, Any] | None = None,
         drift: Mapping[str, Any] | None = None,
+        exceptions: Iterable[Mapping[str, Any]] = (),
     ) -> str:
         """Seal the run into the hash chain and return its hash; counts default to its changes.
         `actor` adds to what begin_run recorded (the AWS identity, known once AWS was asked);
-        `drift` is what the run found (controller/run_facts.py)."""
+        `drift` is what the run found (controller/run_facts.py); `exceptions` the guardrail
+        exceptions of its stacks (controller/specs/guardrails.py)."""
         check_value(outcome, RUN_OUTCOMES, "run outcome")
         with self._tx(chain=True) as s:
             run = open_run(s, run_id)
@@ -70,6 +72,7 @@ class ChainRows:
             run.waivers = plain(waiver_records(waivers))
             run.actor = plain({**(run.actor or {}), **(actor or {})})
             run.drift = plain(dict(drift or {}))
+            run.exceptions = plain([dict(e) for e in exceptions])
             run.seal = KEYED if self.audit_key else PLAIN
             s.flush()
             s.refresh(run)  # hash exactly what was stored, as the audit will read it back

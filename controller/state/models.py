@@ -140,6 +140,8 @@ class Run(Base):
     errors: Mapped[list[Any]] = mapped_column(default=list)
     warnings: Mapped[list[Any]] = mapped_column(default=list)
     waivers: Mapped[list[Any]] = mapped_column(default=list)  # controller/waivers.py records
+    # The guardrail exceptions of the run's stacks (controller/specs/guardrails.py records).
+    exceptions: Mapped[list[Any]] = mapped_column(default=list)
     # Who acted (AWS account and ARN; user, host and specs' worktree for a command-line
     # run) and the drift the run found: {} when not recorded (runs before these existed).
     actor: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -86,6 +86,7 @@ def run_dict(run: Run, changes: list[dict[str, Any]] | None = None) -> dict[str,
         # Only when recorded, as above: older runs have neither.
         **({"actor": dict(run.actor)} if run.actor else {}),
         **({"drift": dict(run.drift)} if run.drift else {}),
+        **({"exceptions": list(run.exceptions)} if run.exceptions else {}),
         # Only when recorded: runs sealed before plumb recorded it keep their (plain) hashes.
         **({"seal": run.seal} if run.seal else {}),
         "prevHash": run.prev_hash,

@@ -16,6 +16,7 @@ ADDED = {
         "seal": "VARCHAR(16) NOT NULL DEFAULT ''",
         "actor": "JSON NOT NULL DEFAULT '{}'",
         "drift": "JSON NOT NULL DEFAULT '{}'",
+        "exceptions": "JSON NOT NULL DEFAULT '[]'",
     },
     "resources": {
         "drift_since": "{timestamp} NULL",
