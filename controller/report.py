@@ -108,7 +108,8 @@ def view(run: dict[str, Any]) -> dict[str, Any]:
 
 
 def _acted(actor: dict[str, Any]) -> list[tuple[str, str]]:
-    """Who acted, as header rows: the AWS identity, the person, the specs' worktree."""
+    """Who acted, as header rows: the AWS identity, the person, the specs' worktree, the
+    webhook deliveries that asked for the cycle."""
     rows = []
     if actor.get("arn") or actor.get("account"):
         rows.append(("AWS identity", f"{actor.get('arn', '')} (account {actor.get('account')})"))
@@ -118,6 +119,8 @@ def _acted(actor: dict[str, Any]) -> list[tuple[str, str]]:
     if tree:
         state = "with uncommitted changes" if tree.get("dirty") else "clean"
         rows.append(("Specs worktree", f"{str(tree.get('sha', ''))[:12]} ({state})"))
+    if actor.get("deliveries"):
+        rows.append(("Webhook deliveries", ", ".join(map(str, actor["deliveries"]))))
     return rows
 
 

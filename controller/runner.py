@@ -237,10 +237,15 @@ class Runner:
         return found
 
     def record_rejected(
-        self, trigger: str, commit: Mapping[str, Any], source: str, errors: Sequence[str]
+        self,
+        trigger: str,
+        commit: Mapping[str, Any],
+        source: str,
+        errors: Sequence[str],
+        actor: Mapping[str, Any] | None = None,
     ) -> int:
         """A refused commit still leaves a run and a report for the auditor."""
-        run_id = self.store.begin_run(trigger, "sync", [], dict(commit), source)
+        run_id = self.store.begin_run(trigger, "sync", [], dict(commit), source, actor)
         self.store.finish_run(run_id, "rejected", {}, {}, {}, errors, [])
         self.write_reports(run_id)
         self.anchor(run_id)
