@@ -15,14 +15,16 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from controller.delivery import OUTCOMES as DELIVERY_OUTCOMES
 from controller.ledger import resource_status
 from controller.model import ActionType
 from controller.runner import RunResult
+from controller.webhook import BAD_SIGNATURE, REPLAYED, UNSIGNED
 
 A = ActionType
 # A no-op of a few stacks takes seconds; a run that creates databases takes many minutes.
 RUN_SECONDS_BUCKETS = (1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600)
-REFUSALS = ("unsigned", "bad-signature", "replayed")
+WEBHOOK_OUTCOMES = (*DELIVERY_OUTCOMES, UNSIGNED, BAD_SIGNATURE, REPLAYED)
 
 
 class Metrics:
@@ -71,17 +73,16 @@ class Metrics:
             "When the loop last ended a cycle successfully (Unix time; 0 before the first).",
             registry=reg,
         )
-        self.webhook_refused = Counter(
-            "plumb_webhook_refused",
-            "POST /sync deliveries refused, by reason.",
-            ["reason"],
+        self.webhook_deliveries = Counter(
+            "plumb_webhook_deliveries",
+            "POST /sync deliveries answered, by outcome: cycle (one was queued), ping, "
+            "acknowledged without a cycle (other-event, other-branch, tag, branch-deleted), "
+            "or refused (no-event, bad-body, unsigned, bad-signature, replayed).",
+            ["outcome"],
             registry=reg,
         )
-        self.webhook_accepted = Counter(
-            "plumb_webhook_accepted", "POST /sync deliveries accepted.", registry=reg
-        )
-        for reason in REFUSALS:  # shown at 0 from the start, so an alert's rate() has a base
-            self.webhook_refused.labels(reason)
+        for outcome in WEBHOOK_OUTCOMES:  # at 0 from the start, so an alert's rate() has a base
+            self.webhook_deliveries.labels(outcome)
         self._lock = threading.Lock()
         self._by_stack: dict[str, Tally[str]] = {}
         self._shown: set[str] = set()
@@ -105,12 +106,9 @@ class Metrics:
         """Read the time of the last success when scraped, from the loop's own record."""
         self.last_success.set_function(lambda: last_success() or 0.0)
 
-    def webhook(self, refusal: str | None) -> None:
-        """One delivery: refused for `refusal`, or accepted when None."""
-        if refusal is None:
-            self.webhook_accepted.inc()
-        else:
-            self.webhook_refused.labels(refusal).inc()
+    def webhook(self, outcome: str) -> None:
+        """One delivery answered, with its outcome (delivery.py, webhook.py)."""
+        self.webhook_deliveries.labels(outcome).inc()
 
     # -- pieces ---------------------------------------------------------------------------
 

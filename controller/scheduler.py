@@ -3,9 +3,10 @@
 APScheduler drives the cycle on a background thread, at the interval plus a random jitter
 (replicas started together do not fetch and observe in step). The cycle job may fall due
 while a cycle still runs; the gate (cycle_gate.py) folds that, and any number of signed
-POST /sync requests, into one more cycle right after, never two at once. The endpoint
-(endpoint.py) answers /healthz and /readyz from the loop's status and /metrics from the
-runs the runner reports.
+pushes to POST /sync, into one more cycle right after, never two at once. A cycle a push
+asked for is recorded with trigger `webhook` and the ids of the deliveries folded into it.
+The endpoint (endpoint.py) answers /healthz and /readyz from the loop's status and /metrics
+from the runs the runner reports.
 
 SIGTERM (or SIGINT) asks the loop to stop: the run in flight finishes the steps it has
 started, starts no other, is sealed `interrupted` and releases its leases; no new cycle
@@ -67,17 +68,22 @@ def serve(
     runner.on_run = _observer(metrics, outcomes)
     runner.on_lease_takeover = metrics.lease_taken_over
 
-    def cycle() -> int:
+    def cycle(asked: list[str]) -> int:
+        """One cycle; `asked` are the ids of the webhook deliveries that asked for it."""
         if runner.stopping.is_set():
             return 0
         status.cycle_started()
         outcomes.clear()
-        logs.emit("cycle-started", source=f"{repo}#{branch}")
+        trigger, deliveries = ("webhook" if asked else "schedule"), [d for d in asked if d]
+        logs.emit(
+            "cycle-started", source=f"{repo}#{branch}", trigger=trigger, deliveries=deliveries
+        )
         crashed = False
         try:
             code = do_sync(
-                runner, settings, repo, branch, path, console, trigger="schedule", keyring=keyring
-            )
+                runner, settings, repo, branch, path, console, trigger=trigger, keyring=keyring,
+                asked_by={"deliveries": deliveries} if deliveries else None,
+            )  # fmt: skip
         except Exception as err:  # the loop must outlive one bad cycle
             console.print(f"[red]cycle failed:[/red] {err}")
             code, crashed = 1, True
@@ -90,7 +96,7 @@ def serve(
     stop = threading.Event()
     _on_stop_signals(lambda: (runner.stopping.set(), stop.set()))
     if once:
-        code = cycle()
+        code = cycle([])
         return 0 if runner.stopping.is_set() else code
     scheduler = BackgroundScheduler()
     gate = CycleGate(cycle)
@@ -108,7 +114,8 @@ def serve(
         next_run_time=datetime.datetime.now(),
     )
     trigger = gate.trigger_for(scheduler, CYCLE_JOB)
-    endpoint = Endpoint(listen, status, metrics, trigger, os.environ.get(SECRET_ENV)).start()
+    secret = os.environ.get(SECRET_ENV)
+    endpoint = Endpoint(listen, status, metrics, trigger, secret, branch=branch).start()
     console.print(f"plumb run: syncing {repo}#{branch} every {interval} s; {endpoint.describe()}")
     scheduler.start()
     try:

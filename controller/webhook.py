@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -21,6 +22,11 @@ SECRET_ENV = "PLUMB_WEBHOOK_SECRET"
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 DELIVERY_HEADER = "X-GitHub-Delivery"
 REMEMBERED = 10_000
+# A delivery id as plumb logs and records it: GitHub's are UUIDs. Anything else a sender
+# puts in the header is cut to this and its odd characters replaced, so a log line or a
+# run's record never carries an attacker's megabyte or control characters.
+TOKEN_CHARS = 64
+_ODD = re.compile(r"[^A-Za-z0-9._:@/+=-]")
 
 UNSIGNED, BAD_SIGNATURE, REPLAYED = "unsigned", "bad-signature", "replayed"
 
@@ -51,7 +57,7 @@ class Webhook:
             return BAD_SIGNATURE
         # The signature covers the body only: a replayer may send a fresh delivery id with
         # an overheard body. So the body counts as seen too (each push's body is its own).
-        delivery = _header(headers, DELIVERY_HEADER).strip()
+        delivery = delivery_id(headers)
         keys = [f"sha256:{hashlib.sha256(body).hexdigest()}"] + (
             [f"id:{delivery}"] if delivery else []
         )
@@ -66,6 +72,16 @@ class Webhook:
             while len(self._seen) > self._remembered:
                 self._seen.popitem(last=False)
         return None
+
+
+def delivery_id(headers: Mapping[str, str]) -> str:
+    """The delivery's X-GitHub-Delivery, made safe to log and record ("" when none)."""
+    return safe_token(_header(headers, DELIVERY_HEADER))
+
+
+def safe_token(value: str) -> str:
+    """A header's value cut to TOKEN_CHARS, characters outside a token's replaced by '?'."""
+    return _ODD.sub("?", value.strip()[:TOKEN_CHARS])
 
 
 def _header(headers: Mapping[str, str], name: str) -> str:

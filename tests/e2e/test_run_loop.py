@@ -183,7 +183,11 @@ def _one_cycle(loop: Loop, delivery: str) -> None:
 
     before = cycles()
     body = json.dumps({"ref": "refs/heads/main", "delivery": delivery}).encode()
-    headers = {"X-Hub-Signature-256": sign(SECRET, body), "X-GitHub-Delivery": delivery}
+    headers = {
+        "X-Hub-Signature-256": sign(SECRET, body),
+        "X-GitHub-Delivery": delivery,
+        "X-GitHub-Event": "push",
+    }
     assert loop.call("POST", "/sync", body, **headers)[0] == 202
     loop.wait_for(f"cycle {before + 1}", lambda: cycles() > before, 60)
 

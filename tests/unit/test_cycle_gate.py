@@ -21,8 +21,10 @@ class Cycles:
         self.count = 0
         self.inside = 0
         self.overlapped = False
+        self.asked: list[list[str]] = []
 
-    def __call__(self) -> int:
+    def __call__(self, asked: list[str]) -> int:
+        self.asked.append(asked)
         self.inside += 1
         self.overlapped |= self.inside > 1
         self.count += 1
@@ -33,7 +35,7 @@ class Cycles:
 
 
 def test_an_idle_loop_is_told_to_start_a_cycle() -> None:
-    gate = CycleGate(lambda: 0)
+    gate = CycleGate(lambda asked: 0)
     assert gate.request() is True and not gate.running
     assert gate.run() == 0
 
@@ -78,14 +80,28 @@ def test_a_trigger_runs_the_scheduled_job_now_and_once_more_if_it_is_busy(
     # As the loop adds it, though with an interval no test waits for.
     scheduler.add_job(gate.run, "interval", id="cycle", hours=1, max_instances=1, coalesce=True)
     trigger = gate.trigger_for(scheduler, "cycle")
-    trigger()
+    trigger("d-1")
     assert cycles.started.acquire(timeout=10), "the job ran at once"
-    for _ in range(3):  # pushes landing while the cycle runs
-        trigger()
+    for n in (2, 3, 4):  # pushes landing while the cycle runs
+        trigger(f"d-{n}")
     cycles.release.release()
     assert cycles.started.acquire(timeout=10), "one more cycle, after the first"
     cycles.release.release()
     assert not cycles.started.acquire(timeout=1.5), "three requests, one more cycle"
     assert cycles.count == 2 and not cycles.overlapped
+    assert cycles.asked == [["d-1"], ["d-2", "d-3", "d-4"]], "each cycle knows who asked"
     next_run = scheduler.get_job("cycle").next_run_time
     assert next_run > datetime.datetime.now(next_run.tzinfo) + datetime.timedelta(minutes=59)
+
+
+def test_a_scheduled_cycle_nobody_asked_for_is_told_so_and_requests_are_not_served_twice() -> None:
+    cycles = Cycles()
+    gate = CycleGate(cycles)
+    cycles.release.release()
+    gate.run()  # the interval's cycle
+    assert gate.request("d-1") is True
+    cycles.release.release()
+    gate.run()
+    cycles.release.release()
+    gate.run()
+    assert cycles.asked == [[], ["d-1"], []]

@@ -92,12 +92,13 @@ def test_drift_is_counted_only_from_scheduled_runs() -> None:
 def test_webhooks_takeovers_and_last_success_are_exposed_by_name() -> None:
     metrics = Metrics()
     metrics.webhook("bad-signature")
-    metrics.webhook(None)
+    metrics.webhook("cycle")
     metrics.lease_taken_over(PROD)
     metrics.watch_last_success(lambda: 1_796_180_645.0)
-    assert _value(metrics, "plumb_webhook_refused_total", reason="bad-signature") == 1
-    assert _value(metrics, "plumb_webhook_refused_total", reason="replayed") == 0
-    assert _value(metrics, "plumb_webhook_accepted_total") == 1
+    assert _value(metrics, "plumb_webhook_deliveries_total", outcome="bad-signature") == 1
+    assert _value(metrics, "plumb_webhook_deliveries_total", outcome="cycle") == 1
+    for outcome in ("replayed", "other-event", "other-branch", "tag", "bad-body"):  # at 0
+        assert _value(metrics, "plumb_webhook_deliveries_total", outcome=outcome) == 0
     assert _value(metrics, "plumb_lease_takeovers_total") == 1
     assert _value(metrics, "plumb_last_success_timestamp_seconds") == 1_796_180_645.0
     text = generate_latest(metrics.registry).decode()
@@ -107,5 +108,5 @@ def test_webhooks_takeovers_and_last_success_are_exposed_by_name() -> None:
 
 def test_each_metrics_has_a_registry_of_its_own() -> None:
     first, second = Metrics(), Metrics()  # the global registry would refuse the second
-    first.webhook(None)
-    assert _value(second, "plumb_webhook_accepted_total") == 0
+    first.webhook("cycle")
+    assert _value(second, "plumb_webhook_deliveries_total", outcome="cycle") == 0
