@@ -16,6 +16,7 @@ from rich.markup import escape
 from controller import actor, waivers
 from controller.model import Resource
 from controller.policy import StackPolicy
+from controller.specs import guardrails
 from controller.specs.expand import expand_all, stack_policies
 from controller.specs.validate import load_and_validate
 from controller.words import counted
@@ -92,5 +93,9 @@ def do_validate(specs: Sequence[str], console: Console) -> int:
     # An expired waiver is no error (the spec is still valid), but it holds nothing back.
     expired = waivers.records(desired.policies, dt.date.today())
     for line in waivers.warning_lines(expired, expired_only=True):
+        console.print(f"[yellow]warning:[/yellow] {escape(line)}")
+    # An expired exception still accepting a grant was an error above; one that accepts
+    # nothing is only stale.
+    for line in guardrails.expired_lines(guardrails.records(desired.policies, dt.date.today())):
         console.print(f"[yellow]warning:[/yellow] {escape(line)}")
     return 0

@@ -200,3 +200,13 @@ def _note(record: Mapping[str, Any]) -> str:
     if record.get("status") == EXPIRED:
         return f"expired on {expires}: the grant is refused again"
     return f"expires {expires}, {left} day{'' if left == 1 else 's'} left"
+
+
+def expired_lines(stored: Sequence[Mapping[str, Any]]) -> list[str]:
+    """One warning per expired exception: it accepts nothing any more."""
+    return [
+        f"exception on {r['stack']} {r['resource']} for {r['guardrail']} (owner: "
+        f"{r['owner'] or '?'}) expired on {r['expires']}: it accepts nothing any more, remove it"
+        for r in stored
+        if r["status"] == EXPIRED
+    ]

@@ -286,3 +286,12 @@ def test_findings_for_a_saved_plans_resources() -> None:
         ("assumeRolePolicy", "Statement", "Principal", "AWS"),
         ("managedPolicyArns", 0),
     ]
+
+
+def test_an_expired_exception_that_accepts_nothing_is_only_a_warning(tmp_path: Path) -> None:
+    code, output = _validate(tmp_path, _role(), _exception("inline-star", expires=PAST))
+    assert code == 0, output
+    assert (
+        "warning: exception on acme-prod extra/role for inline-star (owner: sec@acme) expired on "
+        f"{PAST}: it accepts nothing any more, remove it"
+    ) in output
