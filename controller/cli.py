@@ -17,6 +17,7 @@ from controller.cli_parts import (
     Group,
     PlanOptions,
     Runner,
+    _read_key,
     audit,
     audit_options,
     desired_specs,
@@ -33,6 +34,18 @@ from controller.cli_report import report_cmd
 from controller.cli_run import run
 from controller.cli_schema import schema
 from controller.config import DEFAULT_LEASE, DEFAULT_WAIT, Settings
+
+PLAN_KEY = click.option(
+    "--plan-key-file",
+    "plan_key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    envvar="PLUMB_PLAN_KEY_FILE",
+    default=None,
+    callback=_read_key,
+    help="A file holding the plan key (else PLUMB_PLAN_KEY, else the audit key): a saved "
+    "plan is sealed with an HMAC-SHA256 under it, and apply --plan refuses any plan not "
+    "sealed with it.",
+)
 
 
 @click.group(cls=Group)
@@ -156,6 +169,7 @@ def validate(state: State, specs: tuple[str, ...]) -> int:
 )
 @ALLOW_REPLACE
 @ALLOW_DELETES
+@PLAN_KEY
 @command
 def plan(
     state: State,
@@ -166,12 +180,14 @@ def plan(
     detailed_exitcode: bool,
     allow_replace: bool,
     allow_deletes: bool,
+    plan_key: bytes | None,
 ) -> int:
     """Show what apply would change, field by field."""
     desired = verbs.load_desired(specs, stacks)
     options = PlanOptions(allow_replace=allow_replace, allow_deletes=allow_deletes)
+    key = planfile.plan_key(plan_key, state.settings.audit_key)
     return verbs.do_plan(
-        Runner(state.settings), desired, options, fmt, out, detailed_exitcode, state.console
+        Runner(state.settings), desired, options, fmt, out, detailed_exitcode, state.console, key
     )
 
 
@@ -195,6 +211,7 @@ def plan(
 )
 @ALLOW_REPLACE
 @ALLOW_DELETES
+@PLAN_KEY
 @command
 def apply(
     state: State,
@@ -205,6 +222,7 @@ def apply(
     wait: float,
     allow_replace: bool,
     allow_deletes: bool,
+    plan_key: bytes | None,
 ) -> int:
     """Converge AWS to the specs (or to a saved plan)."""
     given = click.get_current_context().get_parameter_source("specs")
@@ -214,7 +232,10 @@ def apply(
             f"so {specs} would be ignored"
         )
     if plan_file:
-        saved = planfile.load(plan_file)
+        from controller.plan_checks import load_checked  # not at import: validate stays light
+
+        # Before the state opens: a refused plan records no run.
+        saved = load_checked(plan_file, planfile.plan_key(plan_key, state.settings.audit_key))
         runner = Runner(state.settings)
         desired = verbs.Desired(
             saved.resources, saved.policies, saved.commit, plan_file, operator()

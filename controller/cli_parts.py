@@ -68,7 +68,7 @@ def _read_key(ctx: click.Context, param: click.Parameter, value: Path | None) ->
     except OSError as err:
         raise click.BadParameter(f"cannot read {value}: {err.strerror}") from None
     if not key:
-        raise click.BadParameter(f"{value} is empty; put the audit key in it")
+        raise click.BadParameter(f"{value} is empty; put the key in it")
     return key
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import click
 
 from controller.cli_command import State, command
 from controller.cli_parts import audit, output_path, recorded_state, report
 from controller.errors import PlumbError
+from controller.output_file import write_output
 
 
 def _when(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
@@ -88,7 +88,7 @@ def report_cmd(
         run, neighbours = _run(state, run_ref or "latest")
         text = report.render(run, fmt, neighbours)
     if out:
-        Path(out).write_text(text)
+        write_output(out, text)
         state.console.print(f"wrote {out}")
     else:
         click.echo(text)
@@ -101,13 +101,15 @@ def _run(state: State, run_ref: str) -> tuple[dict[str, object], tuple[int | Non
             f"{run_ref!r} is not a run: give a run number or 'latest' (`plumb history` lists them)",
             param_hint="RUN",
         )
+    from controller.state import shown_url  # not at import: `plumb validate` loads no state
+
     store = recorded_state(state.settings)
     try:
         run = store.run(int(run_ref) if run_ref.isdigit() else run_ref)
     except KeyError:
         what = "no run is recorded yet" if run_ref == "latest" else f"there is no run {run_ref}"
         raise PlumbError(
-            f"{what} in {state.settings.state_url}; `plumb history` lists the runs"
+            f"{what} in {shown_url(state.settings.state_url)}; `plumb history` lists the runs"
         ) from None
     return run, store.chain_neighbours(run["seq"])
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import click
@@ -14,6 +13,7 @@ from controller.cli_command import State, command
 from controller.cli_parts import output_path
 from controller.errors import PlumbError
 from controller.fields import schema_dir, snake
+from controller.output_file import write_output
 
 DEFAULT = "environment"
 _FILE_REF = re.compile(r"^([a-z_]+)\.json#/\$defs/(.+)$")
@@ -86,7 +86,7 @@ def schema(state: State, kind: str, list_them: bool, output: str | None) -> int:
         return 0
     text = json.dumps(standalone(_name_of(kind)), indent=2, ensure_ascii=False) + "\n"
     if output:
-        Path(output).write_text(text)
+        write_output(output, text)
         state.err.print(f"wrote {output}")
     else:
         click.echo(text, nl=False)

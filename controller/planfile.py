@@ -4,19 +4,29 @@ A saved plan carries the desired resources (with their references unresolved), t
 policies, the options and a fingerprint of every action. Applying it re-observes AWS and
 rebuilds the plan from the saved resources; if any action differs from what was reviewed,
 the observations went stale and the plan is refused.
+
+The seal over the whole file is a plain sha256 without a plan key, which anyone who can
+edit the file can recompute: it shows an accident, not an edit. With a key (PLUMB_PLAN_KEY,
+--plan-key-file, else the audit key) it is an HMAC-SHA256 that no one without the key can
+forge, and a plan sealed otherwise is refused. The file says which seal it carries
+(`sealAlgorithm`, itself under the seal).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
+import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from controller.chain import KEYED, PLAIN, SEALS
 from controller.errors import PlanError
 from controller.model import Action, Resource, SourceLoc
+from controller.output_file import write_output
 from controller.plan import Plan, PlanOptions
 from controller.policy import StackPolicy
 
@@ -48,20 +58,36 @@ def plan_to_json(plan: Plan, commit: Mapping[str, Any] | None = None) -> dict[st
     }
 
 
-def sealed(data: Mapping[str, Any]) -> dict[str, Any]:
-    """The plan with a seal over all of it: an edit anywhere breaks the seal."""
-    return {**data, "seal": _seal(data)}
+def plan_key(given: bytes | None, audit_key: bytes | None) -> bytes | None:
+    """The key plans are sealed with: the --plan-key-file's, else PLUMB_PLAN_KEY, else the
+    audit key (already read from --audit-key-file or PLUMB_AUDIT_KEY)."""
+    return given or os.environ.get("PLUMB_PLAN_KEY", "").encode("utf-8") or audit_key
 
 
-def _seal(data: Mapping[str, Any]) -> str:
+def sealed(data: Mapping[str, Any], key: bytes | None = None) -> dict[str, Any]:
+    """The plan with a seal over all of it: an edit anywhere breaks the seal. With a key the
+    seal is an HMAC, which only a holder of the key can make."""
+    body = {**data, "sealAlgorithm": KEYED if key else PLAIN}
+    return {**body, "seal": _seal(body, key)}
+
+
+def _seal(data: Mapping[str, Any], key: bytes | None = None) -> str:
     # The run's own figures, added beside a printed plan, are not part of what was reviewed.
     body = {k: v for k, v in data.items() if k not in ("seal", "apiCalls", "runId")}
-    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+    message = json.dumps(body, sort_keys=True, default=str).encode()
+    if not key:
+        return hashlib.sha256(message).hexdigest()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
-def save(plan: Plan, path: str | Path, commit: Mapping[str, Any] | None = None) -> None:
-    data = sealed(json.loads(json.dumps(plan_to_json(plan, commit), default=str)))
-    Path(path).write_text(json.dumps(data, indent=2) + "\n")
+def save(
+    plan: Plan,
+    path: str | Path,
+    commit: Mapping[str, Any] | None = None,
+    key: bytes | None = None,
+) -> None:
+    data = sealed(json.loads(json.dumps(plan_to_json(plan, commit), default=str)), key)
+    write_output(path, json.dumps(data, indent=2) + "\n")
 
 
 class SavedPlan:
@@ -95,28 +121,61 @@ class SavedPlan:
         )
 
 
-def load(path: str | Path) -> SavedPlan:
+MAKE = "make one with `plumb plan -o FILE`"
+
+
+def load(path: str | Path, key: bytes | None = None) -> SavedPlan:
     """A saved plan, checked: readable, a plumb plan, and exactly as plumb wrote it."""
-    make = "make one with `plumb plan -o FILE`"
+    return parse(read(path, key), path)
+
+
+def read(path: str | Path, key: bytes | None = None) -> dict[str, Any]:
+    """The plan file's data once its seal holds: under `key` when one is given."""
     try:
         data = json.loads(Path(path).read_text())
     except OSError as err:
         raise PlanError(f"cannot read the plan file {path}: {err.strerror or err}") from None
     except ValueError:
-        raise PlanError(f"{path} is not a plumb plan file (not JSON); {make}") from None
+        raise PlanError(f"{path} is not a plumb plan file (not JSON); {MAKE}") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise PlanError(f"{path} is not a plumb plan file (no format {FORMAT}); {make}")
+        raise PlanError(f"{path} is not a plumb plan file (no format {FORMAT}); {MAKE}")
     if "seal" not in data:
-        raise PlanError(f"{path} has no seal, so plumb cannot tell it is unchanged; {make}")
-    if data["seal"] != _seal(json.loads(json.dumps(data))):
+        raise PlanError(f"{path} has no seal, so plumb cannot tell it is unchanged; {MAKE}")
+    _check_seal(data, path, key)
+    return data
+
+
+def _check_seal(data: Mapping[str, Any], path: str | Path, key: bytes | None) -> None:
+    algorithm = data.get("sealAlgorithm", PLAIN)  # plans from before keys are plain
+    if algorithm == KEYED and not key:
+        raise PlanError(
+            f"the plan file {path} is sealed with a plan key; give the key it was made with "
+            "(PLUMB_PLAN_KEY, --plan-key-file, or the audit key) to apply it"
+        )
+    if algorithm == PLAIN and key:
+        raise PlanError(
+            f"the plan file {path} is not sealed with the plan key, so anyone could have "
+            "written it; nothing was applied: make a new plan with the key given "
+            "(`plumb plan -o FILE`)"
+        )
+    seal = data["seal"]
+    expected = _seal(json.loads(json.dumps(data)), key)
+    # Constant time: a keyed seal compared byte by byte would leak how much of it matched.
+    if algorithm not in SEALS or not (
+        isinstance(seal, str) and seal.isascii() and hmac.compare_digest(seal, expected)
+    ):
         raise PlanError(
             f"the plan file {path} was altered after plumb wrote it (its seal does not "
-            f"match); nothing was applied: {make} and review it again"
+            f"match{', or the key is not the one it was made with' if key else ''}); "
+            f"nothing was applied: {MAKE} and review it again"
         )
+
+
+def parse(data: Mapping[str, Any], path: str | Path) -> SavedPlan:
     try:
         return SavedPlan(data)
     except (KeyError, TypeError, ValueError, AttributeError) as err:
-        raise PlanError(f"{path} is not a complete plumb plan ({err}); {make}") from None
+        raise PlanError(f"{path} is not a complete plumb plan ({err}); {MAKE}") from None
 
 
 def _strip(action: Mapping[str, Any] | None) -> Any:

@@ -38,11 +38,12 @@ def do_plan(
     out: str | None,
     detailed: bool,
     console: Console,
+    key: bytes | None = None,
 ) -> int:
     result = runner.plan(desired, options)
     if out:
-        planfile.save(result.plan, out, desired.commit)
-    _show_plan(result, fmt, console)
+        planfile.save(result.plan, out, desired.commit, key)
+    _show_plan(result, fmt, console, key)
     show_anchor_failures(result)
     if out:
         console.print(f"Saved the plan to {out}; apply it with `plumb apply --plan {out}`.")
@@ -222,9 +223,9 @@ def _apply_with_progress(
         )
 
 
-def _show_plan(result: RunResult, fmt: str, console: Console) -> None:
+def _show_plan(result: RunResult, fmt: str, console: Console, key: bytes | None) -> None:
     if fmt == "json":
-        click.echo(render_json(result))
+        click.echo(render_json(result, key))
         return
     if fmt == "markdown":
         click.echo(plan_markdown.plan_markdown(result.plan, result.api_calls))
@@ -234,8 +235,9 @@ def _show_plan(result: RunResult, fmt: str, console: Console) -> None:
     console.print(render.calls_text(result.api_calls) + f" in {result.seconds:.2f} s")
 
 
-def render_json(result: RunResult) -> str:
-    data = planfile.sealed(json.loads(json.dumps(planfile.plan_to_json(result.plan), default=str)))
+def render_json(result: RunResult, key: bytes | None = None) -> str:
+    plan = json.loads(json.dumps(planfile.plan_to_json(result.plan), default=str))
+    data = planfile.sealed(plan, key)
     data["apiCalls"] = result.api_calls
     data["runId"] = result.run_id
     return json.dumps(data, indent=2, default=str)

@@ -22,7 +22,6 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from controller.context import Context
-from controller.iam_scope import Scope, arn, tagging
 from controller.model import TAG_ID, Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
@@ -34,8 +33,6 @@ from reconcilers.base import BaseReconciler, Sample
 DEFAULT_DESCRIPTION = "Managed by plumb"
 _NOT_FOUND = "CacheSubnetGroupNotFoundFault"
 _TAKEN = "CacheSubnetGroupAlreadyExists"
-
-_GROUP = arn("elasticache", "subnetgroup:{name}")
 
 
 @register
@@ -49,10 +46,6 @@ class CacheSubnetGroup(BaseReconciler):
         "elasticache:ModifyCacheSubnetGroup",
         "elasticache:DeleteCacheSubnetGroup",
         *CACHE_TAGS,
-    )
-    iam_scopes = (
-        Scope(iam_actions[1:4], (_GROUP,)),
-        *tagging("elasticache:AddTagsToResource", "elasticache:RemoveTagsFromResource", (_GROUP,)),
     )
     service = "elasticache"
     requires = ("Subnet",)
