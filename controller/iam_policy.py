@@ -1,29 +1,27 @@
-"""plumb's own least-privilege IAM policy, built from what the registered kinds declare.
+"""plumb's own least-privilege IAM policy, assembled from what the registered kinds declare.
 
-Each kind lists the IAM actions its verbs call (`iam_actions`), the services it hands a role
-to (`passes_roles_to`) and the services whose service-linked role its first create makes
-(`service_linked_roles`); the engine adds the calls it makes itself (`ENGINE_ACTIONS`). The
-conformance suite fails on any call it sees a kind make that its declaration does not cover
-(tests/integration/test_iam_policy.py), so the list cannot quietly fall behind the code.
+Each kind lists the IAM actions its verbs call (`iam_actions`) and where they apply
+(`iam_scopes`, controller/iam_scope.py): ARN patterns for the names plumb derives from
+the specs (buckets, roles under /plumb/, secrets, log groups, repositories, ECS, ELB,
+ElastiCache and DocumentDB names), plumb's ownership tag for EC2, whose ARNs are ids. The
+engine adds its own calls (`ENGINE_ACTIONS`). The conformance suite fails on any call it
+sees a kind make that the policy does not grant (tests/integration/test_conformance.py).
 
-What is scoped, and what is not:
-  - iam:PassRole is granted only towards the services the kinds name, on the condition
-    iam:PassedToService: a task definition can hand its roles to ECS tasks, to nothing else.
-  - iam:CreateServiceLinkedRole is granted only for the service-linked roles the kinds
-    name (condition iam:AWSServiceName).
-  - Everything else is on Resource "*", one statement per service. A condition on
-    aws:ResourceTag/plumb:stack would not survive a create (the resource has no tags yet;
-    that takes aws:RequestTag, spelled differently per service), S3 and ECR evaluate
-    resource tags for few of their actions, and an adopted resource whose tags plumb has
-    yet to repair would be refused. A policy that denies a call in the middle of an apply
-    is worse than a broad one, and moto, which the tests run against, evaluates no
-    conditions, so no test could show a scoped policy to be right. Names are not scoped
-    either: specs choose them (buckets, roles, secrets), so no pattern would hold them all.
+Resource "*" is left to reads IAM cannot scope (Describe*, List*) and the writes named in
+`STAR_WRITES`, each with its reason. Role writes and iam:PassRole are on roles under
+/plumb/ only; with a permissions boundary, a role can be created, given a policy or a
+boundary only if it names that boundary, and no boundary can be removed (a Deny), so a
+leaked credential cannot make a role stronger than the boundary.
+
+moto evaluates no conditions and no resources, so what the tests check instead is the
+IAM definition data parliament ships: each scoped action supports the resource type of
+its ARNs and the condition keys of its scope (tests/unit/test_iam_scopes.py).
 """
 
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -31,6 +29,16 @@ from typing import TYPE_CHECKING, Any
 import reconcilers
 from controller.context import ENGINE_ACTIONS
 from controller.errors import PlumbError
+from controller.iam_scope import (
+    CONDITION_NAMES,
+    WILDCARD,
+    Scope,
+    Target,
+    arn,
+    conditions,
+    placeholders,
+    render,
+)
 
 if TYPE_CHECKING:
     from reconcilers.base import BaseReconciler
@@ -38,8 +46,13 @@ if TYPE_CHECKING:
 VERSION = "2012-10-17"
 # "elasticloadbalancing:DescribeTags": a service prefix, then an action as IAM spells it.
 ACTION = re.compile(r"^[a-z0-9-]+:[A-Z][A-Za-z0-9]*$")
-# Granted only with a condition (below), never on Resource "*" with the rest of IAM.
+# Granted only with a condition, never on Resource "*".
 CONDITIONED = frozenset({"iam:PassRole", "iam:CreateServiceLinkedRole"})
+# With a boundary, no role of the account loses one through plumb.
+BOUNDARY_DENIED = ("iam:DeleteRolePermissionsBoundary",)
+SERVICE_LINKED = arn("iam", "role/aws-service-role/*", regional=False)
+
+Grants = dict[str, dict[str, set[str]]]  # condition (as JSON) -> action -> resources
 
 
 def kinds_for(names: Sequence[str] = ()) -> list[type[BaseReconciler]]:
@@ -63,35 +76,96 @@ def _unknown(name: str) -> str:
     return f"there is no kind {name!r}; {hint}the kinds are {', '.join(known)}"
 
 
-def build(names: Sequence[str] = ()) -> dict[str, Any]:
-    """The policy document for the kinds called `names` (every kind when none), with the
-    engine's own calls: one statement per service, actions sorted, then the conditioned
-    grants."""
-    kinds = kinds_for(names)
-    actions = set(ENGINE_ACTIONS) | {a for kind in kinds for a in kind.iam_actions}
-    _check(actions)
-    statements = [_service_statement(prefix, sorted(acts)) for prefix, acts in _by_service(actions)]
-    passed = sorted({service for kind in kinds for service in kind.passes_roles_to})
-    if passed:
-        statements.append(_conditioned("PassRoles", "iam:PassRole", "iam:PassedToService", passed))
-    linked = sorted({service for kind in kinds for service in kind.service_linked_roles})
+def build(names: Sequence[str] = (), target: Target | None = None) -> dict[str, Any]:
+    """The policy document for the kinds called `names` (every kind when none) and the
+    engine's own calls, scoped to what `target` names (wildcards when None)."""
+    return build_for(kinds_for(names), target or Target())
+
+
+def build_for(kinds: Sequence[type[BaseReconciler]], target: Target) -> dict[str, Any]:
+    for kind in kinds:
+        check(kind)
+    grants: Grants = {}
+    star = set(ENGINE_ACTIONS)
+    for kind in kinds:
+        star |= _unscoped(kind)
+        for scope in kind.iam_scopes:
+            _add(grants, scope, kind, target)
+    statements = [*_star_statements(star), *_scoped_statements(grants)]
+    linked = sorted({s for kind in kinds for s in kind.service_linked_roles})
     if linked:
+        statements.append(_service_linked(linked, target))
+    if target.boundary and any(a.startswith("iam:") for a in _all_actions(kinds)):
         statements.append(
-            _conditioned(
-                "ServiceLinkedRoles", "iam:CreateServiceLinkedRole", "iam:AWSServiceName", linked
-            )
+            {
+                "Sid": "KeepBoundaries",
+                "Effect": "Deny",
+                "Action": list(BOUNDARY_DENIED),
+                "Resource": WILDCARD,
+            }
         )
     return {"Version": VERSION, "Statement": statements}
 
 
-def _check(actions: Iterable[str]) -> None:
-    """A misspelt action would only show as AccessDenied in the middle of an apply."""
+def _all_actions(kinds: Iterable[type[BaseReconciler]]) -> set[str]:
+    return {a for kind in kinds for a in kind.iam_actions}
+
+
+def _unscoped(kind: type[BaseReconciler]) -> set[str]:
+    scoped = {a for scope in kind.iam_scopes for a in scope.actions}
+    return set(kind.iam_actions) - scoped
+
+
+def _add(grants: Grants, scope: Scope, kind: type[BaseReconciler], target: Target) -> None:
+    condition = conditions(scope, target, kind.passes_roles_to)
+    # Tag calls of several creates share one statement: each create tags only what it makes.
+    creates = next((k for inner in condition.values() for k in inner if "CreateAction" in k), "")
+    if creates:
+        condition["StringEquals"][creates] = ["(creates)"]
+    key = json.dumps(condition, sort_keys=True)
+    if creates:
+        grants.setdefault(key, {}).setdefault(f"~{creates}", set()).update(scope.create_action)
+    resources = {r for template in scope.arns for r in render(template, kind.kind, target)}
+    by_action = grants.setdefault(key, {})
+    for action in scope.actions:
+        by_action.setdefault(action, set()).update(resources)
+
+
+def check(kind: type[BaseReconciler]) -> None:
+    """A misspelt action or scope would only show as AccessDenied in the middle of an apply."""
+    actions = set(kind.iam_actions)
     bad = sorted(a for a in actions if not ACTION.match(a))
     if bad:
-        raise ValueError(f"not IAM actions (service:Action): {bad}")
-    loose = sorted(set(actions) & CONDITIONED)
+        raise ValueError(f"{kind.kind}: not IAM actions (service:Action): {bad}")
+    loose = sorted(_unscoped(kind) & CONDITIONED)
     if loose:
-        raise ValueError(f"{loose} must be declared as passes_roles_to / service_linked_roles")
+        raise ValueError(f"{kind.kind}: {loose} must be in a scope with its condition")
+    for scope in kind.iam_scopes:
+        _check_scope(kind, scope, actions)
+
+
+def _check_scope(kind: type[BaseReconciler], scope: Scope, actions: set[str]) -> None:
+    undeclared = sorted(set(scope.actions) - actions)
+    if undeclared:
+        raise ValueError(f"{kind.kind}: scoped but not in iam_actions: {undeclared}")
+    unknown = sorted(set(scope.when) - CONDITION_NAMES)
+    if unknown:
+        raise ValueError(f"{kind.kind}: no such condition {unknown}")
+    if not scope.arns or WILDCARD in scope.arns:
+        raise ValueError(f"{kind.kind}: a scope names ARNs, never '*': {scope.actions}")
+    if "iam:PassRole" in scope.actions and not ("passed-to" in scope.when and kind.passes_roles_to):
+        raise ValueError(f"{kind.kind}: iam:PassRole needs passed-to and passes_roles_to")
+    for template in scope.arns:
+        if not template.startswith("arn:") or "{" in re.sub(r"\{[^}]*\}", "", template):
+            raise ValueError(f"{kind.kind}: not an ARN template: {template}")
+        if any(
+            p.startswith("name:") and p[5:] not in reconcilers.REGISTRY
+            for p in placeholders(template)
+        ):
+            raise ValueError(f"{kind.kind}: {template} names no registered kind")
+
+
+# -- statements ---------------------------------------------------------------------------
 
 
 def _by_service(actions: Iterable[str]) -> list[tuple[str, set[str]]]:
@@ -106,15 +180,70 @@ def _sid(prefix: str) -> str:
     return "".join(part.capitalize() for part in re.split(r"[^a-z0-9]+", prefix) if part)
 
 
-def _service_statement(prefix: str, actions: list[str]) -> dict[str, Any]:
-    return {"Sid": _sid(prefix), "Effect": "Allow", "Action": actions, "Resource": "*"}
+def _star_statements(actions: set[str]) -> list[dict[str, Any]]:
+    """What IAM cannot scope, one statement per service: reads, and `STAR_WRITES`."""
+    return [
+        {
+            "Sid": f"{_sid(prefix)}Unscoped",
+            "Effect": "Allow",
+            "Action": sorted(acts),
+            "Resource": WILDCARD,
+        }
+        for prefix, acts in _by_service(actions)
+    ]
 
 
-def _conditioned(sid: str, action: str, key: str, values: list[str]) -> dict[str, Any]:
+def _scoped_statements(grants: Grants) -> list[dict[str, Any]]:
+    """One statement per service, condition and set of resources: actions that share all
+    three share a statement, which keeps the policy under IAM's size limits."""
+    out: list[dict[str, Any]] = []
+    seen: dict[str, int] = {}
+    for key in sorted(grants):
+        condition = json.loads(key)
+        for key_name, values in condition.get("StringEquals", {}).items():
+            if values == ["(creates)"]:
+                condition["StringEquals"][key_name] = sorted(grants[key][f"~{key_name}"])
+        groups: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+        for action, resources in grants[key].items():
+            if action.startswith("~"):
+                continue  # the creates a CreateAction condition names, placed above
+            service = action.split(":", 1)[0]
+            groups.setdefault((service, tuple(sorted(resources))), []).append(action)
+        for (service, resources), actions in sorted(groups.items()):
+            base = _sid(service) + _sid(_condition_word(condition))
+            seen[base] = seen.get(base, 0) + 1
+            statement: dict[str, Any] = {
+                "Sid": f"{base}{seen[base]}",
+                "Effect": "Allow",
+                "Action": sorted(actions),
+                "Resource": list(resources),
+            }
+            if condition:
+                statement["Condition"] = condition
+            out.append(statement)
+    return out
+
+
+def _condition_word(condition: dict[str, Any]) -> str:
+    keys = " ".join(k for inner in condition.values() for k in inner)
+    for word, marker in (
+        ("bounded", "PermissionsBoundary"),
+        ("passed", "PassedToService"),
+        ("create", "CreateAction"),
+        ("created", "aws:RequestTag"),
+        ("owned", "aws:ResourceTag"),
+        ("tags", "aws:TagKeys"),
+    ):
+        if marker in keys:
+            return word
+    return "named"
+
+
+def _service_linked(services: list[str], target: Target) -> dict[str, Any]:
     return {
-        "Sid": sid,
+        "Sid": "ServiceLinkedRoles",
         "Effect": "Allow",
-        "Action": action,
-        "Resource": "*",
-        "Condition": {"StringEquals": {key: values}},
+        "Action": "iam:CreateServiceLinkedRole",
+        "Resource": render(SERVICE_LINKED, "", target),
+        "Condition": {"StringEquals": {"iam:AWSServiceName": services}},
     }

@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 
 from controller.context import Context
 from controller.errors import TransientError
+from controller.iam_scope import Scope, arn
 from controller.model import TAG_ID, Observed, Resource
 from reconcilers._errors import error_code, error_message
 from reconcilers._tags import tag_delta, to_dict, to_list
@@ -28,6 +29,21 @@ from reconcilers.base import BaseReconciler
 Raw = Mapping[str, Any]
 # Every EC2 kind tags on create (TagSpecifications needs ec2:CreateTags too) and syncs tags.
 TAG_ACTIONS = ("ec2:CreateTags", "ec2:DeleteTags")
+
+
+def ec2_arn(resource_type: str) -> str:
+    """EC2 ARNs end in an id AWS picks: its writes are scoped by plumb's ownership tag."""
+    return arn("ec2", f"{resource_type}/*")
+
+
+def tag_scopes(resource_type: str, create_action: str) -> tuple[Scope, Scope]:
+    """Tags set by the create itself (TagSpecifications), then by plumb on its own
+    resources, never moving one out of its stack (keeps-ownership)."""
+    where = (ec2_arn(resource_type),)
+    return (
+        Scope(TAG_ACTIONS[:1], where, ("created",), create_action=(create_action,)),
+        Scope(TAG_ACTIONS, where, ("owned", "keeps-ownership")),
+    )
 
 
 class Ec2Kind(BaseReconciler):

@@ -172,7 +172,7 @@ def _on_everything(statement: Mapping[str, Any]) -> bool:
 def _too_wide(action: Any) -> bool:
     if not isinstance(action, str):
         return False
-    service, _, verb = action.partition(":")
+    service, _, verb = action.lower().partition(":")  # IAM reads actions case-blind
     return action == "*" or verb == "*" or ("*" in verb and f"{service}:" in _PRIVILEGED)
 
 

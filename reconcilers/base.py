@@ -17,6 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from controller.context import Context
 from controller.diff import diff as diff_of
 from controller.errors import ERR_CREATE, AwsError, TerminalError, TransientError
+from controller.iam_scope import Scope
 from controller.model import Diff, FieldChange, Observed, Resource
 from reconcilers._errors import COMMON_TERMINAL, error_code, error_message
 
@@ -81,6 +82,13 @@ class BaseReconciler:
     # Services whose service-linked role AWS makes on the first create in an account
     # ("ecs.amazonaws.com"): iam:CreateServiceLinkedRole is granted for those only.
     service_linked_roles: ClassVar[tuple[str, ...]] = ()
+    # Where those actions apply (controller/iam_scope.py): ARN templates for the names
+    # plumb gives, plumb's ownership tag where ARNs are ids. An action in no scope is
+    # granted on Resource "*", which a test allows for reads and justified writes only.
+    iam_scopes: ClassVar[tuple[Scope, ...]] = ()
+    # For a kind that makes IAM roles: the most any of them may be allowed, printed as the
+    # permissions boundary plumb puts on them (`plumb iam-policy --boundary`).
+    role_boundary: ClassVar[tuple[str, ...]] = ()
     # Its conformance sample; a registered kind without one fails the suite.
     sample: ClassVar[Sample | None] = None
     # Where its physical name must be unique: "region" (a secret, a repository), "account"
@@ -118,6 +126,10 @@ class BaseReconciler:
     def physical_name(self, desired: Resource) -> str:
         """The name a create will use, written to the journal first; "" when AWS picks the id."""
         return ""
+
+    def iam_name(self, desired: Resource) -> str:
+        """The name `{name}` stands for in this kind's ARN templates ("" when AWS picks it)."""
+        return self.physical_name(desired)
 
     # -- shared helpers --------------------------------------------------------------
 

@@ -30,6 +30,7 @@ from botocore.exceptions import ClientError
 
 from controller.context import Context
 from controller.errors import TransientError
+from controller.iam_scope import Scope, arn, tagging
 from controller.model import TAG_ID, Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
@@ -55,6 +56,11 @@ _MODIFIABLE = {
     "automaticFailover": "AutomaticFailoverEnabled",
 }
 
+_GROUP = arn("elasticache", "replicationgroup:{name}")
+_MEMBERS = arn("elasticache", "cluster:{name}-*")
+# Parameter groups are used, never written: AWS names the default ones (default.redis7).
+_PARAMETERS = arn("elasticache", "parametergroup:*")
+
 
 @register
 class CacheReplicationGroup(BaseReconciler):
@@ -68,6 +74,27 @@ class CacheReplicationGroup(BaseReconciler):
         "elasticache:ModifyReplicationGroup",
         "elasticache:DeleteReplicationGroup",
         *CACHE_TAGS,
+    )
+    iam_scopes = (
+        Scope(
+            ("elasticache:CreateReplicationGroup",),
+            (
+                _GROUP,
+                _MEMBERS,
+                _PARAMETERS,
+                arn("elasticache", "subnetgroup:{name:CacheSubnetGroup}"),
+            ),
+        ),
+        Scope(("elasticache:ModifyReplicationGroup",), (_GROUP, _PARAMETERS)),
+        Scope(
+            ("elasticache:DeleteReplicationGroup",),
+            (_GROUP, arn("elasticache", "snapshot:{name}-final-*")),
+        ),
+        *tagging(
+            "elasticache:AddTagsToResource",
+            "elasticache:RemoveTagsFromResource",
+            (_GROUP, _MEMBERS),
+        ),
     )
     service_linked_roles = ("elasticache.amazonaws.com",)
     service = "elasticache"

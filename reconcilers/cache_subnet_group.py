@@ -22,6 +22,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from controller.context import Context
+from controller.iam_scope import Scope, arn, tagging
 from controller.model import TAG_ID, Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
@@ -33,6 +34,8 @@ from reconcilers.base import BaseReconciler, Sample
 DEFAULT_DESCRIPTION = "Managed by plumb"
 _NOT_FOUND = "CacheSubnetGroupNotFoundFault"
 _TAKEN = "CacheSubnetGroupAlreadyExists"
+
+_GROUP = arn("elasticache", "subnetgroup:{name}")
 
 
 @register
@@ -46,6 +49,10 @@ class CacheSubnetGroup(BaseReconciler):
         "elasticache:ModifyCacheSubnetGroup",
         "elasticache:DeleteCacheSubnetGroup",
         *CACHE_TAGS,
+    )
+    iam_scopes = (
+        Scope(iam_actions[1:4], (_GROUP,)),
+        *tagging("elasticache:AddTagsToResource", "elasticache:RemoveTagsFromResource", (_GROUP,)),
     )
     service = "elasticache"
     requires = ("Subnet",)

@@ -31,6 +31,7 @@ from botocore.exceptions import ClientError
 
 from controller.context import Context
 from controller.errors import ERR_DELETE, TerminalError
+from controller.iam_scope import Scope, arn, tagging
 from controller.model import Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
@@ -56,6 +57,10 @@ _MODIFIABLE = {
     "preferredBackupWindow": "PreferredBackupWindow",
 }
 
+_CLUSTER = arn("rds", "cluster:{name}")
+# Parameter and option groups are used, never written: AWS names the defaults.
+_USED = (arn("rds", "cluster-pg:*"), arn("rds", "og:*"))
+
 
 @register
 class DocDbCluster(DocDbKind):
@@ -73,6 +78,16 @@ class DocDbCluster(DocDbKind):
         "secretsmanager:CreateSecret",
         "secretsmanager:RotateSecret",
         "secretsmanager:TagResource",
+    )
+    iam_scopes = (
+        Scope(
+            ("rds:CreateDBCluster",),
+            (_CLUSTER, *_USED, arn("rds", "subgrp:{name:DocDbSubnetGroup}")),
+        ),
+        Scope(("rds:ModifyDBCluster",), (_CLUSTER, *_USED)),
+        Scope(("rds:DeleteDBCluster",), (_CLUSTER, arn("rds", "cluster-snapshot:{name}-final-*"))),
+        *tagging("rds:AddTagsToResource", "rds:RemoveTagsFromResource", (_CLUSTER,)),
+        Scope(iam_actions[-3:], (arn("secretsmanager", "secret:rds!cluster-*"),)),
     )
     service_linked_roles = ("rds.amazonaws.com",)
     stateful = True

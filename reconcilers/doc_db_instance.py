@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from controller.context import Context
+from controller.iam_scope import Scope, arn, tagging
 from controller.model import Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
@@ -34,6 +35,10 @@ _MODIFIABLE = {
     "autoMinorVersionUpgrade": "AutoMinorVersionUpgrade",
 }
 
+_INSTANCE = arn("rds", "db:{name}")
+# Used, never written: an instance joins its cluster's subnet group, default groups.
+_USED = (arn("rds", "pg:*"), arn("rds", "og:*"), arn("rds", "subgrp:{name:DocDbSubnetGroup}"))
+
 
 @register
 class DocDbInstance(DocDbKind):
@@ -46,6 +51,14 @@ class DocDbInstance(DocDbKind):
         "rds:ModifyDBInstance",
         "rds:DeleteDBInstance",
         *DOCDB_TAGS,
+    )
+    iam_scopes = (
+        Scope(
+            ("rds:CreateDBInstance",),
+            (_INSTANCE, arn("rds", "cluster:{name:DocDbCluster}"), *_USED),
+        ),
+        Scope(("rds:ModifyDBInstance", "rds:DeleteDBInstance"), (_INSTANCE,)),
+        *tagging("rds:AddTagsToResource", "rds:RemoveTagsFromResource", (_INSTANCE,)),
     )
     service_linked_roles = ("rds.amazonaws.com",)
     read_service = "rds"

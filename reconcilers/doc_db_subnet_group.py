@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from controller.context import Context
+from controller.iam_scope import Scope, arn, tagging
 from controller.model import Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
@@ -37,6 +38,8 @@ from reconcilers.base import Sample
 DEFAULT_DESCRIPTION = "DocumentDB subnets, managed by plumb"
 _IN_USE = "InvalidDBSubnetGroupStateFault"
 
+_GROUP = arn("rds", "subgrp:{name}")
+
 
 @register
 class DocDbSubnetGroup(DocDbKind):
@@ -49,6 +52,10 @@ class DocDbSubnetGroup(DocDbKind):
         "rds:ModifyDBSubnetGroup",
         "rds:DeleteDBSubnetGroup",
         *DOCDB_TAGS,
+    )
+    iam_scopes = (
+        Scope(iam_actions[1:4], (_GROUP,)),
+        *tagging("rds:AddTagsToResource", "rds:RemoveTagsFromResource", (_GROUP,)),
     )
     describe_op, list_key = "describe_db_subnet_groups", "DBSubnetGroups"
     name_key, arn_key = "DBSubnetGroupName", "DBSubnetGroupArn"

@@ -24,6 +24,7 @@ from typing import Any
 
 from controller.context import Context
 from controller.errors import ERR_CREATE, TerminalError
+from controller.iam_scope import Scope, arn, tagging
 from controller.model import TAG_ID, Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
@@ -61,6 +62,9 @@ def owned_clusters(ctx: Context) -> list[dict]:
     return [dict(c) for c in _described(ctx, (_ACTIVE,)) if ctx.owns(_tags(c))]
 
 
+_CLUSTER = arn("ecs", "cluster/{name}")
+
+
 @register
 class EcsCluster(BaseReconciler):
     """An ECS cluster with a fixed name, found by its ownership tags."""
@@ -73,6 +77,10 @@ class EcsCluster(BaseReconciler):
         "ecs:UpdateCluster",
         "ecs:DeleteCluster",
         *ECS_TAGS,
+    )
+    iam_scopes = (
+        Scope(iam_actions[2:5], (_CLUSTER,)),
+        *tagging("ecs:TagResource", "ecs:UntagResource", (_CLUSTER,)),
     )
     service_linked_roles = ("ecs.amazonaws.com",)
     service = "ecs"

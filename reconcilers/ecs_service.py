@@ -34,6 +34,7 @@ from botocore.exceptions import ClientError
 from controller.context import Context
 from controller.errors import TransientError
 from controller.fields import schema_defaults
+from controller.iam_scope import Scope, arn, tagging
 from controller.model import TAG_ID, Diff, Observed, Resource
 from controller.retry_guard import client_token
 from reconcilers import _fixtures as fixtures
@@ -56,6 +57,8 @@ _BALANCER = ("targetGroupArn", "containerName", "containerPort")
 _NETWORK = ("subnets", "securityGroups", "assignPublicIp")
 _DEPLOYMENT = ("deploymentCircuitBreaker", "minimumHealthyPercent", "maximumPercent")
 
+_SERVICE = arn("ecs", "service/{name:EcsCluster}/{name}")
+
 
 @register
 class EcsService(BaseReconciler):
@@ -71,6 +74,10 @@ class EcsService(BaseReconciler):
         "ecs:UpdateService",
         "ecs:DeleteService",
         *ECS_TAGS,
+    )
+    iam_scopes = (
+        Scope(iam_actions[4:7], (_SERVICE,)),
+        *tagging("ecs:TagResource", "ecs:UntagResource", (_SERVICE,)),
     )
     service_linked_roles = ("ecs.amazonaws.com",)
     name_scope = ""

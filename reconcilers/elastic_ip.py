@@ -9,11 +9,21 @@ from __future__ import annotations
 from typing import Any
 
 from controller.context import Context
+from controller.iam_scope import Scope
 from controller.model import Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
 from reconcilers._ec2 import TAG_ACTIONS as EC2_TAGS
-from reconcilers._ec2 import Ec2Kind, Raw, created, observed, sync_tags, transient_on
+from reconcilers._ec2 import (
+    Ec2Kind,
+    Raw,
+    created,
+    ec2_arn,
+    observed,
+    sync_tags,
+    tag_scopes,
+    transient_on,
+)
 from reconcilers._errors import ignoring
 from reconcilers.base import Sample
 
@@ -32,6 +42,11 @@ class ElasticIp(Ec2Kind):
         "ec2:AllocateAddress",
         "ec2:ReleaseAddress",
         *EC2_TAGS,
+    )
+    iam_scopes = (
+        Scope(("ec2:AllocateAddress",), (ec2_arn("elastic-ip"),), ("created",)),
+        Scope(("ec2:ReleaseAddress",), (ec2_arn("elastic-ip"),), ("owned",)),
+        *tag_scopes("elastic-ip", "AllocateAddress"),
     )
     describe_op, list_key, id_key = "describe_addresses", "Addresses", "AllocationId"
     not_found_codes = frozenset({"InvalidAllocationID.NotFound", "InvalidAddress.NotFound"})

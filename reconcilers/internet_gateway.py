@@ -10,11 +10,21 @@ from __future__ import annotations
 from typing import Any
 
 from controller.context import Context
+from controller.iam_scope import Scope
 from controller.model import Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
 from reconcilers._ec2 import TAG_ACTIONS as EC2_TAGS
-from reconcilers._ec2 import Ec2Kind, Raw, created, observed, sync_tags, transient_on
+from reconcilers._ec2 import (
+    Ec2Kind,
+    Raw,
+    created,
+    ec2_arn,
+    observed,
+    sync_tags,
+    tag_scopes,
+    transient_on,
+)
 from reconcilers._errors import ignoring
 from reconcilers.base import Sample
 
@@ -34,6 +44,12 @@ class InternetGateway(Ec2Kind):
         "ec2:DetachInternetGateway",
         "ec2:DeleteInternetGateway",
         *EC2_TAGS,
+    )
+    iam_scopes = (
+        Scope(("ec2:CreateInternetGateway",), (ec2_arn("internet-gateway"),), ("created",)),
+        Scope(iam_actions[2:5], (ec2_arn("internet-gateway"),), ("owned",)),
+        Scope(iam_actions[2:4], (ec2_arn("vpc"),), ("owned",)),
+        *tag_scopes("internet-gateway", "CreateInternetGateway"),
     )
     describe_op, list_key = "describe_internet_gateways", "InternetGateways"
     id_key = "InternetGatewayId"

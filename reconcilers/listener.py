@@ -27,6 +27,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from controller.context import Context
+from controller.iam_scope import Scope, tagging
+from controller.iam_scope import arn as iam_arn
 from controller.model import Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
@@ -41,6 +43,9 @@ _LB_NOT_FOUND = "LoadBalancerNotFound"
 _REDIRECT_DEFAULTS = {"Host": "#{host}", "Path": "/#{path}", "Query": "#{query}"}
 SAMPLE_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 
+_LB = iam_arn("elasticloadbalancing", "loadbalancer/app/{name:LoadBalancer}/*")
+_LISTENER = iam_arn("elasticloadbalancing", "listener/app/{name:LoadBalancer}/*/*")
+
 
 @register
 class Listener(ElbKind):
@@ -53,6 +58,11 @@ class Listener(ElbKind):
         "elasticloadbalancing:ModifyListener",
         "elasticloadbalancing:DeleteListener",
         *ELB_SHARED,
+    )
+    iam_scopes = (
+        Scope(("elasticloadbalancing:CreateListener",), (_LB,)),
+        Scope(iam_actions[2:4], (_LISTENER,)),
+        *tagging("elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags", (_LISTENER,)),
     )
     identity = ("loadBalancerArn", "port")
     requires = ("LoadBalancer", "TargetGroup")

@@ -26,6 +26,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from controller.context import Context
+from controller.iam_scope import Scope, arn, tagging
 from controller.model import Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
@@ -56,6 +57,8 @@ _ATTRIBUTES = {
     "deletionProtection": ("deletion_protection.enabled", as_bool),
 }
 
+_LB = arn("elasticloadbalancing", "loadbalancer/app/{name}/*")
+
 
 @register
 class LoadBalancer(ElbKind):
@@ -70,6 +73,10 @@ class LoadBalancer(ElbKind):
         "elasticloadbalancing:SetSecurityGroups",
         "elasticloadbalancing:SetSubnets",
         *ELB_SHARED,
+    )
+    iam_scopes = (
+        Scope(iam_actions[:2] + iam_actions[3:6], (_LB,)),
+        *tagging("elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags", (_LB,)),
     )
     service_linked_roles = ("elasticloadbalancing.amazonaws.com",)
     requires = ("Subnet", "SecurityGroup")

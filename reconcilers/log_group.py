@@ -24,6 +24,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from controller.context import Context
+from controller.iam_scope import Scope, arn, tagging
 from controller.model import TAG_ID, Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
@@ -33,6 +34,8 @@ from reconcilers.base import BaseReconciler, Sample
 
 _NOT_FOUND = "ResourceNotFoundException"
 _EXISTS = "ResourceAlreadyExistsException"
+
+_GROUP = (arn("logs", "log-group:{name}"), arn("logs", "log-group:{name}:*"))
 
 
 @register
@@ -49,6 +52,10 @@ class LogGroup(BaseReconciler):
         "logs:ListTagsForResource",
         "logs:TagResource",
         "logs:UntagResource",
+    )
+    iam_scopes = (
+        Scope(iam_actions[1:6], _GROUP),
+        *tagging("logs:TagResource", "logs:UntagResource", _GROUP),
     )
     service = "logs"
     not_found_codes = frozenset({_NOT_FOUND})

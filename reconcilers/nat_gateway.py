@@ -20,12 +20,13 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from controller.context import Context
+from controller.iam_scope import Scope
 from controller.model import Diff, Observed, Resource
 from controller.retry_guard import client_token
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
 from reconcilers._ec2 import TAG_ACTIONS as EC2_TAGS
-from reconcilers._ec2 import Ec2Kind, Raw, created, observed, owned, sync_tags
+from reconcilers._ec2 import Ec2Kind, Raw, created, ec2_arn, observed, owned, sync_tags, tag_scopes
 from reconcilers._errors import ignoring
 from reconcilers.base import Sample
 
@@ -43,6 +44,12 @@ class NatGateway(Ec2Kind):
         "ec2:CreateNatGateway",
         "ec2:DeleteNatGateway",
         *EC2_TAGS,
+    )
+    iam_scopes = (
+        Scope(("ec2:CreateNatGateway",), (ec2_arn("natgateway"),), ("created",)),
+        Scope(("ec2:CreateNatGateway",), (ec2_arn("subnet"), ec2_arn("elastic-ip")), ("owned",)),
+        Scope(("ec2:DeleteNatGateway",), (ec2_arn("natgateway"),), ("owned",)),
+        *tag_scopes("natgateway", "CreateNatGateway"),
     )
     describe_op, list_key, id_key = "describe_nat_gateways", "NatGateways", "NatGatewayId"
     # Deleted before the gateway it routes through can be detached.

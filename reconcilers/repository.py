@@ -30,6 +30,7 @@ from botocore.exceptions import ClientError
 from controller.context import Context
 from controller.errors import ERR_DELETE, TerminalError
 from controller.fields import schema_defaults
+from controller.iam_scope import Scope, arn, tagging
 from controller.model import TAG_ID, Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
@@ -61,6 +62,9 @@ def keep_last_images_policy(n: int) -> dict[str, Any]:
     }
 
 
+_REPOSITORY = arn("ecr", "repository/{name}")
+
+
 @register
 class Repository(BaseReconciler):
     """An ECR repository with a fixed name, found by its ownership tags."""
@@ -78,6 +82,10 @@ class Repository(BaseReconciler):
         "ecr:ListTagsForResource",
         "ecr:TagResource",
         "ecr:UntagResource",
+    )
+    iam_scopes = (
+        Scope(iam_actions[1:9], (_REPOSITORY,)),
+        *tagging("ecr:TagResource", "ecr:UntagResource", (_REPOSITORY,)),
     )
     service = "ecr"
     not_found_codes = frozenset({_NOT_FOUND})

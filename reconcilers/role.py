@@ -21,15 +21,19 @@ from botocore.exceptions import ClientError
 
 from controller.context import Context
 from controller.fields import normalize_set
+from controller.iam_scope import Scope, tagging
+from controller.iam_scope import arn as iam_arn
 from controller.model import TAG_ID, Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
+from reconcilers._boundary import BOUNDARY_ENV, ROLE_BOUNDARY, boundary_of
 from reconcilers._errors import error_code, ignoring
 from reconcilers._tags import tag_delta, to_dict, to_list
 from reconcilers.base import BaseReconciler, Sample
 
 PATH = "/plumb/"  # every role plumb creates lives under it; ListRoles filters on it
 _NOT_FOUND = "NoSuchEntity"
+_ROLE = iam_arn("iam", "role/plumb/{name}", regional=False)  # a stronger role needs "bounded"
 
 
 @register
@@ -54,7 +58,36 @@ class Role(BaseReconciler):
         "iam:DetachRolePolicy",
         "iam:TagRole",
         "iam:UntagRole",
+        "iam:PutRolePermissionsBoundary",
     )
+    iam_scopes = (
+        Scope(
+            (
+                "iam:GetRole",
+                "iam:ListRolePolicies",
+                "iam:GetRolePolicy",
+                "iam:ListAttachedRolePolicies",
+                "iam:UpdateRole",
+                "iam:UpdateAssumeRolePolicy",
+                "iam:DeleteRole",
+                "iam:DeleteRolePolicy",
+                "iam:DetachRolePolicy",
+            ),
+            (_ROLE,),
+        ),
+        Scope(
+            (
+                "iam:CreateRole",
+                "iam:PutRolePolicy",
+                "iam:AttachRolePolicy",
+                "iam:PutRolePermissionsBoundary",
+            ),
+            (_ROLE,),
+            ("bounded",),
+        ),
+        *tagging("iam:TagRole", "iam:UntagRole", (_ROLE,)),
+    )
+    role_boundary = ROLE_BOUNDARY
     name_scope = "account"
     not_found_codes = frozenset({_NOT_FOUND})
     terminal_codes = frozenset(
@@ -69,6 +102,18 @@ class Role(BaseReconciler):
 
     def physical_name(self, desired: Resource) -> str:
         return str(desired.spec["roleName"])
+
+    def iam_name(self, desired: Resource) -> str:
+        """The role's path below /plumb/ and its name: its ARN is role/plumb/{this}."""
+        return str(desired.spec.get("path", PATH))[len(PATH) :] + self.physical_name(desired)
+
+    def warnings(self, desired: Resource, observed: Observed | None) -> list[str]:
+        """A boundary the spec names is repaired as drift; the deployment's is reported."""
+        want, spec = boundary_of(desired.spec), desired.spec
+        have = observed.spec.get("permissionsBoundary", "") if observed else want
+        if "permissionsBoundary" in spec or not want or have == want:
+            return []
+        return [f"role {spec['roleName']} lacks the boundary {BOUNDARY_ENV} names"]
 
     def observe(self, desired: Sequence[Resource], ctx: Context) -> dict[str, Observed]:
         wanted = {str(r.spec["roleName"]): r for r in desired}
@@ -107,6 +152,7 @@ class Role(BaseReconciler):
     def create(self, desired: Resource, ctx: Context) -> Observed:
         spec = desired.spec
         extra = {"Description": spec["description"]} if spec.get("description") else {}
+        extra |= {"PermissionsBoundary": boundary_of(spec)} if boundary_of(spec) else {}
         try:
             out = ctx.iam.create_role(
                 RoleName=spec["roleName"],
@@ -143,6 +189,9 @@ class Role(BaseReconciler):
             _sync_managed(
                 ctx.iam, name, spec["managedPolicyArns"], observed.spec.get("managedPolicyArns")
             )
+        if diff.changed("permissionsBoundary"):
+            boundary = spec["permissionsBoundary"]
+            ctx.iam.put_role_permissions_boundary(RoleName=name, PermissionsBoundary=boundary)
         if diff.changed("tags"):
             _sync_tags(ctx.iam, name, observed.tags, desired.ownership_tags())
         return self.observe_one(desired, ctx, observed.physical_id)
@@ -229,6 +278,9 @@ def _base_spec(role: Mapping[str, Any]) -> dict[str, Any]:
         "path": role.get("Path", "/"),
         "description": role.get("Description", ""),
         "assumeRolePolicy": _document(role.get("AssumeRolePolicyDocument")),
+        "permissionsBoundary": (role.get("PermissionsBoundary") or {}).get(
+            "PermissionsBoundaryArn", ""
+        ),
     }
 
 

@@ -14,12 +14,22 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from controller.context import Context
+from controller.iam_scope import Scope
 from controller.model import Diff, Observed, Resource
 from controller.retry_guard import client_token
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
 from reconcilers._ec2 import TAG_ACTIONS as EC2_TAGS
-from reconcilers._ec2 import Ec2Kind, Raw, created, observed, sync_tags, transient_on
+from reconcilers._ec2 import (
+    Ec2Kind,
+    Raw,
+    created,
+    ec2_arn,
+    observed,
+    sync_tags,
+    tag_scopes,
+    transient_on,
+)
 from reconcilers._errors import ignoring
 from reconcilers.base import Sample
 
@@ -60,6 +70,13 @@ class RouteTable(Ec2Kind):
         "ec2:DisassociateRouteTable",
         "ec2:ReplaceRouteTableAssociation",
         *EC2_TAGS,
+    )
+    iam_scopes = (
+        Scope(("ec2:CreateRouteTable",), (ec2_arn("route-table"),), ("created",)),
+        Scope(("ec2:CreateRouteTable",), (ec2_arn("vpc"),), ("owned",)),
+        Scope(iam_actions[2:9], (ec2_arn("route-table"),), ("owned",)),
+        Scope(iam_actions[6:9], (ec2_arn("subnet"),), ("owned",)),
+        *tag_scopes("route-table", "CreateRouteTable"),
     )
     describe_op, list_key, id_key = "describe_route_tables", "RouteTables", "RouteTableId"
     requires = ("Vpc", "Subnet", "InternetGateway", "NatGateway")

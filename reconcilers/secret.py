@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 from controller.context import Context
 from controller.diff import diff as diff_of
 from controller.errors import ERR_CREATE, TerminalError
+from controller.iam_scope import Scope, arn, tagging
 from controller.model import TAG_ID, TAG_STACK, Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
@@ -29,6 +30,9 @@ _NOT_FOUND = "ResourceNotFoundException"
 # AWS answers a create over a secret scheduled for deletion with InvalidRequestException;
 # moto answers ResourceExistsException (MOTO.md row 82).
 _NAME_TAKEN = frozenset({"ResourceExistsException", "InvalidRequestException"})
+
+# Secrets Manager adds six characters to the name in the ARN.
+_SECRET = arn("secretsmanager", "secret:{name}-??????")
 
 
 @register
@@ -45,6 +49,10 @@ class Secret(BaseReconciler):
         "secretsmanager:RestoreSecret",
         "secretsmanager:TagResource",
         "secretsmanager:UntagResource",
+    )
+    iam_scopes = (
+        Scope(iam_actions[1:6], (_SECRET,)),
+        *tagging("secretsmanager:TagResource", "secretsmanager:UntagResource", (_SECRET,)),
     )
     not_found_codes = frozenset({_NOT_FOUND})
     terminal_codes = frozenset(

@@ -20,11 +20,21 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from controller.context import Context
+from controller.iam_scope import Scope
 from controller.model import Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
 from reconcilers._ec2 import TAG_ACTIONS as EC2_TAGS
-from reconcilers._ec2 import Ec2Kind, Raw, created, observed, sync_tags, transient_on
+from reconcilers._ec2 import (
+    Ec2Kind,
+    Raw,
+    created,
+    ec2_arn,
+    observed,
+    sync_tags,
+    tag_scopes,
+    transient_on,
+)
 from reconcilers._errors import error_code, ignoring
 from reconcilers._tags import to_dict
 from reconcilers.base import Sample
@@ -56,6 +66,14 @@ class SecurityGroup(Ec2Kind):
         "ec2:RevokeSecurityGroupIngress",
         "ec2:RevokeSecurityGroupEgress",
         *EC2_TAGS,
+    )
+    iam_scopes = (
+        Scope(("ec2:CreateSecurityGroup",), (ec2_arn("security-group"),), ("created",)),
+        Scope(("ec2:CreateSecurityGroup",), (ec2_arn("vpc"),), ("owned",)),
+        Scope(iam_actions[2:7], (ec2_arn("security-group"),), ("owned",)),
+        # A rule is a new resource of the group the statement above holds to its owner.
+        Scope(iam_actions[3:5], (ec2_arn("security-group-rule"),)),
+        *tag_scopes("security-group", "CreateSecurityGroup"),
     )
     name_scope = ""
     describe_op, list_key, id_key = "describe_security_groups", "SecurityGroups", "GroupId"

@@ -10,11 +10,21 @@ from __future__ import annotations
 from typing import Any
 
 from controller.context import Context
+from controller.iam_scope import Scope
 from controller.model import Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
 from reconcilers._ec2 import TAG_ACTIONS as EC2_TAGS
-from reconcilers._ec2 import Ec2Kind, Raw, created, observed, sync_tags, transient_on
+from reconcilers._ec2 import (
+    Ec2Kind,
+    Raw,
+    created,
+    ec2_arn,
+    observed,
+    sync_tags,
+    tag_scopes,
+    transient_on,
+)
 from reconcilers._errors import ignoring
 from reconcilers.base import Sample
 
@@ -30,6 +40,12 @@ class Subnet(Ec2Kind):
         "ec2:ModifySubnetAttribute",
         "ec2:DeleteSubnet",
         *EC2_TAGS,
+    )
+    iam_scopes = (
+        Scope(("ec2:CreateSubnet",), (ec2_arn("subnet"),), ("created",)),
+        Scope(("ec2:CreateSubnet",), (ec2_arn("vpc"),), ("owned",)),
+        Scope(("ec2:ModifySubnetAttribute", "ec2:DeleteSubnet"), (ec2_arn("subnet"),), ("owned",)),
+        *tag_scopes("subnet", "CreateSubnet"),
     )
     describe_op, list_key, id_key = "describe_subnets", "Subnets", "SubnetId"
     requires = ("Vpc",)

@@ -24,6 +24,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from controller.context import Context
+from controller.iam_scope import Scope, arn, tagging
 from controller.model import Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
@@ -59,6 +60,8 @@ _HEALTH = {
     "unhealthyThresholdCount": "UnhealthyThresholdCount",
 }
 
+_TG = arn("elasticloadbalancing", "targetgroup/{name}/*")
+
 
 @register
 class TargetGroup(ElbKind):
@@ -73,6 +76,10 @@ class TargetGroup(ElbKind):
         "elasticloadbalancing:ModifyTargetGroupAttributes",
         "elasticloadbalancing:DeleteTargetGroup",
         *ELB_SHARED,
+    )
+    iam_scopes = (
+        Scope(iam_actions[2:6], (_TG,)),
+        *tagging("elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags", (_TG,)),
     )
     requires = ("Vpc",)
     not_found_codes = frozenset({_NOT_FOUND})

@@ -25,6 +25,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from controller.context import Context
+from controller.iam_scope import Scope, tagging
+from controller.iam_scope import arn as iam_arn
 from controller.model import TAG_ID, Diff, FieldChange, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
@@ -42,6 +44,8 @@ FARGATE = {
     "runtimePlatform": {"operatingSystemFamily": "LINUX", "cpuArchitecture": "X86_64"},
 }
 
+_FAMILY = iam_arn("ecs", "task-definition/{name}:*")
+
 
 @register
 class TaskDefinition(BaseReconciler):
@@ -55,6 +59,17 @@ class TaskDefinition(BaseReconciler):
         "ecs:RegisterTaskDefinition",
         "ecs:DeregisterTaskDefinition",
         *ECS_TAGS,
+        "iam:PassRole",
+    )
+    iam_scopes = (
+        Scope(("ecs:RegisterTaskDefinition",), (_FAMILY,)),
+        *tagging("ecs:TagResource", "ecs:UntagResource", (_FAMILY,)),
+        # Only roles plumb made (under /plumb/), and only to ECS tasks.
+        Scope(
+            ("iam:PassRole",),
+            (iam_arn("iam", "role/plumb/{name:Role}", regional=False),),
+            ("passed-to",),
+        ),
     )
     # Registering a revision hands its task and execution roles to ECS tasks.
     passes_roles_to = ("ecs-tasks.amazonaws.com",)

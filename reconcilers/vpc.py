@@ -17,11 +17,21 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from controller.context import Context
+from controller.iam_scope import Scope
 from controller.model import Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
 from reconcilers._ec2 import TAG_ACTIONS as EC2_TAGS
-from reconcilers._ec2 import Ec2Kind, Raw, created, observed, sync_tags, transient_on
+from reconcilers._ec2 import (
+    Ec2Kind,
+    Raw,
+    created,
+    ec2_arn,
+    observed,
+    sync_tags,
+    tag_scopes,
+    transient_on,
+)
 from reconcilers._errors import ignoring
 from reconcilers.base import Sample
 
@@ -43,6 +53,11 @@ class Vpc(Ec2Kind):
         "ec2:ModifyVpcAttribute",
         "ec2:DeleteVpc",
         *EC2_TAGS,
+    )
+    iam_scopes = (
+        Scope(("ec2:CreateVpc",), (ec2_arn("vpc"),), ("created",)),
+        Scope(("ec2:ModifyVpcAttribute", "ec2:DeleteVpc"), (ec2_arn("vpc"),), ("owned",)),
+        *tag_scopes("vpc", "CreateVpc"),
     )
     describe_op, list_key, id_key = "describe_vpcs", "Vpcs", "VpcId"
     not_found_codes = frozenset({"InvalidVpcID.NotFound"})

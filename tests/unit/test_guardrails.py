@@ -143,7 +143,7 @@ HOSTILE = [
             "Resource:",
             id=f"inline {action}",
         )
-        for action in ("*", "iam:*", "sts:*", "iam:Put*", "s3:*")
+        for action in ("*", "iam:*", "sts:*", "iam:Put*", "IAM:Create*", "s3:*")
     ),
     pytest.param(
         _role("Action: [ecr:GetAuthorizationToken]", "NotAction: [s3:GetObject]"),

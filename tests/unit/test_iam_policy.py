@@ -15,9 +15,17 @@ from click.testing import CliRunner
 import reconcilers
 from controller import iam_policy
 from controller.cli import main
+from controller.specs.expand import expand_all
+from controller.specs.validate import load_and_validate
 
 reconcilers.load_all()
 KINDS = sorted(reconcilers.REGISTRY)
+SPECS = Path(__file__).resolve().parents[2] / "specs"
+BUCKET_SPEC = """apiVersion: plumb/v1
+kind: Bucket
+metadata: {product: acme, env: prod, region: eu-west-1, name: extra/archive}
+spec: {bucketName: logs-archive}
+"""
 
 
 def _policy(*args: str, tmp_path: Path) -> dict[str, Any]:
@@ -57,12 +65,13 @@ def test_prints_one_statement_per_service_sorted_and_unique(tmp_path: Path) -> N
     assert "sts:GetCallerIdentity" in _actions(policy), "the engine's own call is left out"
 
 
-def test_pass_role_only_to_ecs_tasks(tmp_path: Path) -> None:
+def test_pass_role_only_to_ecs_tasks_and_plumb_roles(tmp_path: Path) -> None:
     passing = [s for s in _policy(tmp_path=tmp_path)["Statement"] if "iam:PassRole" in s["Action"]]
     assert len(passing) == 1
     assert passing[0]["Condition"] == {
         "StringEquals": {"iam:PassedToService": ["ecs-tasks.amazonaws.com"]}
     }
+    assert passing[0]["Resource"] == ["arn:aws:iam::*:role/plumb/*"]
 
 
 def test_kind_option_restricts_the_policy(tmp_path: Path) -> None:
@@ -71,10 +80,79 @@ def test_kind_option_restricts_the_policy(tmp_path: Path) -> None:
     assert not [a for a in actions if not a.startswith(("ec2:", "sts:"))], actions
 
 
-def test_compact_format_is_one_line(tmp_path: Path) -> None:
+def test_compact_format_is_one_managed_policy_a_line(tmp_path: Path) -> None:
     state = f"sqlite:///{tmp_path}/state.db"
     out = CliRunner().invoke(main, ["--state", state, "iam-policy", "--format", "compact"]).output
-    assert out.count("\n") == 1 and json.loads(out) == iam_policy.build()
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert len(lines) > 1, "the whole policy is over 6,144 characters: it must be cut"
+    assert [s for p in lines for s in p["Statement"]] == iam_policy.build()["Statement"]
+
+
+def test_specs_scope_names_stacks_and_kinds(tmp_path: Path) -> None:
+    policy = _policy("--specs", str(SPECS), tmp_path=tmp_path)
+    text = json.dumps(policy)
+    bucket = [s for s in policy["Statement"] if "s3:PutBucketPolicy" in s["Action"]]
+    assert bucket[0]["Resource"] == ["arn:aws:s3:::acme-*"]
+    roles = [s for s in policy["Statement"] if "iam:PutRolePolicy" in s["Action"]]
+    assert roles[0]["Resource"] == ["arn:aws:iam::*:role/plumb/acme-*"]
+    assert '"aws:ResourceTag/plumb:stack": ["acme-prod", "acme-staging"]' in text
+    assert "us-east-1" in text and ":::*" not in text
+
+
+def test_only_the_kinds_the_specs_use(tmp_path: Path) -> None:
+    (tmp_path / "bucket.yaml").write_text(BUCKET_SPEC)
+    actions = _actions(_policy("--specs", str(tmp_path / "bucket.yaml"), tmp_path=tmp_path))
+    assert {a.split(":")[0] for a in actions} == {"s3", "sts"}, actions
+    policy = _policy("--specs", str(tmp_path / "bucket.yaml"), tmp_path=tmp_path)
+    assert ["arn:aws:s3:::logs-archive"] in [s["Resource"] for s in policy["Statement"]]
+
+
+def test_a_boundary_is_required_for_role_writes_and_kept(tmp_path: Path) -> None:
+    arn = "arn:aws:iam::123456789012:policy/plumb-boundary"
+    statements = _policy("--boundary-arn", arn, tmp_path=tmp_path)["Statement"]
+    for action in ("iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy"):
+        [grant] = [s for s in statements if action in s["Action"] and s["Effect"] == "Allow"]
+        assert grant["Condition"] == {"StringEquals": {"iam:PermissionsBoundary": arn}}
+    [deny] = [s for s in statements if s["Effect"] == "Deny"]
+    assert deny["Action"] == ["iam:DeleteRolePermissionsBoundary"]
+    plain = _policy(tmp_path=tmp_path)["Statement"]
+    assert not [
+        s
+        for s in plain
+        if s["Effect"] == "Deny"
+        or ("Condition" in s and "iam:PermissionsBoundary" in json.dumps(s["Condition"]))
+    ]
+
+
+def test_boundary_covers_what_the_environment_roles_use(tmp_path: Path) -> None:
+    boundary = _policy("--boundary", tmp_path=tmp_path)
+    allowed = set(_actions(boundary))
+    docs = load_and_validate(str(SPECS))
+    used = {
+        a
+        for r in expand_all(docs)
+        if r.kind == "Role"
+        for doc in r.spec.get("inlinePolicies", {}).values()
+        for s in doc["Statement"]
+        for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    }
+    assert used and used <= allowed, used - allowed
+    assert not [a for a in allowed if a.startswith(("iam:", "sts:"))]
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        pytest.param(["--kind", "Vpc", "--specs", "specs"], "not both", id="kind and specs"),
+        pytest.param(["--specs", "no-such-dir"], "no-such-dir", id="no specs there"),
+    ],
+)
+def test_bad_options_are_one_error_exit_1(tmp_path: Path, args: list[str], says: str) -> None:
+    state = f"sqlite:///{tmp_path}/state.db"
+    result = CliRunner().invoke(main, ["--state", state, "iam-policy", *args])
+    output = result.stderr if result.stderr_bytes is not None else result.output
+    assert result.exit_code == 1 and says in output, output
+    assert "Traceback" not in output
 
 
 @pytest.mark.parametrize(
