@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from controller import git_inputs
 from controller.actor import operator
 from controller.cli_command import State, command
 from controller.cli_parts import (
@@ -286,6 +287,7 @@ def drift(state: State, specs: str, stacks: tuple[str, ...]) -> int:
 @command
 def sync(state: State, repo: str, branch: str, spec_path: str, keyring: Path | None) -> int:
     """One GitOps cycle: fetch the branch, pin the commit, converge."""
+    git_inputs.source(repo, branch, spec_path)  # before the state opens: bad input records nothing
     return sync_cycle.do_sync(
         Runner(state.settings),
         state.settings,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from controller import git_inputs
 from controller.cli_command import State, command
 from controller.cli_parts import REQUIRE_SIGNED, Runner, listen_address
 
@@ -72,6 +73,8 @@ def run(
 ) -> int:
     """The long-lived loop: sync every --interval seconds."""
     from controller import logs, scheduler
+
+    git_inputs.source(repo, branch, spec_path)  # before the state opens: bad input records nothing
 
     as_json = log_format == "json" or (log_format == "auto" and not sys.stdout.isatty())
     with logs.json_mode() if as_json else contextlib.nullcontext(state.console) as console:

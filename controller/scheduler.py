@@ -31,6 +31,7 @@ from controller import logs
 from controller.config import Settings
 from controller.cycle_gate import CycleGate
 from controller.endpoint import Endpoint
+from controller.git_urls import public_url
 from controller.loop_status import LoopStatus
 from controller.metrics import Metrics
 from controller.runner import Runner, RunResult
@@ -61,6 +62,7 @@ def serve(
 ) -> int:
     from controller.sync_cycle import do_sync
 
+    shown = public_url(repo)  # what the log and the console say: never a credential
     status = LoopStatus(interval)
     metrics = Metrics()
     metrics.watch_last_success(lambda: status.last_success_at)
@@ -76,7 +78,7 @@ def serve(
         outcomes.clear()
         trigger, deliveries = ("webhook" if asked else "schedule"), [d for d in asked if d]
         logs.emit(
-            "cycle-started", source=f"{repo}#{branch}", trigger=trigger, deliveries=deliveries
+            "cycle-started", source=f"{shown}#{branch}", trigger=trigger, deliveries=deliveries
         )
         crashed = False
         try:
@@ -116,7 +118,7 @@ def serve(
     trigger = gate.trigger_for(scheduler, CYCLE_JOB)
     secret = os.environ.get(SECRET_ENV)
     endpoint = Endpoint(listen, status, metrics, trigger, secret, branch=branch).start()
-    console.print(f"plumb run: syncing {repo}#{branch} every {interval} s; {endpoint.describe()}")
+    console.print(f"plumb run: syncing {shown}#{branch} every {interval} s; {endpoint.describe()}")
     scheduler.start()
     try:
         while not stop.wait(1.0):

@@ -17,9 +17,11 @@ from rich.markup import escape
 
 from controller.config import Settings
 from controller.desired import Desired, load_desired
+from controller.git_inputs import is_commit_id
+from controller.git_urls import public_url
 from controller.plan import PlanOptions
 from controller.runner import Runner
-from controller.source import Commit, UnverifiedCommit, checkout, fetch
+from controller.source import Commit, UnverifiedCommit, checkout, fetch, spec_folder
 from controller.verbs import converge_shared
 
 OK, ERROR = 0, 1
@@ -40,11 +42,11 @@ def do_sync(
     asked_by: Mapping[str, Any] | None = None,
 ) -> int:
     """One cycle; `asked_by` joins the actor its runs record (the webhook deliveries)."""
-    source = f"{repo}#{branch}"
+    source = f"{public_url(repo)}#{branch}"  # recorded and printed: no credential in it
     workdir = settings.report_folder().parent / "checkouts"
     commit: Commit | None = None
     try:
-        commit = fetch(repo, branch, workdir, keyring)
+        commit = fetch(repo, branch, workdir, keyring, path)
         _say(console, "commit", commit)
         desired = _desired(commit, path, source)
     except Exception as err:  # any reason to refuse the head: not fetched, unsigned, invalid
@@ -73,7 +75,8 @@ def _converge(
 
 
 def _desired(commit: Commit, path: str, source: str) -> Desired:
-    return load_desired(commit.checkout / path, commit=commit, source=source, shown_as=path)
+    folder = spec_folder(commit, path)
+    return load_desired(folder, commit=commit, source=source, shown_as=path)
 
 
 def _say(console: Console, what: str, commit: Commit) -> None:
@@ -123,8 +126,15 @@ def _in_force(
         console.print("no commit of this source was ever accepted: nothing to converge")
         return None
     sha = run["commit"]["sha"]
+    if not is_commit_id(sha):  # a state row edited by someone: never handed to git
+        console.print(
+            f"[red]run {run['id']} records {escape(repr(sha)[:60])} as the commit in force, "
+            "not a commit id:[/red] plumb does not hand it to git; `plumb audit verify` "
+            "checks the state"
+        )
+        return None
     try:
-        commit = checkout(repo, branch, sha, workdir)
+        commit = checkout(repo, branch, sha, workdir, path)
         desired = _desired(commit, path, source)
     except Exception as err:  # a fetch failing, or specs an older plumb accepted
         console.print(f"[red]cannot load {sha[:12]}, the commit in force:[/red] {escape(str(err))}")
