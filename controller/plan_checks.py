@@ -25,8 +25,10 @@ import reconcilers
 from controller import planfile
 from controller.errors import PlanError
 from controller.graph import ACCOUNT, absolute, is_join, is_ref
+from controller.policy import StackPolicy
 from controller.specs.credentials import credential_issues, credential_shape
 from controller.specs.document import dotted
+from controller.specs.guardrails import exception_problems, guardrail_findings
 from controller.specs.messages import explain
 from controller.specs.validate import API_VERSION, _registry, _validator, references
 from controller.words import counted
@@ -93,6 +95,8 @@ def issues(data: Mapping[str, Any]) -> list[str]:
         if isinstance(entry.get("spec"), dict):
             out += _reference_issues(lid, entry, set(ids))
     out += _stack_issues(ids, policies)
+    if not out:  # the guardrails read resources and policies of sound shape
+        out += _guardrail_issues(resources, policies)
     return [_printable(line) for line in out]
 
 
@@ -195,6 +199,10 @@ def _stack_issues(ids: list[str], policies: Mapping[str, Any]) -> Iterator[str]:
         for path, message in credential_issues(policy):
             yield f"{where}: {_where(path)}: {message}"
         yield from _waiver_issues(where, stack, policy, ids)
+        if isinstance(policy, dict):
+            names = [lid.split("/", 1)[1] for lid in ids if lid.startswith(f"{stack}/")]
+            for path, message in exception_problems(policy, stack, names):
+                yield f"{where}: {_where(path[1:])}: {message}"  # path[0] is "policy"
 
 
 def _waiver_issues(where: str, stack: str, policy: Any, ids: list[str]) -> Iterator[str]:
@@ -203,6 +211,20 @@ def _waiver_issues(where: str, stack: str, policy: Any, ids: list[str]) -> Itera
         name = waiver.get("resource") if isinstance(waiver, dict) else None
         if isinstance(name, str) and f"{stack}/{name}" not in ids:
             yield f"{where}: ignoreDrift[{index}].resource: names no resource of stack {stack}"
+
+
+def _guardrail_issues(resources: list[Any], policies: Mapping[str, Any]) -> list[str]:
+    """What the guardrails find, today: an exception that expired since the plan was made
+    accepts nothing any more."""
+    found = guardrail_findings(
+        [planfile.resource_from(entry) for entry in resources],
+        {stack: StackPolicy.from_spec(policy) for stack, policy in policies.items()},
+    )
+    out = []
+    for f in found:
+        said = f.message.removeprefix(f"{f.logical_id}: ")  # it begins with the logical id
+        out.append(f"{f.logical_id}: {_where(('spec', *f.path))}: {said}")
+    return out
 
 
 def _where(path: tuple[str | int, ...]) -> str:

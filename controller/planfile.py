@@ -95,7 +95,7 @@ class SavedPlan:
         if data.get("format") != FORMAT:
             raise PlanError(f"not a plumb plan (format {data.get('format')!r}, expected {FORMAT})")
         self.data = data
-        self.resources = [_resource_from(r) for r in data["resources"]]
+        self.resources = [resource_from(r) for r in data["resources"]]
         self.policies = {s: StackPolicy.from_spec(p) for s, p in data["policies"].items()}
         self.options = PlanOptions(
             allow_replace=bool(data["options"]["allowReplace"]),
@@ -199,7 +199,7 @@ def _resource_json(res: Resource) -> dict[str, Any]:
     }
 
 
-def _resource_from(data: Mapping[str, Any]) -> Resource:
+def resource_from(data: Mapping[str, Any]) -> Resource:
     src = str(data.get("source") or "")
     loc = None
     if src:

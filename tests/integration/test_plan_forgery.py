@@ -153,3 +153,17 @@ def test_without_a_key_a_plan_asking_for_what_a_spec_may_not_is_refused(
     assert "nothing was applied" in result.output
     assert "AKIAIOSFODNN7EXAMPLE" not in result.output
     assert commands(workdir) == ["plan"]
+
+
+def test_without_a_key_a_forged_grant_to_anyone_is_refused_before_anything_runs(
+    workdir: Path,
+) -> None:
+    assert plumb("plan", "specs", "-o", "plan.json").exit_code == 0
+    forge(workdir / "plan.json", anyone_may_assume)
+    result = plumb("apply", "--plan", "plan.json")
+    refused(
+        result,
+        "plan.json: acme-prod/identity/task-role: spec.assumeRolePolicy.Statement[0].Principal"
+        ".AWS: the trust policy's principal '*' lets anyone assume the role",
+    )
+    assert commands(workdir) == ["plan"], "a refused plan records no run"

@@ -198,3 +198,48 @@ def test_a_plan_breaking_many_rules_is_refused_in_a_bounded_number_of_lines(
     lines = str(refused.value).splitlines()
     assert len(lines) == MAX_SHOWN + 2 and "nothing was applied" in lines[0]
     assert lines[-1] == f"plan.json: {50 - MAX_SHOWN} more problems not shown"
+
+
+ANYONE = {
+    **PLAN["resources"][0],
+    "kind": "Role",
+    "logicalId": "acme-prod/identity/task-role",
+    "spec": {
+        "roleName": "acme-prod-task",
+        "assumeRolePolicy": {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}
+            ],
+        },
+    },
+}
+
+
+def _exception(expires: str, guardrail: str = "trust-anyone") -> dict:
+    return {
+        "exceptions": [
+            {
+                "guardrail": guardrail,
+                "resource": "identity/task-role",
+                "reason": "a partner's federation",
+                "owner": "platform@acme.example",
+                "expires": expires,
+            }
+        ]
+    }
+
+
+def test_the_guardrails_hold_and_an_exception_in_the_plan_accepts_until_it_expires() -> None:
+    says = (
+        "acme-prod/identity/task-role: spec.assumeRolePolicy.Statement[0].Principal.AWS: "
+        "the trust policy's principal '*' lets anyone assume the role"
+    )
+    assert any(line.startswith(says) for line in _issues(ANYONE))
+    assert _issues(ANYONE, policies={"acme-prod": _exception("2999-12-31")}) == []
+    expired = _issues(ANYONE, policies={"acme-prod": _exception("2020-01-01")})
+    assert len(expired) == 1 and "its exception expired on 2020-01-01" in expired[0]
+    unknown = _issues(ANYONE, policies={"acme-prod": _exception("2999-12-31", "trust-all")})
+    assert any(
+        "policies.acme-prod: exceptions[0].guardrail: unknown guardrail" in u for u in unknown
+    )
