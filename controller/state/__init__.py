@@ -8,6 +8,7 @@ the store can start its writing transactions with BEGIN IMMEDIATE (see store.py)
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from sqlalchemy.pool import StaticPool
 
 from controller.errors import PlumbError
 
+PASSWORD_PARAMETER = re.compile(r"([?&][^=&]*(?:password|passwd|pwd)=)[^&]*", re.IGNORECASE)
 WRITE_OPTION = "plumb_write"  # execution option: start this transaction with BEGIN IMMEDIATE
 
 
@@ -55,11 +57,13 @@ def _sqlite_begin(conn: Any) -> None:
 
 
 def shown_url(url: str) -> str:
-    """The URL as messages show it: its password never."""
+    """The URL as messages show it: its password never, in the userinfo or the query
+    (`?password=`, `&sslpassword=`: libpq reads both)."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        shown = make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
-        return url.split("@")[-1] if "@" in url else url
+        shown = url.split("@")[-1] if "@" in url else url
+    return PASSWORD_PARAMETER.sub(r"\1***", shown)
 
 
 def state_error(url: str, err: BaseException) -> PlumbError:
