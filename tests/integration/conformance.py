@@ -1,6 +1,6 @@
 """The life every registered kind goes through in the conformance suite, shared by the
-suite itself (test_conformance.py) and by the check that plumb's IAM policy covers every
-call a kind makes (test_iam_policy.py)."""
+suite itself (test_conformance.py) and by its check that plumb's IAM policy covers every
+call a kind makes, on the resources it makes it on."""
 
 from __future__ import annotations
 
@@ -16,12 +16,15 @@ from controller.fields import rules_for
 from controller.model import Observed, Resource
 from reconcilers.base import BaseReconciler, Sample
 from tests.conftest import count_calls
+from tests.integration.iam_names import touched
 
 reconcilers.load_all()
 KINDS = sorted(reconcilers.REGISTRY)
 # What the engine calls on a reconciler: the calls plumb makes, as opposed to the ones a
 # sample makes behind its back (building a VPC for a subnet, a change by hand).
 VERBS = ("observe", "observe_one", "create", "update", "release", "delete")
+# IAM prefix -> the boto3 clients that call it, where the names differ.
+CLIENTS = {"elasticloadbalancing": ("elbv2",), "rds": ("docdb", "rds")}
 
 
 def sample_of(kind: str) -> Sample:
@@ -64,8 +67,41 @@ def record_verbs(rec: BaseReconciler, ctx: Context) -> set[str]:
     return seen
 
 
-def live(kind: str, rec: BaseReconciler, ctx: Context) -> None:
-    """Create, read back, no-op, drift, repair and delete one resource of `kind`."""
+def record_resources(rec: BaseReconciler, ctx: Context) -> list[tuple[str, str, str]]:
+    """(service, operation, ARN) of every resource the reconciler's verbs name in a call
+    from now on (iam_names.touched), for the check that the policy's ARNs cover them."""
+    seen: list[tuple[str, str, str]] = []
+    active: list[bool] = []
+
+    def on_params(params: dict[str, Any], model: Any, **_: Any) -> None:
+        if active:
+            service = model.service_model.service_name
+            for arn in touched(service, model.name, params, ctx.region):
+                seen.append((service, model.name, arn))
+
+    prefixes = {a.split(":", 1)[0] for a in rec.iam_actions}
+    for prefix in prefixes:
+        for service in CLIENTS.get(prefix, (prefix,)):
+            ctx.client(service).meta.events.register("provide-client-params", on_params)
+
+    def recorded(verb: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            active.append(True)
+            try:
+                return verb(*args, **kwargs)
+            finally:
+                active.pop()
+
+        return call
+
+    for name in VERBS:
+        setattr(rec, name, recorded(getattr(rec, name)))
+    return seen
+
+
+def live(kind: str, rec: BaseReconciler, ctx: Context) -> Resource:
+    """Create, read back, no-op, drift, repair and delete one resource of `kind`; the
+    desired resource it went through that life for."""
     sample = sample_of(kind)
     desired = sample.build(ctx)
     assert observe(rec, desired, ctx) is None, "observed before it was created"
@@ -106,3 +142,4 @@ def live(kind: str, rec: BaseReconciler, ctx: Context) -> None:
     rec.release(again, ctx)
     rec.delete(again, ctx)
     assert observe(rec, desired, ctx) is None, "still observed after delete"
+    return desired

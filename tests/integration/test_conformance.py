@@ -8,7 +8,9 @@ leaves nothing to do; delete, after which nothing of it is observed. A kind whos
 resources have fixed names also shows that a create repeated after a lost answer adopts
 the resource instead of failing or making a second one. Every call the kind's verbs made
 in that life must be granted by `plumb iam-policy --kind` for it, the IAM names worked out
-apart from what the kind declares (iam_names.py). A kind registered without a sample
+apart from what the kind declares (iam_names.py), and on the ARN of the resource the call
+named, with the policy scoped to the sample's names (EC2's ids are scoped by tags, which
+moto does not evaluate). A kind registered without a sample
 fails here, so a new kind cannot skip the contract.
 """
 
@@ -18,9 +20,13 @@ import pytest
 
 import reconcilers
 from controller import iam_policy
+from controller.aws import is_read
 from controller.context import Context
-from tests.integration.conformance import KINDS, live, record_verbs, sample_of
-from tests.integration.iam_names import not_granted
+from controller.iam_scope import Target
+from controller.model import Resource
+from reconcilers.base import BaseReconciler
+from tests.integration.conformance import KINDS, live, record_resources, record_verbs, sample_of
+from tests.integration.iam_names import not_allowed_on, not_granted
 
 
 @pytest.mark.parametrize("kind", KINDS, ids=KINDS)
@@ -33,7 +39,31 @@ def test_kind_has_a_conformance_sample(kind: str) -> None:
 def test_kind_conforms(kind: str, ctx: Context) -> None:
     rec = reconcilers.reconciler_for(kind)
     calls = record_verbs(rec, ctx)
-    live(kind, rec, ctx)
+    resources = record_resources(rec, ctx)
+    desired = live(kind, rec, ctx)
     # `plumb iam-policy --kind K` must grant every call K's life made (issue 10).
     missing = not_granted(calls, iam_policy.build([kind]))
     assert not missing, f"plumb iam-policy --kind {kind} does not grant: {missing}"
+    # ... on the resources it made them on, with the names scoped to the sample's (issue 17).
+    policy = iam_policy.build([kind], _target(rec, desired, ctx))
+    refused = sorted({why for call in resources if (why := not_allowed_on(call, policy))})
+    assert not refused, f"the policy scoped to {kind}'s sample does not allow {refused}"
+
+
+def _target(rec: BaseReconciler, desired: Resource, ctx: Context) -> Target:
+    name = rec.iam_name(desired)
+    names = {rec.kind: [name]} if name else {}
+    return Target(region=ctx.region, names=names, stacks=(desired.stack,))
+
+
+@pytest.mark.parametrize("kind", ["Bucket", "Role", "Secret", "LoadBalancer"])
+def test_a_policy_for_other_names_is_caught(kind: str, ctx: Context) -> None:
+    """The resource check can fail: scoped to names the sample does not use, the same
+    policy refuses its calls."""
+    rec = reconcilers.reconciler_for(kind)
+    resources = record_resources(rec, ctx)
+    live(kind, rec, ctx)
+    other = Target(region=ctx.region, names={kind: ["someone-else-*"]}, stacks=("other",))
+    policy = iam_policy.build([kind], other)
+    written = [call for call in resources if not is_read(call[1])]
+    assert written and all(not_allowed_on(call, policy) for call in written), written
