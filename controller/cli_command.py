@@ -15,6 +15,7 @@ from rich.markup import escape
 
 from controller.config import Settings
 from controller.errors import PlumbError, SpecError
+from controller.specs.bounds import limits, shown_issues
 from controller.words import counted
 
 
@@ -46,12 +47,16 @@ def command(fn: Callable[..., int]) -> Callable[..., None]:
     @click.pass_obj
     def wrapper(state: State, *args: Any, **kwargs: Any) -> None:
         try:
+            limits()  # a bad PLUMB_MAX_* is one line before any work, not a refused commit
             with _aws(state.settings):
                 code = fn(state, *args, **kwargs)
         except SpecError as err:
-            for issue in err.issues:
+            lines, more = shown_issues(err.issues)
+            for line in lines:
                 # escaped: a message may hold brackets (an extra, a list index) that are not markup
-                state.err.print(f"[red]error:[/red] {escape(str(issue))}", soft_wrap=True)
+                state.err.print(f"[red]error:[/red] {escape(line)}", soft_wrap=True)
+            if more:
+                state.err.print(escape(more), soft_wrap=True)
             state.err.print(f"{counted(len(err.issues), 'error')}; nothing was changed.")
             sys.exit(1)
         except PlumbError as err:

@@ -9,31 +9,32 @@ date type, and plans and reports are JSON. Mapping keys are always the text writ
 `on:` is the key "on", not True.
 
 One commit must never be able to stall the controller, so what a spec may cost is bounded
-before any of it is built: a file's size, a document's depth, and the number of values a
-document expands to, every use of an alias counted (a "billion laughs" of nested aliases or
-merge keys is refused at the line of the first value past the budget, in milliseconds).
-Merge keys are folded in here rather than by PyYAML, whose flattening copies pair lists and
-grows exponentially under nested merges before any budget could see it.
+(bounds.py) before any of it is built: the files and documents read, control characters
+and nesting (yaml_stream.py, as the text is read), a file's size, a number's digits, and
+the values a document expands to, every use of an alias counted (a "billion laughs" of
+nested aliases or merge keys is refused at the line of the first value past the budget, in
+milliseconds). Merge keys are folded in here rather than by PyYAML, whose flattening copies
+pair lists and grows exponentially under nested merges before any budget could see it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
 from pathlib import Path as FsPath
 from typing import Any
 
 import yaml
 
 from controller.errors import SpecError, SpecIssue
-from controller.specs.document import Document, Path, dotted
+from controller.specs.credentials import shown_key, shown_path
+from controller.specs.document import Document, Path
+from controller.specs.yaml_stream import CONTROL, Loader, Refused, Tally, documents, open_text
 
 SUFFIXES = (".yaml", ".yml")
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _NULL = "tag:yaml.org,2002:null"
 _MERGE = "tag:yaml.org,2002:merge"
-MAX_FILE_BYTES = 1_000_000  # the example environments are 2 kB each
-MAX_DEPTH = 40
-MAX_VALUES = 10_000  # per document, each use of an alias counted again
+_NUMBERS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
 
 
 class _TooBig(Exception):
@@ -65,45 +66,61 @@ def load_documents(root: str | FsPath) -> list[Document]:
 
 
 def collect_documents(
-    root: str | FsPath, shown_as: str | None = None
+    root: str | FsPath, shown_as: str | None = None, tally: Tally | None = None
 ) -> tuple[list[Document], list[SpecIssue]]:
     """The documents that load, and the problems of those that do not.
 
     `shown_as` names `root` in every message and source location: a checkout of a commit
-    is named as the repository has it ("specs/acme-prod.yaml"), not by plumb's folder."""
+    is named as the repository has it ("specs/acme-prod.yaml"), not by plumb's folder.
+    `tally` counts files and documents across the roots of one validation."""
+    tally = tally or Tally()
     docs: list[Document] = []
     issues: list[SpecIssue] = []
-    files = spec_files(root)
+    where = shown_as or str(root)
+    files = spec_files(root, tally.limits.files - tally.files + 1)
+    tally.files += len(files)
+    if tally.files > tally.limits.files:
+        tally.exceeded = True
+        message = (
+            f"more than {tally.limits.files:,} spec files to validate together: "
+            "validate fewer at a time, or raise PLUMB_MAX_FILES"
+        )
+        return [], [SpecIssue(where, 0, 0, "", message)]
     if not files:
-        where = shown_as or str(root)
         issues.append(SpecIssue(where, 0, 0, "", f"no spec files found in {where}"))
     for file in files:
-        found, problems = _load_file(file, _shown(file, root, shown_as))
+        found, problems = _load_file(file, _shown(file, root, shown_as), tally)
         docs.extend(found)
         issues.extend(problems)
+        if tally.exceeded:
+            break
     return docs, issues
 
 
-def spec_files(root: str | FsPath) -> list[FsPath]:
-    """The spec files under `root`, as paths joined from it (so "specs/acme-prod.yaml")."""
+def spec_files(root: str | FsPath, most: int | None = None) -> list[FsPath]:
+    """The spec files under `root`, as paths joined from it (so "specs/acme-prod.yaml");
+    the search stops at `most` files, so a tree of millions is not walked to its end."""
     base = FsPath(root)
     if base.is_file():
         return [base]
     if not base.is_dir():
         return []
-    found = [
-        p
-        for p in base.rglob("*")
-        if p.suffix in SUFFIXES
-        and p.is_file()
-        and not any(part.startswith(".") for part in p.relative_to(base).parts)
-    ]
+    found: list[FsPath] = []
+    for p in base.rglob("*"):
+        if (
+            p.suffix in SUFFIXES
+            and p.is_file()
+            and not any(part.startswith(".") for part in p.relative_to(base).parts)
+        ):
+            found.append(p)
+            if most is not None and len(found) >= most:
+                break
     return sorted(found, key=lambda p: p.relative_to(base).as_posix())
 
 
 def load_text(text: str, file: str) -> list[Document]:
     """The documents of one YAML text; raises SpecError with every problem found."""
-    docs, issues = _parse(text, file)
+    docs, issues = _parse(text, file, Tally())
     if issues:
         raise SpecError(issues)
     return docs
@@ -117,12 +134,12 @@ def _shown(file: FsPath, root: str | FsPath, shown_as: str | None) -> str:
     return (FsPath(shown_as) / inside).as_posix() if base.is_dir() else shown_as
 
 
-def _load_file(path: FsPath, file: str) -> tuple[list[Document], list[SpecIssue]]:
+def _load_file(path: FsPath, file: str, tally: Tally) -> tuple[list[Document], list[SpecIssue]]:
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
+        size, most = path.stat().st_size, tally.limits.file_bytes
+        if size > most:
             message = (
-                f"the file is {size:,} bytes; a spec file may hold at most {MAX_FILE_BYTES:,}: "
+                f"the file is {size:,} bytes; a spec file may hold at most {most:,}: "
                 "split it, one environment per file"
             )
             return [], [SpecIssue(file, 0, 0, "", message)]
@@ -131,33 +148,33 @@ def _load_file(path: FsPath, file: str) -> tuple[list[Document], list[SpecIssue]
         return [], [SpecIssue(file, 1, 1, "", f"not UTF-8 text ({err.reason})")]
     except OSError as err:
         return [], [SpecIssue(file, 0, 0, "", f"cannot read: {err.strerror or err}")]
-    return _parse(text, file)
+    return _parse(text, file, tally)
 
 
-def _parse(text: str, file: str) -> tuple[list[Document], list[SpecIssue]]:
+def _parse(text: str, file: str, tally: Tally) -> tuple[list[Document], list[SpecIssue]]:
+    loader = open_text(text, file, tally.limits)
+    if isinstance(loader, SpecIssue):
+        return [], [loader]
     docs: list[Document] = []
     issues: list[SpecIssue] = []
-    loader = yaml.SafeLoader(text)
     try:
-        for index, node in enumerate(_nodes(loader)):
+        for index, node in enumerate(documents(loader, tally)):
             if _is_empty(node):
                 continue
             try:
                 docs.append(_document(node, file, index, loader))
             except _Issues as bad:
                 issues.extend(bad.issues)
+    except Refused as refused:
+        return [], [refused.issue(file)]
     except yaml.MarkedYAMLError as err:
         issues.append(_yaml_issue(err, file))
-    except yaml.YAMLError as err:  # an error without a mark (a reader error, say)
-        issues.append(SpecIssue(file, 1, 1, "", f"invalid YAML: {err}"))
+    except yaml.YAMLError as err:  # an error without a mark; only its first line is said
+        first = (str(err).splitlines() or ["unreadable"])[0]
+        issues.append(SpecIssue(file, 1, 1, "", f"invalid YAML: {first}"))
     finally:
         loader.dispose()
     return docs, issues
-
-
-def _nodes(loader: yaml.SafeLoader) -> Iterator[yaml.Node]:
-    while loader.check_node():
-        yield loader.get_node()
 
 
 def _is_empty(node: yaml.Node) -> bool:
@@ -175,7 +192,7 @@ def _yaml_issue(err: yaml.MarkedYAMLError, file: str) -> SpecIssue:
     return SpecIssue(file, line, col, "", message)
 
 
-def _document(node: yaml.Node, file: str, index: int, loader: yaml.SafeLoader) -> Document:
+def _document(node: yaml.Node, file: str, index: int, loader: Loader) -> Document:
     if not isinstance(node, yaml.MappingNode):
         line, col = _pos(node)
         got = "a list" if isinstance(node, yaml.SequenceNode) else "a single value"
@@ -198,9 +215,10 @@ def _pos(node: yaml.Node) -> tuple[int, int]:
 class _Builder:
     """Plain Python data from one document's nodes, recording the mark of every path."""
 
-    def __init__(self, file: str, loader: yaml.SafeLoader) -> None:
+    def __init__(self, file: str, loader: Loader) -> None:
         self.file = file
         self.loader = loader
+        self.bounds = loader.bounds
         self.marks: dict[Path, tuple[int, int]] = {}
         self.issues: list[SpecIssue] = []
         self._open: set[int] = set()  # nodes being built, to stop a recursive alias
@@ -208,15 +226,17 @@ class _Builder:
 
     def build(self, node: yaml.Node, path: Path, mark: tuple[int, int] | None = None) -> Any:
         self._built += 1
-        if self._built > MAX_VALUES:
+        if self._built > self.bounds.values:
             self._too_big(
                 node,
                 path,
-                f"the document expands to more than {MAX_VALUES:,} values "
+                f"the document expands to more than {self.bounds.values:,} values "
                 "(aliases used over and over?); write the values out or split it",
             )
-        if len(path) > MAX_DEPTH:
-            self._too_big(node, path, f"nested more than {MAX_DEPTH} levels deep")
+        if len(path) > self.bounds.depth:
+            self._too_big(
+                node, path, f"nested more than {self.bounds.depth} levels deep: flatten it"
+            )
         self.marks[path] = mark or _pos(node)
         if id(node) in self._open:
             self._issue(node, path, "an alias refers to the node that contains it")
@@ -271,7 +291,7 @@ class _Builder:
 
     def _too_big(self, node: yaml.Node, path: Path, message: str) -> None:
         line, col = _pos(node)
-        raise _TooBig(SpecIssue(self.file, line, col, dotted(path), message))
+        raise _TooBig(SpecIssue(self.file, line, col, shown_path(path), message))
 
     def _find_duplicates(self, node: yaml.MappingNode, path: Path) -> None:
         seen: dict[str, yaml.Node] = {}
@@ -281,24 +301,44 @@ class _Builder:
             first = seen.setdefault(key_node.value, key_node)
             if first is not key_node:
                 line, _col = _pos(first)
-                message = f"duplicate key '{key_node.value}' (first given on line {line})"
+                message = f"duplicate key {shown_key(key_node.value)} (first given on line {line})"
                 self._issue(key_node, (*path, key_node.value), message)
 
     def _key(self, node: yaml.Node, path: Path) -> str | None:
         if isinstance(node, yaml.ScalarNode):
-            return str(node.value)
+            return self._no_control(node, path, str(node.value))
         self._issue(node, path, "a mapping key must be a plain value, not a list or mapping")
         return None
 
     def _scalar(self, node: yaml.Node, path: Path) -> Any:
         if node.tag == _TIMESTAMP:
             return str(node.value)
+        most = self.bounds.number_digits
+        if node.tag in _NUMBERS and len(re.findall(r"[0-9a-fA-F]", node.value)) > most:
+            # before Python reads it: past 4,300 digits int() raises, and no AWS field
+            # takes a number this long
+            self._issue(node, path, f"a number of more than {most} digits: quote it if it is text")
+            return None
         try:
-            return self.loader.construct_object(node, deep=True)
+            value = self.loader.construct_object(node, deep=True)
         except yaml.constructor.ConstructorError as err:
             self._issue(node, path, f"invalid value: {err.problem}")
             return None
+        except ValueError:  # a value PyYAML's resolver took for a number Python cannot read
+            self._issue(node, path, "invalid value: not a number Python can read; quote it")
+            return None
+        return self._no_control(node, path, value) if isinstance(value, str) else value
+
+    def _no_control(self, node: yaml.Node, path: Path, text: str) -> str | None:
+        """Text without control characters: an escape ("\\0") can write what the raw text
+        may not hold."""
+        found = CONTROL.search(text)
+        if found is None:
+            return text
+        message = f"holds a control character (U+{ord(found.group()):04X}): remove it"
+        self._issue(node, path, message)
+        return None
 
     def _issue(self, node: yaml.Node, path: Path, message: str) -> None:
         line, col = _pos(node)
-        self.issues.append(SpecIssue(self.file, line, col, dotted(path), message))
+        self.issues.append(SpecIssue(self.file, line, col, shown_path(path), message))

@@ -32,12 +32,12 @@ from controller.errors import SpecError, SpecIssue
 from controller.fields import schema_dir, schema_for, snake
 from controller.model import Resource as Desired
 from controller.specs.claims import name_claims
-from controller.specs.credentials import credential_issues
+from controller.specs.credentials import credential_issues, shown_path
 from controller.specs.defaults import fill_defaults
-from controller.specs.document import Document, Path, dotted
+from controller.specs.document import Document, Path
 from controller.specs.expand import expand_document, stack_policies
 from controller.specs.guardrails import exception_problems, guardrail_issues
-from controller.specs.load import collect_documents
+from controller.specs.load import Tally, collect_documents
 from controller.specs.messages import explain
 
 API_VERSION = "plumb/v1"
@@ -59,9 +59,12 @@ def load_and_validate(
     roots = [root] if isinstance(root, str | FsPath) else list(dict.fromkeys(root))
     docs: list[Document] = []
     issues: list[SpecIssue] = []
+    tally = Tally()
     for one in roots:
-        found, problems = collect_documents(one, shown_as)
+        found, problems = collect_documents(one, shown_as, tally)
         docs, issues = docs + found, issues + problems
+        if tally.exceeded:  # past a bound of the whole set: refused as one, unvalidated
+            raise SpecError(issues)
     valid: list[Document] = []
     if docs or not issues:
         try:
@@ -110,7 +113,7 @@ def validate(docs: Sequence[Document], where: str = "") -> list[Document]:
 
 def _issue(doc: Document, path: Path, message: str) -> SpecIssue:
     line, column = doc.position(path)
-    return SpecIssue(doc.file, line, column, dotted(path), message)
+    return SpecIssue(doc.file, line, column, shown_path(path), message)
 
 
 def _is_composition(kind: str) -> bool:
@@ -234,12 +237,13 @@ def _with_credentials(doc: Document, found: list[SpecIssue]) -> list[SpecIssue]:
     """Issues for every string shaped like a credential, anywhere in the document. A kind's
     own word on a secret at that place is the more precise and stays; any other issue there
     (a pattern the value breaks) is less important than the leak and gives way to it."""
-    leaks = {
-        dotted(path): _issue(doc, path, message) for path, message in credential_issues(doc.body)
-    }
+    found_at = (_issue(doc, leak.path, leak.message) for leak in credential_issues(doc.body))
+    # a key and its value both shaped like a credential: one place, said once
+    leaks = list({(i.path, i.line, i.column): i for i in found_at}.values())
+    at = {i.path for i in leaks}
     known = {i.path for i in found if "secret" in i.message or "credential" in i.message}
-    kept = [i for i in found if i.path not in leaks or i.path in known]
-    return [*kept, *(i for p, i in leaks.items() if p not in known)]
+    kept = [i for i in found if i.path not in at or i.path in known]
+    return [*kept, *(i for i in leaks if i.path not in known)]
 
 
 # -- across documents -----------------------------------------------------------------

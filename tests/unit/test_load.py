@@ -262,10 +262,10 @@ def test_a_merge_of_a_plain_value_is_an_error(specs: Path) -> None:
     assert "merge key (<<) takes a mapping" in issue.message and issue.line == 1
 
 
-def test_nesting_past_forty_levels_is_refused(specs: Path) -> None:
+def test_nesting_past_thirty_two_levels_is_refused(specs: Path) -> None:
     write(specs, "deep.yaml", "x: " + "[" * 60 + "]" * 60 + "\n")
     (issue,) = issues_of("specs")
-    assert "nested more than 40 levels deep" in issue.message
+    assert "nested more than 32 levels deep" in issue.message
 
 
 def test_an_oversized_file_is_refused_before_it_is_parsed(specs: Path) -> None:
