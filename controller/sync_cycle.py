@@ -22,6 +22,7 @@ from controller.git_urls import public_url
 from controller.plan import PlanOptions
 from controller.runner import Runner
 from controller.source import Commit, UnverifiedCommit, checkout, fetch, spec_folder
+from controller.specs.bounds import error_lines
 from controller.verbs import converge_shared
 
 OK, ERROR = 0, 1
@@ -52,7 +53,7 @@ def do_sync(
     except Exception as err:  # any reason to refuse the head: not fetched, unsigned, invalid
         if isinstance(err, UnverifiedCommit):
             commit = err.commit
-        errors = list(map(str, getattr(err, "issues", None) or [err]))
+        errors = error_lines(getattr(err, "issues", None) or [err])  # 100,000 or not: bounded
         _refuse(runner, console, trigger, source, commit, errors, asked_by)
         desired = _in_force(runner, console, repo, branch, path, source, workdir)
         if desired is None:
