@@ -151,3 +151,12 @@ def tagging(tag: str, untag: str, arns: tuple[str, ...]) -> tuple[Scope, Scope]:
     """A name-scoped kind's tag writes: a tag call sets plumb:stack (at create) to a stack
     in scope only; an untag call never removes plumb:stack or plumb:id."""
     return Scope((tag,), arns, ("retags-to-own",)), Scope((untag,), arns, ("keeps-ownership",))
+
+
+def but(actions: tuple[str, ...], *left_out: str) -> tuple[str, ...]:
+    """`actions` without `left_out` (the reads IAM cannot scope, the tag calls scoped on
+    their own); naming one `actions` lacks is a mistake, found at import."""
+    missing = sorted(set(left_out) - set(actions))
+    if missing:
+        raise ValueError(f"not among the actions: {missing}")
+    return tuple(a for a in actions if a not in left_out)

@@ -15,7 +15,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from controller.context import Context
-from controller.iam_scope import Scope
+from controller.iam_scope import Scope, but
 from controller.model import TAG_ID, Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
@@ -64,7 +64,7 @@ class Bucket(BaseReconciler):
         "s3:GetBucketPolicy",
         "s3:PutBucketPolicy",
     )
-    iam_scopes = (Scope(iam_actions[1:], ("arn:{partition}:s3:::{name}",)),)
+    iam_scopes = (Scope(but(iam_actions, "s3:ListAllMyBuckets"), ("arn:{partition}:s3:::{name}",)),)
     name_scope = "global"
     stateful = True
     not_found_codes = frozenset({"NoSuchBucket"})

@@ -22,7 +22,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from controller.context import Context
-from controller.iam_scope import Scope, arn, tagging
+from controller.iam_scope import Scope, arn, but, tagging
 from controller.model import TAG_ID, Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
@@ -51,7 +51,7 @@ class CacheSubnetGroup(BaseReconciler):
         *CACHE_TAGS,
     )
     iam_scopes = (
-        Scope(iam_actions[1:4], (_GROUP,)),
+        Scope(but(iam_actions, "elasticache:DescribeCacheSubnetGroups", *CACHE_TAGS), (_GROUP,)),
         *tagging("elasticache:AddTagsToResource", "elasticache:RemoveTagsFromResource", (_GROUP,)),
     )
     service = "elasticache"

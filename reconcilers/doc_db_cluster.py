@@ -87,7 +87,14 @@ class DocDbCluster(DocDbKind):
         Scope(("rds:ModifyDBCluster",), (_CLUSTER, *_USED)),
         Scope(("rds:DeleteDBCluster",), (_CLUSTER, arn("rds", "cluster-snapshot:{name}-final-*"))),
         *tagging("rds:AddTagsToResource", "rds:RemoveTagsFromResource", (_CLUSTER,)),
-        Scope(iam_actions[-3:], (arn("secretsmanager", "secret:rds!cluster-*"),)),
+        Scope(
+            (
+                "secretsmanager:CreateSecret",
+                "secretsmanager:RotateSecret",
+                "secretsmanager:TagResource",
+            ),
+            (arn("secretsmanager", "secret:rds!cluster-*"),),
+        ),
     )
     service_linked_roles = ("rds.amazonaws.com",)
     stateful = True

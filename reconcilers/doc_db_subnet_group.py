@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from controller.context import Context
-from controller.iam_scope import Scope, arn, tagging
+from controller.iam_scope import Scope, arn, but, tagging
 from controller.model import Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
@@ -54,7 +54,7 @@ class DocDbSubnetGroup(DocDbKind):
         *DOCDB_TAGS,
     )
     iam_scopes = (
-        Scope(iam_actions[1:4], (_GROUP,)),
+        Scope(but(iam_actions, "rds:DescribeDBSubnetGroups", *DOCDB_TAGS), (_GROUP,)),
         *tagging("rds:AddTagsToResource", "rds:RemoveTagsFromResource", (_GROUP,)),
     )
     describe_op, list_key = "describe_db_subnet_groups", "DBSubnetGroups"

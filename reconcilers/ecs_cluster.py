@@ -24,7 +24,7 @@ from typing import Any
 
 from controller.context import Context
 from controller.errors import ERR_CREATE, TerminalError
-from controller.iam_scope import Scope, arn, tagging
+from controller.iam_scope import Scope, arn, but, tagging
 from controller.model import TAG_ID, Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
@@ -79,7 +79,7 @@ class EcsCluster(BaseReconciler):
         *ECS_TAGS,
     )
     iam_scopes = (
-        Scope(iam_actions[2:5], (_CLUSTER,)),
+        Scope(but(iam_actions, "ecs:ListClusters", "ecs:DescribeClusters", *ECS_TAGS), (_CLUSTER,)),
         *tagging("ecs:TagResource", "ecs:UntagResource", (_CLUSTER,)),
     )
     service_linked_roles = ("ecs.amazonaws.com",)

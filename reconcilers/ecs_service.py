@@ -34,7 +34,7 @@ from botocore.exceptions import ClientError
 from controller.context import Context
 from controller.errors import TransientError
 from controller.fields import schema_defaults
-from controller.iam_scope import Scope, arn, tagging
+from controller.iam_scope import Scope, arn, but, tagging
 from controller.model import TAG_ID, Diff, Observed, Resource
 from controller.retry_guard import client_token
 from reconcilers import _fixtures as fixtures
@@ -76,7 +76,17 @@ class EcsService(BaseReconciler):
         *ECS_TAGS,
     )
     iam_scopes = (
-        Scope(iam_actions[4:7], (_SERVICE,)),
+        Scope(
+            but(
+                iam_actions,
+                "ecs:ListClusters",
+                "ecs:DescribeClusters",
+                "ecs:ListServices",
+                "ecs:DescribeServices",
+                *ECS_TAGS,
+            ),
+            (_SERVICE,),
+        ),
         *tagging("ecs:TagResource", "ecs:UntagResource", (_SERVICE,)),
     )
     service_linked_roles = ("ecs.amazonaws.com",)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from controller.context import Context
-from controller.iam_scope import Scope
+from controller.iam_scope import Scope, but
 from controller.model import Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
@@ -47,8 +47,18 @@ class InternetGateway(Ec2Kind):
     )
     iam_scopes = (
         Scope(("ec2:CreateInternetGateway",), (ec2_arn("internet-gateway"),), ("created",)),
-        Scope(iam_actions[2:5], (ec2_arn("internet-gateway"),), ("owned",)),
-        Scope(iam_actions[2:4], (ec2_arn("vpc"),), ("owned",)),
+        Scope(
+            but(
+                iam_actions, "ec2:DescribeInternetGateways", "ec2:CreateInternetGateway", *EC2_TAGS
+            ),
+            (ec2_arn("internet-gateway"),),
+            ("owned",),
+        ),
+        Scope(
+            ("ec2:AttachInternetGateway", "ec2:DetachInternetGateway"),
+            (ec2_arn("vpc"),),
+            ("owned",),
+        ),
         *tag_scopes("internet-gateway", "CreateInternetGateway"),
     )
     describe_op, list_key = "describe_internet_gateways", "InternetGateways"

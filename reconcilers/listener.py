@@ -61,7 +61,10 @@ class Listener(ElbKind):
     )
     iam_scopes = (
         Scope(("elasticloadbalancing:CreateListener",), (_LB,)),
-        Scope(iam_actions[2:4], (_LISTENER,)),
+        Scope(
+            ("elasticloadbalancing:ModifyListener", "elasticloadbalancing:DeleteListener"),
+            (_LISTENER,),
+        ),
         *tagging("elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags", (_LISTENER,)),
     )
     identity = ("loadBalancerArn", "port")

@@ -26,7 +26,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from controller.context import Context
-from controller.iam_scope import Scope, arn, tagging
+from controller.iam_scope import Scope, arn, but, tagging
 from controller.model import Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
@@ -75,7 +75,10 @@ class LoadBalancer(ElbKind):
         *ELB_SHARED,
     )
     iam_scopes = (
-        Scope(iam_actions[:2] + iam_actions[3:6], (_LB,)),
+        Scope(
+            but(iam_actions, "elasticloadbalancing:DescribeLoadBalancerAttributes", *ELB_SHARED),
+            (_LB,),
+        ),
         *tagging("elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags", (_LB,)),
     )
     service_linked_roles = ("elasticloadbalancing.amazonaws.com",)

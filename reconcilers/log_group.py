@@ -24,7 +24,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from controller.context import Context
-from controller.iam_scope import Scope, arn, tagging
+from controller.iam_scope import Scope, arn, but, tagging
 from controller.model import TAG_ID, Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
@@ -54,7 +54,10 @@ class LogGroup(BaseReconciler):
         "logs:UntagResource",
     )
     iam_scopes = (
-        Scope(iam_actions[1:6], _GROUP),
+        Scope(
+            but(iam_actions, "logs:DescribeLogGroups", "logs:TagResource", "logs:UntagResource"),
+            _GROUP,
+        ),
         *tagging("logs:TagResource", "logs:UntagResource", _GROUP),
     )
     service = "logs"

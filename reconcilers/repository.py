@@ -30,7 +30,7 @@ from botocore.exceptions import ClientError
 from controller.context import Context
 from controller.errors import ERR_DELETE, TerminalError
 from controller.fields import schema_defaults
-from controller.iam_scope import Scope, arn, tagging
+from controller.iam_scope import Scope, arn, but, tagging
 from controller.model import TAG_ID, Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
@@ -84,7 +84,10 @@ class Repository(BaseReconciler):
         "ecr:UntagResource",
     )
     iam_scopes = (
-        Scope(iam_actions[1:9], (_REPOSITORY,)),
+        Scope(
+            but(iam_actions, "ecr:DescribeRepositories", "ecr:TagResource", "ecr:UntagResource"),
+            (_REPOSITORY,),
+        ),
         *tagging("ecr:TagResource", "ecr:UntagResource", (_REPOSITORY,)),
     )
     service = "ecr"

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from controller.context import Context
-from controller.iam_scope import Scope
+from controller.iam_scope import Scope, but
 from controller.model import Diff, Observed, Resource
 from controller.retry_guard import client_token
 from reconcilers import _fixtures as fixtures
@@ -74,8 +74,20 @@ class RouteTable(Ec2Kind):
     iam_scopes = (
         Scope(("ec2:CreateRouteTable",), (ec2_arn("route-table"),), ("created",)),
         Scope(("ec2:CreateRouteTable",), (ec2_arn("vpc"),), ("owned",)),
-        Scope(iam_actions[2:9], (ec2_arn("route-table"),), ("owned",)),
-        Scope(iam_actions[6:9], (ec2_arn("subnet"),), ("owned",)),
+        Scope(
+            but(iam_actions, "ec2:DescribeRouteTables", "ec2:CreateRouteTable", *EC2_TAGS),
+            (ec2_arn("route-table"),),
+            ("owned",),
+        ),
+        Scope(
+            (
+                "ec2:AssociateRouteTable",
+                "ec2:DisassociateRouteTable",
+                "ec2:ReplaceRouteTableAssociation",
+            ),
+            (ec2_arn("subnet"),),
+            ("owned",),
+        ),
         *tag_scopes("route-table", "CreateRouteTable"),
     )
     describe_op, list_key, id_key = "describe_route_tables", "RouteTables", "RouteTableId"

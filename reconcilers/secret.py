@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 from controller.context import Context
 from controller.diff import diff as diff_of
 from controller.errors import ERR_CREATE, TerminalError
-from controller.iam_scope import Scope, arn, tagging
+from controller.iam_scope import Scope, arn, but, tagging
 from controller.model import TAG_ID, TAG_STACK, Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
@@ -51,7 +51,15 @@ class Secret(BaseReconciler):
         "secretsmanager:UntagResource",
     )
     iam_scopes = (
-        Scope(iam_actions[1:6], (_SECRET,)),
+        Scope(
+            but(
+                iam_actions,
+                "secretsmanager:ListSecrets",
+                "secretsmanager:TagResource",
+                "secretsmanager:UntagResource",
+            ),
+            (_SECRET,),
+        ),
         *tagging("secretsmanager:TagResource", "secretsmanager:UntagResource", (_SECRET,)),
     )
     not_found_codes = frozenset({_NOT_FOUND})

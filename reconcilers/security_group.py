@@ -20,7 +20,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from controller.context import Context
-from controller.iam_scope import Scope
+from controller.iam_scope import Scope, but
 from controller.model import Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
@@ -70,9 +70,16 @@ class SecurityGroup(Ec2Kind):
     iam_scopes = (
         Scope(("ec2:CreateSecurityGroup",), (ec2_arn("security-group"),), ("created",)),
         Scope(("ec2:CreateSecurityGroup",), (ec2_arn("vpc"),), ("owned",)),
-        Scope(iam_actions[2:7], (ec2_arn("security-group"),), ("owned",)),
+        Scope(
+            but(iam_actions, "ec2:DescribeSecurityGroups", "ec2:CreateSecurityGroup", *EC2_TAGS),
+            (ec2_arn("security-group"),),
+            ("owned",),
+        ),
         # A rule is a new resource of the group the statement above holds to its owner.
-        Scope(iam_actions[3:5], (ec2_arn("security-group-rule"),)),
+        Scope(
+            ("ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupEgress"),
+            (ec2_arn("security-group-rule"),),
+        ),
         *tag_scopes("security-group", "CreateSecurityGroup"),
     )
     name_scope = ""

@@ -24,7 +24,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from controller.context import Context
-from controller.iam_scope import Scope, arn, tagging
+from controller.iam_scope import Scope, arn, but, tagging
 from controller.model import Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
@@ -78,7 +78,15 @@ class TargetGroup(ElbKind):
         *ELB_SHARED,
     )
     iam_scopes = (
-        Scope(iam_actions[2:6], (_TG,)),
+        Scope(
+            but(
+                iam_actions,
+                "elasticloadbalancing:DescribeTargetGroups",
+                "elasticloadbalancing:DescribeTargetGroupAttributes",
+                *ELB_SHARED,
+            ),
+            (_TG,),
+        ),
         *tagging("elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags", (_TG,)),
     )
     requires = ("Vpc",)
