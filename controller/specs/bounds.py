@@ -46,6 +46,7 @@ ENV = {
 # of more than 4,300 digits.
 _CEILING = {"depth": 100, "number_digits": 4_000}
 _ANY = 1_000_000_000
+LINE = 1_000  # characters of one error line, printed or recorded
 
 
 def limits(env: Mapping[str, str] = os.environ) -> Limits:
@@ -77,7 +78,13 @@ def shown_issues(issues: Sequence[object]) -> tuple[list[str], str]:
     most = limits().errors
     more = len(issues) - most
     tail = f"… and {more:,} more errors (PLUMB_MAX_ERRORS shows more)" if more > 0 else ""
-    return [str(issue) for issue in issues[:most]], tail
+    return [_clipped(str(issue)) for issue in issues[:most]], tail
+
+
+def _clipped(line: str) -> str:
+    """A line of at most LINE characters: a key of a hundred thousand is quoted by the
+    messages that name it (unknown field '...'), and in its path."""
+    return line if len(line) <= LINE else f"{line[: LINE - 40]}… ({len(line):,} characters)"
 
 
 def error_lines(issues: Sequence[object]) -> list[str]:

@@ -3,6 +3,7 @@ traceback, a short output and a quick answer, for validate, plan and apply alike
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -109,6 +110,15 @@ def test_errors_past_fifty_are_counted_not_printed(tmp_path: Path) -> None:
     assert len([line for line in lines if line.startswith("error:")]) == 50
     assert "… and 250 more errors (PLUMB_MAX_ERRORS shows more)" in lines
     assert lines[-1] == "300 errors; nothing was changed."
+
+
+def test_a_huge_key_makes_no_huge_line(tmp_path: Path) -> None:
+    key = "k" * 200_000
+    long_key = f"spec:\n  ? {key}\n  : 1\n"  # an explicit key: a plain one stops at 1,024
+    folder = specs_with(tmp_path, env=EXAMPLE.replace("spec:\n", long_key, 1))
+    [line] = refused(tmp_path, folder, "validate")
+    assert "env.yaml:10:5: spec.kkkk" in line and len(line) <= 1_010, len(line)
+    assert re.search(r"… \(400,\d{3} characters\)$", line), line[-60:]  # key and message
 
 
 def test_every_bound_can_be_set_by_its_variable(tmp_path: Path) -> None:
