@@ -4,7 +4,9 @@ A token (PLUMB_GIT_TOKEN, or the one a repository URL carried) reaches git only 
 environment of the git process: a small askpass script, written for the call into a folder of
 its own (0700) and removed after it, prints it from that environment when git asks for a
 password. It is never on a command line (any user of the host can read those) and never in a
-file. git's own credential helpers are asked first, as always: plumb does not disable them.
+file. Without a token, git's own credential helpers answer as always. With one, they are left
+out of that fetch (an empty credential.helper, set through the environment): a helper would
+answer before the token, or store it after a successful fetch, in ~/.git-credentials say.
 """
 
 from __future__ import annotations
@@ -45,6 +47,19 @@ def git_environment() -> dict[str, str]:
     return {**env, **GIT_SETTINGS}
 
 
+def _without_helpers(env: dict[str, str]) -> dict[str, str]:
+    """`env` plus git configuration (GIT_CONFIG_COUNT, after any already there) that empties
+    the list of credential helpers for this git process only."""
+    count = env.get("GIT_CONFIG_COUNT", "0")
+    n = int(count) if count.isdigit() else 0
+    return {
+        **env,
+        "GIT_CONFIG_COUNT": str(n + 1),
+        f"GIT_CONFIG_KEY_{n}": "credential.helper",
+        f"GIT_CONFIG_VALUE_{n}": "",
+    }
+
+
 def user_for(host: str) -> str:
     """The user name a host expects beside a token, unless PLUMB_GIT_USER names another."""
     if os.environ.get(USER_ENV):
@@ -76,6 +91,7 @@ def fetch_environment(url: RepoUrl, folder: Path) -> Iterator[dict[str, str]]:
         with os.fdopen(handle, "w") as out:
             out.write(ASKPASS)
         user = url.user or user_for(url.host)
-        yield {**env, "GIT_ASKPASS": str(script), ASKPASS_USER: user, ASKPASS_TOKEN: token}
+        env.update({"GIT_ASKPASS": str(script), ASKPASS_USER: user, ASKPASS_TOKEN: token})
+        yield _without_helpers(env)
     finally:
         shutil.rmtree(home, ignore_errors=True)

@@ -124,6 +124,29 @@ def test_plumb_git_token_reaches_git_through_askpass_never_its_command_line(
     assert not list((workdir / ".plumb" / "checkouts").glob(".askpass-*")), "removed after"
 
 
+def test_a_token_plumb_is_given_is_never_stored_by_a_credential_helper(
+    cli: Cli, workdir: Path, git_server: GitServer
+) -> None:
+    stored = workdir / "git-credentials"
+    git_server.config.write_text(f"[credential]\n\thelper = store --file={stored}\n")
+    git_server.accept = True  # git keeps an accepted credential with its helpers
+    cli.env["PLUMB_GIT_TOKEN"] = SECRET
+    cli("sync", "--repo", f"https://127.0.0.1:{git_server.port}/org/specs.git", check=1)
+    assert git_server.basic() == f"x-access-token:{SECRET}"
+    assert not stored.exists() or SECRET not in stored.read_text()
+
+
+def test_without_a_token_gits_credential_helpers_answer(
+    cli: Cli, workdir: Path, git_server: GitServer
+) -> None:
+    stored = workdir / "git-credentials"
+    stored.write_text(f"https://helper-user:helper-pass@127.0.0.1:{git_server.port}\n")
+    git_server.config.write_text(f"[credential]\n\thelper = store --file={stored}\n")
+    cli.env.pop("PLUMB_GIT_TOKEN", None)
+    cli("sync", "--repo", f"https://127.0.0.1:{git_server.port}/org/specs.git", check=1)
+    assert git_server.basic() == "helper-user:helper-pass"
+
+
 def test_a_commit_that_cannot_be_written_out_leaves_no_staging_folder(
     cli: Cli, workdir: Path
 ) -> None:
@@ -150,11 +173,14 @@ def _sqlite(cli: Cli) -> Iterator[sqlite3.Connection]:
 
 @dataclass
 class GitServer:
-    """An https git host that asks for a password on every request and never accepts one:
-    what it was sent is all a test needs."""
+    """An https git host that asks for a password: what it was sent is all a test needs. It
+    accepts any credential when told to (git then keeps it with its helpers), and answers
+    with no repository."""
 
-    port: int
+    port: int = 0
     seen: list[str] = field(default_factory=list)
+    accept: bool = False
+    config: Path = Path()  # the git configuration the CLI's git reads
 
     def basic(self) -> str:
         sent = [h.removeprefix("Basic ") for h in self.seen if h.startswith("Basic ")]
@@ -164,12 +190,13 @@ class GitServer:
 
 @pytest.fixture
 def git_server(cli: Cli, tmp_path: Path) -> Iterator[GitServer]:
-    seen: list[str] = []
+    host = GitServer(config=tmp_path / "gitconfig")
 
     class Asks(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            seen.append(self.headers.get("Authorization", ""))
-            self.send_response(401)
+            sent = self.headers.get("Authorization", "")
+            host.seen.append(sent)
+            self.send_response(200 if sent and host.accept else 401)
             self.send_header("WWW-Authenticate", 'Basic realm="specs"')
             self.send_header("Content-Length", "0")
             self.end_headers()
@@ -184,8 +211,9 @@ def git_server(cli: Cli, tmp_path: Path) -> Iterator[GitServer]:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     # The test's git trusts the test's server; nothing of the host's git settings applies.
     cli.env.update({"GIT_SSL_NO_VERIFY": "1", "GIT_CONFIG_NOSYSTEM": "1"})
-    cli.env["GIT_CONFIG_GLOBAL"] = str(tmp_path / "no-gitconfig")
-    yield GitServer(server.server_address[1], seen)
+    cli.env["GIT_CONFIG_GLOBAL"] = str(host.config)
+    host.port = server.server_address[1]
+    yield host
     server.shutdown()
     server.server_close()
 

@@ -179,8 +179,13 @@ def test_a_token_in_the_url_wins_and_no_askpass_without_a_token(
     with fetch_environment(parse(f"https://bot:{SECRET}@git.example/a.git"), tmp_path) as env:
         assert _ask(env, "Username for 'https://git.example': ").stdout == "bot\n"
         assert _ask(env, "Password for 'https://bot@git.example': ").stdout == f"{SECRET}\n"
+    monkeypatch.setenv("GIT_CONFIG_COUNT", "1")  # a setting of the user's own stays
+    with fetch_environment(parse(f"https://bot:{SECRET}@git.example/a.git"), tmp_path) as env:
+        assert env["GIT_CONFIG_COUNT"] == "2" and env["GIT_CONFIG_KEY_1"] == "credential.helper"
+        assert env["GIT_CONFIG_VALUE_1"] == "", "no helper answers before the token or keeps it"
     monkeypatch.delenv(git_credentials.TOKEN_ENV)
     with fetch_environment(parse("https://git.example/a.git"), tmp_path) as env:
         assert "GIT_ASKPASS" not in env, "git's own credential helpers answer"
+        assert env["GIT_CONFIG_COUNT"] == "1"
     with fetch_environment(parse("git@git.example:a.git"), tmp_path) as env:
         assert "GIT_ASKPASS" not in env, "a token is for https only"
