@@ -21,6 +21,7 @@ class Limits:
     """Each field is a bound; ENV names the variable that overrides it."""
 
     file_bytes: int = 1_000_000
+    total_bytes: int = 10_000_000  # all files of one validation together
     file_documents: int = 100
     documents: int = 1_000  # all files of one validation together: a commit, a run
     files: int = 1_000
@@ -32,6 +33,7 @@ class Limits:
 
 ENV = {
     "file_bytes": "PLUMB_MAX_FILE_BYTES",
+    "total_bytes": "PLUMB_MAX_TOTAL_BYTES",
     "file_documents": "PLUMB_MAX_FILE_DOCUMENTS",
     "documents": "PLUMB_MAX_DOCUMENTS",
     "files": "PLUMB_MAX_FILES",

@@ -143,6 +143,14 @@ def _load_file(path: FsPath, file: str, tally: Tally) -> tuple[list[Document], l
                 "split it, one environment per file"
             )
             return [], [SpecIssue(file, 0, 0, "", message)]
+        tally.bytes += size
+        if tally.bytes > tally.limits.total_bytes:
+            tally.exceeded = True
+            message = (
+                f"more than {tally.limits.total_bytes:,} bytes of specs to validate together: "
+                "validate fewer at a time, or raise PLUMB_MAX_TOTAL_BYTES"
+            )
+            return [], [SpecIssue(file, 0, 0, "", message)]
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as err:
         return [], [SpecIssue(file, 1, 1, "", f"not UTF-8 text ({err.reason})")]

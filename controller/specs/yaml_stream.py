@@ -31,6 +31,7 @@ class Tally:
 
     limits: Limits = field(default_factory=limits)
     files: int = 0
+    bytes: int = 0
     documents: int = 0
     exceeded: bool = False  # a bound of the whole validation was passed: read no further
 

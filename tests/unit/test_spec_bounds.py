@@ -130,6 +130,8 @@ def test_every_bound_can_be_set_by_its_variable(tmp_path: Path) -> None:
     assert "b.yaml:2:1: more than 2 documents to validate together" in line
     [line] = refused(tmp_path, folder, "validate", PLUMB_MAX_FILES="1")
     assert "more than 1 spec files to validate together" in line
+    [line] = refused(tmp_path, folder, "validate", PLUMB_MAX_TOTAL_BYTES="4000")
+    assert "b.yaml: more than 4,000 bytes of specs to validate together" in line
     for variable, value, says in [
         ("PLUMB_MAX_DEPTH", "2", "nested more than 2 levels deep"),
         ("PLUMB_MAX_NUMBER_DIGITS", "3", "a number of more than 3 digits"),
