@@ -92,6 +92,6 @@ def fetch_environment(url: RepoUrl, folder: Path) -> Iterator[dict[str, str]]:
             out.write(ASKPASS)
         user = url.user or user_for(url.host)
         env.update({"GIT_ASKPASS": str(script), ASKPASS_USER: user, ASKPASS_TOKEN: token})
-        yield _without_helpers(env)
+        yield _without_helpers(env) if token else env  # a user name alone: helpers answer
     finally:
         shutil.rmtree(home, ignore_errors=True)

@@ -187,5 +187,8 @@ def test_a_token_in_the_url_wins_and_no_askpass_without_a_token(
     with fetch_environment(parse("https://git.example/a.git"), tmp_path) as env:
         assert "GIT_ASKPASS" not in env, "git's own credential helpers answer"
         assert env["GIT_CONFIG_COUNT"] == "1"
+    with fetch_environment(parse("https://alice@git.example/a.git"), tmp_path) as env:
+        assert _ask(env, "Username for 'https://git.example': ").stdout == "alice\n"
+        assert env["GIT_CONFIG_COUNT"] == "1", "a helper may hold alice's password"
     with fetch_environment(parse("git@git.example:a.git"), tmp_path) as env:
         assert "GIT_ASKPASS" not in env, "a token is for https only"
