@@ -225,6 +225,8 @@ def _scoped_statements(grants: Grants) -> list[dict[str, Any]]:
 
 
 def _condition_word(condition: dict[str, Any]) -> str:
+    if "StringLikeIfExists" in condition:
+        return "retags"
     keys = " ".join(k for inner in condition.values() for k in inner)
     for word, marker in (
         ("bounded", "PermissionsBoundary"),
