@@ -49,6 +49,7 @@ from controller.errors import PlumbError
     "--boundary",
     "print_boundary",
     is_flag=True,
+    envvar="PLUMB_IAM_BOUNDARY",
     help="Print the permissions boundary for the roles plumb creates instead.",
 )
 @command
