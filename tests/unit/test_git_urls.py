@@ -192,3 +192,25 @@ def test_a_token_in_the_url_wins_and_no_askpass_without_a_token(
         assert env["GIT_CONFIG_COUNT"] == "1", "a helper may hold alice's password"
     with fetch_environment(parse("git@git.example:a.git"), tmp_path) as env:
         assert "GIT_ASKPASS" not in env, "a token is for https only"
+
+
+def test_the_source_module_refuses_them_itself(tmp_path: Path) -> None:
+    """Behind the CLI's check: a caller that hands source.py a bad value runs no git."""
+    from controller import source
+    from controller.errors import PlumbError
+
+    repo, pwned, work = tmp_path / "repo", tmp_path / "pwned", tmp_path / "checkouts"
+    git = ["git", "-C", str(repo), "-c", "user.name=A", "-c", "user.email=a@example.com"]
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "first"], check=True)
+    option = f"--upload-pack=touch {pwned};"
+    calls = [
+        lambda: source.checkout(str(repo), "main", option, work),
+        lambda: source.fetch(option, "main", work),
+        lambda: source.fetch(str(repo), option, work),
+        lambda: source.fetch(str(repo), "main", work, path="../x"),
+    ]
+    for call in calls:
+        with pytest.raises(PlumbError):
+            call()
+    assert not pwned.exists()
