@@ -145,17 +145,23 @@ def _detectors() -> tuple[_Plugin, ...]:
     second)."""
     import importlib
 
-    from detect_secrets.plugins.keyword import CONFIG_DENYLIST_REGEX_TO_GROUP
+    from detect_secrets.plugins import keyword
 
+    # Its config-file forms but `secret...: value` unquoted: an IAM action
+    # (secretsmanager:GetSecretValue) and a secret's ARN (...:secret:acme/prod/key) read so.
+    assigned = {
+        keyword.FOLLOWED_BY_EQUAL_SIGNS_REGEX: 5,
+        keyword.PRECEDED_BY_EQUAL_COMPARISON_SIGNS_QUOTES_REQUIRED_REGEX: 2,
+        keyword.FOLLOWED_BY_QUOTES_AND_SEMICOLON_REGEX: 3,
+        keyword.FOLLOWED_BY_COLON_QUOTES_REQUIRED_REGEX: 5,
+    }
     out: list[_Plugin] = []
     for name in _DETECT_SECRETS:
         module, cls = name.rsplit(".", 1)
         plugin = getattr(importlib.import_module(f"detect_secrets.plugins.{module}"), cls)()
         what = f"a secret ({plugin.secret_type}, by detect-secrets)"
-        if cls == "KeywordDetector":  # a value read as a config line: password=..., secret: ...
-            found = functools.partial(
-                plugin.analyze_string, denylist_regex_to_group=CONFIG_DENYLIST_REGEX_TO_GROUP
-            )
+        if cls == "KeywordDetector":  # a value read as a config line: password=..., "pwd": "..."
+            found = functools.partial(plugin.analyze_string, denylist_regex_to_group=assigned)
             out.append(_Plugin(what, found, (), True))
         else:
             out.append(_Plugin(what, plugin.analyze_string, tuple(plugin.denylist), False))

@@ -110,6 +110,8 @@ def test_ordinary_values_raise_no_false_alarm_beside_one_credential(tmp_path: Pa
         "Model": "anthropic.claude-3-5-sonnet-20240620-v1:0",
         "Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/acme-app:1.4.2",
         "Secret": "acme/prod/db-password",
+        "SecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:acme/prod/db-AbCdEf",
+        "Action": "secretsmanager:GetSecretValue",
         "Region": "APACSOUTHEAST",
         "Port": "https://registry.acme.example:8443/v2/app@sha256:abc",
         "Leak": "redis://:" + SECRET + "@cache.internal:6379",
