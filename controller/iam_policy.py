@@ -20,6 +20,7 @@ its ARNs and the condition keys of its scope (tests/unit/test_iam_scopes.py).
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
 import re
@@ -52,7 +53,25 @@ CONDITIONED = frozenset({"iam:PassRole", "iam:CreateServiceLinkedRole"})
 BOUNDARY_DENIED = ("iam:DeleteRolePermissionsBoundary",)
 SERVICE_LINKED = arn("iam", "role/aws-service-role/*", regional=False)
 
-Grants = dict[str, dict[str, set[str]]]  # condition (as JSON) -> action -> resources
+
+@dataclasses.dataclass
+class _Grant:
+    """Actions on resources under one condition: what becomes one or more statements."""
+
+    condition: dict[str, Any]
+    # "ec2:CreateAction" for the tag calls of creates; the creates of every kind share it.
+    create_key: str = ""
+    creates: set[str] = dataclasses.field(default_factory=set)
+    resources: dict[str, set[str]] = dataclasses.field(default_factory=dict)  # by action
+
+    def full_condition(self) -> dict[str, Any]:
+        if not self.create_key:
+            return self.condition
+        equals = {**self.condition.get("StringEquals", {}), self.create_key: sorted(self.creates)}
+        return dict(sorted({**self.condition, "StringEquals": equals}.items()))
+
+
+Grants = dict[str, _Grant]  # by condition, as JSON
 
 
 def kinds_for(names: Sequence[str] = ()) -> list[type[BaseReconciler]]:
@@ -117,18 +136,17 @@ def _unscoped(kind: type[BaseReconciler]) -> set[str]:
 
 
 def _add(grants: Grants, scope: Scope, kind: type[BaseReconciler], target: Target) -> None:
-    condition = conditions(scope, target, kind.passes_roles_to)
     # Tag calls of several creates share one statement: each create tags only what it makes.
-    creates = next((k for inner in condition.values() for k in inner if "CreateAction" in k), "")
-    if creates:
-        condition["StringEquals"][creates] = ["(creates)"]
-    key = json.dumps(condition, sort_keys=True)
-    if creates:
-        grants.setdefault(key, {}).setdefault(f"~{creates}", set()).update(scope.create_action)
+    plain = dataclasses.replace(scope, create_action=())
+    condition = conditions(plain, target, kind.passes_roles_to)
+    prefix = scope.actions[0].split(":", 1)[0]
+    create_key = f"{prefix}:CreateAction" if scope.create_action else ""
+    key = json.dumps([condition, create_key], sort_keys=True)
+    grant = grants.setdefault(key, _Grant(condition, create_key))
+    grant.creates.update(scope.create_action)
     resources = {r for template in scope.arns for r in render(template, kind.kind, target)}
-    by_action = grants.setdefault(key, {})
     for action in scope.actions:
-        by_action.setdefault(action, set()).update(resources)
+        grant.resources.setdefault(action, set()).update(resources)
 
 
 def check(kind: type[BaseReconciler]) -> None:
@@ -199,14 +217,9 @@ def _scoped_statements(grants: Grants) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
     for key in sorted(grants):
-        condition = json.loads(key)
-        for key_name, values in condition.get("StringEquals", {}).items():
-            if values == ["(creates)"]:
-                condition["StringEquals"][key_name] = sorted(grants[key][f"~{key_name}"])
+        condition = grants[key].full_condition()
         groups: dict[tuple[str, tuple[str, ...]], list[str]] = {}
-        for action, resources in grants[key].items():
-            if action.startswith("~"):
-                continue  # the creates a CreateAction condition names, placed above
+        for action, resources in grants[key].resources.items():
             service = action.split(":", 1)[0]
             groups.setdefault((service, tuple(sorted(resources))), []).append(action)
         for (service, resources), actions in sorted(groups.items()):

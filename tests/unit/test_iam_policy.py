@@ -13,8 +13,9 @@ import pytest
 from click.testing import CliRunner
 
 import reconcilers
-from controller import iam_policy
+from controller import iam_documents, iam_policy
 from controller.cli import main
+from controller.errors import PlumbError
 from controller.specs.expand import expand_all
 from controller.specs.validate import load_and_validate
 
@@ -183,3 +184,26 @@ def test_a_malformed_or_unconditioned_declaration_is_refused(
     monkeypatch.setattr(reconcilers.REGISTRY["Vpc"], "iam_actions", (action,))
     with pytest.raises(ValueError, match=action):
         iam_policy.build(["Vpc"])
+
+
+def _grants(statements: list[dict[str, Any]]) -> list[str]:
+    return sorted(
+        json.dumps([a, s["Resource"], s.get("Condition")], sort_keys=True)
+        for s in statements
+        for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    )
+
+
+def test_a_statement_too_large_for_one_policy_is_halved_by_its_actions() -> None:
+    whole = iam_policy.build()
+    policies = iam_documents.managed_policies(whole, limit=900)
+    assert len(policies) > 10 and all(iam_documents.size(p) <= 900 for p in policies)
+    assert _grants([s for p in policies for s in p["Statement"]]) == _grants(whole["Statement"])
+    for policy in policies:
+        sids = [s["Sid"] for s in policy["Statement"]]
+        assert len(sids) == len(set(sids)), sids
+
+
+def test_an_action_too_large_alone_is_a_plumb_error() -> None:
+    with pytest.raises(PlumbError, match="alone exceeds IAM's 100 characters"):
+        iam_documents.managed_policies(iam_policy.build(["Vpc"]), limit=100)
