@@ -114,7 +114,7 @@ def build_for(kinds: Sequence[type[BaseReconciler]], target: Target) -> dict[str
     linked = sorted({s for kind in kinds for s in kind.service_linked_roles})
     if linked:
         statements.append(_service_linked(linked, target))
-    if target.boundary and any(a.startswith("iam:") for a in _all_actions(kinds)):
+    if target.boundary and any("bounded" in s.when for k in kinds for s in k.iam_scopes):
         statements.append(
             {
                 "Sid": "KeepBoundaries",
@@ -124,10 +124,6 @@ def build_for(kinds: Sequence[type[BaseReconciler]], target: Target) -> dict[str
             }
         )
     return {"Version": VERSION, "Statement": statements}
-
-
-def _all_actions(kinds: Iterable[type[BaseReconciler]]) -> set[str]:
-    return {a for kind in kinds for a in kind.iam_actions}
 
 
 def _unscoped(kind: type[BaseReconciler]) -> set[str]:
