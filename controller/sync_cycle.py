@@ -138,7 +138,9 @@ def _in_force(
         commit = checkout(repo, branch, sha, workdir, path)
         desired = _desired(commit, path, source)
     except Exception as err:  # a fetch failing, or specs an older plumb accepted
-        console.print(f"[red]cannot load {sha[:12]}, the commit in force:[/red] {escape(str(err))}")
+        console.print(f"[red]cannot load {sha[:12]}, the commit in force:[/red]")
+        for line in error_lines(getattr(err, "issues", None) or [err]):  # bounded, as above
+            console.print(f"  {escape(line)}")
         return None
     _say(console, "keeping in force commit", commit)
     return desired
