@@ -9,7 +9,7 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY controller ./controller
 COPY reconcilers ./reconcilers
-COPY plumb_demo ./plumb_demo
+COPY plumb_embedded ./plumb_embedded
 COPY schemas ./schemas
 COPY specs ./specs
 RUN pip wheel --no-cache-dir --wheel-dir /wheels ".[postgres]"
@@ -44,7 +44,7 @@ WORKDIR /home/plumb
 # Only `plumb run` serves /healthz (on PLUMB_LISTEN, 127.0.0.1:8080 unless told): the check
 # asks it there and finds any other verb healthy. Standard library only, so no curl.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["python", "-m", "controller.healthcheck"]
+    CMD ["python", "-m", "controller.loop.healthcheck"]
 
 ENTRYPOINT ["tini", "--", "plumb"]
 CMD ["run"]

@@ -24,13 +24,13 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import event  # noqa: E402
 
-from controller.aws import is_read  # noqa: E402
+from controller.aws.clients import is_read  # noqa: E402
+from controller.cli.demo.drift import CHANGES  # noqa: E402
+from controller.cli.verbs import load_desired  # noqa: E402
 from controller.config import Settings  # noqa: E402
-from controller.embedded import EmbeddedAws  # noqa: E402
-from controller.plan import PlanOptions  # noqa: E402
-from controller.runner import Runner  # noqa: E402
-from controller.verbs import load_desired  # noqa: E402
-from plumb_demo.drift import CHANGES  # noqa: E402
+from controller.engine.plan import PlanOptions  # noqa: E402
+from controller.engine.runner import Runner  # noqa: E402
+from plumb_embedded.endpoint import EmbeddedAws  # noqa: E402
 
 
 def write_specs(folder: Path, n: int) -> Path:

@@ -1,5 +1,5 @@
 """`python -m controller` is the `plumb` command."""
 
-from controller.cli import main
+from controller.cli.main import main
 
 main()

@@ -152,7 +152,7 @@ class Observed:
     region: str = ""
     warnings: tuple[str, ...] = ()
     # Other resources carrying the same `plumb:id` (a create whose answer was lost and was
-    # sent again): the plan keeps the one in use and moves no link (controller/duplicates.py).
+    # sent again): the plan keeps the one in use and moves no link (controller/engine/twins.py).
     alternates: tuple[Observed, ...] = ()
 
     @property

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
-    from reconcilers.base import BaseReconciler
+    from controller.kinds.base import BaseReconciler
 
 R = TypeVar("R", bound="type[BaseReconciler]")
 

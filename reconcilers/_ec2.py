@@ -18,13 +18,13 @@ from typing import Any, ClassVar
 
 from botocore.exceptions import ClientError
 
-from controller.context import Context
+from controller.aws.context import Context
 from controller.errors import TransientError
-from controller.iam_scope import Scope, arn
+from controller.kinds.base import BaseReconciler
+from controller.kinds.errors import error_code, error_message
+from controller.kinds.iam_scope import Scope, arn
+from controller.kinds.tags import tag_delta, to_dict, to_list
 from controller.model import TAG_ID, Observed, Resource
-from reconcilers._errors import error_code, error_message
-from reconcilers._tags import tag_delta, to_dict, to_list
-from reconcilers.base import BaseReconciler
 
 Raw = Mapping[str, Any]
 # Every EC2 kind tags on create (TagSpecifications needs ec2:CreateTags too) and syncs tags.
@@ -72,7 +72,7 @@ class Ec2Kind(BaseReconciler):
 
     def _grouped(self, ctx: Context, items: Iterable[Raw]) -> dict[str, Observed]:
         """One Observed per logical id; the others carrying it ride along as alternates,
-        for the plan to keep the one in use (controller/duplicates.py)."""
+        for the plan to keep the one in use (controller/engine/twins.py)."""
         return {
             lid: with_alternates([self._to_observed(r, ctx, []) for r in group])
             for lid, group in owned_groups(ctx, items, self.id_key).items()

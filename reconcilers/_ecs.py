@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from reconcilers._tags import tag_delta, to_dict, to_list
+from controller.kinds.tags import tag_delta, to_dict, to_list
 
 # ECS asks for ecs:TagResource on a create that carries tags, as well as for tag syncs.
 TAG_ACTIONS = ("ecs:TagResource", "ecs:UntagResource")

@@ -14,9 +14,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from controller.context import Context
-from reconcilers._errors import error_code
-from reconcilers._tags import tag_delta, to_dict, to_list
+from controller.aws.context import Context
+from controller.kinds.errors import error_code
+from controller.kinds.tags import tag_delta, to_dict, to_list
 
 # A create that carries tags needs elasticache:AddTagsToResource as well.
 TAG_ACTIONS = (

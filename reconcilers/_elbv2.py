@@ -18,13 +18,13 @@ from typing import Any, ClassVar
 
 from botocore.exceptions import ClientError
 
-from controller.context import Context
+from controller.aws.context import Context
 from controller.errors import ERR_CREATE, TerminalError
-from controller.fields import schema_defaults
+from controller.kinds.base import BaseReconciler
+from controller.kinds.errors import error_code, error_message
+from controller.kinds.fields import schema_defaults
+from controller.kinds.tags import tag_delta, to_dict, to_list
 from controller.model import TAG_ID, Diff, Observed, Resource
-from reconcilers._errors import error_code, error_message
-from reconcilers._tags import tag_delta, to_dict, to_list
-from reconcilers.base import BaseReconciler
 
 Raw = Mapping[str, Any]
 TAG_BATCH = 20  # DescribeTags takes at most 20 resource ARNs per call

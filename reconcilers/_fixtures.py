@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from controller.context import Context
+from controller.aws.context import Context
 from controller.model import Resource
 
 STACK = "acme-prod"

@@ -14,14 +14,14 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from controller.context import Context
-from controller.iam_scope import Scope, but
+from controller.aws.context import Context
+from controller.kinds.base import BaseReconciler, Sample
+from controller.kinds.errors import error_code, ignoring
+from controller.kinds.iam_scope import Scope, but
+from controller.kinds.tags import to_dict, to_list, user_tags
 from controller.model import TAG_ID, Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
-from reconcilers._errors import error_code, ignoring
-from reconcilers._tags import to_dict, to_list, user_tags
-from reconcilers.base import BaseReconciler, Sample
 
 # The one lifecycle rule plumb writes; rules with other ids belong to someone else.
 RULE_ID = "plumb-expire"

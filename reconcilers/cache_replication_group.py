@@ -28,16 +28,16 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from controller.context import Context
+from controller.aws.context import Context
 from controller.errors import TransientError
-from controller.iam_scope import Scope, arn, tagging
+from controller.kinds.base import BaseReconciler, Sample
+from controller.kinds.errors import error_code, ignoring
+from controller.kinds.iam_scope import Scope, arn, tagging
 from controller.model import TAG_ID, Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
 from reconcilers._elasticache import TAG_ACTIONS as CACHE_TAGS
 from reconcilers._elasticache import Raw, candidates, read_tags, sync_tags
-from reconcilers._errors import error_code, ignoring
-from reconcilers.base import BaseReconciler, Sample
 
 DEFAULT_PORT = 6379
 DEFAULT_DESCRIPTION = "Managed by plumb"

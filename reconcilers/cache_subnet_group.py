@@ -10,7 +10,7 @@ What makes it risky, and where it is handled:
     is adopted (`_adopt`) instead of failing.
   - A group still used by a cache cluster cannot be deleted (CacheSubnetGroupInUse): that
     is transient, as the Redis group that used it may still be going away.
-moto 5.2.5 lacks DeleteCacheSubnetGroup and ModifyCacheSubnetGroup; controller/moto_compat/
+moto 5.2.5 lacks DeleteCacheSubnetGroup and ModifyCacheSubnetGroup; plumb_embedded/moto_compat/
 elasticache.py adds them.
 """
 
@@ -21,15 +21,15 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from controller.context import Context
-from controller.iam_scope import Scope, arn, but, tagging
+from controller.aws.context import Context
+from controller.kinds.base import BaseReconciler, Sample
+from controller.kinds.errors import error_code, ignoring
+from controller.kinds.iam_scope import Scope, arn, but, tagging
 from controller.model import TAG_ID, Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
 from reconcilers._elasticache import TAG_ACTIONS as CACHE_TAGS
 from reconcilers._elasticache import Raw, candidates, read_tags, sync_tags
-from reconcilers._errors import error_code, ignoring
-from reconcilers.base import BaseReconciler, Sample
 
 DEFAULT_DESCRIPTION = "Managed by plumb"
 _NOT_FOUND = "CacheSubnetGroupNotFoundFault"

@@ -29,17 +29,17 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from controller.context import Context
+from controller.aws.context import Context
 from controller.errors import ERR_DELETE, TerminalError
-from controller.iam_scope import Scope, arn, tagging
+from controller.kinds.base import Sample
+from controller.kinds.errors import error_code, ignoring
+from controller.kinds.iam_scope import Scope, arn, tagging
 from controller.model import Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
 from reconcilers._docdb import ENGINE, ENGINE_FILTER, DocDbKind, Raw, observed, sync_tags
 from reconcilers._docdb import TAG_ACTIONS as DOCDB_TAGS
 from reconcilers._ec2 import transient_on
-from reconcilers._errors import error_code, ignoring
-from reconcilers.base import Sample
 
 # Mirror the schema's defaults, for a resource made without schema defaults applied.
 DEFAULT_USERNAME = "plumbadmin"

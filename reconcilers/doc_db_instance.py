@@ -18,15 +18,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from controller.context import Context
-from controller.iam_scope import Scope, arn, tagging
+from controller.aws.context import Context
+from controller.kinds.base import Sample
+from controller.kinds.errors import ignoring
+from controller.kinds.iam_scope import Scope, arn, tagging
 from controller.model import Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
 from reconcilers._docdb import ENGINE, ENGINE_FILTER, DocDbKind, Raw, observed, sync_tags
 from reconcilers._docdb import TAG_ACTIONS as DOCDB_TAGS
-from reconcilers._errors import ignoring
-from reconcilers.base import Sample
 from reconcilers.doc_db_cluster import SAMPLE_ID, sample_network
 
 # Spec field -> ModifyDBInstance parameter, for the fields an update may change.

@@ -11,7 +11,7 @@ Risks and where they are handled:
   - CreateDBSubnetGroup takes no client token: the group is tagged in the create call, so
     an "already exists" after a lost answer is recognised by its `plumb:id` and adopted
     (`DocDbKind.create_or_adopt`); moto replaced the group instead, and is patched to
-    answer as AWS does (controller/moto_compat/docdb.py).
+    answer as AWS does (plumb_embedded/moto_compat/docdb.py).
   - ModifyDBSubnetGroup always takes the whole subnet list, so description and subnets
     are written in one call that carries the desired list.
   - A group a cluster still uses cannot be deleted (InvalidDBSubnetGroupStateFault): that
@@ -23,16 +23,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from controller.context import Context
-from controller.iam_scope import Scope, arn, but, tagging
+from controller.aws.context import Context
+from controller.kinds.base import Sample
+from controller.kinds.errors import ignoring
+from controller.kinds.iam_scope import Scope, arn, but, tagging
 from controller.model import Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
 from reconcilers._docdb import TAG_ACTIONS as DOCDB_TAGS
 from reconcilers._docdb import DocDbKind, Raw, observed, sync_tags
 from reconcilers._ec2 import transient_on
-from reconcilers._errors import ignoring
-from reconcilers.base import Sample
 
 # Mirrors the schema's default, for a resource made without schema defaults applied.
 DEFAULT_DESCRIPTION = "DocumentDB subnets, managed by plumb"

@@ -9,7 +9,7 @@ What makes a cluster risky, and where it is handled:
     create whose answer was lost is safe to repeat, and `create` checks the answer's tags:
     a cluster that does not carry this resource's `plumb:id` is someone else's and is
     refused, never taken over. (moto instead replaced the cluster, tags and all;
-    controller/moto_compat/ecs.py makes it answer as AWS does.)
+    plumb_embedded/moto_compat/ecs.py makes it answer as AWS does.)
   - A deleted cluster stays visible as INACTIVE for a while (moto keeps listing it): it
     counts as absent, and so does one DEPROVISIONING. A cluster still PROVISIONING (capacity
     providers being set up) is there but not ready.
@@ -22,16 +22,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from controller.context import Context
+from controller.aws.context import Context
 from controller.errors import ERR_CREATE, TerminalError
-from controller.iam_scope import Scope, arn, but, tagging
+from controller.kinds.base import BaseReconciler, Sample
+from controller.kinds.errors import ignoring
+from controller.kinds.iam_scope import Scope, arn, but, tagging
+from controller.kinds.tags import tag_delta, to_dict, to_list
 from controller.model import TAG_ID, Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
 from reconcilers._ecs import TAG_ACTIONS as ECS_TAGS
-from reconcilers._errors import ignoring
-from reconcilers._tags import tag_delta, to_dict, to_list
-from reconcilers.base import BaseReconciler, Sample
 
 INSIGHTS = "containerInsights"
 BATCH = 100  # DescribeClusters takes at most 100 clusters a call

@@ -9,7 +9,7 @@ What makes a service risky, and where it is handled:
   - A deleted service stays visible (DRAINING, then INACTIVE; moto keeps listing INACTIVE
     ones, MOTO.md row 36): anything not ACTIVE counts as absent.
   - A create whose answer was lost must not make a second service: CreateService gets the
-    create attempt's client token (`controller.retry_guard.client_token`, stable across
+    create attempt's client token (`controller.aws.retry_guard.client_token`, stable across
     every send of one attempt, new for the next), and a "not idempotent" answer for a
     service that carries our `plumb:id` adopts it (`adopt_own`). The model does not mark
     clientToken as an idempotency token, so the call is also guarded: after a lost answer
@@ -21,7 +21,7 @@ What makes a service risky, and where it is handled:
   - ready: the PRIMARY deployment's rollout has COMPLETED (or, reporting no state, the
     desired tasks run); otherwise ready=False with the rollout state as a warning.
 moto dropped the grace period, deploymentConfiguration and enableECSManagedTags at create
-and replaced a service created twice; both are patched (controller/moto_compat/ecs.py).
+and replaced a service created twice; both are patched (plumb_embedded/moto_compat/ecs.py).
 """
 
 from __future__ import annotations
@@ -31,18 +31,18 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from controller.context import Context
+from controller.aws.context import Context
+from controller.aws.retry_guard import client_token
 from controller.errors import TransientError
-from controller.fields import schema_defaults
-from controller.iam_scope import Scope, arn, but, tagging
+from controller.kinds.base import BaseReconciler, Sample
+from controller.kinds.errors import error_code, error_message, ignoring
+from controller.kinds.fields import schema_defaults
+from controller.kinds.iam_scope import Scope, arn, but, tagging
 from controller.model import TAG_ID, Diff, Observed, Resource
-from controller.retry_guard import client_token
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
 from reconcilers._ecs import TAG_ACTIONS as ECS_TAGS
 from reconcilers._ecs import sync_tags, tags_of
-from reconcilers._errors import error_code, error_message, ignoring
-from reconcilers.base import BaseReconciler, Sample
 from reconcilers.ecs_cluster import owned_clusters
 from reconcilers.task_definition import register_args as task_definition_args
 from reconcilers.task_definition import sample_spec

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from controller.context import Context
-from controller.iam_scope import Scope
+from controller.aws.context import Context
+from controller.kinds.base import Sample
+from controller.kinds.errors import ignoring
+from controller.kinds.iam_scope import Scope
 from controller.model import Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
@@ -24,8 +26,6 @@ from reconcilers._ec2 import (
     tag_scopes,
     transient_on,
 )
-from reconcilers._errors import ignoring
-from reconcilers.base import Sample
 
 # Releasing an address a NAT gateway still holds (it keeps it until it is fully deleted,
 # minutes after the delete call) fails with one of these; the next run releases it.

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from controller.context import Context
-from controller.iam_scope import Scope, but
+from controller.aws.context import Context
+from controller.kinds.base import Sample
+from controller.kinds.errors import ignoring
+from controller.kinds.iam_scope import Scope, but
 from controller.model import Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
@@ -25,8 +27,6 @@ from reconcilers._ec2 import (
     tag_scopes,
     transient_on,
 )
-from reconcilers._errors import ignoring
-from reconcilers.base import Sample
 
 # Attachment states that count as attached; "detaching" and "detached" do not.
 _ATTACHED = frozenset({"attaching", "attached", "available"})

@@ -26,16 +26,16 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from controller.context import Context
-from controller.iam_scope import Scope, tagging
-from controller.iam_scope import arn as iam_arn
+from controller.aws.context import Context
+from controller.kinds.base import Sample
+from controller.kinds.errors import error_code, ignoring
+from controller.kinds.iam_scope import Scope, tagging
+from controller.kinds.iam_scope import arn as iam_arn
 from controller.model import Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
 from reconcilers._elbv2 import SHARED_ACTIONS as ELB_SHARED
 from reconcilers._elbv2 import ElbKind, Raw, Tagged, load_balancers, observed, sync_tags, tagged
-from reconcilers._errors import error_code, ignoring
-from reconcilers.base import Sample
 
 _NOT_FOUND = "ListenerNotFound"
 _LB_NOT_FOUND = "LoadBalancerNotFound"

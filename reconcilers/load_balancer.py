@@ -25,8 +25,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from controller.context import Context
-from controller.iam_scope import Scope, arn, but, tagging
+from controller.aws.context import Context
+from controller.kinds.base import Sample
+from controller.kinds.errors import error_code, ignoring
+from controller.kinds.iam_scope import Scope, arn, but, tagging
 from controller.model import Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
@@ -45,8 +47,6 @@ from reconcilers._elbv2 import (
     observed,
     sync_tags,
 )
-from reconcilers._errors import error_code, ignoring
-from reconcilers.base import Sample
 
 _NOT_FOUND = "LoadBalancerNotFound"
 _READY = frozenset({"active", "active_impaired"})  # impaired still serves traffic

@@ -23,14 +23,14 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from controller.context import Context
-from controller.iam_scope import Scope, arn, but, tagging
+from controller.aws.context import Context
+from controller.kinds.base import BaseReconciler, Sample
+from controller.kinds.errors import error_code, ignoring
+from controller.kinds.iam_scope import Scope, arn, but, tagging
+from controller.kinds.tags import tag_delta
 from controller.model import TAG_ID, Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
-from reconcilers._errors import error_code, ignoring
-from reconcilers._tags import tag_delta
-from reconcilers.base import BaseReconciler, Sample
 
 _NOT_FOUND = "ResourceNotFoundException"
 _EXISTS = "ResourceAlreadyExistsException"

@@ -27,16 +27,16 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from controller.context import Context
+from controller.aws.context import Context
 from controller.errors import ERR_DELETE, TerminalError
-from controller.fields import schema_defaults
-from controller.iam_scope import Scope, arn, but, tagging
+from controller.kinds.base import BaseReconciler, Sample
+from controller.kinds.errors import error_code, ignoring
+from controller.kinds.fields import schema_defaults
+from controller.kinds.iam_scope import Scope, arn, but, tagging
+from controller.kinds.tags import tag_delta, to_dict, to_list
 from controller.model import TAG_ID, Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
-from reconcilers._errors import error_code, ignoring
-from reconcilers._tags import tag_delta, to_dict, to_list
-from reconcilers.base import BaseReconciler, Sample
 
 _NOT_FOUND = "RepositoryNotFoundException"
 _NOT_EMPTY = "RepositoryNotEmptyException"

@@ -19,17 +19,17 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from controller.context import Context
-from controller.fields import normalize_set
-from controller.iam_scope import Scope, tagging
-from controller.iam_scope import arn as iam_arn
+from controller.aws.context import Context
+from controller.kinds.base import BaseReconciler, Sample
+from controller.kinds.errors import error_code, ignoring
+from controller.kinds.fields import normalize_set
+from controller.kinds.iam_scope import Scope, tagging
+from controller.kinds.iam_scope import arn as iam_arn
+from controller.kinds.tags import tag_delta, to_dict, to_list
 from controller.model import TAG_ID, Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
 from reconcilers._boundary import BOUNDARY_ENV, ROLE_BOUNDARY, boundary_of
-from reconcilers._errors import error_code, ignoring
-from reconcilers._tags import tag_delta, to_dict, to_list
-from reconcilers.base import BaseReconciler, Sample
 
 PATH = "/plumb/"  # every role plumb creates lives under it; ListRoles filters on it
 _NOT_FOUND = "NoSuchEntity"

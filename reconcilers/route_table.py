@@ -13,10 +13,12 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from controller.context import Context
-from controller.iam_scope import Scope, but
+from controller.aws.context import Context
+from controller.aws.retry_guard import client_token
+from controller.kinds.base import Sample
+from controller.kinds.errors import ignoring
+from controller.kinds.iam_scope import Scope, but
 from controller.model import Diff, Observed, Resource
-from controller.retry_guard import client_token
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
 from reconcilers._ec2 import TAG_ACTIONS as EC2_TAGS
@@ -30,8 +32,6 @@ from reconcilers._ec2 import (
     tag_scopes,
     transient_on,
 )
-from reconcilers._errors import ignoring
-from reconcilers.base import Sample
 
 # Route target: AWS field -> spec field. An instance route also names its interface,
 # which is what a route can be created with, so the instance id is left out.

@@ -13,16 +13,16 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from controller.context import Context
-from controller.diff import diff as diff_of
+from controller.aws.context import Context
+from controller.engine.diff import diff as diff_of
 from controller.errors import ERR_CREATE, TerminalError
-from controller.iam_scope import Scope, arn, but, tagging
+from controller.kinds.base import BaseReconciler, Sample
+from controller.kinds.errors import error_code, ignoring
+from controller.kinds.iam_scope import Scope, arn, but, tagging
+from controller.kinds.tags import tag_delta, to_dict, to_list
 from controller.model import TAG_ID, TAG_STACK, Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
-from reconcilers._errors import error_code, ignoring
-from reconcilers._tags import tag_delta, to_dict, to_list
-from reconcilers.base import BaseReconciler, Sample
 
 RECOVERY_DAYS = 7
 MAX_FILTER_VALUES = 10  # ListSecrets takes at most 10 values per filter

@@ -19,8 +19,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from controller.context import Context
-from controller.iam_scope import Scope, but
+from controller.aws.context import Context
+from controller.kinds.base import Sample
+from controller.kinds.errors import error_code, ignoring
+from controller.kinds.iam_scope import Scope, but
+from controller.kinds.tags import to_dict
 from controller.model import Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
@@ -35,9 +38,6 @@ from reconcilers._ec2 import (
     tag_scopes,
     transient_on,
 )
-from reconcilers._errors import error_code, ignoring
-from reconcilers._tags import to_dict
-from reconcilers.base import Sample
 
 Rule = Mapping[str, Any]
 DIRECTIONS = ("ingress", "egress")

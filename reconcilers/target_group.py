@@ -23,8 +23,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from controller.context import Context
-from controller.iam_scope import Scope, arn, but, tagging
+from controller.aws.context import Context
+from controller.kinds.base import Sample
+from controller.kinds.errors import error_code, ignoring
+from controller.kinds.iam_scope import Scope, arn, but, tagging
 from controller.model import Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
@@ -42,8 +44,6 @@ from reconcilers._elbv2 import (
     sync_tags,
     tagged,
 )
-from reconcilers._errors import error_code, ignoring
-from reconcilers.base import Sample
 
 _NOT_FOUND = "TargetGroupNotFound"
 _DELAY = "deregistration_delay.timeout_seconds"

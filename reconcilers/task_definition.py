@@ -16,7 +16,7 @@ definition re-registered on every run). What makes it risky, and where it is han
   - RegisterTaskDefinition takes no client token; a register whose answer was lost leaves
     a tagged revision that the next observe adopts (an extra revision is harmless).
 moto returned deregistered revisions by family and listed dead families; both are patched
-to answer as AWS does (controller/moto_compat/ecs.py).
+to answer as AWS does (plumb_embedded/moto_compat/ecs.py).
 """
 
 from __future__ import annotations
@@ -24,16 +24,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from controller.context import Context
-from controller.iam_scope import Scope, tagging
-from controller.iam_scope import arn as iam_arn
+from controller.aws.context import Context
+from controller.kinds.base import BaseReconciler, Sample
+from controller.kinds.errors import ignoring
+from controller.kinds.iam_scope import Scope, tagging
+from controller.kinds.iam_scope import arn as iam_arn
 from controller.model import TAG_ID, Diff, FieldChange, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
 from reconcilers._ecs import TAG_ACTIONS as ECS_TAGS
 from reconcilers._ecs import sync_tags, tags_of
-from reconcilers._errors import ignoring
-from reconcilers.base import BaseReconciler, Sample
 
 Raw = Mapping[str, Any]
 DEFAULT_STREAM_PREFIX = "app"

@@ -16,8 +16,10 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from controller.context import Context
-from controller.iam_scope import Scope
+from controller.aws.context import Context
+from controller.kinds.base import Sample
+from controller.kinds.errors import ignoring
+from controller.kinds.iam_scope import Scope
 from controller.model import Diff, Observed, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers import register
@@ -32,8 +34,6 @@ from reconcilers._ec2 import (
     tag_scopes,
     transient_on,
 )
-from reconcilers._errors import ignoring
-from reconcilers.base import Sample
 
 # Spec field -> the DescribeVpcAttribute / ModifyVpcAttribute name, and what AWS gives a
 # new VPC (hostnames off, support on).

@@ -22,13 +22,13 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
-from controller.aws import ClientFactory
-from controller.context import Context
-from controller.diff import diff
-from controller.embedded import certificate_arns, provide_certificates
+from controller.aws.clients import ClientFactory
+from controller.aws.context import Context
+from controller.engine.diff import diff
+from controller.kinds.base import BaseReconciler
 from controller.model import Observed, Resource
-from controller.moto_compat import patch_moto
-from reconcilers.base import BaseReconciler
+from plumb_embedded.endpoint import certificate_arns, provide_certificates
+from plumb_embedded.moto_compat import patch_moto
 
 REGION = "us-east-1"
 patch_moto()  # the same moto fixes the embedded endpoint carries

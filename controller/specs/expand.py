@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from controller.engine.stack_policy import StackPolicy
 from controller.model import Resource
-from controller.policy import StackPolicy
 from controller.specs.document import Document
 from reconcilers import EXPANDERS, load_all
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import reconcilers
+from controller.engine.stack_policy import GuardrailException, StackPolicy
 from controller.model import Resource
-from controller.policy import GuardrailException, StackPolicy
 
 Path = tuple[str | int, ...]
 D = TypeVar("D")

@@ -29,7 +29,7 @@ from referencing.jsonschema import DRAFT202012
 
 import reconcilers
 from controller.errors import SpecError, SpecIssue
-from controller.fields import schema_dir, schema_for, snake
+from controller.kinds.fields import schema_dir, schema_for, snake
 from controller.model import Resource as Desired
 from controller.specs.claims import name_claims
 from controller.specs.credentials import credential_issues, shown_path

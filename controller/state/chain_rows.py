@@ -49,7 +49,7 @@ class ChainRows:
     ) -> str:
         """Seal the run into the hash chain and return its hash; counts default to its changes.
         `actor` adds to what begin_run recorded (the AWS identity, known once AWS was asked);
-        `drift` is what the run found (controller/run_facts.py); `exceptions` the guardrail
+        `drift` is what the run found (controller/engine/run_facts.py); `exceptions` the guardrail
         exceptions of its stacks (controller/specs/guardrails.py)."""
         check_value(outcome, RUN_OUTCOMES, "run outcome")
         with self._tx(chain=True) as s:

@@ -1,4 +1,4 @@
-"""The lease rows behind controller/lease.py: one row per stack, taken by an atomic
+"""The lease rows behind controller/engine/lease.py: one row per stack, taken by an atomic
 update-or-insert, so exactly one of any number of racing replicas gets a free stack."""
 
 from __future__ import annotations

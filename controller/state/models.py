@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from controller.chain import GENESIS_HASH  # noqa: F401 (re-exported)
-from controller.fields import rules_for
+from controller.kinds.fields import rules_for
 from controller.state import drift
 from controller.state.drift import NON_CONVERGING_AFTER  # noqa: F401 (re-exported)
 from controller.state.scrub import plain, scrub
@@ -139,7 +139,7 @@ class Run(Base):
     timings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     errors: Mapped[list[Any]] = mapped_column(default=list)
     warnings: Mapped[list[Any]] = mapped_column(default=list)
-    waivers: Mapped[list[Any]] = mapped_column(default=list)  # controller/waivers.py records
+    waivers: Mapped[list[Any]] = mapped_column(default=list)  # controller/engine/waivers.py records
     # The guardrail exceptions of the run's stacks (controller/specs/guardrails.py records).
     exceptions: Mapped[list[Any]] = mapped_column(default=list)
     # Who acted (AWS account and ARN; user, host and specs' worktree for a command-line

@@ -52,7 +52,8 @@ def change_row(
 
 
 def waiver_records(waivers: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """A run's waivers (controller/waivers.py) as stored, their drift scrubbed as changes are."""
+    """A run's waivers (controller/engine/waivers.py) as stored, their drift scrubbed as
+    changes are."""
     return [{**w, "drift": [scrub_change(dict(c)) for c in w.get("drift") or ()]} for w in waivers]
 
 

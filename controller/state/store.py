@@ -136,7 +136,7 @@ class Store(ChainRows, LockRows, SourceRuns, PeriodRuns):
         actor: Mapping[str, Any] | None = None,
     ) -> int:
         """A new run, `running` until finish_run seals it; `actor` says who asked (the
-        command line's user, host and worktree; see controller/actor.py)."""
+        command line's user, host and worktree; see controller/audit/actor.py)."""
         row = Run.begin(self._clock(), trigger, command, stacks, commit or {}, source, actor)
         with self._tx() as s:
             s.add(row)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from controller.fields import schema_for
+from controller.kinds.fields import schema_for
 from controller.model import Resource
 from reconcilers.environment.ids import (
     ALB,

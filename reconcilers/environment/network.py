@@ -12,7 +12,7 @@ Security groups allow the traffic paths and nothing else, and exist only when th
 they serve does. Ingress names the upstream group (sg-app admits sg-alb; sg-docdb and
 sg-redis admit sg-app); egress names the downstream group (sg-alb sends to sg-app, sg-app
 to sg-docdb and sg-redis). The two directions refer to each other, so egress references
-are late (controller/graph.py): they do not order the graph, and apply adds those rules
+are late (controller/engine/graph.py): they do not order the graph, and apply adds those rules
 once both groups exist.
 """
 

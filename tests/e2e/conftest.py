@@ -23,7 +23,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from controller.embedded import EmbeddedAws
+from plumb_embedded.endpoint import EmbeddedAws
 from tests.conftest import provide_example_certificates
 
 ROOT = Path(__file__).resolve().parents[2]

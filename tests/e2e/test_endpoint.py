@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from controller.webhook import sign
-from plumb_demo import drift
+from controller.cli.demo import drift
+from controller.loop.webhook import sign
 from tests.e2e.conftest import ROOT, Cli, git_repo
 from tests.e2e.loop_process import Loop, events, free_port
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from controller import render
+from controller.reports import render
 from tests.e2e.conftest import Cli
 from tests.faults.proxy import SIGNING_NAMES, FaultProxy
 
@@ -186,7 +186,7 @@ def report_of(cli: Cli, run: int, fmt: str) -> str:
 
 def check_retries(run: dict[str, Any], injected: Counter[str]) -> None:
     """Every fault the run met was retried by botocore, except where plumb's retry guard
-    (controller/retry_guard.py) vetoes the blind retry of a write that mints something (a
+    (controller/aws/retry_guard.py) vetoes the blind retry of a write that mints something (a
     500 or a drop: the request may have run); plumb then observes and decides itself."""
     retried = in_scope_names(run["apiCalls"]["retriesByService"])
     faults = by_service(injected)

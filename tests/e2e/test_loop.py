@@ -6,7 +6,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from plumb_demo import drift
+from controller.cli.demo import drift
 from tests.e2e.conftest import Cli, git_repo
 
 PROD = "acme-prod"

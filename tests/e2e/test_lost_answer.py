@@ -10,7 +10,7 @@ One stack (acme-staging, every kind) rather than both keeps this affordable: all
 lose their first answer in one apply, and two of the four creates measured to leave a
 duplicate before the guard are run one at a time as well. `Put*` calls are left out: they set a
 whole document, so a resend is harmless and botocore keeps retrying them
-(controller/retry_guard.py).
+(controller/aws/retry_guard.py).
 """
 
 from __future__ import annotations

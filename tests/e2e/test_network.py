@@ -30,8 +30,8 @@ def rules(group: dict, direction: str) -> set[tuple]:
 def test_network_converges_to_exactly_the_traffic_paths(cli: Cli, aws) -> None:
     done = cli("apply", "--yes", "--stack", PROD, check=0)
     # The result lines come in graph order (wave, then logical id), whatever the threads did.
-    from controller.graph import Graph
-    from controller.verbs import load_desired
+    from controller.cli.verbs import load_desired
+    from controller.engine.graph import Graph
 
     desired = load_desired(str(cli.cwd / "specs"), (PROD,))
     waves = {lid: n for n, wave in enumerate(Graph(desired.resources).waves()) for lid in wave}

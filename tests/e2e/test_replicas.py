@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from controller.lease import Holder
+from controller.engine.lease import Holder
 from controller.state.store import Store
 from tests.e2e.conftest import Cli, git_repo
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
+from controller.cli.demo import drift
+from controller.loop.webhook import sign
 from controller.state.store import Store
-from controller.webhook import sign
-from plumb_demo import drift
 from tests.e2e.conftest import Cli, git_repo
 from tests.e2e.loop_process import Loop, events, free_port
 from tests.e2e.test_endpoint import SECRET, SPEC

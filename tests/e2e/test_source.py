@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
+from controller.cli.demo import drift
 from controller.state.store import Store
-from plumb_demo import drift
 from tests.e2e.conftest import Cli, git_repo
 from tests.e2e.test_endpoint import SPEC
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from plumb_demo import drift
+from controller.cli.demo import drift
 from tests.e2e.conftest import Cli, git_repo
 
 PROD = "acme-prod"

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from plumb_demo import drift
+from controller.cli.demo import drift
 from tests.e2e.conftest import Cli, git_repo
 
 PROD = "acme-prod"

@@ -9,12 +9,12 @@ from collections.abc import Callable
 from typing import Any
 
 import reconcilers
-from controller.aws import is_read
-from controller.context import Context
-from controller.diff import diff
-from controller.fields import rules_for
+from controller.aws.clients import is_read
+from controller.aws.context import Context
+from controller.engine.diff import diff
+from controller.kinds.base import BaseReconciler, Sample
+from controller.kinds.fields import rules_for
 from controller.model import Observed, Resource
-from reconcilers.base import BaseReconciler, Sample
 from tests.conftest import count_calls
 from tests.integration.iam_names import touched
 

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from moto import mock_aws
 
+from controller.cli.demo.drift import shorten_lifecycle
 from controller.config import Settings
-from controller.desired import Desired
-from controller.plan import PlanOptions
-from controller.runner import Runner
-from plumb_demo.drift import shorten_lifecycle
+from controller.engine.desired import Desired
+from controller.engine.plan import PlanOptions
+from controller.engine.runner import Runner
 from tests.conftest import REGION, provide_example_certificates
 from tests.integration.test_engine import failing
 

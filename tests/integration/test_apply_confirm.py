@@ -9,8 +9,9 @@ import boto3
 import pytest
 from click.testing import CliRunner
 
-from controller import cli, verbs
-from plumb_demo import drift
+from controller.cli import main as cli
+from controller.cli import verbs
+from controller.cli.demo import drift
 
 ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "acme-staging-storage"
@@ -106,7 +107,7 @@ def test_a_warning_the_last_apply_gave_is_counted_not_repeated(workdir: Path) ->
 def test_ctrl_c_at_the_question_seals_the_run_interrupted_and_the_chain_holds(
     workdir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from controller.audit import verify
+    from controller.audit.verify import verify
     from controller.state.store import Store
 
     def ctrl_c(*_: object, **__: object) -> bool:
@@ -128,7 +129,7 @@ def test_a_question_answered_after_its_run_was_sealed_elsewhere_says_so_in_one_l
     workdir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A prompt left open for a day: another plumb sealed its preview run as interrupted
-    (controller/unsealed.py). The answer then ends in one line and exit 1, and nothing is
+    (controller/engine/unsealed.py). The answer then ends in one line and exit 1, and nothing is
     applied."""
     from controller.state.store import Store
 

@@ -15,9 +15,9 @@ from botocore.exceptions import ClientError
 from click.testing import CliRunner, Result
 from sqlalchemy import delete
 
-from controller.cli import main
+from controller.cli.main import main
 from controller.config import Settings
-from controller.runner import Runner
+from controller.engine.runner import Runner
 from controller.state.models import Change, Run
 from tests.conftest import REGION
 

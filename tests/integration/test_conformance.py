@@ -1,6 +1,6 @@
 """The behavioural conformance suite: every registered kind, one contract, against moto.
 
-For each kind its sample (reconcilers/base.py `Sample`) is taken through the whole life of
+For each kind its sample (controller/kinds/base.py `Sample`) is taken through the whole life of
 a resource: create; read back every managed field as the spec says; observe again and
 find nothing to do, with no write; one out-of-band change found as drift on the field the
 sample names; one update that repairs it with exactly the writes the sample names and
@@ -19,12 +19,12 @@ from __future__ import annotations
 import pytest
 
 import reconcilers
-from controller import iam_policy
-from controller.aws import is_read
-from controller.context import Context
-from controller.iam_scope import Target
+from controller.aws.clients import is_read
+from controller.aws.context import Context
+from controller.kinds import iam_policy
+from controller.kinds.base import BaseReconciler
+from controller.kinds.iam_scope import Target
 from controller.model import Resource
-from reconcilers.base import BaseReconciler
 from tests.integration.conformance import KINDS, live, record_resources, record_verbs, sample_of
 from tests.integration.iam_names import not_allowed_on, not_granted
 

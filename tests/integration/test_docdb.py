@@ -11,11 +11,11 @@ from typing import Any
 import boto3
 import pytest
 
-from controller.context import Context
-from controller.diff import diff
+from controller.aws.context import Context
+from controller.engine.diff import diff
 from controller.errors import TerminalError, TransientError
+from controller.kinds.tags import to_dict
 from controller.model import Resource
-from reconcilers._tags import to_dict
 from reconcilers.doc_db_cluster import DocDbCluster
 from reconcilers.doc_db_instance import DocDbInstance
 from reconcilers.doc_db_subnet_group import DocDbSubnetGroup

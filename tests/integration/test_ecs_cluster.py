@@ -9,8 +9,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from controller.context import Context
-from controller.diff import diff
+from controller.aws.context import Context
+from controller.engine.diff import diff
 from controller.errors import TerminalError, TransientError
 from controller.model import Resource
 from reconcilers.ecs_cluster import EcsCluster, owned_clusters

@@ -16,11 +16,11 @@ import pytest
 import yaml
 from botocore.exceptions import ClientError
 
-from controller.aws import ClientFactory
+from controller.aws.clients import ClientFactory
+from controller.cli.verbs import load_desired
 from controller.config import Settings
-from controller.plan import PlanOptions
-from controller.runner import Runner
-from controller.verbs import load_desired
+from controller.engine.plan import PlanOptions
+from controller.engine.runner import Runner
 
 ROOT = Path(__file__).resolve().parents[2]
 STAGING = "acme-staging"
@@ -207,7 +207,7 @@ def test_plan_detailed_exitcode_is_2_when_only_blocked_work_remains(
 ) -> None:
     from rich.console import Console
 
-    from controller.verbs import do_plan
+    from controller.cli.verbs import do_plan
 
     runner.apply(load_desired(specs), PlanOptions())
 
@@ -265,7 +265,7 @@ def test_a_run_whose_holder_died_is_sealed_as_interrupted_by_the_run_that_takes_
 ) -> None:
     import time
 
-    from controller import audit
+    from controller.audit import verify as audit
 
     desired = load_desired(specs)
     killed = runner.store.begin_run("cli-apply", "apply", [STAGING])

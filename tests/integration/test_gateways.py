@@ -14,13 +14,13 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from controller.aws import ClientFactory
-from controller.context import Context
-from controller.diff import diff
+from controller.aws.clients import ClientFactory
+from controller.aws.context import Context
+from controller.aws.retry_guard import client_token, create_attempt
+from controller.engine.diff import diff
 from controller.errors import TransientError
+from controller.kinds.tags import to_dict
 from controller.model import Resource
-from controller.retry_guard import client_token, create_attempt
-from reconcilers._tags import to_dict
 from reconcilers.elastic_ip import ElasticIp
 from reconcilers.internet_gateway import InternetGateway
 from reconcilers.nat_gateway import NatGateway
@@ -297,7 +297,7 @@ def test_nat_create_resent_in_one_attempt_returns_the_first_gateway(
     ctx: Context, subnet_id: str, vpc_id: str
 ) -> None:
     # AWS answers a resent ClientToken with the gateway it made; moto is patched to as well
-    # (controller/moto_compat/ec2_tokens.py).
+    # (plumb_embedded/moto_compat/ec2_tokens.py).
     wanted = nat(subnet_id, address())
     with create_attempt():
         first = NatGateway().create(wanted, ctx)

@@ -14,7 +14,7 @@ import jsonschema
 import pytest
 from click.testing import CliRunner
 
-from controller import cli
+from controller.cli import main as cli
 
 SPEC_ACCOUNT, MOTO_ACCOUNT = "111111111111", "123456789012"
 SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "schemas" / "report.json").read_text())

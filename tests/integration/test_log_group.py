@@ -7,8 +7,8 @@ from typing import Any
 import boto3
 import pytest
 
-from controller.context import Context
-from controller.diff import diff
+from controller.aws.context import Context
+from controller.engine.diff import diff
 from controller.model import Resource
 from reconcilers.log_group import LogGroup
 from tests.conftest import REGION, count_calls, reconcile_once

@@ -2,7 +2,7 @@
 
 An answer is lost the way a proxy loses it: moto acts on the request (its `before-send`
 stub answers), then a handler registered after it raises ConnectionClosedError, which
-botocore would retry. The guard (controller/retry_guard.py) stops the resend of calls
+botocore would retry. The guard (controller/aws/retry_guard.py) stops the resend of calls
 without a client token; the apply observes by tag and adopts. Also here: every kind's
 "already exists" answer to a resent create adopts its own resource, and two resources
 carrying one plumb:id are reported, the one in use kept and no link moved.
@@ -23,15 +23,15 @@ import pytest
 from botocore.exceptions import ConnectionClosedError
 from rich.console import Console
 
-from controller.aws import ClientFactory
+from controller.aws.clients import ClientFactory
+from controller.aws.context import Context
+from controller.aws.retry_guard import AmbiguousWrite, create_attempt
+from controller.cli.verbs import do_plan, load_desired
 from controller.config import Settings
-from controller.context import Context
-from controller.plan import PlanOptions
-from controller.retry_guard import AmbiguousWrite, create_attempt
-from controller.runner import Runner
-from controller.verbs import do_plan, load_desired
+from controller.engine.plan import PlanOptions
+from controller.engine.runner import Runner
+from controller.kinds.tags import to_dict
 from reconcilers import REGISTRY, load_all
-from reconcilers._tags import to_dict
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK = "acme-staging"
@@ -304,7 +304,7 @@ def test_a_link_that_would_move_between_twins_is_blocked_naming_both(
 
 
 def test_the_plan_keeps_a_recorded_twin_even_when_another_is_linked_more() -> None:
-    from controller.duplicates import keep_in_use
+    from controller.engine.twins import keep_in_use
     from controller.model import Observed
 
     def vpc(pid: str) -> Observed:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from controller import cli
+from controller.cli import main as cli
 
 SPEC = """\
 apiVersion: plumb/v1

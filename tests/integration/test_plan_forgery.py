@@ -13,7 +13,8 @@ import boto3
 import pytest
 from click.testing import CliRunner, Result
 
-from controller import cli, planfile
+from controller.cli import main as cli
+from controller.engine import planfile
 
 ROLE = "acme-prod-task"
 TRUST = '{"Service": "ecs-tasks.amazonaws.com"}'

@@ -15,8 +15,8 @@ import boto3
 import pytest
 from moto.elasticache.models import elasticache_backends
 
-from controller.context import Context
-from controller.diff import diff
+from controller.aws.context import Context
+from controller.engine.diff import diff
 from controller.errors import TransientError
 from controller.model import Resource
 from reconcilers import _fixtures as fixtures

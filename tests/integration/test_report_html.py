@@ -21,10 +21,10 @@ import pytest
 from click.testing import CliRunner
 from jsonschema import Draft202012Validator, FormatChecker
 
-from controller.cli import main
+from controller.cli.main import main
+from controller.cli.verbs import load_desired
+from controller.engine.plan import PlanOptions
 from controller.errors import SpecError
-from controller.plan import PlanOptions
-from controller.verbs import load_desired
 from tests import chromium
 from tests.chromium import Node, order, parse
 from tests.integration.staging_runs import (

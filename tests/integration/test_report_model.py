@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
-from controller import report
-from controller.plan import PlanOptions
-from controller.verbs import load_desired
-from plumb_demo.drift import shorten_lifecycle
+from controller.cli.demo.drift import shorten_lifecycle
+from controller.cli.verbs import load_desired
+from controller.engine.plan import PlanOptions
+from controller.reports import run_report as report
 from tests.integration.staging_runs import (
     STAGING,
     first_runs,

@@ -9,8 +9,8 @@ from typing import Any
 import boto3
 import pytest
 
-from controller.context import Context
-from controller.diff import diff
+from controller.aws.context import Context
+from controller.engine.diff import diff
 from controller.errors import TerminalError
 from controller.model import Resource
 from reconcilers.repository import Repository, keep_last_images_policy

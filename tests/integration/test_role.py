@@ -12,10 +12,10 @@ import pytest
 import yaml
 from botocore.exceptions import ClientError
 
-from controller.aws import ClientFactory
-from controller.context import Context
-from controller.diff import diff
-from controller.graph import resolve
+from controller.aws.clients import ClientFactory
+from controller.aws.context import Context
+from controller.engine.diff import diff
+from controller.engine.graph import resolve
 from controller.model import Resource
 from controller.specs.document import Document
 from reconcilers.environment import identity

@@ -9,12 +9,12 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from controller.aws import ClientFactory
-from controller.context import Context
-from controller.diff import diff
+from controller.aws.clients import ClientFactory
+from controller.aws.context import Context
+from controller.engine.diff import diff
 from controller.errors import TransientError
+from controller.kinds.tags import to_dict
 from controller.model import Resource
-from reconcilers._tags import to_dict
 from reconcilers.route_table import RouteTable
 from tests.conftest import REGION, count_calls, reconcile_once
 

@@ -9,9 +9,9 @@ import boto3
 import pytest
 import yaml
 
-from controller.aws import ClientFactory
-from controller.context import Context
-from controller.diff import diff
+from controller.aws.clients import ClientFactory
+from controller.aws.context import Context
+from controller.engine.diff import diff
 from controller.errors import TerminalError
 from controller.model import Resource
 from controller.specs.document import Document

@@ -12,15 +12,15 @@ import pytest
 import yaml
 from botocore.stub import Stubber
 
-from controller.aws import ClientFactory
-from controller.context import Context
-from controller.diff import contains_unknown, diff
+from controller.aws.clients import ClientFactory
+from controller.aws.context import Context
+from controller.engine.diff import contains_unknown, diff
+from controller.engine.graph import Graph, resolve, without_unknown_members
 from controller.errors import TransientError
-from controller.graph import Graph, resolve, without_unknown_members
+from controller.kinds.tags import to_dict
 from controller.model import Observed, Resource
 from controller.specs.document import Document
 from reconcilers import reconciler_for
-from reconcilers._tags import to_dict
 from reconcilers.environment import network
 from reconcilers.environment.view import StackView
 from reconcilers.security_group import SecurityGroup

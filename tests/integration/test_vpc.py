@@ -8,12 +8,12 @@ from typing import Any
 import boto3
 import pytest
 
-from controller.aws import ClientFactory
-from controller.context import Context
-from controller.diff import diff
+from controller.aws.clients import ClientFactory
+from controller.aws.context import Context
+from controller.engine.diff import diff
 from controller.errors import TransientError
+from controller.kinds.tags import to_dict
 from controller.model import Resource
-from reconcilers._tags import to_dict
 from reconcilers.vpc import Vpc
 from tests.conftest import REGION, count_calls, reconcile_once
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from controller import actor
-from controller.audit import verify
+from controller.audit import actor
+from controller.audit.verify import verify
 from controller.state.store import Store
 
 

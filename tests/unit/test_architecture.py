@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import reconcilers
-from controller.fields import schema_for, snake
+from controller.kinds.fields import schema_for, snake
 
 ROOT = Path(__file__).resolve().parents[2]
 MAX_LINES = 400
@@ -117,7 +117,7 @@ def _heavy_modules_loaded_by(*argv: str) -> list[str]:
     probe = (
         "import sys\n"
         f"sys.argv = ['plumb', *{list(argv)!r}]\n"
-        "from controller.cli import main\n"
+        "from controller.cli.main import main\n"
         "try:\n    main()\nexcept SystemExit as done:\n    assert done.code == 0, done.code\n"
         f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
     )
@@ -153,5 +153,5 @@ def test_the_chain_hashing_is_a_leaf() -> None:
             else []
         )
     ]
-    ours = [n for n in names if n.split(".")[0] in {"controller", "reconcilers", "plumb_demo"}]
+    ours = [n for n in names if n.split(".")[0] in {"controller", "reconcilers", "plumb_embedded"}]
     assert not ours, f"controller/chain.py must import nothing of plumb: {ours}"

@@ -9,9 +9,9 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import delete, update
 
-from controller.audit import canonical, chain_hash, verify
+from controller.audit.verify import canonical, chain_hash, verify
 from controller.model import Action, ActionType, FieldChange
-from controller.report import render
+from controller.reports.run_report import render
 from controller.state.models import GENESIS_HASH, Change, Run
 from controller.state.store import Store
 

@@ -14,10 +14,10 @@ from click.testing import CliRunner, Result
 from sqlalchemy import delete, update
 
 from controller.chain import chain_hash
-from controller.cli import main
+from controller.cli.main import main
 from controller.config import Settings
+from controller.engine.runner import Runner
 from controller.model import Action, ActionType, FieldChange
-from controller.runner import Runner
 from controller.state.models import Change, Run
 
 KEY = "correct horse battery staple"

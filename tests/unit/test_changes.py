@@ -3,9 +3,9 @@ no value cut short."""
 
 from __future__ import annotations
 
-from controller.changes import change_lines, from_json
-from controller.diff import diff
+from controller.engine.diff import diff
 from controller.model import UNKNOWN, FieldChange, Observed, Resource
+from controller.reports.changes import change_lines, from_json
 
 
 def _rule(port: int, cidr: str = "0.0.0.0/0") -> dict[str, object]:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from controller.cli import main
+from controller.cli.main import main
 
 SPECS = str(Path(__file__).resolve().parents[2] / "specs")
 

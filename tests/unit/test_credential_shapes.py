@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from controller.cli import main
+from controller.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = (ROOT / "specs" / "acme-prod.yaml").read_text()

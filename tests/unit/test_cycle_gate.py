@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from controller.cycle_gate import CycleGate
+from controller.loop.cycle_gate import CycleGate
 
 
 class Cycles:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from plumb_demo import run
+from controller.cli.demo import run
 
 
 @pytest.mark.parametrize("keep", [False, True])

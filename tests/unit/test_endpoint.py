@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from controller.endpoint import Endpoint
+from controller.engine.runner import RunResult
 from controller.errors import PlumbError
-from controller.loop_status import STALE_INTERVALS, LoopStatus
-from controller.metrics import Metrics
-from controller.runner import RunResult
-from controller.webhook import Webhook, sign
+from controller.loop.endpoint import Endpoint
+from controller.loop.metrics import Metrics
+from controller.loop.status import STALE_INTERVALS, LoopStatus
+from controller.loop.webhook import Webhook, sign
 from tests.unit.test_loop_status import Clock
 from tests.unit.test_metrics import made_up_run
 
@@ -141,7 +141,7 @@ def test_a_signed_delivery_triggers_one_cycle_and_only_once(loop: Loop, endpoint
 def test_unsigned_and_wrongly_signed_deliveries_are_refused_and_counted(
     loop: Loop, endpoint: Endpoint, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="controller.endpoint"):
+    with caplog.at_level(logging.WARNING, logger="controller.loop.endpoint"):
         code, body = post_sync(endpoint)
         assert code == 401 and body["reason"] == "unsigned"
         assert "X-Hub-Signature-256" in body["error"]

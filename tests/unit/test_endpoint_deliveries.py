@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from controller.endpoint import Endpoint
-from controller.log_limits import OncePerPeriod, ThrottledWarnings
+from controller.loop.endpoint import Endpoint
+from controller.loop.log_limits import OncePerPeriod, ThrottledWarnings
 from tests.unit.test_endpoint import Loop, call, counted, endpoint, loop, post_sync, signed
 
 __all__ = ["endpoint", "loop"]  # the fixtures, shared with test_endpoint.py
@@ -100,7 +100,7 @@ def test_many_refused_deliveries_log_a_bounded_number_of_lines(
     loop: Loop, endpoint: Endpoint, caplog: pytest.LogCaptureFixture
 ) -> None:
     huge_id = "<b>" + "x" * 10_000
-    with caplog.at_level(logging.WARNING, logger="controller.endpoint"):
+    with caplog.at_level(logging.WARNING, logger="controller.loop.endpoint"):
         for n in range(200):
             delivery = huge_id if n == 0 else f"d-{n}"
             code, _ = post_sync(endpoint, push(), **signed(delivery=delivery, secret="wrong"))

@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 import pytest
 
-from controller.cli import main
+from controller.cli.main import main
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 SECTION = "## Environment variables"

@@ -12,8 +12,8 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-from controller.fields import schema_for
-from controller.graph import Graph
+from controller.engine.graph import Graph
+from controller.kinds.fields import schema_for
 from controller.model import Resource
 from controller.specs.document import Document
 from reconcilers.environment import expand as expand_environment

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-from controller.fields import schema_for
+from controller.kinds.fields import schema_for
 from controller.model import Resource
 from controller.specs.document import Document
 from reconcilers.environment import identity, storage

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import reconcilers
-from controller.fields import COMPARATORS, FieldRules, SchemaRuleError, comparator, rules_for
+from controller.kinds.fields import COMPARATORS, FieldRules, SchemaRuleError, comparator, rules_for
 
 reconcilers.load_all()
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from controller import git_credentials
-from controller.git_credentials import fetch_environment, user_for
-from controller.git_inputs import GitInputError, branch_name, commit_id, inside, spec_path
-from controller.git_urls import RepoUrlError, parse, public_url, scrubbed
+from controller.loop import git_credentials
+from controller.loop.git_credentials import fetch_environment, user_for
+from controller.loop.git_inputs import GitInputError, branch_name, commit_id, inside, spec_path
+from controller.loop.git_urls import RepoUrlError, parse, public_url, scrubbed
 
 SECRET = "ghp_s3cr3tT0ken"
 
@@ -196,8 +196,8 @@ def test_a_token_in_the_url_wins_and_no_askpass_without_a_token(
 
 def test_the_source_module_refuses_them_itself(tmp_path: Path) -> None:
     """Behind the CLI's check: a caller that hands source.py a bad value runs no git."""
-    from controller import source
     from controller.errors import PlumbError
+    from controller.loop import source
 
     repo, pwned, work = tmp_path / "repo", tmp_path / "pwned", tmp_path / "checkouts"
     git = ["git", "-C", str(repo), "-c", "user.name=A", "-c", "user.email=a@example.com"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from controller.engine.graph import Graph, references, resolve
 from controller.errors import PlanError
-from controller.graph import Graph, references, resolve
 from controller.model import UNKNOWN, Resource
 
 

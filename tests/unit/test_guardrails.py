@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from controller.cli import main
+from controller.cli.main import main
+from controller.engine.stack_policy import GuardrailException, StackPolicy
 from controller.model import Resource
-from controller.policy import GuardrailException, StackPolicy
 from controller.specs.guardrails import Finding, guardrail_findings
 
 BASE = (Path(__file__).parent / "specs_cases" / "environment.yaml").read_text()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from controller import healthcheck
+from controller.loop import healthcheck
 
 
 class _Answer(http.server.BaseHTTPRequestHandler):
@@ -63,7 +63,7 @@ TINI = ["tini", "--", "plumb"]
         ([*TINI, "run", "--repo", "r"], ["run", "--repo", "r"]),
         (["/usr/local/bin/python3.11", "/usr/local/bin/plumb", "plan"], ["plan"]),
         (["python", "-m", "controller", "run"], ["run"]),
-        (["python", "-m", "controller.healthcheck"], None),
+        (["python", "-m", "controller.loop.healthcheck"], None),
         (["sleep", "60"], None),
     ],
 )

@@ -13,10 +13,10 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from controller import iam_policy
-from controller.cli import main
-from controller.iam_documents import MANAGED_LIMIT, size
-from controller.iam_scope import STAR_WRITES
+from controller.cli.main import main
+from controller.kinds import iam_policy
+from controller.kinds.iam_documents import MANAGED_LIMIT, size
+from controller.kinds.iam_scope import STAR_WRITES
 from tests.unit.iam_data import access_level
 
 ROOT = Path(__file__).resolve().parents[2]

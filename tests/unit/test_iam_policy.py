@@ -13,9 +13,9 @@ import pytest
 from click.testing import CliRunner
 
 import reconcilers
-from controller import iam_documents, iam_policy
-from controller.cli import main
+from controller.cli.main import main
 from controller.errors import PlumbError
+from controller.kinds import iam_documents, iam_policy
 from controller.specs.expand import expand_all
 from controller.specs.validate import load_and_validate
 

@@ -10,8 +10,8 @@ import re
 import pytest
 
 import reconcilers
-from controller import iam_policy
-from controller.iam_scope import STAR_WRITES, Scope, Target, conditions, render
+from controller.kinds import iam_policy
+from controller.kinds.iam_scope import STAR_WRITES, Scope, Target, conditions, render
 from tests.unit.iam_data import access_level, arn_formats, condition_keys
 
 reconcilers.load_all()

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from controller import sync_cycle
 from controller.errors import SpecError, SpecIssue
+from controller.loop import cycle as sync_cycle
 
 SHA = "a" * 40
 

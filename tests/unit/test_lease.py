@@ -9,10 +9,10 @@ from collections.abc import Callable
 
 import pytest
 
+from controller.engine.lease import Holder, Leases, describe_lock, here
+from controller.engine.unsealed import ABANDONED_AFTER
 from controller.errors import LockError
-from controller.lease import Holder, Leases, describe_lock, here
 from controller.state.store import Store
-from controller.unsealed import ABANDONED_AFTER
 from tests.unit.conftest import Clock
 
 
@@ -200,7 +200,7 @@ def test_a_run_begun_by_a_holder_that_died_before_naming_it_is_found(
     open_store: Callable[[], Store], clock: Clock
 ) -> None:
     from controller.config import Settings
-    from controller.runner import Runner
+    from controller.engine.runner import Runner
 
     store = open_store()
     ticks = Ticks(clock)
@@ -228,9 +228,9 @@ def test_a_run_whose_process_is_gone_is_sealed_by_the_next(
     no live lease holds it."""
     import socket
 
-    from controller.audit import verify
+    from controller.audit.verify import verify
     from controller.config import Settings
-    from controller.runner import Runner
+    from controller.engine.runner import Runner
 
     gone = _dead_pid()
     host = socket.gethostname()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from controller.loop_status import STALE_INTERVALS, LoopStatus, iso
+from controller.loop.status import STALE_INTERVALS, LoopStatus, iso
 
 START = 1_796_180_645.0  # 2026-12-02T03:04:05Z
 

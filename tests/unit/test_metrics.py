@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from prometheus_client import generate_latest
 
-from controller.apply import APPLIED, FAILED, Outcome
-from controller.metrics import Metrics
+from controller.engine.apply import APPLIED, FAILED, Outcome
+from controller.engine.observe import Observation
+from controller.engine.plan import Plan, PlanOptions
+from controller.engine.runner import RunResult
+from controller.loop.metrics import Metrics
 from controller.model import Action, ActionType, FieldChange, Resource
-from controller.observe import Observation
-from controller.plan import Plan, PlanOptions
-from controller.runner import RunResult
 
 A = ActionType
 PROD, STAGING = "acme-prod", "acme-staging"

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from controller import fields
+from controller.kinds import fields
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = sorted((ROOT / "schemas").glob("*.json"))
@@ -102,7 +102,7 @@ def test_image_runs_the_gitops_loop_by_default() -> None:
 def test_image_checks_health_with_the_healthcheck_module() -> None:
     [check] = [args for word, args in _final_stage() if word == "HEALTHCHECK"]
     command = json.loads(check.partition("CMD")[2])
-    assert command == ["python", "-m", "controller.healthcheck"]
+    assert command == ["python", "-m", "controller.loop.healthcheck"]
 
 
 def test_image_wheels_are_built_without_the_embedded_endpoint() -> None:
@@ -214,7 +214,7 @@ def test_without_moto_the_embedded_endpoint_says_how_to_install_it(
     # None in sys.modules makes `import moto` fail as if moto were not installed.
     script = (
         "import sys; sys.modules['moto'] = None\n"
-        "from controller.cli import main\n"
+        "from controller.cli.main import main\n"
         f"main({args!r}, prog_name='plumb')\n"
     )
     env = {**os.environ, "PLUMB_STATE": f"sqlite:///{tmp_path}/state.db", "TMPDIR": str(tmp_path)}

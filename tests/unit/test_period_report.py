@@ -12,10 +12,10 @@ from click.testing import CliRunner
 from jsonschema import Draft202012Validator, FormatChecker
 from sqlalchemy import text
 
-from controller.cli import main
+from controller.cli.main import main
 from controller.model import Action, ActionType, FieldChange
-from controller.report import render
-from controller.report_html import error_rows
+from controller.reports.html import error_rows
+from controller.reports.run_report import render
 from controller.state.store import Store
 
 T0 = datetime(2026, 3, 1, 23, 30, tzinfo=UTC)

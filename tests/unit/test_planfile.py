@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from controller.engine.planfile import FORMAT, load, sealed
 from controller.errors import PlanError
-from controller.planfile import FORMAT, load, sealed
 
 PLAN = {
     "format": FORMAT,
@@ -107,7 +107,7 @@ def _entry(name: str = "app/log-group", **fields: object) -> dict:
 
 
 def _issues(*entries: dict, policies: dict | None = None) -> list[str]:
-    from controller.plan_checks import issues
+    from controller.engine.plan_checks import issues
 
     stacks = {"acme-prod": {"prune": False, "selfHeal": True, "maxDeletes": 3, "ignoreDrift": []}}
     return issues(
@@ -116,8 +116,8 @@ def _issues(*entries: dict, policies: dict | None = None) -> list[str]:
 
 
 def test_a_plan_of_the_example_specs_passes_the_checks() -> None:
-    from controller.desired import load_desired
-    from controller.planfile import _resource_json
+    from controller.engine.desired import load_desired
+    from controller.engine.planfile import _resource_json
 
     desired = load_desired(str(Path(__file__).parents[2] / "specs"), by_hand=False)
     resources = [_resource_json(r) for r in desired.resources]
@@ -190,7 +190,7 @@ def test_a_policy_is_of_the_policys_shape_and_its_waivers_name_resources_of_its_
 def test_a_plan_breaking_many_rules_is_refused_in_a_bounded_number_of_lines(
     tmp_path: Path,
 ) -> None:
-    from controller.plan_checks import MAX_SHOWN, check
+    from controller.engine.plan_checks import MAX_SHOWN, check
 
     many = [_entry(f"app/g{n}", kind="Widget") for n in range(50)]
     with pytest.raises(PlanError) as refused:

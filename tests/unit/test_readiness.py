@@ -7,14 +7,14 @@ from collections.abc import Iterator, Sequence
 
 import pytest
 
-from controller.apply import APPLIED, PENDING, Applier
+from controller.engine.apply import APPLIED, PENDING, Applier
+from controller.engine.observe import Observation
+from controller.engine.plan import build_plan
+from controller.engine.readiness import Waiter
+from controller.engine.stack_policy import StackPolicy
+from controller.kinds.base import BaseReconciler
 from controller.model import TAG_ID, TAG_STACK, Observed, Resource
-from controller.observe import Observation
-from controller.plan import build_plan
-from controller.policy import StackPolicy
-from controller.readiness import Waiter
 from reconcilers import REGISTRY
-from reconcilers.base import BaseReconciler
 
 STACK = "acme-prod"
 

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from controller import period_report, report
-from controller.diff import diff_specs
-from controller.fields import FieldRules, rules_for, sensitive_fields
+from controller.engine.diff import diff_specs
+from controller.kinds.fields import FieldRules, rules_for, sensitive_fields
 from controller.model import SENSITIVE, Action, ActionType
+from controller.reports import period as period_report
+from controller.reports import run_report as report
 from controller.state.store import Store
 
 PLANTED = "planted-value-7f3e1d"

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from controller.model import UNKNOWN, Action, ActionType, FieldChange
-from controller.report import FORMATS, render
+from controller.reports.run_report import FORMATS, render
 from controller.state.store import Store
 
 MESSAGE = "Scale up </pre><script>alert('x')</script>\n\nbody `code` | pipe"

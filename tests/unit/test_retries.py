@@ -14,12 +14,12 @@ import pytest
 from botocore.exceptions import ClientError, ConnectionClosedError
 from botocore.retries.standard import ExponentialBackoff
 
-from controller.aws import CallCounter, ClientFactory
-from controller.render import calls_text
-from controller.report import render
+from controller.aws.clients import CallCounter, ClientFactory
+from controller.kinds.base import BaseReconciler
+from controller.kinds.errors import error_message
+from controller.reports.render import calls_text
+from controller.reports.run_report import render
 from controller.state.store import Store
-from reconcilers._errors import error_message
-from reconcilers.base import BaseReconciler
 from tests.faults.proxy import FaultProxy
 
 NOWHERE = "http://127.0.0.1:9"

@@ -19,8 +19,8 @@ from botocore.retries.standard import ExponentialBackoff
 from moto.server import ThreadedMotoServer
 from prometheus_client import generate_latest
 
-from controller.aws import ClientFactory
-from controller.metrics import Metrics
+from controller.aws.clients import ClientFactory
+from controller.loop.metrics import Metrics
 from tests.faults.proxy import FaultProxy
 
 REAL_OPERATION = re.compile(r"^[a-z0-9-]+:[A-Z][A-Za-z0-9]+$")

@@ -12,7 +12,7 @@ from typing import Any
 import click
 import yaml
 
-from controller.cli import main
+from controller.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
@@ -65,7 +65,7 @@ def test_the_plumb_commands_of_the_workflow_exist_with_those_flags() -> None:
 
 
 def test_the_markdown_plan_starts_with_the_marker_the_workflow_looks_for() -> None:
-    from controller.plan_markdown import MARKER
+    from controller.reports.plan_markdown import MARKER
 
     assert MARKER == "<!-- plumb plan -->"
 

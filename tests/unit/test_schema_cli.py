@@ -9,7 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner
 from jsonschema import Draft202012Validator
 
-from controller.cli import main
+from controller.cli.main import main
 from controller.specs.load import load_documents
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from sqlalchemy import select, text
 
-from controller.audit import verify
+from controller.audit.verify import verify
 from controller.chain import chain_hash
 from controller.model import SENSITIVE, UNKNOWN, Action, ActionType, FieldChange, Observed
 from controller.state.models import GENESIS_HASH, NON_CONVERGING_AFTER, Change, ResourceRow

@@ -14,15 +14,15 @@ from click.testing import CliRunner
 from rich.console import Console
 from sqlalchemy import text, update
 
-from controller import render as terminal
-from controller import waivers
-from controller.audit import chain_hash, verify
-from controller.cli import main
+from controller.audit.verify import chain_hash, verify
+from controller.cli.main import main
+from controller.engine import waivers
+from controller.engine.observe import Observation
+from controller.engine.plan import Plan, PlanOptions
+from controller.engine.stack_policy import StackPolicy, Waiver
 from controller.model import Action, ActionType, FieldChange
-from controller.observe import Observation
-from controller.plan import Plan, PlanOptions
-from controller.policy import StackPolicy, Waiver
-from controller.report import FORMATS, render
+from controller.reports import render as terminal
+from controller.reports.run_report import FORMATS, render
 from controller.state.models import Run
 from controller.state.store import Store
 

@@ -1,0 +1,182 @@
+"""The reconciler interface every AWS kind implements, and what they share.
+
+Four verbs in the spirit of Crossplane's external client: observe (batched, by ownership
+tag), create, update, delete. Each is idempotent and never blocks waiting for AWS: a
+resource still becoming ready is observed with `ready=False` and the engine comes back on
+the next run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import ClassVar, Protocol
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from controller.aws.context import Context
+from controller.engine.diff import diff as diff_of
+from controller.errors import ERR_CREATE, AwsError, TerminalError, TransientError
+from controller.kinds.errors import COMMON_TERMINAL, error_code, error_message
+from controller.kinds.iam_scope import Scope
+from controller.model import Diff, FieldChange, Observed, Resource
+
+
+class Reconciler(Protocol):
+    kind: ClassVar[str]
+
+    def observe(self, desired: Sequence[Resource], ctx: Context) -> dict[str, Observed]: ...
+    def create(self, desired: Resource, ctx: Context) -> Observed: ...
+    def update(
+        self, desired: Resource, observed: Observed, diff: Diff, ctx: Context
+    ) -> Observed: ...
+    def delete(self, observed: Observed, ctx: Context) -> None: ...
+
+
+@dataclass(frozen=True)
+class Sample:
+    """What the behavioural conformance suite (tests/integration/test_conformance.py) runs
+    for a kind: create, read back, no-op, one out-of-band change, repair, delete.
+
+    `build` makes what the resource needs (a VPC for a subnet) straight through boto3 and
+    returns the desired resource with every reference resolved; `mutate` makes one change
+    behind plumb's back, which must show as drift on `drifted` and be repaired by exactly
+    the write operations in `repair` (botocore names, in any order).
+    """
+
+    build: Callable[[Context], Resource]
+    mutate: Callable[[Context, Observed], None]
+    drifted: str
+    repair: tuple[str, ...]
+
+
+class BaseReconciler:
+    """Shared behaviour; a kind sets its codes and implements the four verbs.
+
+    `observe` must return, keyed by logical id:
+      - every resource of this kind tagged with a stack in `ctx.stacks` (including ones no
+        longer desired, so they can be pruned or reported as orphans), and
+      - for a desired resource with a fixed name (a bucket, a role), whatever exists under
+        that name without this stack's tags, as `Observed(owned=False)`.
+    It raises on any failed read: a failed read is never "absent".
+    """
+
+    kind: ClassVar[str]
+    not_found_codes: ClassVar[frozenset[str]] = frozenset()
+    terminal_codes: ClassVar[frozenset[str]] = frozenset()
+    # Holds data (a bucket, a database): never replaced or deleted without an allowance.
+    stateful: ClassVar[bool] = False
+    # Kinds this kind's resources point at (a subnet needs its VPC): orders the deletes of
+    # resources that left the spec, when the desired graph no longer shows the edge.
+    requires: ClassVar[tuple[str, ...]] = ()
+    # The AWS service its API calls go to (boto3's name), for `plumb iam-policy` and the
+    # embedded endpoint's compatibility patches.
+    service: ClassVar[str] = ""
+    # The IAM actions its verbs need, as IAM spells them ("elasticloadbalancing:AddTags",
+    # not elbv2's "AddTags"); `plumb iam-policy` is built from them, and the conformance
+    # suite fails on any call it sees a kind make that they do not cover.
+    iam_actions: ClassVar[tuple[str, ...]] = ()
+    # Services its creates hand a role to ("ecs-tasks.amazonaws.com" for a task's roles):
+    # iam:PassRole is granted for those services only.
+    passes_roles_to: ClassVar[tuple[str, ...]] = ()
+    # Services whose service-linked role AWS makes on the first create in an account
+    # ("ecs.amazonaws.com"): iam:CreateServiceLinkedRole is granted for those only.
+    service_linked_roles: ClassVar[tuple[str, ...]] = ()
+    # Where those actions apply (controller/kinds/iam_scope.py): ARN templates for the names
+    # plumb gives, plumb's ownership tag where ARNs are ids. An action in no scope is
+    # granted on Resource "*", which a test allows for reads and justified writes only.
+    iam_scopes: ClassVar[tuple[Scope, ...]] = ()
+    # For a kind that makes IAM roles: the most any of them may be allowed, printed as the
+    # permissions boundary plumb puts on them (`plumb iam-policy --boundary`).
+    role_boundary: ClassVar[tuple[str, ...]] = ()
+    # Its conformance sample; a registered kind without one fails the suite.
+    sample: ClassVar[Sample | None] = None
+    # Where its physical name must be unique: "region" (a secret, a repository), "account"
+    # (an IAM role), "global" (an S3 bucket), or "" when a parent scopes it (a security
+    # group in its VPC): two stacks claiming one name are refused at validation.
+    name_scope: ClassVar[str] = "region"
+
+    def observe(self, desired: Sequence[Resource], ctx: Context) -> dict[str, Observed]:
+        raise NotImplementedError
+
+    def create(self, desired: Resource, ctx: Context) -> Observed:
+        raise NotImplementedError
+
+    def update(self, desired: Resource, observed: Observed, diff: Diff, ctx: Context) -> Observed:
+        raise NotImplementedError
+
+    def delete(self, observed: Observed, ctx: Context) -> None:
+        raise NotImplementedError
+
+    def release(self, observed: Observed, ctx: Context) -> None:
+        """Before the deletes of a run: drop what this resource holds of others (rules that
+        name other security groups), so resources that refer to each other can all be
+        deleted, in whatever order. Idempotent; most kinds hold nothing."""
+
+    def warnings(self, desired: Resource, observed: Observed | None) -> list[str]:
+        """Notes for the plan and report that are not drift (a secret with no value yet)."""
+        return []
+
+    def update_makes_new_id(self, changes: Sequence[FieldChange]) -> bool:
+        """True when updating these fields makes a new version with a new id (a task
+        definition's revision): until apply, what refers to it sees its attributes as
+        unknown, so the plan shows their change too."""
+        return False
+
+    def physical_name(self, desired: Resource) -> str:
+        """The name a create will use, written to the journal first; "" when AWS picks the id."""
+        return ""
+
+    def iam_name(self, desired: Resource) -> str:
+        """The name `{name}` stands for in this kind's ARN templates ("" when AWS picks it)."""
+        return self.physical_name(desired)
+
+    # -- shared helpers --------------------------------------------------------------
+
+    def observe_one(self, desired: Resource, ctx: Context, physical_id: str = "") -> Observed:
+        """Read one resource back after a write; its absence now is an error, not news.
+        A kind that can look a resource up by `physical_id` does so: cheaper than a filter."""
+        found = self.observe([desired], ctx.only({desired.stack})).get(desired.logical_id)
+        return self.must_see(found, desired)
+
+    def find_own(self, desired: Resource, ctx: Context) -> Observed | None:
+        """What carries this resource's ownership tags now (after a write whose answer was
+        lost), or None; something of its name without them is not ours: None too."""
+        found = self.observe([desired], ctx.only({desired.stack})).get(desired.logical_id)
+        return found if found is not None and found.owned else None
+
+    def adopt_own(self, desired: Resource, ctx: Context, err: Exception) -> Observed:
+        """A create answered "already exists". A create of ours whose answer was lost left
+        a resource carrying this resource's `plumb:id`: adopt it and bring it to the spec.
+        Anything else under that name is someone else's and is never taken over: `err`."""
+        found = self.find_own(desired, ctx)
+        if found is None:
+            raise err
+        delta = diff_of(desired, found)
+        return self.update(desired, found, delta, ctx) if delta else found
+
+    def must_see(self, found: Observed | None, desired: Resource) -> Observed:
+        """A read right after a write that misses the resource is an error, not news."""
+        if found is None:
+            raise TransientError(
+                ERR_CREATE.format(
+                    kind=self.kind,
+                    logical_id=desired.logical_id,
+                    code="NotVisible",
+                    message="not visible after the write",
+                )
+            )
+        return found
+
+    def classify(self, err: BaseException) -> AwsError:
+        """Turn a botocore error into a TerminalError (dependents stop) or a TransientError."""
+        if isinstance(err, AwsError):
+            return err
+        code = error_code(err)
+        message = error_message(err)
+        if isinstance(err, ClientError) and code in (self.terminal_codes | COMMON_TERMINAL):
+            return TerminalError(message, code)
+        if isinstance(err, ClientError | BotoCoreError):
+            return TransientError(message, code)
+        # A bug or an unimplemented API (moto raises NotImplementedError in-process).
+        return TerminalError(f"{type(err).__name__}: {err}", type(err).__name__)
