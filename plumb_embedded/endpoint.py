@@ -62,6 +62,7 @@ class EmbeddedAws:
         from moto.server import ThreadedMotoServer
 
         patch_moto()
+        _issue_named_certificates()
         # Werkzeug logs every request on stderr, which would bury plumb's own output.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -139,6 +140,30 @@ def provide_certificates(arns: Iterable[str]) -> None:
         if arn not in backend._certificates:
             cert, key = _self_signed()
             backend._certificates[arn] = CertBundle(account, cert, key, region=region, arn=arn)
+
+
+def _issue_named_certificates() -> None:
+    """The embedded account holds every certificate a listener names, as the account a spec
+    was written for holds its own: the example specs name certificates of that account, the
+    embedded one starts empty, and an HTTPS listener needs its certificate to exist. Asked
+    for one it lacks (a listener made or changed), ACM issues it under exactly that ARN;
+    nothing in plumb's engine needs to know it runs against a stand-in. Idempotent."""
+    from moto.acm.models import AWSCertificateManagerBackend as Acm
+
+    if getattr(Acm, "_plumb_issues_named", False):
+        return
+    for name in ("get_certificate", "set_certificate_in_use_by"):
+        setattr(Acm, name, _issuing(getattr(Acm, name)))
+    Acm._plumb_issues_named = True  # type: ignore[attr-defined]
+
+
+def _issuing(method: Any) -> Any:
+    @functools.wraps(method)
+    def call(self: Any, arn: str, *args: Any) -> Any:
+        provide_certificates([arn])  # one of another account or region stays missing
+        return method(self, arn, *args)
+
+    return call
 
 
 @functools.cache

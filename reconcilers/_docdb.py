@@ -25,9 +25,9 @@ from typing import Any, ClassVar
 from botocore.exceptions import ClientError
 
 from controller.aws.context import Context
-from controller.engine.diff import diff as diff_of
 from controller.errors import ERR_CREATE, TerminalError, TransientError
 from controller.kinds.base import BaseReconciler
+from controller.kinds.diff import diff as diff_of
 from controller.kinds.errors import error_code, is_code
 from controller.kinds.tags import tag_delta, to_dict, to_list
 from controller.model import TAG_ID, Observed, Resource

@@ -16,8 +16,8 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from controller.kinds.guardrail import Path, Scope, how_to_except
 from controller.model import Resource
-from controller.specs.guardrails import Path, Scope, how_to_except
 from reconcilers import guardrail
 
 ROLE, TASK_DEFINITION = "Role", "TaskDefinition"

@@ -14,9 +14,9 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from controller.aws.context import Context
-from controller.engine.diff import diff as diff_of
 from controller.errors import ERR_CREATE, TerminalError
 from controller.kinds.base import BaseReconciler, Sample
+from controller.kinds.diff import diff as diff_of
 from controller.kinds.errors import error_code, ignoring
 from controller.kinds.iam_scope import Scope, arn, but, tagging
 from controller.kinds.tags import tag_delta, to_dict, to_list

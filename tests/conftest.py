@@ -24,8 +24,8 @@ from moto import mock_aws
 
 from controller.aws.clients import ClientFactory
 from controller.aws.context import Context
-from controller.engine.diff import diff
 from controller.kinds.base import BaseReconciler
+from controller.kinds.diff import diff
 from controller.model import Observed, Resource
 from plumb_embedded.endpoint import certificate_arns, provide_certificates
 from plumb_embedded.moto_compat import patch_moto

@@ -28,9 +28,9 @@ from rich.markup import escape
 from controller.audit.anchor_file import compare_anchors
 from controller.chain import GENESIS_HASH, KEYED, PLAIN, SEALS, canonical, chain_hash, same_hash
 from controller.chain import seal_of as _seal_of
-from controller.engine.unsealed import ABANDONED_HOURS, live_runs
 from controller.errors import PlumbError
-from controller.reports.words import counted
+from controller.state.unsealed import ABANDONED_HOURS, live_runs
+from controller.words import counted
 
 if TYPE_CHECKING:
     from rich.console import Console

@@ -15,8 +15,8 @@ from rich.markup import escape
 
 from controller.config import Settings
 from controller.errors import PlumbError, SpecError
-from controller.reports.words import counted
 from controller.specs.bounds import limits, shown_issues
+from controller.words import counted
 
 
 class State:

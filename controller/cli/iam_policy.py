@@ -63,7 +63,8 @@ def iam_policy(
 ) -> int:
     """Print the least-privilege IAM policy plumb needs, from what each kind declares."""
     # Loaded only when asked for: they load the kinds.
-    from controller.kinds import iam_documents, iam_policy, iam_scope, iam_targets
+    from controller.engine import iam_targets
+    from controller.kinds import iam_documents, iam_policy, iam_scope
 
     if kinds and specs:
         raise PlumbError("give --kind or --specs, not both: --specs takes the kinds its stacks use")

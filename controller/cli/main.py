@@ -297,6 +297,7 @@ def sync(state: State, repo: str, branch: str, spec_path: str, keyring: Path | N
         branch,
         spec_path,
         state.console,
+        converge=verbs.converge_shared,
         keyring=keyring,
     )
 

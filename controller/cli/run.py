@@ -72,7 +72,9 @@ def run(
     keyring: Path | None,
 ) -> int:
     """The long-lived loop: sync every --interval seconds."""
-    from controller.loop import logs, scheduler
+    from controller import logs
+    from controller.cli.verbs import converge_shared
+    from controller.loop import scheduler
 
     git_inputs.source(repo, branch, spec_path)  # before the state opens: bad input records nothing
 
@@ -88,6 +90,7 @@ def run(
             listen,
             once,
             console,
+            converge=converge_shared,
             keyring=keyring,
             jitter=jitter,
         )

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
+from controller import logs
 from controller.engine import planfile
 from controller.engine.desired import Desired, do_validate, load_desired  # noqa: F401 (re-exported)
 from controller.engine.graph import Graph
@@ -21,12 +22,11 @@ from controller.engine.lease import Holder
 from controller.engine.plan import Plan, PlanOptions
 from controller.engine.runner import Runner, RunResult
 from controller.errors import LockError
-from controller.loop import logs
 from controller.model import Action, ActionType
 from controller.reports import plan_markdown, render
 from controller.reports.changes import change_lines
-from controller.reports.words import counted
 from controller.state.store import Store
+from controller.words import counted
 
 A = ActionType
 OK, ERROR, CHANGES = 0, 1, 2

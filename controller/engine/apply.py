@@ -21,10 +21,10 @@ from typing import Any, Protocol
 
 from controller.aws.context import Context
 from controller.aws.retry_guard import WRITE_TRIES, AmbiguousWrite, create_attempt, settle
-from controller.engine.diff import contains_unknown, diff
 from controller.engine.graph import Graph, resolve, without_unknown_members
 from controller.engine.plan import Plan
 from controller.engine.readiness import Waiter
+from controller.kinds.diff import contains_unknown, diff
 from controller.model import Action, ActionType, Diff, Observed, Resource
 from reconcilers import REGISTRY, reconciler_for
 

@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import click
 from rich.console import Console
@@ -15,15 +15,18 @@ from rich.markup import escape
 
 from controller.audit import actor
 from controller.engine import waivers
-from controller.engine.stack_policy import StackPolicy
 from controller.model import Resource
-from controller.reports.words import counted
 from controller.specs import guardrails
 from controller.specs.expand import expand_all, stack_policies
+from controller.specs.policy import StackPolicy
 from controller.specs.validate import load_and_validate
+from controller.words import counted
 
-if TYPE_CHECKING:
-    from controller.loop.source import Commit
+
+class Commit(Protocol):
+    """A commit the loop pinned (loop/source.py): what a run records of it."""
+
+    def to_json(self) -> dict[str, str]: ...
 
 
 @dataclass

@@ -13,9 +13,9 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 
 import reconcilers
-from controller.engine.stack_policy import StackPolicy
 from controller.model import Action, ActionType, Resource
 from controller.specs.guardrails import guardrail_findings
+from controller.specs.policy import StackPolicy
 
 # Taking the resource away is never a grant.
 _STILL_ALLOWED = frozenset({ActionType.DELETE, ActionType.ORPHAN})

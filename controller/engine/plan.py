@@ -20,12 +20,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from controller.engine.diff import diff
 from controller.engine.grant_check import hold_refused_grants
 from controller.engine.graph import Graph, resolve
 from controller.engine.observe import Observation
-from controller.engine.stack_policy import StackPolicy
 from controller.engine.twins import Twins, hold_links, keep_in_use
+from controller.kinds.diff import diff
 from controller.kinds.fields import rules_for
 from controller.model import (
     COMMIT,
@@ -40,6 +39,7 @@ from controller.model import (
     Resource,
     contains_unknown,
 )
+from controller.specs.policy import StackPolicy
 from controller.state.drift import DriftRecord, held_back
 from reconcilers import reconciler_for
 

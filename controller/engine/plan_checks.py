@@ -24,14 +24,15 @@ from jsonschema import Draft202012Validator
 import reconcilers
 from controller.engine import planfile
 from controller.engine.graph import ACCOUNT, absolute, is_join, is_ref
-from controller.engine.stack_policy import StackPolicy
 from controller.errors import PlanError
-from controller.reports.words import counted
+from controller.kinds.document import dotted
+from controller.kinds.schemas import document_validator, schema_registry
 from controller.specs.credentials import credential_issues, credential_shape
-from controller.specs.document import dotted
 from controller.specs.guardrails import exception_problems, guardrail_findings
 from controller.specs.messages import explain
-from controller.specs.validate import API_VERSION, _registry, _validator, references
+from controller.specs.policy import StackPolicy
+from controller.specs.validate import API_VERSION, references
+from controller.words import counted
 
 MAX_SHOWN = 20  # a forged plan may break thousands of rules; the first ones say enough
 # stack/section/name: the stack is {product}-{env}; a secret's name may hold more slashes.
@@ -114,7 +115,7 @@ def _entry_issues(label: str, entry: Any) -> Iterator[str]:
     if not isinstance(entry, dict):
         yield f"{label}: is not a resource as plumb writes one"
         return
-    shape = Draft202012Validator(_ENTRY, registry=_registry())
+    shape = Draft202012Validator(_ENTRY, registry=schema_registry())
     for error in shape.iter_errors(entry):
         for path, message in explain(error):
             yield f"{label}: {_where(path) or '(resource)'}: {message}"
@@ -137,7 +138,7 @@ def _entry_issues(label: str, entry: Any) -> Iterator[str]:
 def _spec_issues(label: str, kind: str, spec: Mapping[str, Any]) -> Iterator[str]:
     """The kind's JSON Schema, through the envelope a spec written directly has."""
     body = {"apiVersion": API_VERSION, "kind": kind, "metadata": {}, "spec": _joined(spec)}
-    for error in _validator(kind).iter_errors(body):
+    for error in document_validator(kind).iter_errors(body):
         if tuple(error.absolute_path)[:1] != ("spec",) or _stands_for_a_string(error):
             continue
         for path, message in explain(error):
@@ -187,7 +188,7 @@ def _stack_issues(ids: list[str], policies: Mapping[str, Any]) -> Iterator[str]:
     for lid in ids:
         if lid.split("/", 1)[0] not in policies:
             yield f"{lid}: logicalId: its stack has no policy in the plan"
-    shape = Draft202012Validator(_POLICY, registry=_registry())
+    shape = Draft202012Validator(_POLICY, registry=schema_registry())
     for stack, policy in policies.items():
         where = f"policies.{stack}" if _STACK.match(str(stack)) else "policies"
         if where == "policies" or stack not in stacks:

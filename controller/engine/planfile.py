@@ -25,10 +25,10 @@ from typing import Any
 
 from controller.chain import KEYED, PLAIN, SEALS
 from controller.engine.plan import Plan, PlanOptions
-from controller.engine.stack_policy import StackPolicy
 from controller.errors import PlanError
 from controller.model import Action, Resource, SourceLoc
 from controller.output_file import write_output
+from controller.specs.policy import StackPolicy
 
 FORMAT = "plumb-plan/1"
 

@@ -18,11 +18,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from controller import logs
 from controller.audit.archive import Anchoring
 from controller.aws.clients import ClientFactory
 from controller.aws.context import Context
 from controller.config import Settings
-from controller.engine import run_facts, unsealed, waivers
+from controller.engine import run_facts, waivers
 from controller.engine.apply import APPLIED, FAILED, PENDING, SKIPPED, Applier, Event, Outcome
 from controller.engine.desired import Desired
 from controller.engine.lease import Leases
@@ -31,12 +32,11 @@ from controller.engine.observe import Observation, contexts_for, observe_all
 from controller.engine.plan import Plan, PlanOptions, build_plan
 from controller.engine.readiness import Waiter
 from controller.errors import LockError
-from controller.loop import logs
 from controller.model import ActionType
 from controller.reports import run_report as report
 from controller.specs import guardrails
+from controller.state import unsealed
 from controller.state.store import Store
-from plumb_embedded.endpoint import certificate_arns, provide_certificates
 
 A = ActionType
 _log = logging.getLogger(__name__)
@@ -196,7 +196,7 @@ class Runner:
 
     def _seal_dead_here(self, by: int) -> None:
         """Runs whose plumb is gone without a lease for a takeover to find (a `plan`, an
-        apply's preview; see controller/engine/unsealed.py) are sealed `interrupted`: none stays
+        apply's preview; see controller/state/unsealed.py) are sealed `interrupted`: none stays
         outside the chain for ever. Once per Runner: the loop's later cycles would only
         find what its first one sealed."""
         if self._swept:
@@ -260,9 +260,6 @@ class Runner:
         self, desired: Desired, options: PlanOptions, clients: ClientFactory
     ) -> tuple[Plan, dict[str, Context]]:
         contexts = contexts_for(clients, desired.resources, desired.stacks, self.settings.region)
-        if self.settings.aws == "embedded":
-            # The stand-in account holds the certificates the specs name, as theirs would.
-            provide_certificates(certificate_arns(r.spec for r in desired.resources))
         observation = observe_all(desired.resources, contexts, self.settings.workers)
         plan = build_plan(
             desired.resources,

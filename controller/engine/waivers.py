@@ -13,8 +13,8 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from controller.engine.stack_policy import StackPolicy, Waiver
 from controller.model import Action
+from controller.specs.policy import StackPolicy, Waiver
 
 if TYPE_CHECKING:
     from controller.engine.plan import Plan

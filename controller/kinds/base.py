@@ -15,8 +15,8 @@ from typing import ClassVar, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from controller.aws.context import Context
-from controller.engine.diff import diff as diff_of
 from controller.errors import ERR_CREATE, AwsError, TerminalError, TransientError
+from controller.kinds.diff import diff as diff_of
 from controller.kinds.errors import COMMON_TERMINAL, error_code, error_message
 from controller.kinds.iam_scope import Scope
 from controller.model import Diff, FieldChange, Observed, Resource

@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from controller.errors import PlumbError
+from controller.kinds.document import Path as DocPath
 from controller.model import SENSITIVE
-from controller.specs.document import Path as DocPath
 
 NOT_KINDS = frozenset({"envelope", "report", "period"})  # schemas/ files that describe no kind
 

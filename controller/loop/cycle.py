@@ -8,14 +8,13 @@ on converging from it, so drift is still repaired until a good commit arrives.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 
-from controller.cli.verbs import converge_shared
 from controller.config import Settings
 from controller.engine.desired import Desired, load_desired
 from controller.engine.plan import PlanOptions
@@ -29,6 +28,9 @@ OK, ERROR = 0, 1
 # The loop's own cycles, on its interval or asked for by a push: they plan as the loop does
 # (a stack's selfHeal off is honoured, nothing is deleted), unlike a `plumb sync` by hand.
 LOOP_TRIGGERS = ("schedule", "webhook")
+# How a cycle's desired state is converged, each stack under its lease, and printed: the
+# command line's (cli/verbs.py `converge_shared`), handed in, so the loop needs no CLI.
+Converge = Callable[[Runner, Desired, PlanOptions, Console, str], int]
 
 
 def do_sync(
@@ -38,6 +40,8 @@ def do_sync(
     branch: str,
     path: str,
     console: Console,
+    *,
+    converge: Converge,
     trigger: str = "sync",
     keyring: Path | None = None,
     asked_by: Mapping[str, Any] | None = None,
@@ -58,12 +62,13 @@ def do_sync(
         desired = _in_force(runner, console, repo, branch, path, source, workdir)
         if desired is None:
             return ERROR
-        _converge(runner, desired, console, trigger, asked_by)
+        _converge(converge, runner, desired, console, trigger, asked_by)
         return ERROR  # the head is refused: not a success, whatever the commit in force did
-    return _converge(runner, desired, console, trigger, asked_by)
+    return _converge(converge, runner, desired, console, trigger, asked_by)
 
 
 def _converge(
+    converge: Converge,
     runner: Runner,
     desired: Desired,
     console: Console,
@@ -72,7 +77,7 @@ def _converge(
 ) -> int:
     desired.actor = {**desired.actor, **(asked_by or {})}
     options = PlanOptions(scheduled=trigger in LOOP_TRIGGERS)
-    return converge_shared(runner, desired, options, console, trigger)
+    return converge(runner, desired, options, console, trigger)
 
 
 def _desired(commit: Commit, path: str, source: str) -> Desired:

@@ -27,9 +27,10 @@ from types import FrameType
 from apscheduler.schedulers.background import BackgroundScheduler
 from rich.console import Console
 
+from controller import logs
 from controller.config import Settings
 from controller.engine.runner import Runner, RunResult
-from controller.loop import logs
+from controller.loop.cycle import Converge, do_sync
 from controller.loop.cycle_gate import CycleGate
 from controller.loop.endpoint import Endpoint
 from controller.loop.git_urls import public_url
@@ -57,10 +58,10 @@ def serve(
     once: bool,
     console: Console,
     *,
+    converge: Converge,
     keyring: Path | None = None,
     jitter: int | None = None,
 ) -> int:
-    from controller.loop.cycle import do_sync
 
     shown = public_url(repo)  # what the log and the console say: never a credential
     status = LoopStatus(interval)
@@ -83,7 +84,8 @@ def serve(
         crashed = False
         try:
             code = do_sync(
-                runner, settings, repo, branch, path, console, trigger=trigger, keyring=keyring,
+                runner, settings, repo, branch, path, console, converge=converge,
+                trigger=trigger, keyring=keyring,
                 asked_by={"deliveries": deliveries} if deliveries else None,
             )  # fmt: skip
         except Exception as err:  # the loop must outlive one bad cycle

@@ -18,8 +18,8 @@ from controller.engine.plan import Plan
 from controller.model import SYMBOLS, Action, ActionType, Diff, FieldChange
 from controller.reports.changes import change_lines, from_json
 from controller.reports.markdown import code, escape, fence, html_code
-from controller.reports.words import counted
 from controller.state.scrub import scrub_change
+from controller.words import counted
 
 A = ActionType
 COMMENT_LIMIT = 65_536  # characters GitHub accepts in one issue or pull-request comment

@@ -13,8 +13,8 @@ from collections.abc import Callable, Sequence
 
 import reconcilers
 from controller.errors import SpecIssue
+from controller.kinds.document import Document
 from controller.model import Resource
-from controller.specs.document import Document
 
 _SCOPE_WORDS = {"global": "all of AWS", "account": "the account"}
 

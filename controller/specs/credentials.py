@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
-from controller.specs.document import Path, dotted
+from controller.kinds.document import Path, dotted
 
 MASK = "<key that looks like a credential>"
 

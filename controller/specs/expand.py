@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from controller.engine.stack_policy import StackPolicy
+from controller.kinds.document import Document
 from controller.model import Resource
-from controller.specs.document import Document
+from controller.specs.policy import StackPolicy
 from reconcilers import EXPANDERS, load_all
 
 

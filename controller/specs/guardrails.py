@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import reconcilers
-from controller.engine.stack_policy import GuardrailException, StackPolicy
+from controller.kinds.guardrail import Path, Scope
 from controller.model import Resource
+from controller.specs.policy import GuardrailException, StackPolicy
 
-Path = tuple[str | int, ...]
 D = TypeVar("D")
 T = TypeVar("T")
 SOON_DAYS = 14  # as for drift waivers: an exception expiring this soon is flagged
@@ -39,16 +39,6 @@ class Finding:
     path: Path  # within the resource's spec: ("assumeRolePolicy", "Statement", 0, "Principal")
     guardrail: str  # a name in reconcilers.GUARDRAIL_NAMES: "trust-anyone", "inline-star"
     message: str  # one line: what is wrong, what to do, how to write an exception
-
-
-@dataclass(frozen=True)
-class Scope:
-    """What a rule may know of the resource's stack."""
-
-    stack: str
-    resources: Sequence[Resource]
-    accounts: frozenset[str]  # the stack's own AWS account(s); empty when nothing says
-    managed_policies: tuple[str, ...] = ()  # the policy's additions to the allow list
 
 
 def guardrail_findings(
@@ -136,14 +126,6 @@ def _accounts_in(value: Any) -> Iterator[str]:
     elif isinstance(value, list | tuple):
         for sub in value:
             yield from _accounts_in(sub)
-
-
-def how_to_except(guardrail: str, resource: str) -> str:
-    """The end of a finding's message: the exception that would accept it."""
-    return (
-        f"or accept it with a policy.exceptions entry (guardrail: {guardrail}, resource: "
-        f"{resource}, owner, reason, expires)"
-    )
 
 
 # -- the exceptions a stack's policy writes ----------------------------------------------

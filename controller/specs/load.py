@@ -26,8 +26,8 @@ from typing import Any
 import yaml
 
 from controller.errors import SpecError, SpecIssue
+from controller.kinds.document import Document, Path
 from controller.specs.credentials import shown_key, shown_path
-from controller.specs.document import Document, Path
 from controller.specs.yaml_stream import CONTROL, Loader, Refused, Tally, documents, open_text
 
 SUFFIXES = (".yaml", ".yml")

@@ -11,7 +11,7 @@ from typing import Any
 from jsonschema import ValidationError
 from jsonschema.exceptions import best_match
 
-from controller.specs.document import Path
+from controller.kinds.document import Path
 
 _BOUNDS = {
     "minimum": "must be at least {}",

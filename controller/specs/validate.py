@@ -15,26 +15,19 @@ an envelope (schemas/envelope.json) around a `spec` its own schema describes.
 from __future__ import annotations
 
 import difflib
-import functools
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path as FsPath
 from typing import Any
 
-from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
-from referencing.exceptions import NoSuchResource
-from referencing.jsonschema import DRAFT202012
-
 import reconcilers
 from controller.errors import SpecError, SpecIssue
-from controller.kinds.fields import schema_dir, schema_for, snake
+from controller.kinds.document import Document, Path
+from controller.kinds.fields import schema_for
+from controller.kinds.schemas import document_validator, with_defaults
 from controller.model import Resource as Desired
 from controller.specs.claims import name_claims
 from controller.specs.credentials import credential_issues, shown_path
-from controller.specs.defaults import fill_defaults
-from controller.specs.document import Document, Path
 from controller.specs.expand import expand_document, stack_policies
 from controller.specs.guardrails import exception_problems, guardrail_issues
 from controller.specs.load import Tally, collect_documents
@@ -42,7 +35,6 @@ from controller.specs.messages import explain
 
 API_VERSION = "plumb/v1"
 ACCOUNT = "aws:account"
-ENVELOPE = "envelope.json"
 _ENVELOPE = {"missing required field 'apiVersion'", "missing required field 'kind'"}
 
 
@@ -146,56 +138,13 @@ def _envelope_issues(doc: Document, kinds: Sequence[str]) -> list[SpecIssue]:
 
 def _schema_issues(doc: Document) -> list[SpecIssue]:
     seen: dict[tuple[str, str], SpecIssue] = {}
-    for error in _validator(doc.kind).iter_errors(doc.body):
+    for error in document_validator(doc.kind).iter_errors(doc.body):
         for path, message in explain(error):
             if path[:1] in (("apiVersion",), ("kind",)) or (not path and message in _ENVELOPE):
                 continue  # the envelope layer has said it in plainer words
             issue = _issue(doc, path, message)
             seen.setdefault((issue.path, message), issue)
     return list(seen.values())
-
-
-def with_defaults(doc: Document) -> Document:
-    """A copy of `doc` whose body has its schema's defaults filled in."""
-    schema = _validator(doc.kind).schema
-    resolver = _registry().resolver_with_root(DRAFT202012.create_resource(schema))
-    return replace(doc, body=fill_defaults(doc.body, schema, resolver))
-
-
-@functools.cache
-def _validator(kind: str) -> Draft202012Validator:
-    if _is_composition(kind):
-        schema: Mapping[str, Any] = schema_for(kind) or {"type": "object"}
-    else:
-        schema = _envelope_schema(kind)
-    return Draft202012Validator(
-        schema, registry=_registry(), format_checker=Draft202012Validator.FORMAT_CHECKER
-    )
-
-
-def _envelope_schema(kind: str) -> dict[str, Any]:
-    envelope = json.loads(json.dumps(_load_schema(ENVELOPE)))  # a private deep copy
-    if schema_for(kind):
-        envelope["properties"]["spec"] = {"$ref": f"{snake(kind)}.json"}
-    return envelope
-
-
-def _load_schema(name: str) -> Mapping[str, Any]:
-    path = schema_dir() / name
-    return json.loads(path.read_text()) if path.exists() else {}
-
-
-@functools.cache
-def _registry() -> Registry[Any]:
-    """Schemas by file name: "environment.json" and ".../schemas/environment.json" alike."""
-
-    def retrieve(uri: str) -> Resource[Any]:
-        contents = _load_schema(uri.rsplit("/", 1)[-1])
-        if not contents:
-            raise NoSuchResource(ref=uri)
-        return DRAFT202012.create_resource(contents)
-
-    return Registry(retrieve=retrieve)
 
 
 # -- semantic checks ------------------------------------------------------------------

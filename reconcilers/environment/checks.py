@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from controller.specs.document import Document, Path, dotted
+from controller.kinds.document import Document, Path, dotted
 from reconcilers import semantic_check
 from reconcilers._bedrock import geography_problem, parse_model_id
 from reconcilers.environment.data_checks import data_issues

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from controller.specs.document import Path
+from controller.kinds.document import Path
 
 Issue = tuple[Path, str]
 SPEC: Path = ("spec",)

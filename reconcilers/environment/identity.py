@@ -20,8 +20,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from controller.kinds.document import Path
 from controller.model import Resource
-from controller.specs.document import Path
 from reconcilers._bedrock import ACTIONS, model_arns, parse_model_id, profile_arn_parts
 from reconcilers.environment.ids import (
     DOCDB_CLUSTER,

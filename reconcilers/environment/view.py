@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from controller.kinds.document import Document, Path
+from controller.kinds.schemas import with_defaults
 from controller.model import Resource
-from controller.specs.document import Document, Path
-from controller.specs.validate import with_defaults
 
 
 def ref(target: str, attr: str = "id") -> dict[str, str]:

@@ -11,8 +11,8 @@ from typing import Any
 import reconcilers
 from controller.aws.clients import is_read
 from controller.aws.context import Context
-from controller.engine.diff import diff
 from controller.kinds.base import BaseReconciler, Sample
+from controller.kinds.diff import diff
 from controller.kinds.fields import rules_for
 from controller.model import Observed, Resource
 from tests.conftest import count_calls

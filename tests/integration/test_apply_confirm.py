@@ -129,7 +129,7 @@ def test_a_question_answered_after_its_run_was_sealed_elsewhere_says_so_in_one_l
     workdir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A prompt left open for a day: another plumb sealed its preview run as interrupted
-    (controller/engine/unsealed.py). The answer then ends in one line and exit 1, and nothing is
+    (controller/state/unsealed.py). The answer then ends in one line and exit 1, and nothing is
     applied."""
     from controller.state.store import Store
 

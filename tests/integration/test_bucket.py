@@ -14,9 +14,9 @@ from botocore.exceptions import ClientError
 
 from controller.aws.clients import ClientFactory
 from controller.aws.context import Context
-from controller.engine.diff import diff
+from controller.kinds.diff import diff
+from controller.kinds.document import Document
 from controller.model import Resource
-from controller.specs.document import Document
 from reconcilers.bucket import Bucket
 from reconcilers.environment import storage
 from reconcilers.environment.view import StackView

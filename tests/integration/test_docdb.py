@@ -12,8 +12,8 @@ import boto3
 import pytest
 
 from controller.aws.context import Context
-from controller.engine.diff import diff
 from controller.errors import TerminalError, TransientError
+from controller.kinds.diff import diff
 from controller.kinds.tags import to_dict
 from controller.model import Resource
 from reconcilers.doc_db_cluster import DocDbCluster

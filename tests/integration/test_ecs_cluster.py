@@ -10,8 +10,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from controller.aws.context import Context
-from controller.engine.diff import diff
 from controller.errors import TerminalError, TransientError
+from controller.kinds.diff import diff
 from controller.model import Resource
 from reconcilers.ecs_cluster import EcsCluster, owned_clusters
 from tests.conftest import REGION, count_calls, reconcile_once

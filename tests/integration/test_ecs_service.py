@@ -9,7 +9,7 @@ import boto3
 import pytest
 
 from controller.aws.context import Context
-from controller.engine.diff import diff
+from controller.kinds.diff import diff
 from controller.model import Observed, Resource
 from reconcilers.ecs_service import EcsService, sample_spec_for
 from reconcilers.task_definition import register_by_hand

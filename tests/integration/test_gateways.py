@@ -17,8 +17,8 @@ from botocore.stub import Stubber
 from controller.aws.clients import ClientFactory
 from controller.aws.context import Context
 from controller.aws.retry_guard import client_token, create_attempt
-from controller.engine.diff import diff
 from controller.errors import TransientError
+from controller.kinds.diff import diff
 from controller.kinds.tags import to_dict
 from controller.model import Resource
 from reconcilers.elastic_ip import ElasticIp

@@ -9,8 +9,8 @@ import boto3
 import pytest
 
 from controller.aws.context import Context
-from controller.engine.diff import diff
 from controller.errors import TerminalError
+from controller.kinds.diff import diff
 from controller.model import TAG_ID, TAG_STACK, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers.listener import SAMPLE_POLICY, Listener, sample_balancer

@@ -9,8 +9,8 @@ import pytest
 from moto.elbv2.models import elbv2_backends
 
 from controller.aws.context import Context
-from controller.engine.diff import diff
 from controller.errors import TerminalError
+from controller.kinds.diff import diff
 from controller.model import TAG_ID, TAG_STACK, Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers.load_balancer import LoadBalancer

@@ -8,7 +8,7 @@ import boto3
 import pytest
 
 from controller.aws.context import Context
-from controller.engine.diff import diff
+from controller.kinds.diff import diff
 from controller.model import Resource
 from reconcilers.log_group import LogGroup
 from tests.conftest import REGION, count_calls, reconcile_once

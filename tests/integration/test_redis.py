@@ -16,8 +16,8 @@ import pytest
 from moto.elasticache.models import elasticache_backends
 
 from controller.aws.context import Context
-from controller.engine.diff import diff
 from controller.errors import TransientError
+from controller.kinds.diff import diff
 from controller.model import Resource
 from reconcilers import _fixtures as fixtures
 from reconcilers.cache_replication_group import CacheReplicationGroup

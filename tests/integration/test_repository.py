@@ -10,8 +10,8 @@ import boto3
 import pytest
 
 from controller.aws.context import Context
-from controller.engine.diff import diff
 from controller.errors import TerminalError
+from controller.kinds.diff import diff
 from controller.model import Resource
 from reconcilers.repository import Repository, keep_last_images_policy
 from tests.conftest import REGION, count_calls, reconcile_once

@@ -14,10 +14,10 @@ from botocore.exceptions import ClientError
 
 from controller.aws.clients import ClientFactory
 from controller.aws.context import Context
-from controller.engine.diff import diff
 from controller.engine.graph import resolve
+from controller.kinds.diff import diff
+from controller.kinds.document import Document
 from controller.model import Resource
-from controller.specs.document import Document
 from reconcilers.environment import identity
 from reconcilers.environment.view import StackView
 from reconcilers.role import Role

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from controller.aws.context import Context
-from controller.engine.diff import diff
+from controller.kinds.diff import diff
 from controller.model import Resource
 from reconcilers.role import BOUNDARY_ENV, Role
 from tests.conftest import count_calls

@@ -11,8 +11,8 @@ from botocore.stub import Stubber
 
 from controller.aws.clients import ClientFactory
 from controller.aws.context import Context
-from controller.engine.diff import diff
 from controller.errors import TransientError
+from controller.kinds.diff import diff
 from controller.kinds.tags import to_dict
 from controller.model import Resource
 from reconcilers.route_table import RouteTable

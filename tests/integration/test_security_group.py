@@ -14,12 +14,12 @@ from botocore.stub import Stubber
 
 from controller.aws.clients import ClientFactory
 from controller.aws.context import Context
-from controller.engine.diff import contains_unknown, diff
 from controller.engine.graph import Graph, resolve, without_unknown_members
 from controller.errors import TransientError
+from controller.kinds.diff import contains_unknown, diff
+from controller.kinds.document import Document
 from controller.kinds.tags import to_dict
 from controller.model import Observed, Resource
-from controller.specs.document import Document
 from reconcilers import reconciler_for
 from reconcilers.environment import network
 from reconcilers.environment.view import StackView

@@ -9,7 +9,7 @@ import boto3
 import pytest
 
 from controller.aws.context import Context
-from controller.engine.diff import diff
+from controller.kinds.diff import diff
 from controller.model import Observed, Resource
 from reconcilers.task_definition import TaskDefinition, register_by_hand, sample_spec
 from tests.conftest import REGION, count_calls, reconcile_once

@@ -10,8 +10,8 @@ import pytest
 
 from controller.aws.clients import ClientFactory
 from controller.aws.context import Context
-from controller.engine.diff import diff
 from controller.errors import TransientError
+from controller.kinds.diff import diff
 from controller.kinds.tags import to_dict
 from controller.model import Resource
 from reconcilers.vpc import Vpc

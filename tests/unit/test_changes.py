@@ -3,7 +3,7 @@ no value cut short."""
 
 from __future__ import annotations
 
-from controller.engine.diff import diff
+from controller.kinds.diff import diff
 from controller.model import UNKNOWN, FieldChange, Observed, Resource
 from controller.reports.changes import change_lines, from_json
 

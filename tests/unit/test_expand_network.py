@@ -13,9 +13,9 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from controller.engine.graph import Graph
+from controller.kinds.document import Document
 from controller.kinds.fields import schema_for
 from controller.model import Resource
-from controller.specs.document import Document
 from reconcilers.environment import expand as expand_environment
 from reconcilers.environment import network
 from reconcilers.environment.view import StackView, ref

@@ -11,9 +11,9 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
+from controller.kinds.document import Document
 from controller.kinds.fields import schema_for
 from controller.model import Resource
-from controller.specs.document import Document
 from reconcilers.environment import identity, storage
 from reconcilers.environment.view import ACCOUNT_ID, StackView, join
 from tests.conftest import placeholders

@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from controller.cli.main import main
-from controller.engine.stack_policy import GuardrailException, StackPolicy
 from controller.model import Resource
 from controller.specs.guardrails import Finding, guardrail_findings
+from controller.specs.policy import GuardrailException, StackPolicy
 
 BASE = (Path(__file__).parent / "specs_cases" / "environment.yaml").read_text()
 TRUST = "{Effect: Allow, Principal: {Service: ecs-tasks.amazonaws.com}, Action: sts:AssumeRole}"

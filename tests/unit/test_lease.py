@@ -10,9 +10,9 @@ from collections.abc import Callable
 import pytest
 
 from controller.engine.lease import Holder, Leases, describe_lock, here
-from controller.engine.unsealed import ABANDONED_AFTER
 from controller.errors import LockError
 from controller.state.store import Store
+from controller.state.unsealed import ABANDONED_AFTER
 from tests.unit.conftest import Clock
 
 

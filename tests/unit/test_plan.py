@@ -10,10 +10,10 @@ import pytest
 from controller.engine import planfile, run_facts
 from controller.engine.observe import Observation
 from controller.engine.plan import PlanOptions, StateView, build_plan
-from controller.engine.stack_policy import StackPolicy
 from controller.errors import PlanError
 from controller.kinds.base import BaseReconciler
 from controller.model import TAG_DELETION_POLICY, TAG_ID, TAG_STACK, ActionType, Observed, Resource
+from controller.specs.policy import StackPolicy
 from controller.state.drift import DriftRecord
 from reconcilers import REGISTRY
 
@@ -138,7 +138,7 @@ def test_a_failed_observation_never_deletes_with_prune_on() -> None:
 
 
 def test_immutable_change_is_refused_without_allow_replace(monkeypatch: pytest.MonkeyPatch) -> None:
-    from controller.engine import diff as diff_mod
+    from controller.kinds import diff as diff_mod
     from controller.kinds.fields import FieldRule, FieldRules
 
     rules = FieldRules({("cidr",): FieldRule(immutable=True)})
@@ -162,7 +162,7 @@ def test_immutable_change_is_refused_without_allow_replace(monkeypatch: pytest.M
 def test_a_stateful_replace_needs_the_specs_and_the_runs_consent(
     monkeypatch: pytest.MonkeyPatch, policy: str, allow: bool, expected: A, says: str
 ) -> None:
-    from controller.engine import diff as diff_mod
+    from controller.kinds import diff as diff_mod
     from controller.kinds.fields import FieldRule, FieldRules
 
     rules = FieldRules({("engine",): FieldRule(immutable=True)})
@@ -225,7 +225,7 @@ def test_more_deletes_than_max_deletes_are_refused_unless_allowed() -> None:
 
 
 def test_an_unexpired_waiver_reports_drift_without_repairing_it() -> None:
-    from controller.engine.stack_policy import Waiver
+    from controller.specs.policy import Waiver
 
     waiver = Waiver("a", "size", "sale", "ops@x", dt.date(2027, 1, 31))
     policy = StackPolicy(waivers=(waiver,))

@@ -7,9 +7,9 @@ import dataclasses
 import re
 
 from controller.engine.plan import Plan
-from controller.engine.stack_policy import StackPolicy
 from controller.model import Action, ActionType, FieldChange
 from controller.reports.plan_markdown import COMMENT_LIMIT, plan_markdown
+from controller.specs.policy import StackPolicy
 from tests.unit.test_plan import STACK, fake_kinds, have, plan_of, want  # noqa: F401 (fixture)
 from tests.unit.test_report import _outside_code
 

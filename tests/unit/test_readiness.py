@@ -11,9 +11,9 @@ from controller.engine.apply import APPLIED, PENDING, Applier
 from controller.engine.observe import Observation
 from controller.engine.plan import build_plan
 from controller.engine.readiness import Waiter
-from controller.engine.stack_policy import StackPolicy
 from controller.kinds.base import BaseReconciler
 from controller.model import TAG_ID, TAG_STACK, Observed, Resource
+from controller.specs.policy import StackPolicy
 from reconcilers import REGISTRY
 
 STACK = "acme-prod"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from controller.engine.diff import diff_specs
+from controller.kinds.diff import diff_specs
 from controller.kinds.fields import FieldRules, rules_for, sensitive_fields
 from controller.model import SENSITIVE, Action, ActionType
 from controller.reports import period as period_report

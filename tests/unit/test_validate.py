@@ -15,9 +15,10 @@ import pytest
 import reconcilers
 import reconcilers.environment.checks  # registers the Environment checks
 from controller.errors import SpecError, SpecIssue
+from controller.kinds.document import Document
+from controller.kinds.schemas import document_validator
 from controller.model import Resource
 from controller.specs import validate as validation
-from controller.specs.document import Document
 from controller.specs.load import load_documents
 from controller.specs.validate import load_and_validate, validate
 from reconcilers.environment.view import ACCOUNT_ID, join, ref
@@ -419,7 +420,7 @@ def fakes() -> Iterator[None]:
     reconcilers.REGISTRY["FakeThing"] = FakeThing  # type: ignore[assignment]
     yield
     del reconcilers.EXPANDERS["FakeStack"], reconcilers.REGISTRY["FakeThing"]
-    validation._validator.cache_clear()
+    document_validator.cache_clear()
 
 
 def test_references_must_name_a_resource_of_the_stack(tmp_path, monkeypatch, fakes) -> None:

@@ -19,10 +19,10 @@ from controller.cli.main import main
 from controller.engine import waivers
 from controller.engine.observe import Observation
 from controller.engine.plan import Plan, PlanOptions
-from controller.engine.stack_policy import StackPolicy, Waiver
 from controller.model import Action, ActionType, FieldChange
 from controller.reports import render as terminal
 from controller.reports.run_report import FORMATS, render
+from controller.specs.policy import StackPolicy, Waiver
 from controller.state.models import Run
 from controller.state.store import Store
 

@@ -16,13 +16,13 @@ from rich.rule import Rule
 from controller.audit import verify as audit
 from controller.cli.demo.drift import CHANGES
 from controller.cli.history import print_history
-from controller.cli.verbs import Desired, do_drift, load_desired
+from controller.cli.verbs import Desired, converge_shared, do_drift, load_desired
 from controller.config import Settings
 from controller.engine.plan import PlanOptions
 from controller.engine.runner import Runner
 from controller.loop.cycle import do_sync
 from controller.reports import render
-from controller.reports.words import counted
+from controller.words import counted
 from plumb_embedded.endpoint import embedded_aws, require_moto
 
 STACK = "acme-prod"
@@ -135,7 +135,7 @@ def _steps(console: Console, folder: Path, settings: Settings) -> int:
         console.print("(`plumb plan` lists every field under each resource; here one line each)")
         console.print(render.calls_text(first.api_calls))
         step("4. plumb sync (fetch the commit, apply it)")
-        if do_sync(runner, settings, str(repo), "main", "specs", console) != 0:
+        if _sync(runner, settings, repo, console) != 0:
             return 1
         console.print("The CI pipeline pushes the images; the key's owner sets the Azure key:")
         for said in pipeline_pushes(desired):
@@ -151,7 +151,7 @@ def _steps(console: Console, folder: Path, settings: Settings) -> int:
         step("7. plumb drift")
         do_drift(runner, desired, console)
         step("8. plumb sync repairs the drift")
-        do_sync(runner, settings, str(repo), "main", "specs", console)
+        _sync(runner, settings, repo, console)
         step("9. plumb drift: in sync again")
         code = do_drift(runner, desired, console)
         step("10. A new image tag is committed: the service rolls")
@@ -159,7 +159,7 @@ def _steps(console: Console, folder: Path, settings: Settings) -> int:
         rolled = runner.plan(load_desired(repo / "specs"), PlanOptions())
         render.print_plan(rolled.plan, console)
         console.print(f"  • {push_image('acme-app', NEW_TAG)}")
-        do_sync(runner, settings, str(repo), "main", "specs", console)
+        _sync(runner, settings, repo, console)
         console.print(describe_rollout(STACK))
         code = code or do_drift(runner, load_desired(repo / "specs"), console)
         step("11. History, audit chain and reports")
@@ -170,3 +170,8 @@ def _steps(console: Console, folder: Path, settings: Settings) -> int:
             + ("chain intact" if result.ok else "BROKEN")
         )
         return 0 if code == 0 and result.ok else 1
+
+
+def _sync(runner: Runner, settings: Settings, repo: Path, console: Console) -> int:
+    """`plumb sync` of the demo's repository, printed as the command prints it."""
+    return do_sync(runner, settings, str(repo), "main", "specs", console, converge=converge_shared)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from controller.engine.lease import Holder, process_alive
+from controller.state.holder import Holder, process_alive
 
 if TYPE_CHECKING:
     from controller.state.store import Store

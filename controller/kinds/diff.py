@@ -11,9 +11,9 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+from controller.kinds.document import Path, dotted
 from controller.kinds.fields import FieldRules, comparator, rules_for
 from controller.model import UNKNOWN, Diff, FieldChange, Observed, Resource, contains_unknown
-from controller.specs.document import Path, dotted
 
 _MISSING = None  # a field AWS does not report reads as absent, i.e. None
 
