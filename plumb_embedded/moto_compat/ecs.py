@@ -1,5 +1,5 @@
-"""ECS: moto made to answer as AWS does where plumb's ECS kinds read it (MOTO.md gaps 3-5,
-rows 32-36).
+"""ECS: moto made to answer as AWS does where plumb's ECS kinds read it (docs/MOTO.md,
+ECS services).
 
 - CreateService dropped healthCheckGracePeriodSeconds, deploymentConfiguration (circuit
   breaker, percents), enableECSManagedTags and enableExecuteCommand: a diff-based

@@ -1,4 +1,5 @@
-"""The whole stack of DESIGN.md §1 through the real CLI: both example specs, every field.
+"""The whole stack (docs/DESIGN.md, The stack) through the real CLI: both example specs,
+every field.
 
 Each test applies specs/acme-prod.yaml and specs/acme-staging.yaml in full (several seconds
 on moto), then reads AWS back through boto3. plumb's own word is trusted only for exit codes
