@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 ERR_CREATE = "cannot create {kind} {logical_id}: {code} {message}"
-ERR_UPDATE = "cannot update {kind} {logical_id}: {code} {message}"
 ERR_DELETE = "cannot delete {kind} {logical_id}: {code} {message}"
 ERR_OBSERVE = "cannot observe {kind} in {region}: {code} {message}"
 

@@ -160,12 +160,6 @@ class Observed:
         return self.tags.get(TAG_STACK) or self.logical_id.split("/", 1)[0]
 
 
-class ChangeKind(StrEnum):
-    ADD = "add"
-    CHANGE = "change"
-    REMOVE = "remove"
-
-
 @dataclass(frozen=True)
 class FieldChange:
     """One field that differs; `path` is dotted from the spec root ("lifecycle.expireAfterDays")."""

@@ -28,14 +28,6 @@ def diff(desired: Resource, observed: Observed, rules: FieldRules | None = None)
     return Diff(masked(changes, rules))
 
 
-def diff_specs(want: Mapping[str, Any], have: Mapping[str, Any], rules: FieldRules) -> Diff:
-    """The same comparison on bare specs, for tests and for kinds without tags."""
-    changes: list[FieldChange] = []
-    for key, value in want.items():
-        _compare(value, have.get(key, _MISSING), (key,), rules, changes)
-    return Diff(masked(changes, rules))
-
-
 def masked(changes: list[FieldChange], rules: FieldRules) -> tuple[FieldChange, ...]:
     """The changes, those on a sensitive field (x-plumb-sensitive, writeOnly) marked so:
     compared as any other, shown as "(sensitive)" everywhere."""

@@ -118,14 +118,6 @@ def spec_files(root: str | FsPath, most: int | None = None) -> list[FsPath]:
     return sorted(found, key=lambda p: p.relative_to(base).as_posix())
 
 
-def load_text(text: str, file: str) -> list[Document]:
-    """The documents of one YAML text; raises SpecError with every problem found."""
-    docs, issues = _parse(text, file, Tally())
-    if issues:
-        raise SpecError(issues)
-    return docs
-
-
 def _shown(file: FsPath, root: str | FsPath, shown_as: str | None) -> str:
     if shown_as is None:
         return file.as_posix()

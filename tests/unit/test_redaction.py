@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from controller.kinds.diff import diff_specs
+from controller.kinds.diff import diff
 from controller.kinds.fields import FieldRules, rules_for, sensitive_fields
-from controller.model import SENSITIVE, Action, ActionType
+from controller.model import SENSITIVE, Action, ActionType, Observed, Resource
 from controller.reports import period as period_report
 from controller.reports import run_report as report
 from controller.state.store import Store
@@ -56,7 +56,9 @@ def test_the_contract_list_comes_from_the_schemas() -> None:
 def test_a_sensitive_value_reaches_no_report_and_not_the_state(tmp_path: Path) -> None:
     want = {"name": "n", "auth": {"user": "u", "key": PLANTED}}
     have = {"name": "n", "auth": {"user": "u", "key": PLANTED + "-old"}}
-    (change,) = diff_specs(want, have, RULES).changes
+    desired = Resource("Example", "s/x", want, "us-east-1")
+    observed = Observed("Example", "s/x", "x", have, tags=desired.ownership_tags())
+    (change,) = diff(desired, observed, RULES).changes
     assert change.path == "auth.key" and change.sensitive, "compared, then masked"
     url = f"sqlite:///{tmp_path}/state.db"
     store = Store(url)
