@@ -1,9 +1,9 @@
 """What a kind's guardrail rule sees and says: the kind API side of the guardrails.
 
 A rule (registered with `reconcilers.guardrail`) gets a resource and its `Scope`, and yields
-(path, guardrail, message) for each grant it refuses; specs/guardrails.py runs the rules and
-weighs the stack's exceptions. The rules live with the kinds, so they import this, never the
-dispatcher.
+(path, guardrail, message) for each grant it refuses; controller/specs/guardrails.py runs the
+rules and weighs the stack's exceptions. The rules live with the kinds, so they import this,
+never the dispatcher.
 """
 
 from __future__ import annotations
