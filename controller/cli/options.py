@@ -188,9 +188,12 @@ desired_specs = Later("controller.engine.desired")
 
 
 def Runner(settings: Settings) -> Any:
+    """The engine as the commands use it: each sealed run leaves its reports beside the
+    state, and its anchor archives the JSON report."""
     from controller.engine.runner import Runner as Engine
+    from controller.reports.files import ReportFiles
 
-    return Engine(settings)
+    return Engine(settings, records=ReportFiles())
 
 
 def recorded_state(settings: Settings) -> Any:

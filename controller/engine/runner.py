@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import logging
 import socket
 import threading
@@ -16,7 +17,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from controller import logs
 from controller.audit.archive import Anchoring
@@ -33,7 +34,6 @@ from controller.engine.plan import Plan, PlanOptions, build_plan
 from controller.engine.readiness import Waiter
 from controller.errors import LockError
 from controller.model import ActionType
-from controller.reports import run_report as report
 from controller.specs import guardrails
 from controller.state import unsealed
 from controller.state.store import Store
@@ -60,9 +60,23 @@ class RunResult:
         return {k: o for k, o in self.outcomes.items() if o.status in (FAILED, SKIPPED)}
 
 
+class RunRecords(Protocol):
+    """How a sealed run is written down: its report files beside the state, and the JSON
+    report its anchor archives. The reports room provides it (reports/files.py); whoever
+    makes the Runner hands it in, so the engine knows nothing of formats."""
+
+    def write(self, store: Store, folder: Path, run_id: int) -> dict[str, Path]: ...
+
+    def render_json(self, run: Mapping[str, Any]) -> str: ...
+
+
 class Runner:
-    def __init__(self, settings: Settings, store: Store | None = None) -> None:
+    def __init__(
+        self, settings: Settings, store: Store | None = None, records: RunRecords | None = None
+    ) -> None:
         self.settings = settings
+        # None: runs are recorded in the state only (a test of the engine, a benchmark).
+        self.records = records
         self.store = store or Store(settings.state_url)
         if settings.audit_key:
             self.store.audit_key = settings.audit_key
@@ -328,13 +342,20 @@ class Runner:
             return []
         try:
             run = self.store.run(run_id)
-            failures = self.anchoring.keep(run, report.render(run, "json"))
+            failures = self.anchoring.keep(run, self._report_json(run))
         except Exception as err:  # the run is sealed; a failure here must not lose it
             failures = [f"anchoring failed: {type(err).__name__}: {err}"]
         for failure in failures:
             _log.error("run %s is sealed but its chain head is not anchored: %s", run_id, failure)
             logs.emit("anchor-failed", "error", run=run_id, message=failure)
         return failures
+
+    def _report_json(self, run: Mapping[str, Any]) -> str:
+        """What the archive keeps of the run: its JSON report, or the run as the state
+        holds it when no reports are written."""
+        if self.records is not None:
+            return self.records.render_json(run)
+        return json.dumps(run, sort_keys=True, default=str)
 
     def _observe(self, result: RunResult) -> None:
         if self.on_run is None:
@@ -345,21 +366,9 @@ class Runner:
             _log.exception("the run observer failed on run %s", result.run_id)
 
     def write_reports(self, run_id: int) -> dict[str, Path]:
-        folder = self.settings.report_folder()
-        folder.mkdir(parents=True, exist_ok=True)
-        run, (before, after) = self.store.run_in_chain(run_id)
-        out = {}
-        for fmt, ext in (("json", "json"), ("markdown", "md"), ("html", "html")):
-            path = folder / f"run-{run_id:06d}.{ext}"
-            path.write_text(report.render(run, fmt, (before, after)))
-            out[fmt] = path
-        # The page of the run before was written when it had no next run: link it to this
-        # one. Only the HTML page, which is not hashed or archived.
-        page = folder / f"run-{before or 0:06d}.html"
-        if before is not None and page.exists():
-            prior, links = self.store.run_in_chain(before)
-            page.write_text(report.render(prior, "html", links))
-        return out
+        if self.records is None:
+            return {}
+        return self.records.write(self.store, self.settings.report_folder(), run_id)
 
 
 def _at(text: str) -> datetime:

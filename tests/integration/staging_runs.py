@@ -17,6 +17,7 @@ from controller.config import Settings
 from controller.engine.desired import Desired
 from controller.engine.plan import PlanOptions
 from controller.engine.runner import Runner
+from controller.reports.files import ReportFiles
 from tests.conftest import REGION, provide_example_certificates
 from tests.integration.test_engine import failing
 
@@ -46,9 +47,10 @@ def staging_specs(folder: Path) -> Path:
 
 
 def staging_runner(tmp: Path) -> Runner:
-    return Runner(
-        Settings(state_url=f"sqlite:///{tmp}/state.db", max_attempts=1, reports_dir=tmp / "reports")
+    settings = Settings(
+        state_url=f"sqlite:///{tmp}/state.db", max_attempts=1, reports_dir=tmp / "reports"
     )
+    return Runner(settings, records=ReportFiles())
 
 
 def first_runs(runner: Runner, desired: Desired) -> dict[str, int]:

@@ -18,6 +18,7 @@ from sqlalchemy import delete
 from controller.cli.main import main
 from controller.config import Settings
 from controller.engine.runner import Runner
+from controller.reports.files import ReportFiles
 from controller.state.models import Change, Run
 from tests.conftest import REGION
 
@@ -36,7 +37,7 @@ def _runner(tmp_path: Path, bucket: str) -> Runner:
     settings = Settings(state_url=f"sqlite:///{tmp_path}/state.db", region=REGION)
     settings.archive_bucket, settings.reports_dir = bucket, tmp_path / "reports"
     settings.max_attempts = 1
-    return Runner(settings)
+    return Runner(settings, records=ReportFiles())
 
 
 def _seal(runner: Runner, n: int) -> list[list[str]]:

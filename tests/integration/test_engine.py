@@ -21,6 +21,7 @@ from controller.cli.verbs import load_desired
 from controller.config import Settings
 from controller.engine.plan import PlanOptions
 from controller.engine.runner import Runner
+from controller.reports.files import ReportFiles
 
 ROOT = Path(__file__).resolve().parents[2]
 STAGING = "acme-staging"
@@ -39,7 +40,7 @@ def runner(aws: None, tmp_path: Path) -> Iterator[Runner]:
     settings = Settings(
         state_url=f"sqlite:///{tmp_path}/state.db", max_attempts=1, reports_dir=tmp_path / "reports"
     )
-    yield Runner(settings)
+    yield Runner(settings, records=ReportFiles())
 
 
 def edit(specs: Path, change) -> None:

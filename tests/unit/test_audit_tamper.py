@@ -18,6 +18,7 @@ from controller.cli.main import main
 from controller.config import Settings
 from controller.engine.runner import Runner
 from controller.model import Action, ActionType, FieldChange
+from controller.reports.files import ReportFiles
 from controller.state.models import Change, Run
 
 KEY = "correct horse battery staple"
@@ -33,7 +34,7 @@ class History:
         self.key = key
         settings = Settings(state_url=self.url, audit_key=key.encode() if key else None)
         settings.audit_anchor, settings.reports_dir = self.anchor, folder / "reports"
-        self.runner = Runner(settings)
+        self.runner = Runner(settings, records=ReportFiles())
         self.store = self.runner.store
 
     def runs(self, n: int) -> list[int]:

@@ -20,9 +20,6 @@ MARKDOWN = re.compile(r"(?<![\w/.:-])((?:[\w.-]+/)*[\w.-]+\.md)\b")
 # Markdown that a command writes, not a document: the README's CI workflow saves
 # `plumb plan --format markdown` as plan.md.
 WRITTEN = frozenset({"plan.md"})
-# README.md is edited apart from this change: its one citation of the old folder is allowed
-# until that edit lands, and this allowance goes with it.
-AWAITING = {"README.md": f"`{FOLDER}/PEERS.md`"}
 
 
 def _files() -> list[str]:
@@ -64,8 +61,6 @@ def test_no_file_refers_outside_the_repository() -> None:
         except UnicodeDecodeError:
             continue  # binary
         for number, line in enumerate(text.splitlines(), 1):
-            if name in AWAITING and AWAITING[name] in line:
-                continue
             bad += [f"{name}:{number}: {p}" for p in problems(line, name, held)]
     assert not bad, "\n".join(bad)
 

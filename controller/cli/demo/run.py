@@ -22,6 +22,7 @@ from controller.engine.plan import PlanOptions
 from controller.engine.runner import Runner
 from controller.loop.cycle import do_sync
 from controller.reports import render
+from controller.reports.files import ReportFiles
 from controller.words import counted
 from plumb_embedded.endpoint import embedded_aws, require_moto
 
@@ -122,7 +123,7 @@ def _steps(console: Console, folder: Path, settings: Settings) -> int:
     step(f"1. A git repository of specs: {repo}")
     with embedded_aws() as aws:
         console.print(f"embedded AWS endpoint (moto) on {aws.endpoint}")
-        runner = Runner(settings)
+        runner = Runner(settings, records=ReportFiles())
         step("2. plumb validate")
         desired = load_desired(repo / "specs")
         console.print(
