@@ -15,12 +15,11 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from controller.aws.context import Context
-from controller.kinds.base import BaseReconciler, Sample
+from controller.kinds.base import BaseReconciler
 from controller.kinds.errors import error_code, ignoring
 from controller.kinds.iam_scope import Scope, but
 from controller.kinds.tags import to_dict, to_list, user_tags
 from controller.model import TAG_ID, Diff, Observed, Resource
-from reconcilers import _fixtures as fixtures
 from reconcilers import register
 
 # The one lifecycle rule plumb writes; rules with other ids belong to someone else.
@@ -353,43 +352,3 @@ _WRITERS: dict[str, Callable[[Any, str, Any], None]] = {
     "lifecycle": _put_lifecycle,
     "policy": _put_policy,
 }
-
-
-# -- conformance sample --------------------------------------------------------------
-
-
-def _sample(ctx: Context) -> Resource:
-    name = "acme-prod-sample-storage"
-    spec = {
-        "bucketName": name,
-        "encryption": {"algorithm": "AES256"},
-        "publicAccessBlock": {field: True for field in _PUBLIC_ACCESS},
-        "lifecycle": {"expireAfterDays": 90},
-        "policy": {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "DenyInsecureTransport",
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": "s3:*",
-                    "Resource": [f"arn:aws:s3:::{name}", f"arn:aws:s3:::{name}/*"],
-                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                }
-            ],
-        },
-    }
-    return fixtures.resource(ctx, "Bucket", "bucket", spec, deletion_policy="Retain")
-
-
-def _allow_public_policies(ctx: Context, found: Observed) -> None:
-    config = {key: True for key in _PUBLIC_ACCESS.values()} | {"BlockPublicPolicy": False}
-    ctx.s3.put_public_access_block(Bucket=found.physical_id, PublicAccessBlockConfiguration=config)
-
-
-Bucket.sample = Sample(
-    _sample,
-    _allow_public_policies,
-    "publicAccessBlock.blockPublicPolicy",
-    ("PutPublicAccessBlock",),
-)

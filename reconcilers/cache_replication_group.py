@@ -30,11 +30,10 @@ from botocore.exceptions import ClientError
 
 from controller.aws.context import Context
 from controller.errors import TransientError
-from controller.kinds.base import BaseReconciler, Sample
+from controller.kinds.base import BaseReconciler
 from controller.kinds.errors import error_code, ignoring
 from controller.kinds.iam_scope import Scope, arn, tagging
 from controller.model import TAG_ID, Diff, Observed, Resource
-from reconcilers import _fixtures as fixtures
 from reconcilers import register
 from reconcilers._elasticache import TAG_ACTIONS as CACHE_TAGS
 from reconcilers._elasticache import Raw, candidates, read_tags, sync_tags
@@ -340,43 +339,3 @@ def _create_args(desired: Resource, ctx: Context) -> dict[str, Any]:
     if "engineVersion" in spec:
         args["EngineVersion"] = spec["engineVersion"]
     return args
-
-
-# -- conformance sample --------------------------------------------------------------
-
-
-def _sample(ctx: Context) -> Resource:
-    vpc_id = fixtures.vpc(ctx)
-    subnet_ids = fixtures.subnets(ctx, vpc_id)
-    ctx.elasticache.create_cache_subnet_group(
-        CacheSubnetGroupName="sample-redis-subnets",
-        CacheSubnetGroupDescription="sample",
-        SubnetIds=subnet_ids,
-    )
-    spec = {
-        "replicationGroupId": "acme-prod-sample-redis",
-        "description": "conformance sample",
-        "nodeType": "cache.t3.micro",
-        "engine": "redis",
-        "engineVersion": "7.1",
-        "numCacheClusters": 1,
-        "automaticFailover": False,
-        "subnetGroupName": "sample-redis-subnets",
-        "securityGroupIds": [fixtures.security_group(ctx, vpc_id)],
-        "snapshotRetentionDays": 0,
-        "atRestEncryption": True,
-        "transitEncryption": True,
-        "port": 6379,
-    }
-    return fixtures.resource(ctx, "CacheReplicationGroup", "redis", spec)
-
-
-def _keep_snapshots_by_hand(ctx: Context, found: Observed) -> None:
-    ctx.elasticache.modify_replication_group(
-        ReplicationGroupId=found.physical_id, SnapshotRetentionLimit=5, ApplyImmediately=True
-    )
-
-
-CacheReplicationGroup.sample = Sample(
-    _sample, _keep_snapshots_by_hand, "snapshotRetentionDays", ("ModifyReplicationGroup",)
-)

@@ -22,11 +22,10 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from controller.aws.context import Context
-from controller.kinds.base import BaseReconciler, Sample
+from controller.kinds.base import BaseReconciler
 from controller.kinds.errors import error_code, ignoring
 from controller.kinds.iam_scope import Scope, arn, but, tagging
 from controller.model import TAG_ID, Diff, Observed, Resource
-from reconcilers import _fixtures as fixtures
 from reconcilers import register
 from reconcilers._elasticache import TAG_ACTIONS as CACHE_TAGS
 from reconcilers._elasticache import Raw, candidates, read_tags, sync_tags
@@ -160,25 +159,3 @@ def _observed(
         owned=owned,
         region=ctx.region,
     )
-
-
-# -- conformance sample --------------------------------------------------------------
-
-
-def _sample(ctx: Context) -> Resource:
-    subnet_ids = fixtures.subnets(ctx, fixtures.vpc(ctx))
-    spec = {"name": "acme-prod-sample-cache", "description": "conformance sample"}
-    return fixtures.resource(
-        ctx, "CacheSubnetGroup", "cache-subnets", {**spec, "subnetIds": subnet_ids}
-    )
-
-
-def _describe_by_hand(ctx: Context, found: Observed) -> None:
-    ctx.elasticache.modify_cache_subnet_group(
-        CacheSubnetGroupName=found.physical_id, CacheSubnetGroupDescription="changed by hand"
-    )
-
-
-CacheSubnetGroup.sample = Sample(
-    _sample, _describe_by_hand, "description", ("ModifyCacheSubnetGroup",)
-)

@@ -32,11 +32,9 @@ from botocore.exceptions import ClientError
 
 from controller.aws.context import Context
 from controller.errors import ERR_DELETE, TerminalError
-from controller.kinds.base import Sample
 from controller.kinds.errors import error_code, ignoring
 from controller.kinds.iam_scope import Scope, arn, tagging
 from controller.model import Diff, Observed, Resource
-from reconcilers import _fixtures as fixtures
 from reconcilers import register
 from reconcilers._docdb import ENGINE, ENGINE_FILTER, DocDbKind, Raw, observed, sync_tags
 from reconcilers._docdb import TAG_ACTIONS as DOCDB_TAGS
@@ -244,47 +242,3 @@ def _attrs(raw: Raw) -> dict[str, Any]:
         "masterSecretArn": (raw.get("MasterUserSecret") or {}).get("SecretArn"),
         "clusterResourceId": raw.get("DbClusterResourceId"),
     }
-
-
-# -- conformance sample --------------------------------------------------------------
-
-SAMPLE_ID = "acme-prod-sample-docdb"
-
-
-def sample_network(ctx: Context) -> tuple[str, str]:
-    """A subnet group over two fresh subnets and a security group, straight through boto3
-    (untagged): (subnet group name, security group id)."""
-    vpc = fixtures.vpc(ctx)
-    subnets = fixtures.subnets(ctx, vpc, count=2)
-    ctx.docdb.create_db_subnet_group(
-        DBSubnetGroupName=SAMPLE_ID, DBSubnetGroupDescription="sample", SubnetIds=subnets
-    )
-    return SAMPLE_ID, fixtures.security_group(ctx, vpc, "sample-docdb")
-
-
-def _sample(ctx: Context) -> Resource:
-    group, security_group = sample_network(ctx)
-    spec = {
-        "clusterIdentifier": SAMPLE_ID,
-        "engineVersion": "5.0.0",
-        "subnetGroupName": group,
-        "securityGroupIds": [security_group],
-        "backupRetentionDays": 7,
-        "deletionProtection": False,  # so the suite's delete can run
-        "storageEncrypted": True,
-        "masterUsername": DEFAULT_USERNAME,
-        "port": DEFAULT_PORT,
-        "preferredBackupWindow": "03:00-03:30",
-    }
-    return fixtures.resource(ctx, "DocDbCluster", "docdb", spec)
-
-
-def _shorten_backups_by_hand(ctx: Context, found: Observed) -> None:
-    ctx.docdb.modify_db_cluster(
-        DBClusterIdentifier=found.physical_id, BackupRetentionPeriod=3, ApplyImmediately=True
-    )
-
-
-DocDbCluster.sample = Sample(
-    _sample, _shorten_backups_by_hand, "backupRetentionDays", ("ModifyDBCluster",)
-)

@@ -19,15 +19,12 @@ from __future__ import annotations
 from typing import Any
 
 from controller.aws.context import Context
-from controller.kinds.base import Sample
 from controller.kinds.errors import ignoring
 from controller.kinds.iam_scope import Scope, arn, tagging
 from controller.model import Diff, Observed, Resource
-from reconcilers import _fixtures as fixtures
 from reconcilers import register
 from reconcilers._docdb import ENGINE, ENGINE_FILTER, DocDbKind, Raw, observed, sync_tags
 from reconcilers._docdb import TAG_ACTIONS as DOCDB_TAGS
-from reconcilers.doc_db_cluster import SAMPLE_ID, sample_network
 
 # Spec field -> ModifyDBInstance parameter, for the fields an update may change.
 _MODIFIABLE = {
@@ -145,35 +142,3 @@ def _attrs(raw: Raw) -> dict[str, Any]:
         "endpoint": endpoint.get("Address"),
         "port": endpoint.get("Port"),
     }
-
-
-# -- conformance sample --------------------------------------------------------------
-
-
-def _sample(ctx: Context) -> Resource:
-    group, security_group = sample_network(ctx)
-    ctx.docdb.create_db_cluster(
-        DBClusterIdentifier=SAMPLE_ID,
-        Engine=ENGINE,
-        MasterUsername="plumbadmin",
-        ManageMasterUserPassword=True,
-        DBSubnetGroupName=group,
-        VpcSecurityGroupIds=[security_group],
-        DeletionProtection=False,
-    )
-    spec = {
-        "instanceIdentifier": f"{SAMPLE_ID}-1",
-        "clusterIdentifier": SAMPLE_ID,
-        "instanceClass": "db.t3.medium",
-        "autoMinorVersionUpgrade": True,
-    }
-    return fixtures.resource(ctx, "DocDbInstance", "docdb-1", spec)
-
-
-def _resize_by_hand(ctx: Context, found: Observed) -> None:
-    ctx.docdb.modify_db_instance(
-        DBInstanceIdentifier=found.physical_id, DBInstanceClass="db.t3.large", ApplyImmediately=True
-    )
-
-
-DocDbInstance.sample = Sample(_sample, _resize_by_hand, "instanceClass", ("ModifyDBInstance",))

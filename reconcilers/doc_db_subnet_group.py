@@ -24,11 +24,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from controller.aws.context import Context
-from controller.kinds.base import Sample
 from controller.kinds.errors import ignoring
 from controller.kinds.iam_scope import Scope, arn, but, tagging
 from controller.model import Diff, Observed, Resource
-from reconcilers import _fixtures as fixtures
 from reconcilers import register
 from reconcilers._docdb import TAG_ACTIONS as DOCDB_TAGS
 from reconcilers._docdb import DocDbKind, Raw, observed, sync_tags
@@ -134,27 +132,3 @@ def _spec(raw: Raw) -> dict[str, Any]:
 def _attrs(raw: Raw) -> dict[str, Any]:
     name = raw["DBSubnetGroupName"]
     return {"id": name, "name": name, "arn": raw["DBSubnetGroupArn"]}
-
-
-# -- conformance sample --------------------------------------------------------------
-
-
-def _sample(ctx: Context) -> Resource:
-    subnets = fixtures.subnets(ctx, fixtures.vpc(ctx), count=2)
-    spec = {"name": "acme-prod-sample-docdb", "description": "conformance sample"}
-    return fixtures.resource(
-        ctx, "DocDbSubnetGroup", "docdb-subnets", {**spec, "subnetIds": subnets}
-    )
-
-
-def _describe_by_hand(ctx: Context, found: Observed) -> None:
-    ctx.docdb.modify_db_subnet_group(
-        DBSubnetGroupName=found.physical_id,
-        DBSubnetGroupDescription="changed by hand",
-        SubnetIds=list(found.spec["subnetIds"]),
-    )
-
-
-DocDbSubnetGroup.sample = Sample(
-    _sample, _describe_by_hand, "description", ("ModifyDBSubnetGroup",)
-)

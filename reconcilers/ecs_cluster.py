@@ -24,12 +24,11 @@ from typing import Any
 
 from controller.aws.context import Context
 from controller.errors import ERR_CREATE, TerminalError
-from controller.kinds.base import BaseReconciler, Sample
+from controller.kinds.base import BaseReconciler
 from controller.kinds.errors import ignoring
 from controller.kinds.iam_scope import Scope, arn, but, tagging
 from controller.kinds.tags import tag_delta, to_dict, to_list
 from controller.model import TAG_ID, Diff, Observed, Resource
-from reconcilers import _fixtures as fixtures
 from reconcilers import register
 from reconcilers._ecs import TAG_ACTIONS as ECS_TAGS
 
@@ -172,20 +171,3 @@ def _sync_tags(ecs: Any, arn: str, have: Mapping[str, str], want: Mapping[str, s
         ecs.tag_resource(resourceArn=arn, tags=to_list(to_set, "key", "value"))
     if to_remove:
         ecs.untag_resource(resourceArn=arn, tagKeys=to_remove)
-
-
-# -- conformance sample --------------------------------------------------------------
-
-
-def _sample(ctx: Context) -> Resource:
-    spec = {"clusterName": "acme-prod-sample", INSIGHTS: "enabled"}
-    return fixtures.resource(ctx, "EcsCluster", "cluster", spec)
-
-
-def _insights_off_by_hand(ctx: Context, found: Observed) -> None:
-    ctx.ecs.update_cluster(
-        cluster=found.physical_id, settings=[{"name": INSIGHTS, "value": "disabled"}]
-    )
-
-
-EcsCluster.sample = Sample(_sample, _insights_off_by_hand, INSIGHTS, ("UpdateCluster",))

@@ -34,18 +34,15 @@ from botocore.exceptions import ClientError
 from controller.aws.context import Context
 from controller.aws.retry_guard import client_token
 from controller.errors import TransientError
-from controller.kinds.base import BaseReconciler, Sample
+from controller.kinds.base import BaseReconciler
 from controller.kinds.errors import error_code, error_message, ignoring
 from controller.kinds.fields import schema_defaults
 from controller.kinds.iam_scope import Scope, arn, but, tagging
 from controller.model import TAG_ID, Diff, Observed, Resource
-from reconcilers import _fixtures as fixtures
 from reconcilers import register
 from reconcilers._ecs import TAG_ACTIONS as ECS_TAGS
 from reconcilers._ecs import sync_tags, tags_of
 from reconcilers.ecs_cluster import owned_clusters
-from reconcilers.task_definition import register_args as task_definition_args
-from reconcilers.task_definition import sample_spec
 
 Raw = Mapping[str, Any]
 BATCH = 10  # DescribeServices takes at most 10 services a call
@@ -346,53 +343,3 @@ def _update_args(spec: Mapping[str, Any], have: Mapping[str, Any], diff: Diff) -
     if any(diff.changed(key) for key in _DEPLOYMENT):
         args["deploymentConfiguration"] = _deployment(spec, have)
     return args
-
-
-# -- conformance sample --------------------------------------------------------------
-
-
-def sample_spec_for(ctx: Context, name: str = "acme-prod-sample") -> dict[str, Any]:
-    """A service spec on a cluster, network, target group and task definition made
-    straight through boto3 (untagged, so no observe mistakes them for plumb's)."""
-    cluster = ctx.ecs.create_cluster(clusterName=f"{name}-cluster")["cluster"]["clusterArn"]
-    vpc = fixtures.vpc(ctx)
-    subnets = fixtures.subnets(ctx, vpc, count=2)
-    group = fixtures.security_group(ctx, vpc, name=f"{name}-tasks")
-    target_group = ctx.elbv2.create_target_group(
-        Name=f"{name}-tg"[:32], Protocol="HTTP", Port=3000, VpcId=vpc, TargetType="ip"
-    )["TargetGroups"][0]["TargetGroupArn"]
-    family = fixtures.resource(ctx, "TaskDefinition", "task", sample_spec(ctx, f"{name}-task"))
-    args = {k: v for k, v in task_definition_args(family, ctx).items() if k != "tags"}
-    task = ctx.ecs.register_task_definition(**args)["taskDefinition"]["taskDefinitionArn"]
-    return {
-        "serviceName": name,
-        "cluster": cluster,
-        "taskDefinition": task,
-        "desiredCount": 2,
-        "launchType": "FARGATE",
-        "subnets": subnets,
-        "securityGroups": [group],
-        "assignPublicIp": "DISABLED",
-        "loadBalancer": {
-            "targetGroupArn": target_group,
-            "containerName": "app",
-            "containerPort": 3000,
-        },
-        "healthCheckGracePeriodSeconds": 60,
-        "deploymentCircuitBreaker": {"enable": True, "rollback": True},
-        "minimumHealthyPercent": 100,
-        "maximumPercent": 200,
-    }
-
-
-def _sample(ctx: Context) -> Resource:
-    return fixtures.resource(ctx, "EcsService", "service", sample_spec_for(ctx))
-
-
-def _scale_by_hand(ctx: Context, found: Observed) -> None:
-    ctx.ecs.update_service(
-        cluster=found.attrs["clusterArn"], service=found.attrs["arn"], desiredCount=5
-    )
-
-
-EcsService.sample = Sample(_sample, _scale_by_hand, "desiredCount", ("UpdateService",))

@@ -9,11 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from controller.aws.context import Context
-from controller.kinds.base import Sample
 from controller.kinds.errors import ignoring
 from controller.kinds.iam_scope import Scope
 from controller.model import Diff, Observed, Resource
-from reconcilers import _fixtures as fixtures
 from reconcilers import register
 from reconcilers._ec2 import TAG_ACTIONS as EC2_TAGS
 from reconcilers._ec2 import (
@@ -96,17 +94,3 @@ def _attrs(raw: Raw) -> dict[str, Any]:
     if raw.get("AssociationId"):
         attrs["associationId"] = raw["AssociationId"]
     return attrs
-
-
-# -- conformance sample --------------------------------------------------------------
-
-
-def _sample(ctx: Context) -> Resource:
-    return fixtures.resource(ctx, "ElasticIp", "eip", {"domain": "vpc"})
-
-
-def _retag(ctx: Context, found: Observed) -> None:
-    fixtures.retag_ec2(ctx, found.physical_id)
-
-
-ElasticIp.sample = Sample(_sample, _retag, "tags", ("CreateTags",))

@@ -10,11 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from controller.aws.context import Context
-from controller.kinds.base import Sample
 from controller.kinds.errors import ignoring
 from controller.kinds.iam_scope import Scope, but
 from controller.model import Diff, Observed, Resource
-from reconcilers import _fixtures as fixtures
 from reconcilers import register
 from reconcilers._ec2 import TAG_ACTIONS as EC2_TAGS
 from reconcilers._ec2 import (
@@ -119,17 +117,3 @@ def _move(ec2: Any, igw_id: str, have: Any, want: str) -> None:
 def _detach(ec2: Any, igw_id: str, vpc_id: str) -> None:
     with ignoring({"Gateway.NotAttached"}):
         ec2.detach_internet_gateway(InternetGatewayId=igw_id, VpcId=vpc_id)
-
-
-# -- conformance sample --------------------------------------------------------------
-
-
-def _sample(ctx: Context) -> Resource:
-    return fixtures.resource(ctx, "InternetGateway", "igw", {"vpcId": fixtures.vpc(ctx)})
-
-
-def _detach_by_hand(ctx: Context, found: Observed) -> None:
-    _detach(ctx.ec2, found.physical_id, str(found.spec["vpcId"]))
-
-
-InternetGateway.sample = Sample(_sample, _detach_by_hand, "vpcId", ("AttachInternetGateway",))

@@ -27,12 +27,10 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from controller.aws.context import Context
-from controller.kinds.base import Sample
 from controller.kinds.errors import error_code, ignoring
 from controller.kinds.iam_scope import Scope, tagging
 from controller.kinds.iam_scope import arn as iam_arn
 from controller.model import Diff, Observed, Resource
-from reconcilers import _fixtures as fixtures
 from reconcilers import register
 from reconcilers._elbv2 import SHARED_ACTIONS as ELB_SHARED
 from reconcilers._elbv2 import ElbKind, Raw, Tagged, load_balancers, observed, sync_tags, tagged
@@ -41,7 +39,6 @@ _NOT_FOUND = "ListenerNotFound"
 _LB_NOT_FOUND = "LoadBalancerNotFound"
 # What AWS writes into a redirect the spec does not spell out: not drift.
 _REDIRECT_DEFAULTS = {"Host": "#{host}", "Path": "/#{path}", "Query": "#{query}"}
-SAMPLE_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 
 _LB = iam_arn("elasticloadbalancing", "loadbalancer/app/{name:LoadBalancer}/*")
 _LISTENER = iam_arn("elasticloadbalancing", "listener/app/{name:LoadBalancer}/*/*")
@@ -213,45 +210,3 @@ def _aws_action(action: Mapping[str, Any]) -> dict[str, Any]:
         return {"Type": "forward", "TargetGroupArn": action["targetGroupArn"]}
     config = {"Protocol": action["protocol"], "Port": str(action["port"])}
     return {"Type": "redirect", "RedirectConfig": {**config, "StatusCode": action["statusCode"]}}
-
-
-# -- conformance sample --------------------------------------------------------------
-
-
-def sample_balancer(ctx: Context) -> tuple[str, str]:
-    """(load balancer ARN, target group ARN): an ALB in two AZs and a target group, untagged."""
-    vpc = fixtures.vpc(ctx)
-    balancer = ctx.elbv2.create_load_balancer(
-        Name="sample-alb",
-        Subnets=fixtures.subnets(ctx, vpc, count=2),
-        SecurityGroups=[fixtures.security_group(ctx, vpc, "sample-alb")],
-        Scheme="internet-facing",
-        Type="application",
-    )["LoadBalancers"][0]
-    group = ctx.elbv2.create_target_group(
-        Name="sample-app", Protocol="HTTP", Port=3000, VpcId=vpc, TargetType="ip"
-    )["TargetGroups"][0]
-    return balancer["LoadBalancerArn"], group["TargetGroupArn"]
-
-
-def _sample(ctx: Context) -> Resource:
-    balancer, group = sample_balancer(ctx)
-    certificate = ctx.acm.request_certificate(
-        DomainName="app.acme.example", ValidationMethod="DNS"
-    )["CertificateArn"]
-    spec = {
-        "loadBalancerArn": balancer,
-        "port": 443,
-        "protocol": "HTTPS",
-        "certificateArn": certificate,
-        "sslPolicy": SAMPLE_POLICY,
-        "defaultAction": {"type": "forward", "targetGroupArn": group},
-    }
-    return fixtures.resource(ctx, "Listener", "https", spec)
-
-
-def _weaken_tls_by_hand(ctx: Context, found: Observed) -> None:
-    ctx.elbv2.modify_listener(ListenerArn=found.physical_id, SslPolicy="ELBSecurityPolicy-2016-08")
-
-
-Listener.sample = Sample(_sample, _weaken_tls_by_hand, "sslPolicy", ("ModifyListener",))

@@ -26,11 +26,9 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from controller.aws.context import Context
-from controller.kinds.base import Sample
 from controller.kinds.errors import error_code, ignoring
 from controller.kinds.iam_scope import Scope, arn, but, tagging
 from controller.model import Diff, Observed, Resource
-from reconcilers import _fixtures as fixtures
 from reconcilers import register
 from reconcilers._elbv2 import SHARED_ACTIONS as ELB_SHARED
 from reconcilers._elbv2 import (
@@ -233,37 +231,3 @@ def _write_attributes(
 
 def _text(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
-
-
-# -- conformance sample --------------------------------------------------------------
-
-
-def _sample(ctx: Context) -> Resource:
-    vpc = fixtures.vpc(ctx)
-    spec = {
-        "name": "acme-prod-sample-alb",
-        "scheme": "internet-facing",
-        "subnets": fixtures.subnets(ctx, vpc, count=2),
-        "securityGroups": [fixtures.security_group(ctx, vpc, "sample-alb")],
-        "attributes": {
-            "idleTimeoutSeconds": 60,
-            "dropInvalidHeaderFields": True,
-            "deletionProtection": False,
-        },
-    }
-    return fixtures.resource(ctx, "LoadBalancer", "alb", spec)
-
-
-def _raise_idle_timeout_by_hand(ctx: Context, found: Observed) -> None:
-    ctx.elbv2.modify_load_balancer_attributes(
-        LoadBalancerArn=found.physical_id,
-        Attributes=[{"Key": "idle_timeout.timeout_seconds", "Value": "120"}],
-    )
-
-
-LoadBalancer.sample = Sample(
-    _sample,
-    _raise_idle_timeout_by_hand,
-    "attributes.idleTimeoutSeconds",
-    ("ModifyLoadBalancerAttributes",),
-)

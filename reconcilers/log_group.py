@@ -24,12 +24,11 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from controller.aws.context import Context
-from controller.kinds.base import BaseReconciler, Sample
+from controller.kinds.base import BaseReconciler
 from controller.kinds.errors import error_code, ignoring
 from controller.kinds.iam_scope import Scope, arn, but, tagging
 from controller.kinds.tags import tag_delta
 from controller.model import TAG_ID, Diff, Observed, Resource
-from reconcilers import _fixtures as fixtures
 from reconcilers import register
 
 _NOT_FOUND = "ResourceNotFoundException"
@@ -181,18 +180,3 @@ def _sync_tags(logs: Any, arn: str, have: Mapping[str, str], want: Mapping[str, 
         logs.tag_resource(resourceArn=arn, tags=to_set)
     if to_remove:
         logs.untag_resource(resourceArn=arn, tagKeys=to_remove)
-
-
-# -- conformance sample --------------------------------------------------------------
-
-
-def _sample(ctx: Context) -> Resource:
-    spec = {"logGroupName": "/ecs/acme-prod-sample", "retentionInDays": 30}
-    return fixtures.resource(ctx, "LogGroup", "logs", spec)
-
-
-def _keep_forever_by_hand(ctx: Context, found: Observed) -> None:
-    ctx.logs.delete_retention_policy(logGroupName=found.physical_id)
-
-
-LogGroup.sample = Sample(_sample, _keep_forever_by_hand, "retentionInDays", ("PutRetentionPolicy",))

@@ -21,11 +21,9 @@ from typing import Any, ClassVar
 
 from controller.aws.context import Context
 from controller.aws.retry_guard import client_token
-from controller.kinds.base import Sample
 from controller.kinds.errors import ignoring
 from controller.kinds.iam_scope import Scope
 from controller.model import Diff, Observed, Resource
-from reconcilers import _fixtures as fixtures
 from reconcilers import register
 from reconcilers._ec2 import TAG_ACTIONS as EC2_TAGS
 from reconcilers._ec2 import Ec2Kind, Raw, created, ec2_arn, observed, owned, sync_tags, tag_scopes
@@ -167,20 +165,3 @@ def _attrs(raw: Raw) -> dict[str, Any]:
         "allocationId": address.get("AllocationId"),
         "publicIp": address.get("PublicIp"),
     }
-
-
-# -- conformance sample --------------------------------------------------------------
-
-
-def _sample(ctx: Context) -> Resource:
-    [subnet] = fixtures.subnets(ctx, fixtures.vpc(ctx), count=1)
-    allocation = ctx.ec2.allocate_address(Domain="vpc")["AllocationId"]
-    spec = {"subnetId": subnet, "allocationId": allocation}
-    return fixtures.resource(ctx, "NatGateway", "nat", spec)
-
-
-def _retag(ctx: Context, found: Observed) -> None:
-    fixtures.retag_ec2(ctx, found.physical_id)
-
-
-NatGateway.sample = Sample(_sample, _retag, "tags", ("CreateTags",))

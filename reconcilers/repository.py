@@ -29,13 +29,12 @@ from botocore.exceptions import ClientError
 
 from controller.aws.context import Context
 from controller.errors import ERR_DELETE, TerminalError
-from controller.kinds.base import BaseReconciler, Sample
+from controller.kinds.base import BaseReconciler
 from controller.kinds.errors import error_code, ignoring
 from controller.kinds.fields import schema_defaults
 from controller.kinds.iam_scope import Scope, arn, but, tagging
 from controller.kinds.tags import tag_delta, to_dict, to_list
 from controller.model import TAG_ID, Diff, Observed, Resource
-from reconcilers import _fixtures as fixtures
 from reconcilers import register
 
 _NOT_FOUND = "RepositoryNotFoundException"
@@ -336,26 +335,3 @@ def _sync_tags(ecr: Any, arn: str, have: Mapping[str, str], want: Mapping[str, s
         ecr.tag_resource(resourceArn=arn, tags=to_list(to_set))
     if to_remove:
         ecr.untag_resource(resourceArn=arn, tagKeys=to_remove)
-
-
-# -- conformance sample --------------------------------------------------------------
-
-
-def _sample(ctx: Context) -> Resource:
-    spec = {
-        "repositoryName": "acme-prod-sample-app",
-        "imageTagMutability": "IMMUTABLE",
-        "scanOnPush": True,
-        "encryptionType": "AES256",
-        "lifecyclePolicy": keep_last_images_policy(10),
-    }
-    return fixtures.resource(ctx, "Repository", "repository", spec)
-
-
-def _allow_overwriting_tags(ctx: Context, found: Observed) -> None:
-    ctx.ecr.put_image_tag_mutability(repositoryName=found.physical_id, imageTagMutability="MUTABLE")
-
-
-Repository.sample = Sample(
-    _sample, _allow_overwriting_tags, "imageTagMutability", ("PutImageTagMutability",)
-)

@@ -20,14 +20,13 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from controller.aws.context import Context
-from controller.kinds.base import BaseReconciler, Sample
+from controller.kinds.base import BaseReconciler
 from controller.kinds.errors import error_code, ignoring
 from controller.kinds.fields import normalize_set
 from controller.kinds.iam_scope import Scope, tagging
 from controller.kinds.iam_scope import arn as iam_arn
 from controller.kinds.tags import tag_delta, to_dict, to_list
 from controller.model import TAG_ID, Diff, Observed, Resource
-from reconcilers import _fixtures as fixtures
 from reconcilers import register
 from reconcilers._boundary import BOUNDARY_ENV, ROLE_BOUNDARY, boundary_of
 
@@ -359,42 +358,3 @@ def _sync_tags(iam: Any, role: str, have: Mapping[str, str], want: Mapping[str, 
         iam.tag_role(RoleName=role, Tags=to_list(to_set))
     if to_remove:
         iam.untag_role(RoleName=role, TagKeys=to_remove)
-
-
-# -- conformance sample --------------------------------------------------------------
-
-
-def _sample(ctx: Context) -> Resource:
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "ecs-tasks.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
-    read_logs = {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Action": "logs:GetLogEvents", "Resource": "*"}],
-    }
-    spec = {
-        "roleName": "acme-prod-sample",
-        "path": PATH,
-        "description": "conformance sample",
-        "assumeRolePolicy": trust,
-        "inlinePolicies": {"read-logs": read_logs},
-    }
-    return fixtures.resource(ctx, "Role", "role", spec)
-
-
-def _grant_more_by_hand(ctx: Context, found: Observed) -> None:
-    everything = {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
-    }
-    _put_inline(ctx.iam, found.physical_id, "admin", everything)
-
-
-Role.sample = Sample(_sample, _grant_more_by_hand, "inlinePolicies.admin", ("DeleteRolePolicy",))

@@ -15,11 +15,9 @@ from typing import Any
 
 from controller.aws.context import Context
 from controller.aws.retry_guard import client_token
-from controller.kinds.base import Sample
 from controller.kinds.errors import ignoring
 from controller.kinds.iam_scope import Scope, but
 from controller.model import Diff, Observed, Resource
-from reconcilers import _fixtures as fixtures
 from reconcilers import register
 from reconcilers._ec2 import TAG_ACTIONS as EC2_TAGS
 from reconcilers._ec2 import (
@@ -270,26 +268,3 @@ def _route_args(route: Mapping[str, Any]) -> dict[str, str]:
 
 def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
-
-
-# -- conformance sample --------------------------------------------------------------
-
-
-def _sample(ctx: Context) -> Resource:
-    vpc_id = fixtures.vpc(ctx)
-    [subnet] = fixtures.subnets(ctx, vpc_id, count=1)
-    igw = ctx.ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
-    ctx.ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc_id)
-    spec = {
-        "vpcId": vpc_id,
-        "routes": [{"destination": "0.0.0.0/0", "gatewayId": igw}],
-        "associations": [subnet],
-    }
-    return fixtures.resource(ctx, "RouteTable", "rt", spec)
-
-
-def _route_removed_by_hand(ctx: Context, found: Observed) -> None:
-    ctx.ec2.delete_route(RouteTableId=found.physical_id, DestinationCidrBlock="0.0.0.0/0")
-
-
-RouteTable.sample = Sample(_sample, _route_removed_by_hand, "routes", ("CreateRoute",))

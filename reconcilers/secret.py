@@ -15,13 +15,12 @@ from botocore.exceptions import ClientError
 
 from controller.aws.context import Context
 from controller.errors import ERR_CREATE, TerminalError
-from controller.kinds.base import BaseReconciler, Sample
+from controller.kinds.base import BaseReconciler
 from controller.kinds.diff import diff as diff_of
 from controller.kinds.errors import error_code, ignoring
 from controller.kinds.iam_scope import Scope, arn, but, tagging
 from controller.kinds.tags import tag_delta, to_dict, to_list
 from controller.model import TAG_ID, TAG_STACK, Diff, Observed, Resource
-from reconcilers import _fixtures as fixtures
 from reconcilers import register
 
 RECOVERY_DAYS = 7
@@ -217,18 +216,3 @@ def _observed(
         owned=owned,
         region=ctx.region,
     )
-
-
-# -- conformance sample --------------------------------------------------------------
-
-
-def _sample(ctx: Context) -> Resource:
-    spec = {"name": "acme/prod/sample-key", "description": "conformance sample"}
-    return fixtures.resource(ctx, "Secret", "secret", spec)
-
-
-def _describe_by_hand(ctx: Context, found: Observed) -> None:
-    ctx.secretsmanager.update_secret(SecretId=found.attrs["arn"], Description="changed by hand")
-
-
-Secret.sample = Sample(_sample, _describe_by_hand, "description", ("UpdateSecret",))

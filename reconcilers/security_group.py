@@ -21,12 +21,10 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from controller.aws.context import Context
-from controller.kinds.base import Sample
 from controller.kinds.errors import error_code, ignoring
 from controller.kinds.iam_scope import Scope, but
 from controller.kinds.tags import to_dict
 from controller.model import Diff, Observed, Resource
-from reconcilers import _fixtures as fixtures
 from reconcilers import register
 from reconcilers._ec2 import TAG_ACTIONS as EC2_TAGS
 from reconcilers._ec2 import (
@@ -313,39 +311,3 @@ def _permission(rule: Rule) -> dict[str, Any]:
 
 def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
-
-
-# -- conformance sample --------------------------------------------------------------
-
-
-def _sample(ctx: Context) -> Resource:
-    vpc_id = fixtures.vpc(ctx)
-    peer = fixtures.security_group(ctx, vpc_id)
-    https = {"protocol": "tcp", "fromPort": 443, "toPort": 443}
-    spec = {
-        "groupName": "acme-prod-sample",
-        "description": "acme-prod sample",
-        "vpcId": vpc_id,
-        "ingress": [{**https, "cidr": "0.0.0.0/0", "description": "HTTPS from anywhere"}],
-        "egress": [{**https, "sourceGroupId": peer, "description": "to the peer"}],
-    }
-    return fixtures.resource(ctx, "SecurityGroup", "sg", spec)
-
-
-def _open_ssh_by_hand(ctx: Context, found: Observed) -> None:
-    ctx.ec2.authorize_security_group_ingress(
-        GroupId=found.physical_id,
-        IpPermissions=[
-            {
-                "IpProtocol": "tcp",
-                "FromPort": 22,
-                "ToPort": 22,
-                "IpRanges": [{"CidrIp": "0.0.0.0/0"}],
-            }
-        ],
-    )
-
-
-SecurityGroup.sample = Sample(
-    _sample, _open_ssh_by_hand, "ingress", ("RevokeSecurityGroupIngress",)
-)

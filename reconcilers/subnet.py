@@ -10,11 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from controller.aws.context import Context
-from controller.kinds.base import Sample
 from controller.kinds.errors import ignoring
 from controller.kinds.iam_scope import Scope
 from controller.model import Diff, Observed, Resource
-from reconcilers import _fixtures as fixtures
 from reconcilers import register
 from reconcilers._ec2 import TAG_ACTIONS as EC2_TAGS
 from reconcilers._ec2 import (
@@ -121,26 +119,3 @@ def _attrs(raw: Raw) -> dict[str, Any]:
 
 def _set_public_ip(ec2: Any, subnet_id: str, value: bool) -> None:
     ec2.modify_subnet_attribute(SubnetId=subnet_id, MapPublicIpOnLaunch={"Value": bool(value)})
-
-
-# -- conformance sample --------------------------------------------------------------
-
-
-def _sample(ctx: Context) -> Resource:
-    vpc_id = fixtures.vpc(ctx)
-    spec = {
-        "vpcId": vpc_id,
-        "cidr": "10.90.5.0/24",
-        "availabilityZone": f"{ctx.region}a",
-        "mapPublicIpOnLaunch": True,
-    }
-    return fixtures.resource(ctx, "Subnet", "subnet", spec)
-
-
-def _turn_public_ip_off(ctx: Context, found: Observed) -> None:
-    _set_public_ip(ctx.ec2, found.physical_id, False)
-
-
-Subnet.sample = Sample(
-    _sample, _turn_public_ip_off, "mapPublicIpOnLaunch", ("ModifySubnetAttribute",)
-)

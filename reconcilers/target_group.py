@@ -24,11 +24,9 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from controller.aws.context import Context
-from controller.kinds.base import Sample
 from controller.kinds.errors import error_code, ignoring
 from controller.kinds.iam_scope import Scope, arn, but, tagging
 from controller.model import Diff, Observed, Resource
-from reconcilers import _fixtures as fixtures
 from reconcilers import register
 from reconcilers._ec2 import transient_on
 from reconcilers._elbv2 import SHARED_ACTIONS as ELB_SHARED
@@ -209,37 +207,3 @@ def _write_delay(ctx: Context, arn: str, seconds: Any) -> None:
     ctx.elbv2.modify_target_group_attributes(
         TargetGroupArn=arn, Attributes=[{"Key": _DELAY, "Value": str(int(seconds))}]
     )
-
-
-# -- conformance sample --------------------------------------------------------------
-
-
-def _sample(ctx: Context) -> Resource:
-    spec = {
-        "name": "acme-prod-sample-app",
-        "protocol": "HTTP",
-        "port": 3000,
-        "vpcId": fixtures.vpc(ctx),
-        "targetType": "ip",
-        "healthCheck": {
-            "path": "/health",
-            "protocol": "HTTP",
-            "port": "traffic-port",
-            "matcher": "200-399",
-            "intervalSeconds": 15,
-            "timeoutSeconds": 5,
-            "healthyThresholdCount": 2,
-            "unhealthyThresholdCount": 3,
-        },
-        "deregistrationDelaySeconds": 30,
-    }
-    return fixtures.resource(ctx, "TargetGroup", "app", spec)
-
-
-def _check_the_root_by_hand(ctx: Context, found: Observed) -> None:
-    ctx.elbv2.modify_target_group(TargetGroupArn=found.physical_id, HealthCheckPath="/")
-
-
-TargetGroup.sample = Sample(
-    _sample, _check_the_root_by_hand, "healthCheck.path", ("ModifyTargetGroup",)
-)

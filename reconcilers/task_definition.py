@@ -25,12 +25,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from controller.aws.context import Context
-from controller.kinds.base import BaseReconciler, Sample
+from controller.kinds.base import BaseReconciler
 from controller.kinds.errors import ignoring
 from controller.kinds.iam_scope import Scope, tagging
 from controller.kinds.iam_scope import arn as iam_arn
 from controller.model import TAG_ID, Diff, FieldChange, Observed, Resource
-from reconcilers import _fixtures as fixtures
 from reconcilers import register
 from reconcilers._ecs import TAG_ACTIONS as ECS_TAGS
 from reconcilers._ecs import sync_tags, tags_of
@@ -242,58 +241,3 @@ def _container(spec: Mapping[str, Any], region: str) -> dict[str, Any]:
 def _deregister(ctx: Context, arn: str) -> None:
     with ignoring(TaskDefinition.not_found_codes):
         ctx.ecs.deregister_task_definition(taskDefinition=arn)
-
-
-# -- conformance sample --------------------------------------------------------------
-
-
-def sample_spec(ctx: Context, family: str = "acme-prod-sample") -> dict[str, Any]:
-    account = ctx.account_id
-    return {
-        "family": family,
-        "cpu": "512",
-        "memory": "1024",
-        "executionRoleArn": f"arn:aws:iam::{account}:role/plumb/{family}-execution",
-        "taskRoleArn": f"arn:aws:iam::{account}:role/plumb/{family}-task",
-        "container": {
-            "name": "app",
-            "image": f"{account}.dkr.ecr.{ctx.region}.amazonaws.com/acme-app:1.4.2",
-            "port": 3000,
-            "environment": {"NODE_ENV": "production", "AWS_REGION": ctx.region},
-            "secrets": {
-                "API_KEY": f"arn:aws:secretsmanager:{ctx.region}:{account}:secret:acme-key-AbCdEf"
-            },
-            "logGroup": "/ecs/acme-prod",
-            "logStreamPrefix": "app",
-        },
-    }
-
-
-def _sample(ctx: Context) -> Resource:
-    return fixtures.resource(ctx, "TaskDefinition", "task-definition", sample_spec(ctx))
-
-
-def register_by_hand(ctx: Context, found: Observed, **container: Any) -> str:
-    """A new revision of the same family, made outside plumb from the current one with
-    `container` fields changed (same tags); returns its ARN."""
-    out = ctx.ecs.describe_task_definition(taskDefinition=found.attrs["arn"], include=["TAGS"])
-    td = out["taskDefinition"]
-    keep = ("family", "cpu", "memory", "executionRoleArn", "taskRoleArn", *FARGATE)
-    args = {k: td[k] for k in keep if k in td}
-    definitions = [{**td["containerDefinitions"][0], **container}]
-    made = ctx.ecs.register_task_definition(
-        **args, containerDefinitions=definitions, tags=out["tags"]
-    )
-    return str(made["taskDefinition"]["taskDefinitionArn"])
-
-
-def _new_image_by_hand(ctx: Context, found: Observed) -> None:
-    register_by_hand(ctx, found, image="public.ecr.aws/docker/library/busybox:latest")
-
-
-TaskDefinition.sample = Sample(
-    _sample,
-    _new_image_by_hand,
-    "container.image",
-    ("RegisterTaskDefinition", "DeregisterTaskDefinition"),
-)

@@ -17,11 +17,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from controller.aws.context import Context
-from controller.kinds.base import Sample
 from controller.kinds.errors import ignoring
 from controller.kinds.iam_scope import Scope
 from controller.model import Diff, Observed, Resource
-from reconcilers import _fixtures as fixtures
 from reconcilers import register
 from reconcilers._ec2 import TAG_ACTIONS as EC2_TAGS
 from reconcilers._ec2 import (
@@ -142,18 +140,3 @@ def _write_order(spec: Mapping[str, Any]) -> list[str]:
 def _set_dns(ec2: Any, vpc_id: str, field: str, value: bool) -> None:
     # ModifyVpcAttribute takes one attribute per call.
     ec2.modify_vpc_attribute(VpcId=vpc_id, **{_DNS[field]: {"Value": bool(value)}})
-
-
-# -- conformance sample --------------------------------------------------------------
-
-
-def _sample(ctx: Context) -> Resource:
-    spec = {"cidr": "10.80.0.0/16", "enableDnsSupport": True, "enableDnsHostnames": True}
-    return fixtures.resource(ctx, "Vpc", "vpc", spec)
-
-
-def _turn_hostnames_off(ctx: Context, found: Observed) -> None:
-    ctx.ec2.modify_vpc_attribute(VpcId=found.physical_id, EnableDnsHostnames={"Value": False})
-
-
-Vpc.sample = Sample(_sample, _turn_hostnames_off, "enableDnsHostnames", ("ModifyVpcAttribute",))

@@ -8,8 +8,7 @@ the next run.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import ClassVar, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -31,23 +30,6 @@ class Reconciler(Protocol):
         self, desired: Resource, observed: Observed, diff: Diff, ctx: Context
     ) -> Observed: ...
     def delete(self, observed: Observed, ctx: Context) -> None: ...
-
-
-@dataclass(frozen=True)
-class Sample:
-    """What the behavioural conformance suite (tests/integration/test_conformance.py) runs
-    for a kind: create, read back, no-op, one out-of-band change, repair, delete.
-
-    `build` makes what the resource needs (a VPC for a subnet) straight through boto3 and
-    returns the desired resource with every reference resolved; `mutate` makes one change
-    behind plumb's back, which must show as drift on `drifted` and be repaired by exactly
-    the write operations in `repair` (botocore names, in any order).
-    """
-
-    build: Callable[[Context], Resource]
-    mutate: Callable[[Context, Observed], None]
-    drifted: str
-    repair: tuple[str, ...]
 
 
 class BaseReconciler:
@@ -89,8 +71,6 @@ class BaseReconciler:
     # For a kind that makes IAM roles: the most any of them may be allowed, printed as the
     # permissions boundary plumb puts on them (`plumb iam-policy --boundary`).
     role_boundary: ClassVar[tuple[str, ...]] = ()
-    # Its conformance sample; a registered kind without one fails the suite.
-    sample: ClassVar[Sample | None] = None
     # Where its physical name must be unique: "region" (a secret, a repository), "account"
     # (an IAM role), "global" (an S3 bucket), or "" when a parent scopes it (a security
     # group in its VPC): two stacks claiming one name are refused at validation.

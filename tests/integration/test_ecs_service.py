@@ -11,8 +11,9 @@ import pytest
 from controller.aws.context import Context
 from controller.kinds.diff import diff
 from controller.model import Observed, Resource
-from reconcilers.ecs_service import EcsService, sample_spec_for
-from reconcilers.task_definition import register_by_hand
+from reconcilers.ecs_service import EcsService
+from tests.conformance.ecs_service import sample_spec_for
+from tests.conformance.task_definition import register_by_hand
 from tests.conftest import REGION, count_calls, reconcile_once
 
 NAME = "acme-prod-app"

@@ -12,8 +12,9 @@ from controller.aws.context import Context
 from controller.errors import TerminalError
 from controller.kinds.diff import diff
 from controller.model import TAG_ID, TAG_STACK, Resource
-from reconcilers import _fixtures as fixtures
-from reconcilers.listener import SAMPLE_POLICY, Listener, sample_balancer
+from reconcilers.listener import Listener
+from tests.conformance import fixtures
+from tests.conformance.listener import SAMPLE_POLICY, sample_balancer
 from tests.conftest import REGION, count_calls, reconcile_once
 from tests.integration.test_load_balancer import params_of
 

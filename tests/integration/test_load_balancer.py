@@ -12,8 +12,8 @@ from controller.aws.context import Context
 from controller.errors import TerminalError
 from controller.kinds.diff import diff
 from controller.model import TAG_ID, TAG_STACK, Resource
-from reconcilers import _fixtures as fixtures
 from reconcilers.load_balancer import LoadBalancer
+from tests.conformance import fixtures
 from tests.conftest import REGION, count_calls, reconcile_once
 
 NAME = "acme-prod-alb"

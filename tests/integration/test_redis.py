@@ -19,9 +19,9 @@ from controller.aws.context import Context
 from controller.errors import TransientError
 from controller.kinds.diff import diff
 from controller.model import Resource
-from reconcilers import _fixtures as fixtures
 from reconcilers.cache_replication_group import CacheReplicationGroup
 from reconcilers.cache_subnet_group import CacheSubnetGroup
+from tests.conformance import fixtures
 from tests.conftest import REGION, count_calls, reconcile_once
 
 ACCOUNT = "123456789012"  # moto's account

@@ -14,6 +14,7 @@ from controller.errors import TerminalError
 from controller.kinds.diff import diff
 from controller.model import Resource
 from reconcilers.repository import Repository, keep_last_images_policy
+from tests.conformance.repository import SAMPLE
 from tests.conftest import REGION, count_calls, reconcile_once
 
 NAME = "acme-prod-app"
@@ -258,7 +259,7 @@ def test_immutable_fields_changed_are_a_replace(ctx: Context, created: Resource)
 def test_the_plan_warns_of_an_image_tag_nobody_has_pushed(ctx: Context) -> None:
     rec = Repository()
     desired = dataclasses.replace(
-        Repository.sample.build(ctx),  # type: ignore[union-attr]
+        SAMPLE.build(ctx),
         expects={"imageTags": ["1.4.3"]},
     )
     [before] = rec.warnings(desired, None)

@@ -11,8 +11,8 @@ from controller.aws.context import Context
 from controller.errors import TerminalError, TransientError
 from controller.kinds.diff import diff
 from controller.model import TAG_ID, TAG_STACK, Resource
-from reconcilers import _fixtures as fixtures
 from reconcilers.target_group import TargetGroup
+from tests.conformance import fixtures
 from tests.conftest import REGION, count_calls, reconcile_once
 from tests.integration.test_load_balancer import params_of
 

@@ -11,7 +11,8 @@ import pytest
 from controller.aws.context import Context
 from controller.kinds.diff import diff
 from controller.model import Observed, Resource
-from reconcilers.task_definition import TaskDefinition, register_by_hand, sample_spec
+from reconcilers.task_definition import TaskDefinition
+from tests.conformance.task_definition import register_by_hand, sample_spec
 from tests.conftest import REGION, count_calls, reconcile_once
 
 FAMILY = "acme-prod-app"
