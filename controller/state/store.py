@@ -6,6 +6,7 @@ On SQLite every writing transaction starts with BEGIN IMMEDIATE: writers queue o
 timeout instead of failing when two of them read first and then write. On PostgreSQL the
 hash chain is extended under a transaction-scoped advisory lock, so two replicas finishing
 runs at once still link each run to the latest hash; the unique `seq` column backs that up.
+At start the tables are brought to this plumb's by Alembic (controller/state/migrations/).
 """
 
 from __future__ import annotations
@@ -34,9 +35,9 @@ from controller.state import (
 from controller.state.chain_rows import ChainRows
 from controller.state.drift import DriftRecord, as_record
 from controller.state.lock_rows import LockRows
+from controller.state.migrations import at_head
 from controller.state.models import (
     RESOURCE_STATUSES,
-    Base,
     ResourceRow,
     Run,
     check_value,
@@ -49,7 +50,6 @@ from controller.state.run_view import (
     run_dict,
 )
 from controller.state.source_runs import SourceRuns
-from controller.state.upgrade import add_missing_columns
 
 DEFAULT_URL = "sqlite:///.plumb/state.db"
 _PG_LOCK_KEY = 0x706C756D62  # "plumb": the advisory lock that serializes the hash chain
@@ -89,33 +89,44 @@ class Store(ChainRows, LockRows, SourceRuns, PeriodRuns):
                     f"{shown_url(url)} holds no plumb state (no runs table): no plumb run has "
                     "used it; give the state your runs use with --state URL or PLUMB_STATE"
                 )
-            self._create_all_with_retries()
+            self._migrate_with_retries()
         except (ArgumentError, NoSuchModuleError, OperationalError, OSError) as err:
             raise state_error(url, err) from None
+        except PlumbError:  # the state's tables are newer than this plumb (migrations/)
+            self.engine.dispose()
+            raise
 
-    def _create_all_with_retries(self) -> None:
+    def _migrate_with_retries(self) -> None:
         # Processes opening a new SQLite file at once race to make it WAL and its tables;
         # under load one in some hundreds is refused "database is locked" at once, without
         # its busy timeout. A few short, growing waits let it in; anything else fails now.
         for attempt in range(5):
             try:
-                self.create_all()
+                self.migrate()
                 return
             except OperationalError as err:
                 if not self._sqlite or "locked" not in str(err) or attempt == 4:
                     raise
                 time.sleep(0.05 * 2**attempt)
 
-    def create_all(self) -> None:
-        # Two plumb processes starting on a new database must not both CREATE. On SQLite a
-        # deferred transaction that reads the schema and then writes cannot wait for the
-        # other writer (SQLite refuses the lock upgrade at once: "database is locked"), so
-        # the transaction takes the write lock first and waits its busy timeout for it.
+    def migrate(self) -> None:
+        """Bring the tables to this plumb's (see controller/state/migrations/)."""
+        with self.engine.connect() as conn:
+            if at_head(conn):  # every start but the first after an upgrade of plumb
+                return
+        # Alembic only when there is something to migrate: its import costs each process
+        # about a tenth of a second.
+        from controller.state.migrations.runner import bring_to_head
+
+        # Processes (or replicas) starting together on a database to migrate must migrate it
+        # once: the first takes the lock, the others wait for it and find the head stamped.
+        # On SQLite a deferred transaction that reads the schema and then writes cannot wait
+        # for the other writer (SQLite refuses the lock upgrade at once: "database is
+        # locked"), so the transaction takes the write lock first and waits its busy timeout.
         with self.engine.connect().execution_options(**{WRITE_OPTION: True}) as conn, conn.begin():
             if not self._sqlite:
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY + 1})
-            Base.metadata.create_all(conn)
-            add_missing_columns(conn)
+            bring_to_head(conn)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -15,11 +15,9 @@ import pytest
 from sqlalchemy import select, text
 
 from controller.audit.verify import verify
-from controller.chain import chain_hash
 from controller.model import SENSITIVE, UNKNOWN, Action, ActionType, FieldChange, Observed
 from controller.state.models import GENESIS_HASH, NON_CONVERGING_AFTER, Change, ResourceRow
 from controller.state.store import DEFAULT_URL, Store
-from controller.state.upgrade import ADDED
 
 if TYPE_CHECKING:
     from tests.unit.conftest import Clock
@@ -446,52 +444,6 @@ def test_plumb_processes_starting_together_on_a_new_sqlite_state_all_start(
         ]
         errors = [p.communicate(timeout=60)[1] for p in starts]
         assert [p.returncode for p in starts] == [0] * 4, errors
-
-
-def test_a_database_from_the_first_release_gains_every_added_column(state_url: str) -> None:
-    """On SQLite and PostgreSQL: each column added since (upgrade.ADDED) is dropped, as a
-    first-release plumb made the tables; the next plumb adds them back, the old chain still
-    verifies, and new runs and resource rows record into them."""
-    old = Store(state_url)
-    first = old.begin_run("sync", "apply", ["a"], {"sha": "abc", "author": "Ada"})
-    old.upsert_resource("a", "a/bucket", "Bucket", "bkt", run_id=first)
-    old.finish_run(first, "succeeded")
-    with old.engine.begin() as conn:
-        for table, columns in ADDED.items():
-            for column in columns:
-                conn.execute(text(f"ALTER TABLE {table} DROP COLUMN {column}"))
-    old.close()
-
-    store = Store(state_url)
-    try:
-        (sealed,) = store.chain()  # its hash as the old plumb made it, without those fields
-        with store.engine.begin() as conn:
-            conn.execute(
-                text("UPDATE runs SET hash = :h WHERE id = :i"),
-                {"h": chain_hash(sealed["prevHash"] or "", sealed), "i": first},
-            )
-        assert verify(store).ok, "runs sealed before the columns existed keep their hashes"
-        for absent in ("actor", "drift", "waivers", "seal"):
-            assert absent not in store.run(first), absent
-        assert "date" not in store.run(first)["commit"]
-        commit = {"sha": "def", "date": "2026-12-02T03:04:05Z"}
-        run_id = store.begin_run("sync", "apply", ["a"], commit, actor={"user": "ada"})
-        streak = store.record_drift("a", "a/bucket", ["lifecycle"], True, {"lifecycle": 7})
-        store.finish_run(
-            run_id,
-            "succeeded",
-            waivers=[{"stack": "a", "resource": "bucket", "field": "tags"}],
-            drift={"count": 1, "resources": []},
-        )
-        run = store.run(run_id)
-        assert run["commit"]["date"] == "2026-12-02T03:04:05Z"
-        assert run["actor"] == {"user": "ada"} and run["drift"]["count"] == 1
-        assert run["waivers"][0]["field"] == "tags" and streak == 0
-        (row,) = store.resources("a")
-        assert row["driftFields"] == ["lifecycle"]
-        assert verify(store).ok
-    finally:
-        store.close()
 
 
 def test_a_fetch_failure_is_news_again_once_another_commit_was_accepted(store: Store) -> None:

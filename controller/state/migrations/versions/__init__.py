@@ -1,0 +1,1 @@
+"""The state's revisions, oldest first (see controller/state/migrations/__init__.py)."""
