@@ -24,13 +24,12 @@ skip the contract.
 
 from __future__ import annotations
 
-import contextlib
-
 import pytest
 
 import reconcilers
 from controller.aws.clients import is_read
 from controller.aws.context import Context
+from controller.errors import TerminalError
 from controller.kinds import iam_policy
 from controller.kinds.base import BaseReconciler
 from controller.kinds.iam_scope import Target
@@ -39,6 +38,7 @@ from tests.conformance import sample_for
 from tests.conftest import count_calls
 from tests.integration.conformance import (
     KINDS,
+    RETRIED_REFUSALS,
     UNVARIED,
     cases,
     immutable_fields,
@@ -143,31 +143,44 @@ def test_deleting_what_is_already_gone_is_no_error(kind: str, ctx: Context) -> N
     assert observe(rec, desired, ctx) is None
 
 
-@pytest.mark.parametrize("kind", cases("foreign", FOREIGN))
-def test_a_foreign_resource_of_the_same_name_is_never_taken_over(kind: str, ctx: Context) -> None:
+@pytest.mark.parametrize("kind", FOREIGN, ids=FOREIGN)
+def test_a_foreign_resource_of_the_same_name_is_not_owned(kind: str, ctx: Context) -> None:
+    """Someone else's resource under the spec's name: reported, never planned on or pruned."""
     rec = reconcilers.reconciler_for(kind)
-    sample = sample_of(kind)
-    desired = sample.build(ctx)
-    assert sample.foreign is not None
-    sample.foreign(ctx, desired)
-
+    desired, theirs = _foreign(kind, ctx)
     seen: list[Observed | None] = []
     wrote, ops = count_calls(ctx, lambda: seen.append(observe(rec, desired, ctx)))
-    theirs = seen[0]
     assert wrote == 0, f"observing it wrote: {ops}"
-    assert theirs is not None and not theirs.owned, "a resource without plumb's tags is owned"
+    assert seen[0] == theirs and not theirs.owned, "a resource without plumb's tags is owned"
     assert desired.logical_id not in rec.observe([], ctx), "prune would see it"
     [action] = plan_for([desired], {desired.logical_id: theirs}, ctx).actions
     assert action.type is A.BLOCKED and "not owned" in action.reason, action
 
-    # A create that meets it (its observe raced someone's create) refuses, never adopts.
-    made: Observed | None = None
-    with contextlib.suppress(Exception):  # a refusal is right; what it leaves is the test
-        made = rec.create(desired, ctx)
-    assert made is None or made.physical_id != theirs.physical_id, "the create adopted it"
+
+@pytest.mark.parametrize("kind", cases("foreign", FOREIGN))
+def test_a_create_meeting_a_foreign_resource_refuses_it(kind: str, ctx: Context) -> None:
+    """A create that meets it (its observe raced someone's create) refuses, for good (a
+    terminal error: a retry cannot help), and leaves it as it was."""
+    rec = reconcilers.reconciler_for(kind)
+    desired, theirs = _foreign(kind, ctx)
+    with pytest.raises(Exception) as refused:
+        rec.create(desired, ctx)
     after = observe(rec, desired, ctx)
     assert after is not None and after.physical_id == theirs.physical_id and not after.owned
     assert (after.spec, after.tags) == (theirs.spec, theirs.tags), "the create changed it"
+    terminal = isinstance(rec.classify(refused.value), TerminalError)
+    assert terminal is (kind not in RETRIED_REFUSALS), f"classified: {refused.value!r}"
+
+
+def _foreign(kind: str, ctx: Context) -> tuple[Resource, Observed]:
+    """The sample's desired resource, and what its `foreign` made under its name, observed."""
+    sample = sample_of(kind)
+    desired = sample.build(ctx)
+    assert sample.foreign is not None
+    sample.foreign(ctx, desired)
+    theirs = observe(reconcilers.reconciler_for(kind), desired, ctx)
+    assert theirs is not None, "the resource made under the spec's name is not observed"
+    return desired, theirs
 
 
 @pytest.mark.parametrize("kind", IMMUTABLE, ids=IMMUTABLE)
