@@ -267,13 +267,6 @@ def test_delete_never_empties_a_bucket_holding_objects(ctx: Context, created: Re
     assert s3().get_object(Bucket=NAME, Key="report.csv")["Body"].read() == b"data"
 
 
-def test_delete_of_a_bucket_already_gone_succeeds(ctx: Context, created: Resource) -> None:
-    rec = Bucket()
-    observed = rec.observe([created], ctx)[LOGICAL_ID]
-    s3().delete_bucket(Bucket=NAME)
-    rec.delete(observed, ctx)
-
-
 def test_same_named_bucket_without_our_tags_is_not_owned_and_untouched(ctx: Context) -> None:
     s3().create_bucket(Bucket=NAME)
     s3().put_bucket_tagging(Bucket=NAME, Tagging={"TagSet": [{"Key": "team", "Value": "x"}]})

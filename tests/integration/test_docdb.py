@@ -192,36 +192,6 @@ def test_subnet_group_tags_changed_by_hand_are_repaired(ctx: Context, group: Res
     assert tags_of(arn) == group.ownership_tags()
 
 
-def test_same_named_subnet_group_without_our_tags_is_not_owned_and_untouched(
-    ctx: Context, network: dict[str, Any]
-) -> None:
-    docdb().create_db_subnet_group(
-        DBSubnetGroupName=GROUP, DBSubnetGroupDescription="theirs", SubnetIds=network["subnets"]
-    )
-    res = group_res(network)
-    found = DocDbSubnetGroup().observe([res], ctx)[GROUP_ID]
-    assert found.owned is False
-
-    with pytest.raises(TerminalError, match="is not this resource's"):
-        DocDbSubnetGroup().create(res, ctx)
-    [raw] = docdb().describe_db_subnet_groups(DBSubnetGroupName=GROUP)["DBSubnetGroups"]
-    assert raw["DBSubnetGroupDescription"] == "theirs"
-    assert tags_of(raw["DBSubnetGroupArn"]) == {}
-
-
-def test_a_repeated_subnet_group_create_adopts_the_first(
-    ctx: Context, group: Resource, network: dict[str, Any]
-) -> None:
-    again = DocDbSubnetGroup().create(group, ctx)
-    assert again.owned and again.physical_id == GROUP and not diff(group, again)
-    assert len(docdb().describe_db_subnet_groups()["DBSubnetGroups"]) == 1
-
-
-def test_orphan_subnet_group_of_a_stack_in_scope_is_observed(ctx: Context, group: Resource) -> None:
-    found = DocDbSubnetGroup().observe([], ctx)
-    assert list(found) == [GROUP_ID] and found[GROUP_ID].owned
-
-
 def test_subnet_group_in_use_by_a_cluster_is_a_transient_delete(
     ctx: Context, cluster: Resource, group: Resource
 ) -> None:
@@ -229,13 +199,6 @@ def test_subnet_group_in_use_by_a_cluster_is_a_transient_delete(
     with pytest.raises(TransientError):
         DocDbSubnetGroup().delete(found, ctx)
     assert docdb().describe_db_subnet_groups(DBSubnetGroupName=GROUP)["DBSubnetGroups"]
-
-
-def test_deleting_a_subnet_group_twice_succeeds(ctx: Context, group: Resource) -> None:
-    found = DocDbSubnetGroup().observe([group], ctx)[GROUP_ID]
-    DocDbSubnetGroup().delete(found, ctx)
-    DocDbSubnetGroup().delete(found, ctx)
-    assert DocDbSubnetGroup().observe([group], ctx) == {}
 
 
 # -- cluster ---------------------------------------------------------------------------
@@ -417,32 +380,6 @@ def test_a_cluster_being_deleted_is_absent(ctx: Context, cluster: Resource) -> N
     assert DocDbCluster().observe([], ctx) == {}
 
 
-def test_same_named_cluster_without_our_tags_is_not_owned_and_untouched(
-    ctx: Context, network: dict[str, Any], group: Resource
-) -> None:
-    docdb().create_db_cluster(
-        DBClusterIdentifier=CLUSTER,
-        Engine="docdb",
-        MasterUsername="someone",
-        ManageMasterUserPassword=True,
-        DBSubnetGroupName=GROUP,
-        BackupRetentionPeriod=1,
-    )
-    res = cluster_res(network)
-    assert DocDbCluster().observe([res], ctx)[CLUSTER_ID].owned is False
-    with pytest.raises(TerminalError, match="is not this resource's"):
-        DocDbCluster().create(res, ctx)
-    [raw] = docdb().describe_db_clusters(DBClusterIdentifier=CLUSTER)["DBClusters"]
-    assert (raw["MasterUsername"], raw["BackupRetentionPeriod"]) == ("someone", 1)
-    assert tags_of(raw["DBClusterArn"]) == {}
-
-
-def test_a_repeated_cluster_create_adopts_the_first(ctx: Context, cluster: Resource) -> None:
-    again = DocDbCluster().create(cluster, ctx)
-    assert again.owned and again.physical_id == CLUSTER and not diff(cluster, again)
-    assert len(docdb().describe_db_clusters()["DBClusters"]) == 1
-
-
 def test_orphan_cluster_is_observed_and_other_engines_are_not(
     ctx: Context, cluster: Resource
 ) -> None:
@@ -503,37 +440,6 @@ def test_minor_upgrades_turned_off_by_hand_are_turned_on_again(
     ]
     [raw] = docdb().describe_db_instances(DBInstanceIdentifier=INSTANCE)["DBInstances"]
     assert raw["AutoMinorVersionUpgrade"] is True
-
-
-def test_same_named_instance_without_our_tags_is_not_owned(ctx: Context, cluster: Resource) -> None:
-    docdb().create_db_instance(
-        DBInstanceIdentifier=INSTANCE,
-        DBInstanceClass="db.r6g.large",
-        Engine="docdb",
-        DBClusterIdentifier=CLUSTER,
-    )
-    res = instance_res()
-    assert DocDbInstance().observe([res], ctx)[INSTANCE_ID].owned is False
-    with pytest.raises(TerminalError, match="is not this resource's"):
-        DocDbInstance().create(res, ctx)
-    [raw] = docdb().describe_db_instances(DBInstanceIdentifier=INSTANCE)["DBInstances"]
-    assert raw["DBInstanceClass"] == "db.r6g.large"
-
-
-def test_a_repeated_instance_create_adopts_the_first(ctx: Context, instance: Resource) -> None:
-    again = DocDbInstance().create(instance, ctx)
-    assert again.owned and again.physical_id == INSTANCE and not diff(instance, again)
-    assert len(docdb().describe_db_instances()["DBInstances"]) == 1
-
-
-def test_orphan_instance_is_observed_and_deleting_twice_succeeds(
-    ctx: Context, instance: Resource
-) -> None:
-    found = DocDbInstance().observe([], ctx)
-    assert list(found) == [INSTANCE_ID]
-    DocDbInstance().delete(found[INSTANCE_ID], ctx)
-    DocDbInstance().delete(found[INSTANCE_ID], ctx)
-    assert DocDbInstance().observe([instance], ctx) == {}
 
 
 def test_the_three_kinds_delete_in_reverse_order(

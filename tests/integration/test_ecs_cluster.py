@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import boto3
@@ -10,7 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from controller.aws.context import Context
-from controller.errors import TerminalError, TransientError
+from controller.errors import TransientError
 from controller.kinds.diff import diff
 from controller.model import Resource
 from reconcilers.ecs_cluster import EcsCluster, owned_clusters
@@ -78,26 +77,6 @@ def test_changed_tags_are_repaired(ctx: Context, created: Resource) -> None:
     assert tags_of() == created.ownership_tags()
 
 
-def test_same_named_cluster_without_our_tags_is_not_owned_and_never_taken_over(
-    ctx: Context,
-) -> None:
-    ecs().create_cluster(clusterName=NAME, tags=[{"key": "team", "value": "x"}])
-    res = desired()
-
-    assert EcsCluster().observe([res], ctx)[LOGICAL_ID].owned is False
-    with pytest.raises(TerminalError, match="not this resource's"):
-        EcsCluster().create(res, ctx)
-    assert tags_of() == {"team": "x"}
-
-
-def test_a_create_repeated_after_a_lost_answer_returns_the_same_cluster(ctx: Context) -> None:
-    res = desired()
-    first = EcsCluster().create(res, ctx)
-    again = EcsCluster().create(res, ctx)
-    assert again.physical_id == first.physical_id and again.owned
-    assert ecs().list_clusters()["clusterArns"] == [ARN]
-
-
 def test_a_deleted_cluster_is_absent_and_can_be_created_again(
     ctx: Context, created: Resource
 ) -> None:
@@ -108,11 +87,6 @@ def test_a_deleted_cluster_is_absent_and_can_be_created_again(
     assert rec.observe([created], ctx) == {}
     assert reconcile_once(rec, [created], ctx)[0] == {LOGICAL_ID: "create"}
     assert tags_of() == created.ownership_tags()
-
-
-def test_delete_ignores_a_cluster_that_is_gone(ctx: Context, created: Resource) -> None:
-    observed = EcsCluster().observe([created], ctx)[LOGICAL_ID]
-    EcsCluster().delete(replace(observed, physical_id=ARN.replace(NAME, "never-was")), ctx)
 
 
 def test_a_cluster_that_still_runs_services_is_transient_on_delete() -> None:

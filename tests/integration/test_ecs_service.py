@@ -220,15 +220,6 @@ def test_a_deleted_service_is_absent_and_can_be_created_again(
     assert described(created)["status"] == "ACTIVE"
 
 
-def test_a_repeated_create_returns_the_same_service(ctx: Context, created: Resource) -> None:
-    first = observe(ctx, created)[LOGICAL_ID]
-    again = EcsService().create(created, ctx)  # its answer was lost: same token
-    assert again.physical_id == first.physical_id
-    services = ecs().list_services(cluster=created.spec["cluster"])["serviceArns"]
-    assert services == [first.physical_id]
-    assert described(created)["desiredCount"] == created.spec["desiredCount"]
-
-
 def test_a_create_with_other_inputs_adopts_our_service(ctx: Context, created: Resource) -> None:
     more = resource({**created.spec, "desiredCount": 3})
 

@@ -194,15 +194,6 @@ def test_eip_tag_removed_by_hand_is_put_back(ctx: Context, allocation_id: str) -
     assert to_dict(tagged("describe_addresses", "Addresses", EIP)[0]["Tags"]) == ownership(EIP)
 
 
-def test_eip_delete_releases_it_and_releasing_again_is_success(
-    ctx: Context, allocation_id: str
-) -> None:
-    found = ElasticIp().observe([eip()], ctx)[EIP]
-    ElasticIp().delete(found, ctx)
-    ElasticIp().delete(found, ctx)
-    assert tagged("describe_addresses", "Addresses", EIP) == []
-
-
 @pytest.mark.parametrize(
     "code",
     [

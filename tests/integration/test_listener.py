@@ -9,7 +9,6 @@ import boto3
 import pytest
 
 from controller.aws.context import Context
-from controller.errors import TerminalError
 from controller.kinds.diff import diff
 from controller.model import TAG_ID, TAG_STACK, Resource
 from reconcilers.listener import Listener
@@ -218,26 +217,6 @@ def test_turning_http_into_https_sends_protocol_certificate_and_policy_at_once(
         }
     ]
     assert reconcile_once(Listener(), [secure], ctx)[0] == {HTTP_ID: "noop"}
-
-
-def test_a_listener_on_the_port_without_our_tags_is_not_owned_and_untouched(
-    ctx: Context, edge: dict[str, str]
-) -> None:
-    theirs = elb().create_listener(
-        LoadBalancerArn=edge["lb"],
-        Protocol="HTTP",
-        Port=80,
-        DefaultActions=[{"Type": "forward", "TargetGroupArn": edge["tg"]}],
-    )["Listeners"][0]["ListenerArn"]
-    res = http(edge)
-
-    found = Listener().observe([res], ctx)[HTTP_ID]
-
-    assert found.owned is False and found.physical_id == theirs
-    with pytest.raises(TerminalError, match="not this resource's"):
-        Listener().create(res, ctx)  # DuplicateListener
-    assert tags_of(theirs) == {}
-    assert listener_on(edge, 80)["DefaultActions"][0]["Type"] == "forward"
 
 
 def test_a_create_repeated_after_a_lost_answer_adopts_the_first(

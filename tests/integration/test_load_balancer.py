@@ -248,12 +248,3 @@ def test_a_failed_load_balancer_is_not_ready_and_warns(ctx: Context, created: Re
     found = LoadBalancer().observe([created], ctx)[LOGICAL_ID]
     assert found.ready is False
     assert found.warnings == (f"load balancer {NAME} is failed: no reason given",)
-
-
-def test_delete_removes_it_and_tolerates_it_being_gone(ctx: Context, created: Resource) -> None:
-    rec = LoadBalancer()
-    found = rec.observe([created], ctx)[LOGICAL_ID]
-    rec.delete(found, ctx)
-    rec.delete(found, ctx)  # already gone: not an error
-    assert elb().describe_load_balancers()["LoadBalancers"] == []
-    assert rec.observe([created], ctx) == {}

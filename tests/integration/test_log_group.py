@@ -91,19 +91,6 @@ def test_changed_tags_are_repaired(ctx: Context, created: Resource) -> None:
     assert tags_of() == created.ownership_tags()
 
 
-def test_same_named_group_without_our_tags_is_not_owned_and_untouched(ctx: Context) -> None:
-    logs().create_log_group(logGroupName=NAME, tags={"team": "x"})
-    res = desired()
-
-    observed = LogGroup().observe([res], ctx)[LOGICAL_ID]
-
-    assert observed.owned is False
-    with pytest.raises(Exception, match="ResourceAlreadyExists"):
-        LogGroup().create(res, ctx)
-    assert tags_of() == {"team": "x"}
-    assert "retentionInDays" not in group()
-
-
 def test_a_create_repeated_after_a_lost_answer_adopts_and_completes_it(ctx: Context) -> None:
     # The first attempt made the tagged group but never put its retention.
     logs().create_log_group(logGroupName=NAME, tags=desired().ownership_tags())
@@ -131,12 +118,3 @@ def test_an_orphan_is_observed_and_unrelated_groups_are_not_read(
     assert set(found) == {LOGICAL_ID, "acme-staging/app/logs"}
     assert found["acme-staging/app/logs"].owned
     assert reads == {"logs:DescribeLogGroups": 1, "logs:ListTagsForResource": 2}
-
-
-def test_delete_and_delete_again(ctx: Context, created: Resource) -> None:
-    rec = LogGroup()
-    observed = rec.observe([created], ctx)[LOGICAL_ID]
-    rec.delete(observed, ctx)
-    rec.delete(observed, ctx)  # already gone is success
-    assert logs().describe_log_groups()["logGroups"] == []
-    assert rec.observe([created], ctx) == {}

@@ -244,31 +244,6 @@ def test_delete_of_a_group_keeping_snapshots_takes_a_final_one(
     assert len(snapshot["SnapshotName"]) == len(f"{GROUP_ID}-final-") + 14
 
 
-def test_same_id_without_our_tags_is_not_owned_and_untouched(
-    ctx: Context, network: SimpleNamespace, subnets: Resource
-) -> None:
-    ec().create_replication_group(
-        ReplicationGroupId=GROUP_ID,
-        ReplicationGroupDescription="theirs",
-        CacheNodeType="cache.t3.small",
-        NumCacheClusters=1,
-        CacheSubnetGroupName=SUBNETS_NAME,
-        Tags=[{"Key": "team", "Value": "x"}],
-    )
-    found = CacheReplicationGroup().observe([redis(network.sg)], ctx)[REDIS_ID]
-    assert found.owned is False
-    group = ec().describe_replication_groups(ReplicationGroupId=GROUP_ID)["ReplicationGroups"][0]
-    assert (group["Description"], tags_of(group["ARN"])) == ("theirs", {"team": "x"})
-
-
-def test_a_create_retried_after_a_lost_answer_adopts_the_group(
-    ctx: Context, created: Resource
-) -> None:
-    again = CacheReplicationGroup().create(created, ctx)
-    assert again.owned and again.physical_id == GROUP_ID
-    assert len(ec().describe_replication_groups()["ReplicationGroups"]) == 1
-
-
 def test_tags_aws_will_not_show_make_the_read_fail_never_absent(
     ctx: Context, created: Resource, tags_refused: None
 ) -> None:
@@ -306,19 +281,6 @@ def test_subnets_changed_by_hand_are_repaired_with_one_modify(
     assert sorted(subnet_ids) == sorted(network.subnets)
 
 
-def test_subnet_group_of_the_same_name_without_our_tags_is_not_owned(
-    ctx: Context, network: SimpleNamespace
-) -> None:
-    ec().create_cache_subnet_group(
-        CacheSubnetGroupName=SUBNETS_NAME,
-        CacheSubnetGroupDescription="theirs",
-        SubnetIds=network.subnets,
-    )
-    assert (
-        CacheSubnetGroup().observe([subnet_group(network.subnets)], ctx)[SUBNETS_ID].owned is False
-    )
-
-
 def test_subnet_groups_named_for_no_stack_in_scope_are_not_tag_read(
     ctx: Context, subnets: Resource, network: SimpleNamespace
 ) -> None:
@@ -334,13 +296,6 @@ def test_subnet_groups_named_for_no_stack_in_scope_are_not_tag_read(
         "elasticache:DescribeCacheSubnetGroups": 1,
         "elasticache:ListTagsForResource": 1,
     }
-
-
-def test_subnet_group_create_retried_after_a_lost_answer_adopts_it(
-    ctx: Context, subnets: Resource
-) -> None:
-    assert CacheSubnetGroup().create(subnets, ctx).owned
-    assert len(ec().describe_cache_subnet_groups()["CacheSubnetGroups"]) == 1
 
 
 def test_subnet_group_in_use_is_kept_and_the_delete_retried_later(

@@ -174,23 +174,6 @@ def test_scan_on_push_and_tags_changed_by_hand_are_repaired(
     assert repo["imageScanningConfiguration"] == {"scanOnPush": True}
 
 
-def test_same_named_repository_without_our_tags_is_not_owned_and_untouched(
-    ctx: Context,
-) -> None:
-    ecr().create_repository(repositoryName=NAME, tags=[{"Key": "team", "Value": "x"}])
-    res = desired()
-
-    observed = Repository().observe([res], ctx)[LOGICAL_ID]
-
-    assert observed.owned is False
-    assert tags_of() == {"team": "x"}
-    with pytest.raises(Exception, match="RepositoryAlreadyExists"):
-        Repository().create(res, ctx)
-    assert tags_of() == {"team": "x"}
-    [repo] = ecr().describe_repositories(repositoryNames=[NAME])["repositories"]
-    assert repo["imageTagMutability"] == "MUTABLE"
-
-
 def test_a_create_repeated_after_a_lost_answer_adopts_and_completes_it(ctx: Context) -> None:
     # The first attempt made the tagged repository but never put its lifecycle policy.
     ecr().create_repository(
@@ -239,21 +222,6 @@ def test_delete_refuses_a_repository_that_holds_images(ctx: Context, created: Re
     assert raised.value.code == "RepositoryNotEmptyException"
     assert ecr().list_images(repositoryName=NAME)["imageIds"][0]["imageTag"] == "1.4.2"
     assert rec.observe([created], ctx)[LOGICAL_ID].owned
-
-
-def test_delete_of_an_empty_repository_and_again_when_gone(ctx: Context, created: Resource) -> None:
-    rec = Repository()
-    observed = rec.observe([created], ctx)[LOGICAL_ID]
-    rec.delete(observed, ctx)
-    rec.delete(observed, ctx)  # already gone is success
-    assert ecr().describe_repositories()["repositories"] == []
-    assert rec.observe([created], ctx) == {}
-
-
-def test_immutable_fields_changed_are_a_replace(ctx: Context, created: Resource) -> None:
-    kms = desired(encryptionType="KMS")
-    delta = diff(kms, Repository().observe([kms], ctx)[LOGICAL_ID])
-    assert delta.paths == ["encryptionType"] and delta.needs_replace
 
 
 def test_the_plan_warns_of_an_image_tag_nobody_has_pushed(ctx: Context) -> None:

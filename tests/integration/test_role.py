@@ -227,13 +227,6 @@ def test_delete_removes_inline_and_managed_policies_then_the_role(ctx: Context) 
     assert rec.observe([res], ctx) == {}
 
 
-def test_delete_of_a_role_already_gone_succeeds(ctx: Context, created: Resource) -> None:
-    rec = Role()
-    observed = rec.observe([created], ctx)[LOGICAL_ID]
-    rec.delete(observed, ctx)
-    rec.delete(observed, ctx)
-
-
 FOREIGN = [
     pytest.param("/plumb/", [{"Key": "team", "Value": "x"}], id="under /plumb/ without our tags"),
     pytest.param(

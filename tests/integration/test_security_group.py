@@ -256,32 +256,6 @@ def test_a_new_rule_description_replaces_the_group_pair_rule(
     assert rules(APP, "ingress") == [("tcp", 3000, 3000, alb_id(groups), "from the ALB only")]
 
 
-@pytest.mark.parametrize(
-    "field, value",
-    [
-        pytest.param("groupName", "acme-prod-lb", id="AWS cannot rename a group"),
-        pytest.param("description", "new words", id="AWS cannot change a description"),
-        pytest.param("vpcId", "vpc-0123456789abcdef0", id="a group cannot move to another VPC"),
-    ],
-)
-def test_immutable_fields_change_by_replace(
-    ctx: Context, groups: list[Resource], field: str, value: str
-) -> None:
-    found = SecurityGroup().observe(groups, ctx)[ALB]
-    delta = diff(groups[0].with_spec({**groups[0].spec, field: value}), found)
-    assert delta.paths == [field] and delta.needs_replace
-
-
-def test_an_unowned_group_holding_the_name_is_observed_as_not_owned(
-    ctx: Context, vpc_id: str
-) -> None:
-    squatter = ec2().create_security_group(
-        GroupName="acme-prod-alb", Description="by hand", VpcId=vpc_id
-    )["GroupId"]
-    found = SecurityGroup().observe([alb(vpc_id)], ctx)
-    assert found[ALB].owned is False and found[ALB].physical_id == squatter
-
-
 def test_the_same_name_in_another_vpc_is_no_conflict(ctx: Context, vpc_id: str) -> None:
     other = ec2().create_vpc(CidrBlock="10.30.0.0/16")["Vpc"]["VpcId"]
     ec2().create_security_group(GroupName="acme-prod-alb", Description="x", VpcId=other)

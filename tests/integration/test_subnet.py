@@ -119,23 +119,6 @@ def test_public_ip_turned_on_by_hand_in_a_private_subnet_is_turned_off(
     assert subnets_tagged(PRIVATE)[0]["MapPublicIpOnLaunch"] is False
 
 
-@pytest.mark.parametrize(
-    "field, value",
-    [
-        pytest.param("cidr", "10.20.5.0/24", id="a new CIDR block is a new subnet"),
-        pytest.param("availabilityZone", "us-east-1c", id="a new zone is a new subnet"),
-        pytest.param("vpcId", "vpc-0123456789abcdef0", id="a subnet cannot move to another VPC"),
-    ],
-)
-def test_immutable_fields_change_by_replace(
-    ctx: Context, pair: list[Resource], field: str, value: str
-) -> None:
-    found = Subnet().observe(pair, ctx)[PUBLIC]
-    changed = pair[0].with_spec({**pair[0].spec, field: value})
-    delta = diff(changed, found)
-    assert delta.paths == [field] and delta.needs_replace
-
-
 def test_overlapping_cidr_is_a_terminal_error(
     ctx: Context, pair: list[Resource], vpc_id: str
 ) -> None:

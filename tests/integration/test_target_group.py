@@ -185,16 +185,6 @@ def test_same_name_without_our_tags_is_not_owned_and_untouched(ctx: Context, vpc
     assert tags_of(arn) == {"team": "web"} and delay_of(arn) == "300"
 
 
-def test_a_create_repeated_after_a_lost_answer_adopts_the_first(
-    ctx: Context, created: Resource
-) -> None:
-    arn = described()["TargetGroupArn"]
-    adopted = TargetGroup().create(created, ctx)  # DuplicateTargetGroupName
-    assert adopted.owned and adopted.physical_id == arn
-    assert not diff(created, adopted)
-    assert len(elb().describe_target_groups()["TargetGroups"]) == 1
-
-
 def test_tags_are_read_in_batches_of_twenty(ctx: Context, vpc: str) -> None:
     for i in range(25):
         hand_made(vpc, f"old-{i}", {TAG_STACK: "acme-prod", TAG_ID: f"acme-prod/old/tg-{i}"})

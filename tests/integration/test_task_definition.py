@@ -155,11 +155,6 @@ def test_same_family_without_our_tags_is_not_owned_and_untouched(ctx: Context) -
     assert active_revisions() == [1] and latest()["tags"] == {"team": "x"}
 
 
-def test_an_orphan_family_of_the_stack_is_observed(ctx: Context, created: Resource) -> None:
-    found = observe(ctx)  # nothing desired: the family left the spec
-    assert list(found) == [LOGICAL_ID] and found[LOGICAL_ID].owned
-
-
 def test_families_of_other_stacks_are_not_read(ctx: Context) -> None:
     ecs().register_task_definition(
         family="beta-prod-app",

@@ -104,21 +104,6 @@ def test_tags_changed_and_added_by_hand_are_set_back(ctx: Context, created: str)
     }
 
 
-def test_cidr_change_is_a_replace_not_an_update(ctx: Context, created: str) -> None:
-    found = Vpc().observe([vpc()], ctx)[LID]
-    delta = diff(vpc(cidr="10.99.0.0/16"), found)
-    assert delta.paths == ["cidr"] and delta.needs_replace
-
-
-def test_delete_removes_the_vpc_and_deleting_again_is_success(ctx: Context, created: str) -> None:
-    rec = Vpc()
-    found = rec.observe([vpc()], ctx)[LID]
-    rec.delete(found, ctx)
-    rec.delete(found, ctx)  # already gone
-    assert vpcs_tagged(LID) == []
-    assert rec.observe([vpc()], ctx) == {}
-
-
 def test_delete_while_a_subnet_remains_is_transient(ctx: Context, created: str) -> None:
     ec2().create_subnet(VpcId=created, CidrBlock="10.20.0.0/24")
     found = Vpc().observe([vpc()], ctx)[LID]
