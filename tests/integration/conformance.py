@@ -1,13 +1,15 @@
 """The life every registered kind goes through in the conformance suite, shared by the
 suite itself (test_conformance.py) and by its check that plumb's IAM policy covers every
-call a kind makes, on the resources it makes it on."""
+call a kind makes, on the resources it makes it on; and what the rest of the contract needs:
+the engine's plan for a sample, the immutable fields a schema names and a second value for
+each, and, in one place each, the fields left unvaried and the known gaps, with why."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import pytest
@@ -149,6 +151,7 @@ def live(kind: str, rec: BaseReconciler, ctx: Context) -> Resource:
     desired resource it went through that life for."""
     sample = sample_of(kind)
     desired = sample.build(ctx)
+    assert not schema_errors(kind, desired.spec), schema_errors(kind, desired.spec)
     assert observe(rec, desired, ctx) is None, "observed before it was created"
 
     first = rec.create(desired, ctx)
@@ -242,21 +245,28 @@ def value_at(spec: Mapping[str, Any], path: tuple[str, ...]) -> Any:
     return spec
 
 
+def schema_errors(kind: str, spec: Mapping[str, Any]) -> list[str]:
+    """What the kind's schema says is wrong with `spec`, one "path: message" each."""
+    validator = Draft202012Validator(schema_for(kind), registry=schema_registry())
+    return [
+        f"{'.'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(spec)
+    ]
+
+
 def varied(kind: str, desired: Resource, found: Observed, path: tuple[str, ...]) -> Any:
     """A second value for an immutable field that the kind's schema accepts: the sample's
     own (`Sample.other`), else the first of another enum member, the boolean flipped, the
     number one further, the name with "-2" or "2" (one leaf of an object at a time). None
     when there is none."""
-    declared = sample_of(kind).other
-    if ".".join(path) in declared:
-        return declared[".".join(path)]
     current = value_at(desired.spec, path)
     current = value_at(found.spec, path) if current is None else current
-    validator = Draft202012Validator(schema_for(kind), registry=schema_registry())
-    before = {tuple(e.absolute_path) for e in validator.iter_errors(desired.spec)}
-    for value in _candidates(current, _schema_at(schema_for(kind), path)):
-        errors = validator.iter_errors(with_value(desired.spec, path, value))
-        if value != current and not {tuple(e.absolute_path) for e in errors} - before:
+    declared = sample_of(kind).other
+    if ".".join(path) in declared:
+        candidates: Iterable[Any] = [declared[".".join(path)]]
+    else:
+        candidates = _candidates(current, _schema_at(schema_for(kind), path))
+    for value in candidates:
+        if value != current and not schema_errors(kind, with_value(desired.spec, path, value)):
             return value
     return None
 
