@@ -32,6 +32,7 @@ from controller.engine.plan import PlanOptions
 from controller.engine.runner import Runner
 from controller.kinds.tags import to_dict
 from reconcilers import REGISTRY, load_all
+from tests.conformance import sample_for
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK = "acme-staging"
@@ -200,8 +201,9 @@ ALREADY_EXISTS = {
 def test_a_resent_create_meeting_its_own_resource_adopts_it(ctx: Context, kind: str) -> None:
     load_all()
     rec = REGISTRY[kind]()
-    assert rec.sample is not None
-    desired = rec.sample.build(ctx)
+    sample = sample_for(kind)
+    assert sample is not None
+    desired = sample.build(ctx)
     with create_attempt():
         first = rec.create(desired, ctx)  # its answer "lost": the resend follows
     service, code = ALREADY_EXISTS[kind]
