@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 
 import click
 from rich.console import Console
@@ -70,6 +71,7 @@ def do_apply(
     trigger: str = "cli-apply",
     wait: float = 0.0,
 ) -> int:
+    confirm = None
     if not yes and reviewed is None:
         if not _interactive():
             raise click.UsageError(
@@ -77,24 +79,17 @@ def do_apply(
                 "there is no terminal to answer"
             )
 
-        def ask(plan: Plan) -> str | None:
+        def confirm(plan: Plan) -> bool:
+            """Shown the plan in the apply's own run, under its leases."""
             render.print_plan(plan, console)
-            if not plan.changes:
-                return None
-            return None if click.confirm("Apply these changes?", default=False) else "declined"
+            return click.confirm("Apply these changes?", default=False)
 
-        preview = runner.plan(
-            desired, options, trigger="cli-apply-preview", command="apply", decide=ask
-        )
-        if not preview.plan.changes:
-            console.print("Nothing to apply.")
-            return OK
-        if preview.outcome == "declined":
-            console.print(f"Declined (run {preview.run_id}); nothing changed.")
-            return ERROR
-        # What was confirmed is what gets applied: if AWS moved meanwhile, it is refused.
-        reviewed = planfile.SavedPlan(planfile.plan_to_json(preview.plan, desired.commit))
-    result = _apply_with_progress(runner, desired, options, console, reviewed, trigger, wait)
+    result = _apply_with_progress(
+        runner, desired, options, console, reviewed, trigger, wait, confirm
+    )
+    if result.outcome == "declined":
+        console.print(f"Declined (run {result.run_id}); nothing changed.")
+        return ERROR
     _show_apply(result, console, _said_before(runner.store, result))
     show_anchor_failures(result)
     return OK if result.outcome in ("succeeded", "no-changes", "progressing") else ERROR
@@ -195,6 +190,7 @@ def _apply_with_progress(
     reviewed: planfile.SavedPlan | None,
     trigger: str,
     wait: float,
+    confirm: Callable[[Plan], bool] | None = None,
 ) -> RunResult:
     progress = Progress(
         TextColumn("{task.description}"),
@@ -220,8 +216,22 @@ def _apply_with_progress(
                 if log is not None:
                     log.print(f"  {status:<9} {action.type.value:<7} {action.logical_id}")
 
+        def asked(plan: Plan) -> bool:
+            """The bar steps aside while the plan is shown and the question answered."""
+            progress.stop()
+            try:
+                return confirm(plan) if confirm is not None else True
+            finally:
+                progress.start()
+
         return runner.apply(
-            desired, options, trigger=trigger, on_event=on_event, reviewed=reviewed, wait=wait
+            desired,
+            options,
+            trigger=trigger,
+            on_event=on_event,
+            reviewed=reviewed,
+            wait=wait,
+            confirm=asked if confirm is not None else None,
         )
 
 

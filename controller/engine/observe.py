@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 from controller.aws.clients import ClientFactory
@@ -43,13 +43,22 @@ def contexts_for(
 
 
 def observe_all(
-    resources: list[Resource], contexts: dict[str, Context], workers: int = 8
+    resources: list[Resource],
+    contexts: dict[str, Context],
+    workers: int = 8,
+    kinds: Collection[str] | None = None,
 ) -> Observation:
+    """What AWS holds of every kind in every region in play, or of `kinds` only."""
     load_all()
     wanted: dict[tuple[str, str], list[Resource]] = defaultdict(list)
     for res in resources:
         wanted[(res.region, res.kind)].append(res)
-    jobs = [(region, kind) for region in sorted(contexts) for kind in sorted(REGISTRY)]
+    jobs = [
+        (region, kind)
+        for region in sorted(contexts)
+        for kind in sorted(REGISTRY)
+        if kinds is None or kind in kinds
+    ]
     result = Observation()
     with cf.ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         futures = {

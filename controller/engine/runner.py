@@ -14,10 +14,9 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from controller import logs
 from controller.audit.archive import Anchoring
@@ -26,12 +25,14 @@ from controller.aws.context import Context
 from controller.config import Settings
 from controller.engine import run_facts, waivers
 from controller.engine.apply import APPLIED, FAILED, PENDING, SKIPPED, Applier, Event, Outcome
+from controller.engine.confirmed import as_shown, still_open
 from controller.engine.desired import Desired
 from controller.engine.lease import Leases
 from controller.engine.ledger import Ledger
 from controller.engine.observe import Observation, contexts_for, observe_all
 from controller.engine.plan import Plan, PlanOptions, build_plan
 from controller.engine.readiness import Waiter
+from controller.engine.run_result import RunRecords, RunResult
 from controller.errors import LockError
 from controller.model import ActionType
 from controller.specs import guardrails
@@ -40,34 +41,6 @@ from controller.state.store import Store
 
 A = ActionType
 _log = logging.getLogger(__name__)
-
-
-@dataclass
-class RunResult:
-    run_id: int
-    plan: Plan
-    outcome: str
-    outcomes: dict[str, Outcome] = field(default_factory=dict)
-    api_calls: dict[str, Any] = field(default_factory=dict)
-    seconds: float = 0.0
-    reports: dict[str, Path] = field(default_factory=dict)
-    run_hash: str = ""
-    # The chain head could not be kept outside the database: the run is sealed all the same.
-    anchor_failures: list[str] = field(default_factory=list)
-
-    @property
-    def failed(self) -> dict[str, Outcome]:
-        return {k: o for k, o in self.outcomes.items() if o.status in (FAILED, SKIPPED)}
-
-
-class RunRecords(Protocol):
-    """How a sealed run is written down: its report files beside the state, and the JSON
-    report its anchor archives. The reports room provides it (reports/files.py); whoever
-    makes the Runner hands it in, so the engine knows nothing of formats."""
-
-    def write(self, store: Store, folder: Path, run_id: int) -> dict[str, Path]: ...
-
-    def render_json(self, run: Mapping[str, Any]) -> str: ...
 
 
 class Runner:
@@ -131,8 +104,11 @@ class Runner:
         on_event: Event | None = None,
         reviewed: Any = None,
         wait: float = 0.0,
+        confirm: Callable[[Plan], bool] | None = None,
     ) -> RunResult:
-        """Converge; `reviewed` is a saved plan that the fresh plan must match exactly.
+        """Converge; `reviewed` is a saved plan that the fresh plan must match exactly;
+        `confirm` is shown the plan (a person at a terminal) and may decline it, all in
+        this one run.
 
         The stacks' leases are taken before the run begins (a refused run leaves no open
         run behind) and released after it is sealed, waiting up to `wait` seconds for a
@@ -158,6 +134,20 @@ class Runner:
                 if reviewed is not None:
                     try:
                         reviewed.check_fresh(plan)
+                    except Exception as err:
+                        aws = (clients, contexts)
+                        self._finish(run_id, plan, "rejected", {}, aws, started, [str(err)])
+                        raise
+                if confirm is not None and plan.changes:
+                    if not confirm(plan):
+                        aws = (clients, contexts)
+                        return self._finish(run_id, plan, "declined", {}, aws, started)
+                    still_open(self.store, run_id)
+                    try:
+                        account = functools.partial(_account_id, contexts)
+                        plan = as_shown(
+                            plan, desired, options, contexts, self.store, self.settings, account
+                        )
                     except Exception as err:
                         aws = (clients, contexts)
                         self._finish(run_id, plan, "rejected", {}, aws, started, [str(err)])
@@ -210,9 +200,9 @@ class Runner:
 
     def _seal_dead_here(self, by: int) -> None:
         """Runs whose plumb is gone without a lease for a takeover to find (a `plan`, an
-        apply's preview; see controller/state/unsealed.py) are sealed `interrupted`: none stays
-        outside the chain for ever. Once per Runner: the loop's later cycles would only
-        find what its first one sealed."""
+        older plumb's apply preview; see controller/state/unsealed.py) are sealed
+        `interrupted`: none stays outside the chain for ever. Once per Runner: the loop's
+        later cycles would only find what its first one sealed."""
         if self._swept:
             return
         self._swept = True
@@ -243,7 +233,7 @@ class Runner:
             return {}
         found = {}
         for run in self.store.unsealed_runs():
-            # An apply's preview (a person asked to confirm) holds no lease: not one of these.
+            # An older plumb's apply preview (asked before its apply began) held no lease.
             if run["command"] != "apply" or run["id"] == by or run["trigger"].endswith("-preview"):
                 continue
             for stack in run["stacks"]:

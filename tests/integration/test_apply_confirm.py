@@ -128,7 +128,7 @@ def test_ctrl_c_at_the_question_seals_the_run_interrupted_and_the_chain_holds(
 def test_a_question_answered_after_its_run_was_sealed_elsewhere_says_so_in_one_line(
     workdir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A prompt left open for a day: another plumb sealed its preview run as interrupted
+    """A prompt left open for a day: another plumb sealed its run as interrupted
     (controller/state/unsealed.py). The answer then ends in one line and exit 1, and nothing is
     applied."""
     from controller.state.store import Store
@@ -146,3 +146,32 @@ def test_a_question_answered_after_its_run_was_sealed_elsewhere_says_so_in_one_l
     assert "was sealed as interrupted by another plumb meanwhile" in result.output
     assert isinstance(result.exception, SystemExit), "a clean exit, not a traceback"
     assert not boto3.client("s3", region_name="us-east-1").list_buckets()["Buckets"]
+
+
+def test_an_interactive_apply_is_one_run_that_reads_again_only_what_it_writes(
+    workdir: Path,
+) -> None:
+    """The question is asked inside the apply's own run, under its leases: one run in the
+    chain. Before writing, only the kinds about to be written are read again."""
+    from controller.audit.verify import verify
+    from controller.state.store import Store
+
+    assert CliRunner().invoke(cli.main, ["apply", "--yes"]).exit_code == 0
+    drift.shorten_lifecycle("acme-staging", days=20)
+    result = CliRunner().invoke(cli.main, ["apply"], input="y\n")
+    assert result.exit_code == 0, result.output
+    assert lifecycle_days() == 30
+    store = Store(f"sqlite:///{workdir}/state.db")
+    try:
+        runs = store.runs()
+        assert [(r["trigger"], r["outcome"]) for r in runs] == [
+            ("cli-apply", "succeeded"),
+            ("cli-apply", "succeeded"),
+        ]
+        calls = runs[0]["apiCalls"]["byOperation"]
+        # read, read again after the question, and read back after the write
+        assert calls["s3:GetBucketLifecycleConfiguration"] == 3, "the bucket, read again"
+        assert calls["ec2:DescribeVpcs"] == 1, "what is not written is read once"
+        assert verify(store).ok
+    finally:
+        store.close()

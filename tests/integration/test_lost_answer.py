@@ -31,6 +31,7 @@ from controller.config import Settings
 from controller.engine.plan import PlanOptions
 from controller.engine.runner import Runner
 from controller.kinds.tags import to_dict
+from controller.reports.files import ReportFiles
 from reconcilers import REGISTRY, load_all
 from tests.conformance import sample_for
 
@@ -88,7 +89,7 @@ def runner(aws: None, tmp_path: Path) -> Iterator[Runner]:
     settings = Settings(
         state_url=f"sqlite:///{tmp_path}/state.db", max_attempts=3, reports_dir=tmp_path / "reports"
     )
-    yield Runner(settings)
+    yield Runner(settings, records=ReportFiles())
 
 
 def ec2() -> Any:
@@ -279,7 +280,8 @@ def test_without_the_state_the_twin_others_point_at_is_kept(
     before = links()
     live, _stray = _twin_vpc(lower=True)
     fresh = Runner(
-        Settings(state_url=f"sqlite:///{tmp_path}/lost.db", max_attempts=1, reports_dir=tmp_path)
+        Settings(state_url=f"sqlite:///{tmp_path}/lost.db", max_attempts=1, reports_dir=tmp_path),
+        records=ReportFiles(),
     )
     result = fresh.apply(load_desired(specs), PlanOptions())
     assert result.plan.by_id()[f"{STACK}/network/vpc"].physical_id == live
