@@ -126,10 +126,16 @@ class Secret(BaseReconciler):
 
     def delete(self, observed: Observed, ctx: Context) -> None:
         # Never ForceDeleteWithoutRecovery: the value is not plumb's and cannot be rebuilt.
-        with ignoring(self.not_found_codes):
-            ctx.secretsmanager.delete_secret(
-                SecretId=observed.attrs["arn"], RecoveryWindowInDays=RECOVERY_DAYS
-            )
+        arn = observed.attrs["arn"]
+        try:
+            with ignoring(self.not_found_codes):
+                ctx.secretsmanager.delete_secret(SecretId=arn, RecoveryWindowInDays=RECOVERY_DAYS)
+        except ClientError as err:
+            # One already scheduled for deletion answers InvalidRequestException: it is gone
+            # as far as plumb can make it; anything else that code means is an error.
+            item = _describe(ctx, arn) if error_code(err) == "InvalidRequestException" else None
+            if item is None or not item.get("DeletedDate"):
+                raise
 
     def warnings(self, desired: Resource, observed: Observed | None) -> list[str]:
         if observed is not None and (not observed.owned or observed.attrs.get("hasValue")):

@@ -58,10 +58,6 @@ KNOWN_GAPS = {
         "RegisterTaskDefinition adds plumb's revision to a family someone else holds; the "
         "family then reads as plumb's, and its delete deregisters their revisions too"
     ),
-    ("gone", "Secret"): (
-        "DeleteSecret on a secret already scheduled for deletion answers "
-        "InvalidRequestException, which Secret.delete does not take as gone"
-    ),
 }
 
 # Kinds whose create, meeting someone else's resource of its name, fails transient by
