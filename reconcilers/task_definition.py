@@ -13,6 +13,10 @@ definition re-registered on every run). What makes it risky, and where it is han
     (ACTIVE), then DescribeTaskDefinition (latest ACTIVE revision, with tags) for families
     that are desired or named "{stack}-..."; ownership is decided on the tags. A desired
     family whose latest revision lacks our tags is someone else's: `owned=False`.
+  - RegisterTaskDefinition adds a revision to ANY family, someone else's too, and the
+    family would then read as ours. So a create first lists the family's ACTIVE revisions
+    (one ListTaskDefinitions) and refuses, for good, a family holding revisions of which
+    none carries this resource's tags; a delete deregisters only revisions that do.
   - RegisterTaskDefinition takes no client token; a register whose answer was lost leaves
     a tagged revision that the next observe adopts (an extra revision is harmless).
 moto returned deregistered revisions by family and listed dead families; both are patched
@@ -25,11 +29,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from controller.aws.context import Context
+from controller.errors import ERR_CREATE, TerminalError
 from controller.kinds.base import BaseReconciler
 from controller.kinds.errors import ignoring
 from controller.kinds.iam_scope import Scope, tagging
 from controller.kinds.iam_scope import arn as iam_arn
-from controller.model import TAG_ID, Diff, FieldChange, Observed, Resource
+from controller.model import TAG_ID, TAG_STACK, Diff, FieldChange, Observed, Resource
 from reconcilers import register
 from reconcilers._ecs import TAG_ACTIONS as ECS_TAGS
 from reconcilers._ecs import sync_tags, tags_of
@@ -107,6 +112,12 @@ class TaskDefinition(BaseReconciler):
         return found
 
     def create(self, desired: Resource, ctx: Context) -> Observed:
+        family = self.physical_name(desired)
+        owner = _owner(desired.stack, desired.logical_id)
+        # Newest first: after a lost answer our own revision is the first one read.
+        held = _active_arns(ctx, family)
+        if held and not any(_is_of(owner, _tags_at(ctx, arn)) for arn in held):
+            raise self._not_owned(desired, family)
         return self._register(desired, ctx)
 
     def update(self, desired: Resource, observed: Observed, diff: Diff, ctx: Context) -> Observed:
@@ -120,22 +131,31 @@ class TaskDefinition(BaseReconciler):
         return self.observe_one(desired, ctx)
 
     def delete(self, observed: Observed, ctx: Context) -> None:
-        family = observed.physical_id
-        arns = ctx.describe(
-            "ecs",
-            "list_task_definitions",
-            "taskDefinitionArns",
-            familyPrefix=family,
-            status="ACTIVE",
-        )
-        # familyPrefix names a family, but only revisions of exactly this one are ours.
-        for arn in arns:
-            if _family_of(arn) == family:
+        owner = _owner(observed.stack, observed.logical_id)
+        for arn in _active_arns(ctx, observed.physical_id):
+            # The observed revision's tags are already read; any other is read before it goes,
+            # so a revision someone registered into the family by hand is left to them.
+            same = arn == observed.attrs.get("arn")
+            if _is_of(owner, observed.tags if same else _tags_at(ctx, arn)):
                 _deregister(ctx, arn)
 
     def _register(self, desired: Resource, ctx: Context) -> Observed:
         out = ctx.ecs.register_task_definition(**register_args(desired, ctx))
         return _observed(desired.logical_id, out["taskDefinition"], desired.ownership_tags(), ctx)
+
+    def _not_owned(self, desired: Resource, family: str) -> TerminalError:
+        code = "FamilyNotOwned"
+        message = (
+            f"task definition family {family} exists and is not this resource's (no active "
+            f"revision tagged {TAG_ID}={desired.logical_id}); plumb never registers into a "
+            "family it did not create: rename the family or deregister the others by hand"
+        )
+        return TerminalError(
+            ERR_CREATE.format(
+                kind=self.kind, logical_id=desired.logical_id, code=code, message=message
+            ),
+            code,
+        )
 
 
 # -- reading ----------------------------------------------------------------------------
@@ -156,6 +176,30 @@ def _preferred(current: Observed | None, td: Raw, wanted: Mapping[str, Resource]
 
 def _family_of(arn: str) -> str:
     return arn.rsplit("/", 1)[-1].rsplit(":", 1)[0]
+
+
+def _active_arns(ctx: Context, family: str) -> list[str]:
+    """The ARNs of the family's ACTIVE revisions, newest first."""
+    arns = ctx.describe(
+        "ecs", "list_task_definitions", "taskDefinitionArns", familyPrefix=family, status="ACTIVE"
+    )
+    # familyPrefix names a family, but only revisions of exactly this one are its.
+    mine = [arn for arn in arns if _family_of(arn) == family]
+    return sorted(mine, key=lambda arn: int(arn.rsplit(":", 1)[-1]), reverse=True)
+
+
+def _tags_at(ctx: Context, arn: str) -> dict[str, str]:
+    """One revision's tags (named by its ARN, it is described whatever its status)."""
+    return tags_of(ctx.ecs.describe_task_definition(taskDefinition=arn, include=["TAGS"]))
+
+
+def _owner(stack: str, logical_id: str) -> dict[str, str]:
+    return {TAG_STACK: stack, TAG_ID: logical_id}
+
+
+def _is_of(owner: Mapping[str, str], tags: Mapping[str, str]) -> bool:
+    """Whether a revision carries this resource's ownership tags (its stack and id)."""
+    return all(value and tags.get(key) == value for key, value in owner.items())
 
 
 def _to_spec(td: Raw) -> dict[str, Any]:

@@ -54,10 +54,6 @@ KNOWN_GAPS = {
         "in us-east-1 S3 answers CreateBucket on a bucket the account already holds with "
         "success, and Bucket.create then tags and configures that bucket as its own"
     ),
-    ("foreign", "TaskDefinition"): (
-        "RegisterTaskDefinition adds plumb's revision to a family someone else holds; the "
-        "family then reads as plumb's, and its delete deregisters their revisions too"
-    ),
 }
 
 # Kinds whose create, meeting someone else's resource of its name, fails transient by

@@ -9,6 +9,7 @@ import boto3
 import pytest
 
 from controller.aws.context import Context
+from controller.errors import TerminalError
 from controller.kinds.diff import diff
 from controller.model import Observed, Resource
 from reconcilers.task_definition import TaskDefinition
@@ -177,3 +178,70 @@ def test_delete_deregisters_every_active_revision(ctx: Context, created: Resourc
     # Registering the family again is a plain create, revision 3.
     assert reconcile_once(TaskDefinition(), [created], ctx)[0] == {LOGICAL_ID: "create"}
     assert active_revisions() == [3]
+
+
+def register_theirs(family: str = FAMILY) -> None:
+    """A revision registered by hand, without plumb's tags."""
+    ecs().register_task_definition(
+        family=family,
+        containerDefinitions=[{"name": "theirs", "image": "busybox", "memory": 128}],
+        tags=[{"key": "team", "value": "x"}],
+    )
+
+
+def test_delete_leaves_revisions_without_our_tags(ctx: Context) -> None:
+    """A family an older plumb registered into over someone's revision: delete takes back
+    only its own."""
+    register_theirs()
+    res = desired(ctx)
+    TaskDefinition()._register(res, ctx)
+    [found] = observe(ctx, res).values()
+    assert found.owned and active_revisions() == [1, 2]
+
+    writes, calls = count_calls(ctx, lambda: TaskDefinition().delete(found, ctx))
+
+    assert (writes, calls[DEREGISTER]) == (1, 1)
+    assert active_revisions() == [1] and latest()["tags"] == {"team": "x"}
+
+
+def test_a_create_into_their_family_refuses_naming_it_and_registers_nothing(
+    ctx: Context,
+) -> None:
+    register_theirs()
+    register_theirs()
+    res = desired(ctx)
+
+    raised: list[BaseException] = []
+
+    def create() -> None:
+        try:
+            TaskDefinition().create(res, ctx)
+        except TerminalError as err:
+            raised.append(err)
+
+    writes, calls = count_calls(ctx, create)
+
+    [err] = raised
+    assert writes == 0 and REGISTER not in calls
+    assert FAMILY in str(err) and "not this resource's" in str(err) and "\n" not in str(err)
+    # Every revision is read: any one of them carrying our tags would make the family ours.
+    assert calls == {"ecs:ListTaskDefinitions": 1, "ecs:DescribeTaskDefinition": 2}
+    assert active_revisions() == [1, 2] and latest()["tags"] == {"team": "x"}
+
+
+def test_a_create_reads_one_list_before_registering(ctx: Context) -> None:
+    res = desired(ctx)
+    writes, calls = count_calls(ctx, lambda: TaskDefinition().create(res, ctx))
+    assert (writes, calls) == (1, {"ecs:ListTaskDefinitions": 1, REGISTER: 1})
+
+
+def test_a_create_repeated_over_its_own_revision_registers_one_more(
+    ctx: Context, created: Resource
+) -> None:
+    """A create repeated after its answer was lost: its own revision, the newest, is the
+    only one read, and the family stays its own."""
+    TaskDefinition()._register(created, ctx)
+    writes, calls = count_calls(ctx, lambda: TaskDefinition().create(created, ctx))
+    assert writes == 1 and calls["ecs:DescribeTaskDefinition"] == 1
+    assert active_revisions() == [1, 2, 3]
+    assert [r.owned for r in observe(ctx, created).values()] == [True]
