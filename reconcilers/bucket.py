@@ -15,6 +15,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from controller.aws.context import Context
+from controller.aws.retry_guard import client_token
+from controller.errors import ERR_CREATE, TerminalError
 from controller.kinds.base import BaseReconciler
 from controller.kinds.errors import error_code, ignoring
 from controller.kinds.iam_scope import Scope, but
@@ -25,6 +27,12 @@ from reconcilers import register
 # The one lifecycle rule plumb writes; rules with other ids belong to someone else.
 RULE_ID = "plumb-expire"
 US_EAST_1 = "us-east-1"  # the one region whose CreateBucket refuses a LocationConstraint
+_TAKEN = "BucketNotOwned"
+# Buckets whose CreateBucket this process sent and has not tagged yet, by the create
+# attempt's token: when that answer is lost, the resend meets an untagged bucket that is
+# its own (nothing else could have made it between the tag read and the create), so it
+# tags it rather than refusing it. A later run knows it from the journal instead.
+_sent: dict[str, str] = {}
 
 _ABSENT = frozenset(
     {
@@ -104,15 +112,26 @@ class Bucket(BaseReconciler):
 
     def create(self, desired: Resource, ctx: Context) -> Observed:
         name = str(desired.spec["bucketName"])
-        location = (
-            {}
-            if ctx.region == US_EAST_1
-            else {"CreateBucketConfiguration": {"LocationConstraint": ctx.region}}
-        )
-        ctx.s3.create_bucket(Bucket=name, **location)
+        # In us-east-1 CreateBucket answers success for a bucket the account already holds,
+        # so its answer cannot tell a new bucket from someone else's: the tags are read
+        # first (one call, NoSuchBucket for a new name).
+        token = client_token()
+        if _read_tags(ctx.s3, name) is None:
+            _sent[name] = token
+            location = (
+                {}
+                if ctx.region == US_EAST_1
+                else {"CreateBucketConfiguration": {"LocationConstraint": ctx.region}}
+            )
+            ctx.s3.create_bucket(Bucket=name, **location)
+        elif _sent.get(name) != token:
+            # Ours only when it carries this resource's tags (a create repeated after its
+            # answer was lost); anything else of that name is never taken over.
+            return self.adopt_own(desired, ctx, self._taken(desired, name))
         # Tags first: a crash after this line leaves a bucket the next run recognises as
         # its own and repairs as drift, not a bucket of that name it may never touch.
         _put_tags(ctx.s3, name, desired.ownership_tags())
+        _sent.pop(name, None)
         for field, write in _WRITERS.items():
             if field in desired.spec:
                 write(ctx.s3, name, desired.spec[field])
@@ -133,6 +152,18 @@ class Bucket(BaseReconciler):
         # An empty bucket only: BucketNotEmpty is terminal and the data stays.
         with ignoring(self.not_found_codes):
             ctx.s3.delete_bucket(Bucket=observed.physical_id)
+
+    def _taken(self, desired: Resource, name: str) -> TerminalError:
+        message = (
+            f"bucket {name} already exists without this resource's {TAG_ID} tag; plumb "
+            "never takes over a bucket it did not create: give the spec another bucketName"
+        )
+        return TerminalError(
+            ERR_CREATE.format(
+                kind=self.kind, logical_id=desired.logical_id, code=_TAKEN, message=message
+            ),
+            _TAKEN,
+        )
 
 
 # -- observing ------------------------------------------------------------------------

@@ -49,12 +49,7 @@ UNVARIED = {
 
 # Contract cases a kind fails today, each a strict xfail: fixed, the case passes and
 # pytest fails until its line here goes.
-KNOWN_GAPS = {
-    ("foreign", "Bucket"): (
-        "in us-east-1 S3 answers CreateBucket on a bucket the account already holds with "
-        "success, and Bucket.create then tags and configures that bucket as its own"
-    ),
-}
+KNOWN_GAPS: dict[tuple[str, str], str] = {}
 
 # Kinds whose create, meeting someone else's resource of its name, fails transient by
 # design (the refusal of the others is terminal: a retry cannot help), and why.
