@@ -14,7 +14,6 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -123,61 +122,87 @@ class Runner:
                 trigger, "apply", desired.stacks, desired.commit, desired.source, desired.actor
             )
             with self._sealed_if_cut_short(run_id):
-                held.for_run(run_id)
-                logs.note(run=run_id)
-                orphaned = {**held.orphaned_runs, **self._unnamed_runs(held.unnamed, run_id)}
-                self._close_interrupted(orphaned, run_id)
-                self._seal_dead_here(run_id)
+                self._take_over(held, run_id)
                 started = time.monotonic()
-                ledger = Ledger(self.store, run_id)
                 plan, contexts = self._plan(desired, options, clients)
-                if reviewed is not None:
-                    try:
-                        reviewed.check_fresh(plan)
-                    except Exception as err:
-                        aws = (clients, contexts)
-                        self._finish(run_id, plan, "rejected", {}, aws, started, [str(err)])
-                        raise
-                if confirm is not None and plan.changes:
-                    if not confirm(plan):
-                        aws = (clients, contexts)
-                        return self._finish(run_id, plan, "declined", {}, aws, started)
-                    still_open(self.store, run_id)
-                    try:
-                        account = functools.partial(_account_id, contexts)
-                        plan = as_shown(
-                            plan, desired, options, contexts, self.store, self.settings, account
-                        )
-                    except Exception as err:
-                        aws = (clients, contexts)
-                        self._finish(run_id, plan, "rejected", {}, aws, started, [str(err)])
-                        raise
-                account = functools.partial(_account_id, contexts)
-                applier = Applier(
-                    plan,
-                    contexts,
-                    ledger,
-                    run_id,
-                    account,
-                    self.settings.workers,
-                    on_event,
-                    Waiter(
-                        self.settings.wait_seconds,
-                        sleep=self.stopping.wait,
-                        stopping=self.stopping.is_set,
-                    ),
-                    may_write=held.holds,
-                    stopping=self.stopping.is_set,
+                aws = (clients, contexts)
+                agreed = self._agreed(
+                    run_id, plan, desired, options, aws, started, reviewed, confirm
                 )
-                outcomes = applier.run()  # records every action, refused ones too
-                ledger.remember(plan, outcomes)
-                if applier.stopped:
-                    why = "interrupted: plumb was told to stop; the steps in flight ended, the "
-                    why += "actions not started are listed as skipped, the next run goes on"
-                    aws = (clients, contexts)
-                    return self._finish(run_id, plan, "interrupted", outcomes, aws, started, [why])
-                outcome = _outcome(plan, outcomes)
-                return self._finish(run_id, plan, outcome, outcomes, (clients, contexts), started)
+                if agreed is None:
+                    return self._finish(run_id, plan, "declined", {}, aws, started)
+                return self._write(run_id, agreed, aws, held, on_event, started)
+
+    def _take_over(self, held: Leases, run_id: int) -> None:
+        """The run names itself in its leases, then seals the runs it finds left open: those
+        of the stacks it took over, and this host's whose plumb is gone."""
+        held.for_run(run_id)
+        logs.note(run=run_id)
+        unnamed = unsealed.unnamed_applies(self.store, held.unnamed, run_id)
+        orphaned = {**held.orphaned_runs, **unnamed}
+        self._close_interrupted(orphaned, run_id)
+        self._seal_dead_here(run_id)
+
+    def _agreed(
+        self,
+        run_id: int,
+        plan: Plan,
+        desired: Desired,
+        options: PlanOptions,
+        aws: tuple[ClientFactory, dict[str, Context]],
+        started: float,
+        reviewed: Any,
+        confirm: Callable[[Plan], bool] | None,
+    ) -> Plan | None:
+        """The plan to write: as the saved plan reviewed it, or as a person confirmed it
+        (None: they declined). A plan that differs from either seals the run `rejected`."""
+        try:
+            if reviewed is not None:
+                reviewed.check_fresh(plan)
+            if confirm is None or not plan.changes:
+                return plan
+            if not confirm(plan):
+                return None
+            still_open(self.store, run_id)
+            account = functools.partial(_account_id, aws[1])
+            return as_shown(plan, desired, options, aws[1], self.store, self.settings, account)
+        except LockError:
+            raise  # sealed elsewhere: nothing more to record under it
+        except Exception as err:
+            self._finish(run_id, plan, "rejected", {}, aws, started, [str(err)])
+            raise
+
+    def _write(
+        self,
+        run_id: int,
+        plan: Plan,
+        aws: tuple[ClientFactory, dict[str, Context]],
+        held: Leases,
+        on_event: Event | None,
+        started: float,
+    ) -> RunResult:
+        ledger = Ledger(self.store, run_id)
+        applier = Applier(
+            plan,
+            aws[1],
+            ledger,
+            run_id,
+            functools.partial(_account_id, aws[1]),
+            self.settings.workers,
+            on_event,
+            Waiter(
+                self.settings.wait_seconds, sleep=self.stopping.wait, stopping=self.stopping.is_set
+            ),
+            may_write=held.holds,
+            stopping=self.stopping.is_set,
+        )
+        outcomes = applier.run()  # records every action, refused ones too
+        ledger.remember(plan, outcomes)
+        if applier.stopped:
+            why = "interrupted: plumb was told to stop; the steps in flight ended, the "
+            why += "actions not started are listed as skipped, the next run goes on"
+            return self._finish(run_id, plan, "interrupted", outcomes, aws, started, [why])
+        return self._finish(run_id, plan, _outcome(plan, outcomes), outcomes, aws, started)
 
     @contextlib.contextmanager
     def _sealed_if_cut_short(self, run_id: int) -> Iterator[None]:
@@ -225,22 +250,6 @@ class Runner:
                 self.store.finish_run(run_id, "interrupted", errors=[why])
                 self.write_reports(run_id)
                 self.anchor(run_id)
-
-    def _unnamed_runs(self, unnamed: Mapping[str, tuple[str, str]], by: int) -> dict[int, str]:
-        """Applies begun under a lease their holder died with before naming them: an
-        unsealed apply of the stack, begun since that lease was taken, is that run."""
-        if not unnamed:
-            return {}
-        found = {}
-        for run in self.store.unsealed_runs():
-            # An older plumb's apply preview (asked before its apply began) held no lease.
-            if run["command"] != "apply" or run["id"] == by or run["trigger"].endswith("-preview"):
-                continue
-            for stack in run["stacks"]:
-                who, since = unnamed.get(stack, ("", ""))
-                if since and _at(run["startedAt"]) >= _at(since):
-                    found[int(run["id"])] = f"{who} held stack {stack} since {since}"
-        return found
 
     def record_rejected(
         self,
@@ -359,10 +368,6 @@ class Runner:
         if self.records is None:
             return {}
         return self.records.write(self.store, self.settings.report_folder(), run_id)
-
-
-def _at(text: str) -> datetime:
-    return datetime.fromisoformat(text)
 
 
 def _account_id(contexts: Mapping[str, Context]) -> str:

@@ -21,6 +21,7 @@ import signal
 import threading
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
@@ -62,7 +63,6 @@ def serve(
     keyring: Path | None = None,
     jitter: int | None = None,
 ) -> int:
-
     shown = public_url(repo)  # what the log and the console say: never a credential
     status = LoopStatus(interval)
     metrics = Metrics()
@@ -70,9 +70,57 @@ def serve(
     outcomes: Counter[str] = Counter()
     runner.on_run = _observer(metrics, outcomes)
     runner.on_lease_takeover = metrics.lease_taken_over
+    cycle = _cycle(
+        runner, settings, Source(repo, branch, path, keyring), console, converge, status, outcomes
+    )
+    stop = threading.Event()
+    _on_stop_signals(lambda: (runner.stopping.set(), stop.set()))
+    if once:
+        code = cycle([])
+        return 0 if runner.stopping.is_set() else code
+    scheduler, gate = _scheduled(cycle, interval, jitter)
+    trigger = gate.trigger_for(scheduler, CYCLE_JOB)
+    secret = os.environ.get(SECRET_ENV)
+    endpoint = Endpoint(listen, status, metrics, trigger, secret, branch=branch).start()
+    console.print(f"plumb run: syncing {shown}#{branch} every {interval} s; {endpoint.describe()}")
+    scheduler.start()
+    try:
+        while not stop.wait(1.0):
+            pass
+        console.print("plumb run: told to stop; ending the step in flight")
+        scheduler.shutdown(wait=True)  # the cycle in flight ends, sealed and unleased
+    finally:
+        endpoint.stop()
+    console.print("plumb run: stopped")
+    return 0
+
+
+@dataclass(frozen=True)
+class Source:
+    """What the loop follows: a repository's branch, the specs' folder in it, and the
+    keyring its commits must be signed by."""
+
+    repo: str
+    branch: str
+    path: str
+    keyring: Path | None
+
+
+def _cycle(
+    runner: Runner,
+    settings: Settings,
+    source: Source,
+    console: Console,
+    converge: Converge,
+    status: LoopStatus,
+    outcomes: Counter[str],
+) -> Callable[[list[str]], int]:
+    """One cycle of the loop, as the gate runs it; `asked` are the ids of the webhook
+    deliveries that asked for it."""
+    repo, branch, path, keyring = source.repo, source.branch, source.path, source.keyring
+    shown = public_url(repo)
 
     def cycle(asked: list[str]) -> int:
-        """One cycle; `asked` are the ids of the webhook deliveries that asked for it."""
         if runner.stopping.is_set():
             return 0
         status.cycle_started()
@@ -97,11 +145,14 @@ def serve(
         logs.emit("cycle-ended", exitCode=code, runs=dict(outcomes), crashed=crashed)
         return code
 
-    stop = threading.Event()
-    _on_stop_signals(lambda: (runner.stopping.set(), stop.set()))
-    if once:
-        code = cycle([])
-        return 0 if runner.stopping.is_set() else code
+    return cycle
+
+
+def _scheduled(
+    cycle: Callable[[list[str]], int], interval: int, jitter: int | None
+) -> tuple[BackgroundScheduler, CycleGate]:
+    """The cycle job every `interval` seconds (plus jitter), behind the gate that folds a
+    job falling due mid-cycle, and any pushes, into one more cycle."""
     scheduler = BackgroundScheduler()
     gate = CycleGate(cycle)
     scheduler.add_job(
@@ -117,20 +168,7 @@ def serve(
         misfire_grace_time=None,
         next_run_time=datetime.datetime.now(),
     )
-    trigger = gate.trigger_for(scheduler, CYCLE_JOB)
-    secret = os.environ.get(SECRET_ENV)
-    endpoint = Endpoint(listen, status, metrics, trigger, secret, branch=branch).start()
-    console.print(f"plumb run: syncing {shown}#{branch} every {interval} s; {endpoint.describe()}")
-    scheduler.start()
-    try:
-        while not stop.wait(1.0):
-            pass
-        console.print("plumb run: told to stop; ending the step in flight")
-        scheduler.shutdown(wait=True)  # the cycle in flight ends, sealed and unleased
-    finally:
-        endpoint.stop()
-    console.print("plumb run: stopped")
-    return 0
+    return scheduler, gate
 
 
 def _observer(metrics: Metrics, outcomes: Counter[str]) -> Callable[[RunResult], None]:

@@ -13,6 +13,7 @@ lease, and so does an apply waiting for its question to be answered.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from controller.state.holder import Holder, process_alive
@@ -65,4 +66,25 @@ def gone(store: Store, by: int, host: str) -> list[tuple[int, str]]:
                 f"interrupted: {why}; run {by} sealed it. The changes it made are listed.",
             )
         )
+    return found
+
+
+def unnamed_applies(
+    store: Store, unnamed: Mapping[str, tuple[str, str]], by: int
+) -> dict[int, str]:
+    """Applies begun under a lease their holder died with before naming them: an unsealed
+    apply of the stack, begun since that lease was taken, is that run; `by` is the run
+    asking, never listed itself."""
+    if not unnamed:
+        return {}
+    found = {}
+    for run in store.unsealed_runs():
+        # An older plumb's apply preview (asked before its apply began) held no lease.
+        if run["command"] != "apply" or run["id"] == by or run["trigger"].endswith("-preview"):
+            continue
+        for stack in run["stacks"]:
+            who, since = unnamed.get(stack, ("", ""))
+            started = dt.datetime.fromisoformat(run["startedAt"])
+            if since and started >= dt.datetime.fromisoformat(since):
+                found[int(run["id"])] = f"{who} held stack {stack} since {since}"
     return found

@@ -11,6 +11,7 @@ import pytest
 
 from controller.engine.lease import Holder, Leases, describe_lock, here
 from controller.errors import LockError
+from controller.state import unsealed
 from controller.state.store import Store
 from controller.state.unsealed import ABANDONED_AFTER
 from tests.unit.conftest import Clock
@@ -199,8 +200,6 @@ def test_only_a_lease_taken_from_an_expired_or_dead_holder_is_told_as_a_takeover
 def test_a_run_begun_by_a_holder_that_died_before_naming_it_is_found(
     open_store: Callable[[], Store], clock: Clock
 ) -> None:
-    from controller.config import Settings
-    from controller.engine.runner import Runner
 
     store = open_store()
     ticks = Ticks(clock)
@@ -215,7 +214,7 @@ def test_a_run_begun_by_a_holder_that_died_before_naming_it_is_found(
     mine.take("acme-prod")
     assert set(mine.unnamed) == {"acme-prod"} and not mine.orphaned_runs
     now = store.begin_run("schedule", "apply", ["acme-prod"])
-    found = Runner(Settings(), store)._unnamed_runs(mine.unnamed, now)
+    found = unsealed.unnamed_applies(store, mine.unnamed, now)
     assert list(found) == [begun], (found, other)
     assert "held stack acme-prod since" in found[begun]
     mine.release()
