@@ -227,7 +227,11 @@ class _Planner:
             return found
         pending = self.state.pending_creates(res.stack).get(res.logical_id)
         if pending and pending == found.physical_id:
-            return dataclasses.replace(found, owned=True)
+            adopted = dataclasses.replace(found, owned=True)
+            # The apply writes what the plan saw: it finishes this one with an update (its
+            # tags and settings), never a second create that would meet it as a stranger's.
+            self.obs.observed[res.logical_id] = adopted
+            return adopted
         return found
 
     def _blocking_dependency(self, res: Resource) -> str:

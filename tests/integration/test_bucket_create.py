@@ -129,3 +129,29 @@ def test_an_apply_losing_the_create_answer_converges_with_one_bucket(
     monkeypatch.setattr(runner, "new_clients", lambda: ClientFactory(max_attempts=1))
     second = runner.apply(load_desired(specs), PlanOptions())
     assert second.api_calls["writes"] == 0, second.api_calls
+
+
+def test_a_bucket_a_killed_apply_made_but_never_tagged_is_completed_by_the_next(
+    aws: None, tmp_path: Path
+) -> None:
+    """Killed between CreateBucket and its tags (seen in the kill-part-way e2e test): the
+    journal holds the pending create, so the next apply adopts the untagged bucket and
+    finishes it with an update (tags and settings), never a create that would refuse it."""
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    shutil.copy(ROOT / "specs" / "acme-staging.yaml", specs)
+    settings = Settings(
+        state_url=f"sqlite:///{tmp_path}/state.db", max_attempts=1, reports_dir=tmp_path / "r"
+    )
+    runner = Runner(settings, records=ReportFiles())
+    desired = load_desired(specs)
+    [res] = [r for r in desired.resources if r.kind == "Bucket"]
+    name = str(res.spec["bucketName"])
+    killed = runner.store.begin_run("cli-apply", "apply", [res.stack])
+    runner.store.mark_create_pending(killed, res.stack, res.logical_id, res.kind, name)
+    s3().create_bucket(Bucket=name)  # the kill came before the tags
+    result = runner.apply(desired, PlanOptions())
+    assert result.outcome == "succeeded", (result.plan.errors, result.failed)
+    assert result.plan.by_id()[res.logical_id].type.value == "update"
+    assert tags_of(name)["plumb:id"] == res.logical_id
+    assert [b["Name"] for b in s3().list_buckets()["Buckets"]] == [name]
