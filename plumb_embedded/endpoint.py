@@ -138,7 +138,7 @@ def provide_certificates(arns: Iterable[str]) -> None:
         region, account = match.groups()
         backend = acm_backends[account][region]
         if arn not in backend._certificates:
-            cert, key = _self_signed()
+            cert, key = self_signed()
             backend._certificates[arn] = CertBundle(account, cert, key, region=region, arn=arn)
 
 
@@ -167,8 +167,9 @@ def _issuing(method: Any) -> Any:
 
 
 @functools.cache
-def _self_signed() -> tuple[bytes, bytes]:
-    """One certificate serves every ARN: nothing checks its name, and an RSA key costs ~60 ms."""
+def self_signed() -> tuple[bytes, bytes]:
+    """A certificate and its key (PEM): one serves every ARN and the tests' local HTTPS hosts,
+    as nothing checks its name; an RSA key costs ~60 ms, so it is made once."""
     import datetime as dt
 
     from cryptography import x509

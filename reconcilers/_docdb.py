@@ -3,7 +3,7 @@ the resources that could be ours, ownership decided on those tags client-side, t
 and creates that adopt their own resource after a lost answer.
 
 DocumentDB's describe calls take no tag filter (a `tag:` filter is InvalidParameterValue
-in AWS and in moto: docs/MOTO.md, DocumentDB). Clusters and instances are described
+in AWS and in moto: docs/moto.md, DocumentDB). Clusters and instances are described
 through the RDS API, whose responses carry their tags; a subnet group's tags cost one
 ListTagsForResource. Only candidates are read: the names a
 desired resource asks for, and names that start with "{stack}-" for a stack in scope

@@ -1,5 +1,5 @@
 """The ElastiCache Redis kind: a one-node replication group (no replica, no failover), AWS's
-current form, which carries encryption at rest and in transit (docs/DESIGN.md, The stack).
+current form, which carries encryption at rest and in transit (docs/design.md, The stack).
 
 What makes it risky, and where it is handled:
   - False drift on the engine version: "7.1" asked for is reported as "7.1.x" (crossplane
@@ -16,7 +16,7 @@ What makes it risky, and where it is handled:
   - States: "creating" is not ready; "modifying" and "snapshotting" still serve; "deleting"
     and "create-failed" count as absent (moto left deleted groups "deleting" forever).
   - Data: the kind is stateful; a delete takes a final snapshot unless the group keeps none.
-moto did not make the member clusters nor forget deleted groups (docs/MOTO.md, ElastiCache);
+moto did not make the member clusters nor forget deleted groups (docs/moto.md, ElastiCache);
 plumb_embedded/moto_compat/elasticache.py makes it behave as AWS does.
 """
 

@@ -16,7 +16,7 @@ and where it is handled:
     (`DocDbKind.create_or_adopt`).
   - DescribeDBClusters also lists RDS and Neptune clusters, so it is filtered on the
     engine; tags cost one read per cluster that could be ours (`_docdb.candidates`).
-moto reads KmsKeyId and the parameter group back oddly (docs/MOTO.md, DocumentDB), so
+moto reads KmsKeyId and the parameter group back oddly (docs/moto.md, DocumentDB), so
 neither is managed.
 States: available is ready; modifying and backing-up still serve, so they are ready too;
 creating, upgrading and the rest are not; deleting is absent.

@@ -7,7 +7,7 @@ What makes a service risky, and where it is handled:
     ownership is decided on the tags. A desired name taken by a service without our tags
     is `owned=False`, never taken over.
   - A deleted service stays visible (DRAINING, then INACTIVE; moto keeps listing INACTIVE
-    ones: docs/MOTO.md, ECS services): anything not ACTIVE counts as absent.
+    ones: docs/moto.md, ECS services): anything not ACTIVE counts as absent.
   - A create whose answer was lost must not make a second service: CreateService gets the
     create attempt's client token (`controller.aws.retry_guard.client_token`, stable across
     every send of one attempt, new for the next), and a "not idempotent" answer for a
@@ -15,7 +15,7 @@ What makes a service risky, and where it is handled:
     clientToken as an idempotency token, so the call is also guarded: after a lost answer
     plumb observes before it sends it again.
   - UpdateService starts a deployment: an update is ONE call carrying only the changed
-    fields, the task definition always as its full ARN (docs/MOTO.md, ECS services).
+    fields, the task definition always as its full ARN (docs/moto.md, ECS services).
   - Fields ECS defaults (deployment percents, circuit breaker, grace period) are read back
     with AWS's defaults, so a spec that names the defaults sees no drift.
   - ready: the PRIMARY deployment's rollout has COMPLETED (or, reporting no state, the

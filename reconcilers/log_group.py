@@ -8,7 +8,7 @@ What makes a log group risky, and where it is handled:
     plumb would then plan to create a group that already exists.
   - Log groups have two ARNs: DescribeLogGroups' `arn` ends in ":*" (the log streams),
     while the tagging API wants the group's own ARN; attrs["arn"] is the one without ":*"
-    (moto accepts either, AWS does not: docs/MOTO.md, CloudWatch Logs).
+    (moto accepts either, AWS does not: docs/moto.md, CloudWatch Logs).
   - CreateLogGroup takes no client token: a create whose answer was lost answers
     ResourceAlreadyExistsException on the retry, and the group is adopted only if it
     carries this resource's `plumb:id` tag.

@@ -7,7 +7,7 @@ here:
     botocore or by plumb after a lost answer, returns the gateway the first send made
     instead of making (and paying for) a second one, and a later attempt (the gateway was
     deleted since) gets a new token, so AWS never answers it with the deleted gateway.
-  - moto ignores both ClientToken and tag filters on NAT gateways (docs/MOTO.md, NAT gateways),
+  - moto ignores both ClientToken and tag filters on NAT gateways (docs/moto.md, NAT gateways),
     so ownership is checked on the tags client-side, never trusted to the filter.
 States: pending is not ready; deleting and deleted count as absent; failed counts as
 absent too (AWS removes it after about an hour) and is reported as a warning.

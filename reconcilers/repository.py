@@ -5,7 +5,7 @@ What makes a repository risky, and where it is handled:
     `force`, so a repository with images is a terminal error that says so (the images and
     the repository stay).
   - ECR cannot list repositories by tag, and the Resource Groups Tagging API does not see
-    ECR repositories (not on moto either: docs/MOTO.md, Discovery by tag), so observation
+    ECR repositories (not on moto either: docs/moto.md, Discovery by tag), so observation
     is one paginated DescribeRepositories, then one ListTagsForResource per repository
     that could be ours (see `_candidates` for the trade-off), and a GetLifecyclePolicy
     only for a desired, owned repository whose spec manages the policy.

@@ -27,7 +27,7 @@ RECOVERY_DAYS = 7
 MAX_FILTER_VALUES = 10  # ListSecrets takes at most 10 values per filter
 _NOT_FOUND = "ResourceNotFoundException"
 # AWS answers a create over a secret scheduled for deletion with InvalidRequestException;
-# moto answers ResourceExistsException (docs/MOTO.md, Secrets Manager).
+# moto answers ResourceExistsException (docs/moto.md, Secrets Manager).
 _NAME_TAKEN = frozenset({"ResourceExistsException", "InvalidRequestException"})
 
 # Secrets Manager adds six characters to the name in the ARN.

@@ -7,7 +7,7 @@ egress is managed, the allow-all egress AWS gives every new group is revoked unl
 spec asks for it, and a rule added by hand in either direction is revoked.
 
 Revokes send the rule exactly as AWS reported it, description included: moto only matches
-a group-pair rule when its description is repeated (docs/MOTO.md, Security group rules),
+a group-pair rule when its description is repeated (docs/moto.md, Security group rules),
 and AWS accepts it.
 All groups of all stacks in scope are read with one DescribeSecurityGroups.
 """

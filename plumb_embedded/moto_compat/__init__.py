@@ -1,6 +1,6 @@
 """moto compatibility for the embedded endpoint and the tests, one module per AWS service.
 
-moto 5 lacks a few things plumb's kinds need (docs/MOTO.md measures each). Each module
+moto 5 lacks a few things plumb's kinds need (docs/moto.md measures each). Each module
 here patches one service's moto backend and registers the patch under that service's
 boto3 name with `@patch_for("docdb")`; `patch_moto()` applies them all. Patches touch
 moto's classes in this process only (which is why the embedded server runs as a thread),

@@ -1,6 +1,6 @@
 """DocumentDB: moto's RDS backend, made to behave like AWS for plumb's DocDB kinds.
 
-- moto rejects Engine="docdb" (docs/MOTO.md, DocumentDB): its engine lists and defaults are
+- moto rejects Engine="docdb" (docs/moto.md, DocumentDB): its engine lists and defaults are
   extended so clusters and instances can be created.
 - CreateDBSubnetGroup over an existing name silently replaces the group and drops its
   tags; AWS answers DBSubnetGroupAlreadyExists.

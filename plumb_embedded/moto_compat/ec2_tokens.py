@@ -1,6 +1,6 @@
 """EC2: a ClientToken answers a resend with what the first request made, as on AWS.
 
-moto ignored ClientToken on CreateRouteTable and CreateNatGateway (docs/MOTO.md, NAT
+moto ignored ClientToken on CreateRouteTable and CreateNatGateway (docs/moto.md, NAT
 gateways): a create resent after a lost answer made a second route table, and a second NAT
 gateway request failed with Resource.AlreadyAssociated. AWS returns the resource the token
 made. plumb relies on that (controller/aws/retry_guard.py lets botocore resend calls that

@@ -1,4 +1,4 @@
-"""ECS: moto made to answer as AWS does where plumb's ECS kinds read it (docs/MOTO.md,
+"""ECS: moto made to answer as AWS does where plumb's ECS kinds read it (docs/moto.md,
 ECS services).
 
 - CreateService dropped healthCheckGracePeriodSeconds, deploymentConfiguration (circuit

@@ -1,5 +1,5 @@
 """ElastiCache: moto 5.2.5 made to behave as AWS does where plumb's cache kinds need it
-(docs/MOTO.md, ElastiCache).
+(docs/moto.md, ElastiCache).
 
 - DeleteCacheSubnetGroup and ModifyCacheSubnetGroup are not implemented (NotImplementedError
   in-process, HTTP 500 on the server): both are, and a delete is refused with

@@ -1,5 +1,5 @@
 """Expansion of the Environment's network section and of the security groups of its traffic
-paths (docs/DESIGN.md, The stack).
+paths (docs/design.md, The stack).
 
 Logical ids, which other sections refer to:
   network/vpc, network/subnet-public-{az}, network/subnet-private-{az}, network/igw,

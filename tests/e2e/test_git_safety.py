@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import datetime
 import http.server
 import sqlite3
 import ssl
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from plumb_embedded.endpoint import self_signed
 from tests.e2e.conftest import Cli
 from tests.e2e.test_source import GIT, _commit, _edit, _repo
 
@@ -219,31 +219,9 @@ def git_server(cli: Cli, tmp_path: Path) -> Iterator[GitServer]:
 
 
 def _self_signed(folder: Path) -> tuple[str, str]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(hours=1))
-        .sign(key, hashes.SHA256())
-    )
+    """The embedded endpoint's certificate, as files for the git host (git verifies none)."""
+    cert, key = self_signed()
     cert_file, key_file = folder / "git-host.pem", folder / "git-host.key"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
+    cert_file.write_bytes(cert)
+    key_file.write_bytes(key)
     return str(cert_file), str(key_file)

@@ -1,4 +1,4 @@
-"""The whole stack (docs/DESIGN.md, The stack) through the real CLI: both example specs,
+"""The whole stack (docs/design.md, The stack) through the real CLI: both example specs,
 every field.
 
 Each test applies specs/acme-prod.yaml and specs/acme-staging.yaml in full (several seconds

@@ -1,6 +1,6 @@
 """A fault-injecting HTTP proxy in front of the moto server: a busy, flaky AWS on loopback.
 
-plumb leaves retries to botocore (docs/DESIGN.md, Kinds and retries), so the way to test
+plumb leaves retries to botocore (docs/design.md, Kinds and retries), so the way to test
 them is to make AWS misbehave as AWS does. `FaultProxy` forwards every request to the moto
 server it is given and, for a share of them, answers instead with a fault in the shape the
 request's protocol really uses, so botocore's retry handler (`botocore/retries/standard.py`)
@@ -15,7 +15,7 @@ treats it exactly as it would AWS's own:
 
 None of these faults reaches moto, so none of them can make a resource twice. The one that
 does reach it is `lose_next_answer`: the request is forwarded, moto acts on it, and its
-answer is never sent (a create whose answer was lost: docs/DESIGN.md, Ownership and lost
+answer is never sent (a create whose answer was lost: docs/design.md, Ownership and lost
 answers).
 
 Services are the SigV4 credential scope's names (`ec2`, `iam`, `elasticloadbalancing`,

@@ -1,6 +1,6 @@
 """The InternetGateway, ElasticIp and NatGateway reconcilers against moto.
 
-moto ignores NAT gateway ClientTokens and tag filters (docs/MOTO.md, NAT gateways): the tests
+moto ignores NAT gateway ClientTokens and tag filters (docs/moto.md, NAT gateways): the tests
 show that a retried NAT create after a lost state still makes no second gateway, and that
 another stack's gateway in the same VPC is never taken for ours. States moto cannot
 produce (pending, failed) and errors it does not raise are stubbed with botocore's Stubber.

@@ -1,5 +1,5 @@
 """The SecurityGroup reconciler against moto: rules in both directions as sets, AWS's default
-allow-all egress revoked, rules added by hand revoked (group pairs too: docs/MOTO.md,
+allow-all egress revoked, rules added by hand revoked (group pairs too: docs/moto.md,
 Security group rules), name conflicts, delete, lost state, and one read for every group of
 two stacks."""
 
@@ -209,7 +209,7 @@ def test_allow_all_egress_added_back_by_hand_is_revoked(
 def test_group_pair_rule_added_by_hand_with_a_description_is_revoked(
     ctx: Context, groups: list[Resource]
 ) -> None:
-    # moto matches a group-pair revoke only with its description (docs/MOTO.md, Security
+    # moto matches a group-pair revoke only with its description (docs/moto.md, Security
     # group rules).
     ec2().authorize_security_group_egress(
         GroupId=raw_group(APP)["GroupId"],

@@ -67,7 +67,7 @@ def test_no_file_refers_outside_the_repository() -> None:
 
 def test_the_check_finds_what_it_is_for() -> None:
     md = ".md"  # built, so this file holds no such reference itself
-    held = frozenset({"README.md", "docs/DESIGN.md", "docs/MOTO.md"})
+    held = frozenset({"README.md", "docs/design.md", "docs/moto.md"})
     here = "reconcilers/nat_gateway.py"
     assert problems(f"moto ignores it (MOTO{md} rows 8 and 14)", here, held)
     assert problems(f"the stack of DESIGN{md} §1", here, held)
@@ -75,8 +75,8 @@ def test_the_check_finds_what_it_is_for() -> None:
         f"refers outside the repository: '../{FOLDER}/'",
         f"cites a document the repository does not hold: ../{FOLDER}/PEERS{md}",
     ]
-    assert problems(f"see /work/{FOLDER}/notes.txt", here, held)
-    assert not problems(f"moto ignores it (docs/MOTO{md}, NAT gateways)", here, held)
-    assert not problems(f"see [the design](DESIGN{md})", "docs/MOTO.md", held)
+    assert problems(f"see ../../{FOLDER}/notes.txt", here, held)
+    assert not problems(f"moto ignores it (docs/moto{md}, NAT gateways)", here, held)
+    assert not problems(f"see [the design](design{md})", "docs/moto.md", held)
     assert not problems(f"https://github.com/o/r/blob/main/CONTRIBUTING{md}", here, held)
     assert not problems("the shared values at the bottom", here, held)
