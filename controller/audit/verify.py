@@ -76,7 +76,7 @@ def verify(
     """Recompute every run's link in chain order; compare with the anchor lines if given."""
     walk = _Walk(key, without_key)
     prev_hash, prev_seq, prev_id = GENESIS_HASH, 0, None
-    for run in store.chain():
+    for run in store.chain.sealed():
         walk.problems += _check_link(run, prev_hash, prev_seq, prev_id)
         walk.problems += _check_seal(run, walk)
         walk.runs.append({"id": run["id"], "seq": run["seq"], "hash": run["hash"]})
@@ -92,10 +92,10 @@ def verify(
     if key is not None and walk.first_keyed is None and walk.runs:
         notes.append("no run is sealed with the audit key: the chain is plain sha256 only")
     if anchors is not None:
-        found, said = compare_anchors(walk.runs, anchors, store.ids_issued())
+        found, said = compare_anchors(walk.runs, anchors, store.runs.ids_issued())
         problems += found
         notes += said
-    problems += _id_gaps(store.run_ids())
+    problems += _id_gaps(store.runs.ids())
     problems += _unsealed(store)
     notes += _running(store)
     if head is not None and head != prev_hash:
@@ -169,7 +169,7 @@ def _id_gaps(ids: list[int]) -> list[str]:
 def _unsealed(store: Store) -> list[str]:
     live = live_runs(store)
     problems = []
-    for run in sorted(store.unsealed_runs(), key=lambda r: r["id"]):
+    for run in sorted(store.chain.unsealed(), key=lambda r: r["id"]):
         if run["finishedAt"] is not None:
             problems.append(
                 f"run {run['id']}: finished at {run['finishedAt']} but not in the hash chain"
@@ -180,7 +180,7 @@ def _unsealed(store: Store) -> list[str]:
 
 
 def _outside(store: Store, run: dict[str, Any]) -> str:
-    changes = store.run(run["id"]).get("changes", [])
+    changes = store.runs.get(run["id"]).get("changes", [])
     made = sum(1 for c in changes if c["outcome"] == "applied")
     failed = sum(1 for c in changes if c["outcome"] == "failed")
     stacks = ", ".join(run["stacks"]) or "no stack"
@@ -202,7 +202,7 @@ def _running(store: Store) -> list[str]:
     return [
         f"run {run['id']} is still running ({live[run['id']]['who']}, lease "
         f"{live[run['id']]['secondsLeft']} s left): it joins the chain when it ends"
-        for run in store.unsealed_runs()
+        for run in store.chain.unsealed()
         if run["id"] in live and run["finishedAt"] is None
     ]
 

@@ -28,7 +28,7 @@ OUTCOME_STYLE = {
 def print_history(store: Store, stacks: Sequence[str], limit: int, console: Console) -> int:
     runs: list[dict[str, Any]] = []
     for stack in stacks or [None]:
-        runs += store.runs(stack=stack, limit=limit)
+        runs += store.runs.recent(stack=stack, limit=limit)
     runs = sorted({r["id"]: r for r in runs}.values(), key=lambda r: r["id"], reverse=True)[:limit]
     table = Table(show_edge=False)
     for col in ("run", "started", "trigger", "commit", "stacks", "outcome", "changes", "API calls"):

@@ -14,7 +14,7 @@ from controller.aws.context import Context
 from controller.config import Settings
 from controller.engine.desired import Desired
 from controller.engine.observe import Observation, observe_all
-from controller.engine.plan import Plan, PlanOptions, build_plan
+from controller.engine.plan import Plan, PlanOptions, StoreState, build_plan
 from controller.engine.planfile import SavedPlan, plan_to_json
 from controller.errors import LockError
 from controller.state.store import Store
@@ -36,7 +36,8 @@ def as_shown(
     kept = {k: o for k, o in shown.observation.observed.items() if o.kind not in kinds}
     failed = {k: v for k, v in shown.observation.failed.items() if k[1] not in kinds}
     merged = Observation({**kept, **fresh.observed}, {**failed, **fresh.failed})
-    again = build_plan(desired.resources, desired.policies, merged, account, store, options)
+    state = StoreState(store)
+    again = build_plan(desired.resources, desired.policies, merged, account, state, options)
     SavedPlan(plan_to_json(shown)).check_fresh(again)
     return again
 
@@ -44,7 +45,7 @@ def as_shown(
 def still_open(store: Store, run_id: int) -> None:
     """A question left open a day may find its run sealed by another plumb (its lease lost):
     then nothing is written under it."""
-    if all(int(r["id"]) != run_id for r in store.unsealed_runs()):
+    if all(int(r["id"]) != run_id for r in store.chain.unsealed()):
         raise LockError(
             f"run {run_id} was sealed as interrupted by another plumb meanwhile (it was "
             f"open too long); nothing was applied: see `plumb report {run_id}`"

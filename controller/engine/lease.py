@@ -63,8 +63,8 @@ class Leases:
     def try_take(self, stack: str) -> bool:
         """Take the stack if it is free, expired, ours, or held by a dead process here."""
         name = str(self.holder)
-        before = self.store.lock(stack)
-        taken = self.store.acquire_lock(stack, name, self.lease_seconds)
+        before = self.store.locks.get(stack)
+        taken = self.store.locks.acquire(stack, name, self.lease_seconds)
         from_the_dead = not taken and self._from_the_dead(stack)
         if not (taken or from_the_dead):
             return False
@@ -89,7 +89,7 @@ class Leases:
         deadline = self._clock() + wait
         while not self.try_take(stack):
             if self._clock() >= deadline:
-                lock = self.store.lock(stack)
+                lock = self.store.locks.get(stack)
                 why = describe_lock(lock) if lock else f"stack {stack} was locked meanwhile"
                 hint = "wait for that run to finish, pass --wait SECONDS, or see `plumb locks`"
                 raise LockError(f"{why}: {hint}")
@@ -100,7 +100,7 @@ class Leases:
         named = Holder(self.holder.host, self.holder.pid, run_id, self.holder.nonce)
         with self._guard:
             for stack in self.held:
-                if not self.store.relabel_lock(stack, str(self.holder), str(named)):
+                if not self.store.locks.relabel(stack, str(self.holder), str(named)):
                     self.lost.add(stack)
             self.holder = named
 
@@ -115,7 +115,7 @@ class Leases:
             self._beat.join(timeout=10)
         with self._guard:
             for stack in self.held:
-                self.store.release_lock(stack, str(self.holder))
+                self.store.locks.release(stack, str(self.holder))
             self.held.clear()
 
     def __enter__(self) -> Leases:
@@ -130,7 +130,7 @@ class Leases:
         """Extend every lease held; one that another holder took meanwhile is lost."""
         with self._guard:
             for stack in self.held:
-                if stack not in self.lost and not self.store.renew_lock(
+                if stack not in self.lost and not self.store.locks.renew(
                     stack, str(self.holder), self.lease_seconds
                 ):
                     self.lost.add(stack)
@@ -147,11 +147,11 @@ class Leases:
                 self.renew()
 
     def _from_the_dead(self, stack: str) -> bool:
-        lock = self.store.lock(stack)
+        lock = self.store.locks.get(stack)
         if not lock:
             return False
         other = Holder.parse(str(lock["holder"]))
         if other.host != self.holder.host or not other.pid or process_alive(other.pid):
             return False
-        self.store.release_lock(stack, str(lock["holder"]))
-        return self.store.acquire_lock(stack, str(self.holder), self.lease_seconds)
+        self.store.locks.release(stack, str(lock["holder"]))
+        return self.store.locks.acquire(stack, str(self.holder), self.lease_seconds)

@@ -18,8 +18,10 @@ from controller.engine.apply import APPLIED, FAILED, PENDING, SKIPPED, Outcome
 from controller.engine.plan import Plan
 from controller.model import Action, ActionType, FieldChange, Observed
 from controller.state.models import ResourceRow
+from controller.state.resource_rows import RowEdit
+from controller.state.run_rows import ChangeRecord
 from controller.state.scrub import scrub
-from controller.state.store import ChangeRecord, RowEdit, Store
+from controller.state.store import Store
 
 A = ActionType
 # Outcomes of a change that made no AWS write: they can wait for the run's end.
@@ -41,10 +43,10 @@ class Ledger:
     def mark_create_pending(
         self, run_id: int, stack: str, logical_id: str, kind: str, physical_name: str
     ) -> None:
-        self.store.mark_create_pending(run_id, stack, logical_id, kind, physical_name)
+        self.store.journal.mark_pending(run_id, stack, logical_id, kind, physical_name)
 
     def mark_created(self, run_id: int, observed: Observed) -> None:
-        self.store.mark_created(run_id, observed)
+        self.store.journal.mark_created(run_id, observed)
 
     def record_change(
         self,
@@ -60,18 +62,18 @@ class Ledger:
             with self._lock:
                 self._quiet.append(record)
             return
-        self.store.record_changes(run_id, [record])
+        self.store.runs.record_changes(run_id, [record])
 
     def flush(self) -> None:
         with self._lock:
             records, self._quiet = self._quiet, []
-        self.store.record_changes(self.run_id, records)
+        self.store.runs.record_changes(self.run_id, records)
 
     # -- the end of a run ---------------------------------------------------------------
 
     def planned(self, plan: Plan) -> None:
         """A plan's actions, as a plan-only run records them."""
-        self.store.record_changes(
+        self.store.runs.record_changes(
             self.run_id, [(a, "planned", "", None, None) for a in plan.actions]
         )
 
@@ -84,7 +86,7 @@ class Ledger:
                 action, outcomes.get(action.logical_id), plan
             )
         for stack, edits in sorted(by_stack.items()):
-            self.store.remember(self.run_id, stack, edits)
+            self.store.resources.remember(self.run_id, stack, edits)
 
 
 def resource_status(action: Action, outcome: Outcome | None) -> str | None:

@@ -41,6 +41,7 @@ from controller.model import (
 )
 from controller.specs.policy import StackPolicy
 from controller.state.drift import DriftRecord, held_back
+from controller.state.store import Store
 from reconcilers import reconciler_for
 
 A = ActionType
@@ -100,6 +101,22 @@ class StateView:
     def resources(self, stack: str | None = None) -> list[dict[str, Any]]:
         """The recorded resource rows (`logicalId`, `physicalId`, `status`, ...)."""
         return []
+
+
+class StoreState(StateView):
+    """The plan's reads of the state's stores."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def pending_creates(self, stack: str) -> Mapping[str, str]:
+        return self.store.journal.pending(stack)
+
+    def drift(self, stack: str, logical_id: str) -> DriftRecord:
+        return self.store.drift.get(stack, logical_id)
+
+    def resources(self, stack: str | None = None) -> list[dict[str, Any]]:
+        return self.store.resources.rows(stack)
 
 
 def build_plan(

@@ -29,7 +29,7 @@ from controller.engine.desired import Desired
 from controller.engine.lease import Leases
 from controller.engine.ledger import Ledger
 from controller.engine.observe import Observation, contexts_for, observe_all
-from controller.engine.plan import Plan, PlanOptions, build_plan
+from controller.engine.plan import Plan, PlanOptions, StoreState, build_plan
 from controller.engine.readiness import Waiter
 from controller.engine.run_result import RunRecords, RunResult
 from controller.errors import LockError
@@ -51,7 +51,7 @@ class Runner:
         self.records = records
         self.store = store or Store(settings.state_url)
         if settings.audit_key:
-            self.store.audit_key = settings.audit_key
+            self.store.chain.audit_key = settings.audit_key
         self.anchoring = Anchoring(settings)
         # Observers the loop sets (its metrics); the engine knows nothing of what they do.
         self.on_run: Callable[[RunResult], None] | None = None
@@ -78,7 +78,7 @@ class Runner:
         "no-changes", unless `decide` (shown the plan before the run is sealed: a person
         asked to confirm) names the outcome, "declined" say."""
         clients = self.new_clients()
-        run_id = self.store.begin_run(
+        run_id = self.store.runs.begin(
             trigger, command, desired.stacks, desired.commit, desired.source, desired.actor
         )
         with self._sealed_if_cut_short(run_id):
@@ -118,7 +118,7 @@ class Runner:
         ) as held:
             for stack in desired.stacks:
                 held.take(stack, wait)
-            run_id = self.store.begin_run(
+            run_id = self.store.runs.begin(
                 trigger, "apply", desired.stacks, desired.commit, desired.source, desired.actor
             )
             with self._sealed_if_cut_short(run_id):
@@ -218,8 +218,8 @@ class Runner:
             else:
                 why = f"interrupted: {type(err).__name__}: {err}".rstrip(": ")
             with contextlib.suppress(Exception):  # the state itself may be what failed
-                if self.store.run(run_id).get("hash") is None:
-                    self.store.finish_run(run_id, "interrupted", errors=[why])
+                if self.store.runs.get(run_id).get("hash") is None:
+                    self.store.chain.seal(run_id, "interrupted", errors=[why])
                     self.write_reports(run_id)
             raise
 
@@ -233,21 +233,21 @@ class Runner:
         self._swept = True
         for run_id, why in unsealed.gone(self.store, by, socket.gethostname()):
             with contextlib.suppress(ValueError):  # sealed meanwhile by another run
-                self.store.finish_run(run_id, "interrupted", errors=[why])
+                self.store.chain.seal(run_id, "interrupted", errors=[why])
                 self.write_reports(run_id)
 
     def _close_interrupted(self, orphaned: Mapping[int, str], by: int) -> None:
         """A run whose holder died mid-apply is sealed as interrupted, with the changes it
         did make, by the run that took its stack over: none stays `running` for ever."""
         for run_id in sorted(orphaned):
-            if self.store.run(run_id).get("hash") is not None:
+            if self.store.runs.get(run_id).get("hash") is not None:
                 continue  # it ended after all
             why = (
                 f"interrupted: {orphaned[run_id]} and stopped before the run ended; run {by} "
                 "took the stack over. The changes it made are listed."
             )
             with contextlib.suppress(ValueError):  # sealed meanwhile by another replica
-                self.store.finish_run(run_id, "interrupted", errors=[why])
+                self.store.chain.seal(run_id, "interrupted", errors=[why])
                 self.write_reports(run_id)
                 self.anchor(run_id)
 
@@ -260,8 +260,8 @@ class Runner:
         actor: Mapping[str, Any] | None = None,
     ) -> int:
         """A refused commit still leaves a run and a report for the auditor."""
-        run_id = self.store.begin_run(trigger, "sync", [], dict(commit), source, actor)
-        self.store.finish_run(run_id, "rejected", {}, {}, {}, errors, [])
+        run_id = self.store.runs.begin(trigger, "sync", [], dict(commit), source, actor)
+        self.store.chain.seal(run_id, "rejected", {}, {}, {}, errors, [])
         self.write_reports(run_id)
         self.anchor(run_id)
         self._observe(RunResult(run_id, Plan([], {}, {}, Observation(), PlanOptions()), "rejected"))
@@ -279,7 +279,7 @@ class Runner:
             desired.policies,
             observation,
             functools.partial(_account_id, contexts),
-            self.store,
+            StoreState(self.store),
             options,
         )
         return plan, contexts
@@ -310,7 +310,7 @@ class Runner:
         counts = plan.counts()
         counts["failed"] = sum(1 for o in outcomes.values() if o.status == FAILED)
         try:
-            run_hash = self.store.finish_run(
+            run_hash = self.store.chain.seal(
                 run_id,
                 outcome,
                 counts,
@@ -340,7 +340,7 @@ class Runner:
         if not self.anchoring.enabled:
             return []
         try:
-            run = self.store.run(run_id)
+            run = self.store.runs.get(run_id)
             failures = self.anchoring.keep(run, self._report_json(run))
         except Exception as err:  # the run is sealed; a failure here must not lose it
             failures = [f"anchoring failed: {type(err).__name__}: {err}"]

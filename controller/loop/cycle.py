@@ -102,7 +102,7 @@ def _refuse(
     asked_by: Mapping[str, Any] | None = None,
 ) -> None:
     sha = commit.sha if commit else ""
-    before = runner.store.refused_already(source, sha, errors)
+    before = runner.store.source.refused_already(source, sha, errors)
     what = f"commit {sha[:12]}" if sha else f"fetching {source}"
     if before is not None:
         console.print(
@@ -127,7 +127,7 @@ def _in_force(
     workdir: Path,
 ) -> Desired | None:
     """The commit last accepted from this source, loaded again; None if there is none."""
-    run = runner.store.commit_in_force(source)
+    run = runner.store.source.commit_in_force(source)
     if run is None:
         console.print("no commit of this source was ever accepted: nothing to converge")
         return None

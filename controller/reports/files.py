@@ -16,7 +16,7 @@ FORMATS = (("json", "json"), ("markdown", "md"), ("html", "html"))
 class ReportFiles:
     def write(self, store: Store, folder: Path, run_id: int) -> dict[str, Path]:
         folder.mkdir(parents=True, exist_ok=True)
-        run, (before, after) = store.run_in_chain(run_id)
+        run, (before, after) = store.periods.run_in_chain(run_id)
         out = {}
         for fmt, ext in FORMATS:
             path = folder / f"run-{run_id:06d}.{ext}"
@@ -26,7 +26,7 @@ class ReportFiles:
         # one. Only the HTML page, which is not hashed or archived.
         page = folder / f"run-{before or 0:06d}.html"
         if before is not None and page.exists():
-            prior, links = store.run_in_chain(before)
+            prior, links = store.periods.run_in_chain(before)
             page.write_text(render(prior, "html", links))
         return out
 

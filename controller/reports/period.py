@@ -29,8 +29,8 @@ def build(
     chain: tuple[AuditResult, list[str], bool] | None = None,
 ) -> dict[str, Any]:
     """The period's report model; `chain` is audit.check()'s answer, if it was asked."""
-    runs = store.runs_between(since, until)
-    acting = store.acting_changes([r["id"] for r in runs])
+    runs = store.periods.runs_between(since, until)
+    acting = store.periods.acting_changes([r["id"] for r in runs])
     rows, changes, drift, rejected = [], [], [], []
     for run in runs:
         view = report.view({**run, "changes": acting[run["id"]]})

@@ -3,15 +3,13 @@ for the audit. The arithmetic of a link is controller/chain.py's."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import datetime
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
 from controller.chain import GENESIS_HASH, KEYED, PLAIN, chain_hash
+from controller.state.database import Database
 from controller.state.models import RUN_OUTCOMES, Run, check_value
 from controller.state.queries import changes_of, count_changes, open_run
 from controller.state.run_view import run_dict, waiver_records
@@ -21,19 +19,13 @@ _BATCH = 200
 
 
 class ChainRows:
-    """Store's chain methods; Store provides the transactions, the clock and the key."""
+    """The runs as links of the chain: `seq`, `prev_hash`, `hash` and what they seal."""
 
-    _clock: Callable[[], datetime]
-    _sqlite: bool
-    # The audit key: with it each new link is an HMAC. Never written to the state.
-    audit_key: bytes | None = None
+    def __init__(self, db: Database, audit_key: bytes | None) -> None:
+        """`audit_key`: with it each new link is an HMAC. Never written to the state."""
+        self.db, self.audit_key = db, audit_key
 
-    def _tx(
-        self, write: bool = True, chain: bool = False
-    ) -> contextlib.AbstractContextManager[Session]:
-        raise NotImplementedError
-
-    def finish_run(
+    def seal(
         self,
         run_id: int,
         outcome: str,
@@ -48,11 +40,11 @@ class ChainRows:
         exceptions: Iterable[Mapping[str, Any]] = (),
     ) -> str:
         """Seal the run into the hash chain and return its hash; counts default to its changes.
-        `actor` adds to what begin_run recorded (the AWS identity, known once AWS was asked);
-        `drift` is what the run found (controller/engine/run_facts.py); `exceptions` the guardrail
-        exceptions of its stacks (controller/specs/guardrails.py)."""
+        `actor` adds to what the run's begin recorded (the AWS identity, known once AWS was
+        asked); `drift` is what the run found (controller/engine/run_facts.py); `exceptions`
+        the guardrail exceptions of its stacks (controller/specs/guardrails.py)."""
         check_value(outcome, RUN_OUTCOMES, "run outcome")
-        with self._tx(chain=True) as s:
+        with self.db.tx(chain=True) as s:
             run = open_run(s, run_id)
             head = s.execute(
                 select(Run.seq, Run.hash)
@@ -62,7 +54,7 @@ class ChainRows:
             ).first()
             run.seq = head.seq + 1 if head else 1
             run.prev_hash = head.hash if head else GENESIS_HASH
-            run.finished_at = self._clock()
+            run.finished_at = self.db.now()
             run.outcome = outcome
             run.counts = plain({**count_changes(s, run_id), **(counts or {})})
             run.api_calls = plain(api_calls or {})
@@ -80,11 +72,11 @@ class ChainRows:
             run.hash = chain_hash(run.prev_hash or "", body, self.audit_key)
             return run.hash
 
-    def chain(self) -> Iterator[dict[str, Any]]:
+    def sealed(self) -> Iterator[dict[str, Any]]:
         """Every sealed run in chain order, with its changes, read in batches."""
         last = 0
         while True:
-            with self._tx(write=False) as s:
+            with self.db.tx(write=False) as s:
                 query = select(Run).where(Run.seq > last).order_by(Run.seq).limit(_BATCH)
                 rows = list(s.scalars(query))
                 changes = changes_of(s, [r.id for r in rows])
@@ -94,26 +86,7 @@ class ChainRows:
                 return
             last = rows[-1].seq or 0
 
-    def run_ids(self) -> list[int]:
-        with self._tx(write=False) as s:
-            return list(s.scalars(select(Run.id).order_by(Run.id)))
-
-    def unsealed_runs(self) -> list[dict[str, Any]]:
+    def unsealed(self) -> list[dict[str, Any]]:
         """Runs outside the chain: still running, or crashed before they finished."""
-        with self._tx(write=False) as s:
+        with self.db.tx(write=False) as s:
             return [run_dict(r) for r in s.scalars(select(Run).where(Run.hash.is_(None)))]
-
-    def ids_issued(self) -> int:
-        """The highest run id this database ever handed out, removed runs included: SQLite
-        keeps it in sqlite_sequence (AUTOINCREMENT), PostgreSQL in the id's sequence. A
-        copy restored from before a run knows no such id; deleting the run leaves it."""
-        with self._tx(write=False) as s:
-            highest = s.scalar(select(func.max(Run.id))) or 0
-            if self._sqlite:
-                query = "SELECT seq FROM sqlite_sequence WHERE name = 'runs'"
-            else:
-                query = "SELECT last_value FROM runs_id_seq WHERE is_called"
-            # A sequence renamed or missing: the ids still in the table will do.
-            with contextlib.suppress(Exception), s.begin_nested():
-                highest = max(highest, int(s.execute(text(query)).scalar() or 0))
-            return highest

@@ -3,32 +3,26 @@ update-or-insert, so exactly one of any number of racing replicas gets a free st
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import Delete, Update, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
+from controller.state.database import Database
 from controller.state.models import Lock
 from controller.state.run_view import lock_dict
 
 
 class LockRows:
-    """Store's lease methods; Store provides the transactions and the clock."""
+    """The `locks` table: one lease per stack."""
 
-    _clock: Callable[[], datetime]
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
-    def _tx(
-        self, write: bool = True, chain: bool = False
-    ) -> contextlib.AbstractContextManager[Session]:
-        raise NotImplementedError
-
-    def acquire_lock(self, stack: str, holder: str, lease_seconds: float) -> bool:
+    def acquire(self, stack: str, holder: str, lease_seconds: float) -> bool:
         """Take the stack's lease if it is free, expired or already ours; never waits."""
-        now = self._clock()
+        now = self.db.now()
         until = now + timedelta(seconds=lease_seconds)
         takeover = (
             update(Lock)
@@ -36,56 +30,44 @@ class LockRows:
             .values(holder=holder, acquired_at=now, expires_at=until)
             .execution_options(synchronize_session=False)
         )
-        with self._tx() as s:
+        with self.db.tx() as s:
             if s.execute(takeover).rowcount:  # type: ignore[attr-defined]
                 return True
         try:  # nobody ever held it: the primary key lets exactly one racer insert
-            with self._tx() as s:
+            with self.db.tx() as s:
                 s.add(Lock(stack=stack, holder=holder, acquired_at=now, expires_at=until))
             return True
         except IntegrityError:
             return False
 
-    def renew_lock(self, stack: str, holder: str, lease_seconds: float) -> bool:
+    def renew(self, stack: str, holder: str, lease_seconds: float) -> bool:
         """Extend our lease; False when another holder has taken the stack meanwhile."""
-        until = self._clock() + timedelta(seconds=lease_seconds)
-        renew = (
-            update(Lock)
-            .where(Lock.stack == stack, Lock.holder == holder)
-            .values(expires_at=until)
-            .execution_options(synchronize_session=False)
-        )
-        with self._tx() as s:
-            return bool(s.execute(renew).rowcount)  # type: ignore[attr-defined]
+        until = self.db.now() + timedelta(seconds=lease_seconds)
+        return self._ours(update(Lock).values(expires_at=until), stack, holder)
 
-    def release_lock(self, stack: str, holder: str) -> bool:
-        with self._tx() as s:
-            gone = s.execute(
-                delete(Lock)
-                .where(Lock.stack == stack, Lock.holder == holder)
-                .execution_options(synchronize_session=False)
-            )
-            return bool(gone.rowcount)  # type: ignore[attr-defined]
+    def release(self, stack: str, holder: str) -> bool:
+        return self._ours(delete(Lock), stack, holder)
 
-    def relabel_lock(self, stack: str, holder: str, new_holder: str) -> bool:
+    def relabel(self, stack: str, holder: str, new_holder: str) -> bool:
         """Rename our hold (to add the run it serves), keeping its lease; False if lost."""
-        with self._tx() as s:
-            moved = s.execute(
-                update(Lock)
-                .where(Lock.stack == stack, Lock.holder == holder)
-                .values(holder=new_holder)
-                .execution_options(synchronize_session=False)
-            )
-            return bool(moved.rowcount)  # type: ignore[attr-defined]
+        return self._ours(update(Lock).values(holder=new_holder), stack, holder)
 
-    def locks(self) -> list[dict[str, Any]]:
+    def _ours(self, statement: Update | Delete, stack: str, holder: str) -> bool:
+        """`statement` on the stack's row while `holder` holds it; False when it does not."""
+        mine = statement.where(Lock.stack == stack, Lock.holder == holder).execution_options(
+            synchronize_session=False
+        )
+        with self.db.tx() as s:
+            return bool(s.execute(mine).rowcount)  # type: ignore[attr-defined]
+
+    def rows(self) -> list[dict[str, Any]]:
         """Every lease row, expired ones included, by stack."""
-        with self._tx(write=False) as s:
-            now = self._clock()
+        with self.db.tx(write=False) as s:
+            now = self.db.now()
             return [lock_dict(r, now) for r in s.scalars(select(Lock).order_by(Lock.stack))]
 
-    def lock(self, stack: str) -> dict[str, Any] | None:
+    def get(self, stack: str) -> dict[str, Any] | None:
         """Who holds the stack and until when, or None; an expired lease still shows."""
-        with self._tx(write=False) as s:
+        with self.db.tx(write=False) as s:
             row = s.get(Lock, stack)
-            return lock_dict(row, self._clock()) if row else None
+            return lock_dict(row, self.db.now()) if row else None

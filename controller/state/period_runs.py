@@ -3,25 +3,23 @@ a run page's links read."""
 
 from __future__ import annotations
 
-import contextlib
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from controller.state.database import Database
 from controller.state.models import Change, Run
 from controller.state.queries import changes_of
 from controller.state.run_view import change_dict, run_dict
 
 
 class PeriodRuns:
-    """Store's period queries; Store provides the transactions."""
+    """The runs of a period, and a run's place in the chain."""
 
-    def _tx(
-        self, write: bool = True, chain: bool = False
-    ) -> contextlib.AbstractContextManager[Session]:
-        raise NotImplementedError
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     def runs_between(self, since: datetime | None, until: datetime | None) -> list[dict[str, Any]]:
         """Runs begun at or after `since` and before `until`, oldest first, without changes."""
@@ -30,7 +28,7 @@ class PeriodRuns:
             query = query.where(Run.started_at >= since)
         if until is not None:
             query = query.where(Run.started_at < until)
-        with self._tx(write=False) as s:
+        with self.db.tx(write=False) as s:
             return [run_dict(r) for r in s.scalars(query)]
 
     def acting_changes(self, run_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
@@ -44,7 +42,7 @@ class PeriodRuns:
             .where(Change.run_id.in_(run_ids), Change.action != "noop")
             .order_by(Change.run_id, Change.id)
         )
-        with self._tx(write=False) as s:
+        with self.db.tx(write=False) as s:
             for row in s.scalars(query):
                 out[row.run_id].append(change_dict(row))
         return out
@@ -52,7 +50,7 @@ class PeriodRuns:
     def run_in_chain(self, run_id: int) -> tuple[dict[str, Any], tuple[int | None, int | None]]:
         """A run with its changes, and the ids of its neighbours in the chain: what its
         report page needs, in one transaction (a no-op run's cost is counted)."""
-        with self._tx(write=False) as s:
+        with self.db.tx(write=False) as s:
             row = s.get(Run, run_id)
             if row is None:
                 raise KeyError(f"no run {run_id}")
@@ -62,7 +60,7 @@ class PeriodRuns:
         """The ids of the runs just before and after chain position `seq` (None if none)."""
         if seq is None:
             return None, None
-        with self._tx(write=False) as s:
+        with self.db.tx(write=False) as s:
             return _neighbours(s, seq)
 
 

@@ -27,15 +27,11 @@ def locked(query: Any, sqlite: bool) -> Any:
     return query if sqlite else query.with_for_update()
 
 
-def find_row(
-    s: Session, stack: str, logical_id: str, for_update: bool = False
-) -> ResourceRow | None:
+def find_row(s: Session, stack: str, logical_id: str) -> ResourceRow | None:
     query = select(ResourceRow).where(
         ResourceRow.stack == stack, ResourceRow.logical_id == logical_id
     )
-    # Row lock on PostgreSQL so two writers' read-modify-write (drift streaks) cannot
-    # interleave; SQLite is already serialized by BEGIN IMMEDIATE.
-    return s.scalars(query.with_for_update() if for_update else query).first()
+    return s.scalars(query).first()
 
 
 def changes_of(s: Session, run_ids: list[int]) -> dict[int, list[dict[str, Any]]]:

@@ -7,23 +7,21 @@ converging from it until a good commit arrives.
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from controller.state.database import Database
 from controller.state.models import REJECTED, Run
 from controller.state.run_view import run_dict
 
 
 class SourceRuns:
-    """Store's source queries; Store provides the transactions."""
+    """The runs of a git source, as the loop asks about its commits."""
 
-    def _tx(
-        self, write: bool = True, chain: bool = False
-    ) -> contextlib.AbstractContextManager[Session]:
-        raise NotImplementedError
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     def commit_in_force(self, source: str) -> dict[str, Any] | None:
         """The newest run of `source` whose commit was accepted (not refused), or None."""
@@ -33,14 +31,14 @@ class SourceRuns:
             .order_by(Run.id.desc())
             .limit(1)
         )
-        with self._tx(write=False) as s:
+        with self.db.tx(write=False) as s:
             row = s.scalars(query).first()
             return run_dict(row) if row else None
 
     def refused_already(self, source: str, sha: str, errors: list[str]) -> int | None:
         """The run that refused this commit before (by sha), or this fetch failure (same
         errors, and no other commit accepted since): None when this refusal is news."""
-        with self._tx(write=False) as s:
+        with self.db.tx(write=False) as s:
             query = select(Run).where(Run.source == source, Run.outcome == REJECTED)
             if sha:
                 found = s.scalars(

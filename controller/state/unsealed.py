@@ -28,7 +28,7 @@ ABANDONED_AFTER = dt.timedelta(hours=ABANDONED_HOURS)
 def live_runs(store: Store) -> dict[int, dict[str, Any]]:
     """Runs a lease still names and that has not expired: their plumb is at work."""
     live = {}
-    for lock in store.locks():
+    for lock in store.locks.rows():
         holder = Holder.parse(str(lock["holder"]))
         if holder.run and not lock["expired"]:
             live[holder.run] = {**lock, "who": holder.describe()}
@@ -40,7 +40,7 @@ def gone(store: Store, by: int, host: str) -> list[tuple[int, str]]:
     asking, never listed itself."""
     found: list[tuple[int, str]] = []
     live: dict[int, dict[str, Any]] | None = None
-    for run in sorted(store.unsealed_runs(), key=lambda r: int(r["id"])):
+    for run in sorted(store.chain.unsealed(), key=lambda r: int(r["id"])):
         if run["id"] == by:
             continue
         actor = run.get("actor") or {}
@@ -78,7 +78,7 @@ def unnamed_applies(
     if not unnamed:
         return {}
     found = {}
-    for run in store.unsealed_runs():
+    for run in store.chain.unsealed():
         # An older plumb's apply preview (asked before its apply began) held no lease.
         if run["command"] != "apply" or run["id"] == by or run["trigger"].endswith("-preview"):
             continue

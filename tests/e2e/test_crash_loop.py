@@ -372,8 +372,8 @@ def test_twenty_kills_leave_no_duplicate_and_nothing_untracked(
     assert creates, "a clean apply printed no progress lines"
     first_create, last_create = creates[0][0], creates[-1][0]
     store = Store(url)
-    kinds = {r["logicalId"]: r["kind"] for r in store.resources()}
-    expected = {(r["kind"], r["logicalId"]) for r in store.resources()}
+    kinds = {r["logicalId"]: r["kind"] for r in store.resources.rows()}
+    expected = {(r["kind"], r["logicalId"]) for r in store.resources.rows()}
     store.close()
     fresh_account(endpoint, workdir)
     assert inventory(aws) == []
@@ -400,18 +400,18 @@ def test_twenty_kills_leave_no_duplicate_and_nothing_untracked(
         else:
             attempt = Attempt(len(attempts) + 1, in_creates, "from the first write")
         store = Store(url)
-        runs_before = store.run_ids()
+        runs_before = store.runs.ids()
         timeline, attempt.killed = run_apply(
             cli, attempt.delay, from_first_write=attempt.window == "from the first write"
         )
         attempt.at = timeline.seconds
         attempt.returncode = timeline.returncode
-        run_id = max(store.run_ids(), default=0)
+        run_id = max(store.runs.ids(), default=0)
         attempt.run_began = run_id not in runs_before and run_id > 0
         attempt.run_id = run_id if attempt.run_began else 0
         attempt.applied = [lid for _, lid in timeline.applied()]
         attempt.sealed = any(line.startswith("Run ") for _, line in timeline.lines)
-        rows = store.resources()
+        rows = store.resources.rows()
         store.close()
         attempt.in_flight = sorted(
             r["logicalId"]
@@ -450,7 +450,9 @@ def test_twenty_kills_leave_no_duplicate_and_nothing_untracked(
 
     found = inventory(aws)
     store = Store(url)
-    rows = {(r["kind"], r["logicalId"]): r for r in store.resources() if r["status"] != "deleted"}
+    rows = {
+        (r["kind"], r["logicalId"]): r for r in store.resources.rows() if r["status"] != "deleted"
+    }
     store.close()
     print("in AWS by kind:", dict(sorted(Counter(f.kind for f in found).items())))
 
@@ -484,8 +486,8 @@ def test_twenty_kills_leave_no_duplicate_and_nothing_untracked(
     assert audit.returncode == 0 and "chain intact" in audit.stdout, audit.stdout + audit.stderr
 
     store = Store(url)
-    unsealed = store.unsealed_runs()
-    held = {stack: store.lock(stack) for stack in STACKS}
+    unsealed = store.chain.unsealed()
+    held = {stack: store.locks.get(stack) for stack in STACKS}
     store.close()
     assert held == dict.fromkeys(STACKS), f"leases left behind: {held}"
     killed_runs = {a.run_id for a in attempts if a.killed and a.run_began}

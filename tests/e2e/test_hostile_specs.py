@@ -39,7 +39,7 @@ def _timed(cli: Cli, *args: str) -> str:
 def _rejected(cli: Cli) -> list[dict[str, Any]]:
     store = Store(cli.env["PLUMB_STATE"])
     try:
-        runs = [store.run(r["id"]) for r in store.runs(limit=100)]
+        runs = [store.runs.get(r["id"]) for r in store.runs.recent(limit=100)]
     finally:
         store.close()
     return [r for r in runs if r["outcome"] == "rejected"]

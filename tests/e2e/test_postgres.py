@@ -33,11 +33,12 @@ def test_an_apply_of_a_held_stack_names_the_holder_and_stops(cli: Cli, pg_state:
     from controller.state.store import Store
 
     store = Store(cli.env["PLUMB_STATE"])
-    assert store.acquire_lock("acme-prod", "build-7:4242:31:0a1b2c", 600)
+    assert store.locks.acquire("acme-prod", "build-7:4242:31:0a1b2c", 600)
     try:
         done = cli("apply", "--yes", "--stack", "acme-prod", check=1)
         assert "stack acme-prod is locked by plumb pid 4242 on build-7 (run 31)" in done.stderr
-        assert "Traceback" not in done.stderr and store.runs() == [], "a refused run begins none"
+        assert "Traceback" not in done.stderr
+        assert store.runs.recent() == [], "a refused run begins none"
         listed = cli("locks", check=0).stdout
         assert "acme-prod" in listed and "pid 4242 on build-7" in listed
     finally:
@@ -49,6 +50,6 @@ def cli_runs(cli: Cli) -> list[dict]:
 
     store = Store(cli.env["PLUMB_STATE"])
     try:
-        return [store.run(r["id"]) for r in store.runs()]
+        return [store.runs.get(r["id"]) for r in store.runs.recent()]
     finally:
         store.close()

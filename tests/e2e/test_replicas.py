@@ -80,7 +80,7 @@ def _applies(url: str) -> dict[str, list[dict[str, Any]]]:
     """Every apply run of each stack, in start order."""
     store = Store(url)
     try:
-        runs = [r for r in store.runs(limit=1000) if r["command"] == "apply"]
+        runs = [r for r in store.runs.recent(limit=1000) if r["command"] == "apply"]
     finally:
         store.close()
     by_stack: dict[str, list[dict[str, Any]]] = {}

@@ -64,7 +64,7 @@ def _small_repo(workdir: Path) -> Path:
 def _runs(cli: Cli) -> list[dict[str, Any]]:
     store = Store(cli.env["PLUMB_STATE"])
     try:
-        return [store.run(r["id"]) for r in reversed(store.runs(limit=100))]
+        return [store.runs.get(r["id"]) for r in reversed(store.runs.recent(limit=100))]
     finally:
         store.close()
 
@@ -171,7 +171,7 @@ def test_a_fighting_writer_ends_non_converging_and_plumb_stops_writing(
         assert "lifecycle" in change["reason"] and "= 7" in change["reason"]
     store = Store(cli.env["PLUMB_STATE"])
     try:
-        (row,) = [r for r in store.resources("hook-e1") if r["logicalId"] == bucket]
+        (row,) = [r for r in store.resources.rows("hook-e1") if r["logicalId"] == bucket]
     finally:
         store.close()
     assert row["status"] == "non-converging" and row["driftSince"] and row["driftRetryAt"]

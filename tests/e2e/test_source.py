@@ -53,7 +53,7 @@ def _edit(repo: Path, old: str, new: str) -> None:
 def _runs(cli: Cli) -> list[dict[str, Any]]:
     store = Store(cli.env["PLUMB_STATE"])
     try:
-        return list(reversed(store.runs(limit=100)))
+        return list(reversed(store.runs.recent(limit=100)))
     finally:
         store.close()
 

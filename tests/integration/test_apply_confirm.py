@@ -74,7 +74,7 @@ def test_a_declined_apply_is_recorded_as_declined_and_changes_nothing(workdir: P
     result = CliRunner().invoke(cli.main, ["apply"], input="n\n")
     assert result.exit_code == 1 and "Declined (run 1); nothing changed." in result.output
     store = Store(f"sqlite:///{workdir}/state.db")
-    [run] = store.runs()
+    [run] = store.runs.recent()
     assert (run["command"], run["outcome"]) == ("apply", "declined")
     assert boto3.client("s3", region_name="us-east-1").list_buckets()["Buckets"] == []
 
@@ -86,7 +86,7 @@ def test_a_drift_check_is_recorded_as_one(workdir: Path) -> None:
     assert CliRunner().invoke(cli.main, ["drift"]).exit_code == 0
     drift.shorten_lifecycle("acme-staging", days=5)
     assert CliRunner().invoke(cli.main, ["drift"]).exit_code == 2
-    runs = Store(f"sqlite:///{workdir}/state.db").runs()
+    runs = Store(f"sqlite:///{workdir}/state.db").runs.recent()
     assert [(r["command"], r["outcome"]) for r in runs[:2]] == [
         ("drift", "drifted"),
         ("drift", "in-sync"),
@@ -118,7 +118,7 @@ def test_ctrl_c_at_the_question_seals_the_run_interrupted_and_the_chain_holds(
     assert result.exit_code != 0
     store = Store(f"sqlite:///{workdir}/state.db")
     try:
-        (run,) = store.runs()
+        (run,) = store.runs.recent()
         assert run["outcome"] == "interrupted" and "Ctrl-C" in run["errors"][0]
         assert verify(store).ok, "no run is left outside the chain"
     finally:
@@ -135,8 +135,8 @@ def test_a_question_answered_after_its_run_was_sealed_elsewhere_says_so_in_one_l
 
     def sealed_meanwhile(*_: object, **__: object) -> bool:
         store = Store(f"sqlite:///{workdir}/state.db")
-        (open_run,) = store.unsealed_runs()
-        store.finish_run(int(open_run["id"]), "interrupted", errors=["open too long"])
+        (open_run,) = store.chain.unsealed()
+        store.chain.seal(int(open_run["id"]), "interrupted", errors=["open too long"])
         store.close()
         return True
 
@@ -163,7 +163,7 @@ def test_an_interactive_apply_is_one_run_that_reads_again_only_what_it_writes(
     assert lifecycle_days() == 30
     store = Store(f"sqlite:///{workdir}/state.db")
     try:
-        runs = store.runs()
+        runs = store.runs.recent()
         assert [(r["trigger"], r["outcome"]) for r in runs] == [
             ("cli-apply", "succeeded"),
             ("cli-apply", "succeeded"),

@@ -43,8 +43,8 @@ def _runner(tmp_path: Path, bucket: str) -> Runner:
 def _seal(runner: Runner, n: int) -> list[list[str]]:
     failures = []
     for _ in range(n):
-        run_id = runner.store.begin_run("sync", "apply", ["acme-prod"], {"sha": "c0"}, "git")
-        runner.store.finish_run(run_id, "succeeded")
+        run_id = runner.store.runs.begin("sync", "apply", ["acme-prod"], {"sha": "c0"}, "git")
+        runner.store.chain.seal(run_id, "succeeded")
         failures.append(runner.anchor(run_id))
     return failures
 
@@ -62,7 +62,7 @@ def test_reports_and_heads_are_locked_in_compliance_mode(s3: Any, tmp_path: Path
     until = head["ObjectLockRetainUntilDate"]
     assert until > datetime.now(UTC) + timedelta(days=2550)
     line = json.loads(s3.get_object(Bucket=LOCKED, Key="chain/0000000002.json")["Body"].read())
-    assert line["run"] == 2 and line["hash"] == runner.store.run(2)["hash"]
+    assert line["run"] == 2 and line["hash"] == runner.store.runs.get(2)["hash"]
     report = json.loads(s3.get_object(Bucket=LOCKED, Key="runs/run-000002.json")["Body"].read())
     assert report["hash"] == line["hash"]
     with pytest.raises(ClientError):  # not even the owner removes a locked version
@@ -77,7 +77,7 @@ def test_a_bucket_without_object_lock_is_named_and_the_run_still_sealed(
     runner = _runner(tmp_path, UNLOCKED)
     [failures] = _seal(runner, 1)
     assert len(failures) == 1 and f"bucket {UNLOCKED} has no Object Lock" in failures[0]
-    assert runner.store.run(1)["hash"]
+    assert runner.store.runs.get(1)["hash"]
     assert s3.list_objects_v2(Bucket=UNLOCKED).get("KeyCount") == 0
 
 

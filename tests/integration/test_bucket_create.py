@@ -147,8 +147,8 @@ def test_a_bucket_a_killed_apply_made_but_never_tagged_is_completed_by_the_next(
     desired = load_desired(specs)
     [res] = [r for r in desired.resources if r.kind == "Bucket"]
     name = str(res.spec["bucketName"])
-    killed = runner.store.begin_run("cli-apply", "apply", [res.stack])
-    runner.store.mark_create_pending(killed, res.stack, res.logical_id, res.kind, name)
+    killed = runner.store.runs.begin("cli-apply", "apply", [res.stack])
+    runner.store.journal.mark_pending(killed, res.stack, res.logical_id, res.kind, name)
     s3().create_bucket(Bucket=name)  # the kill came before the tags
     result = runner.apply(desired, PlanOptions())
     assert result.outcome == "succeeded", (result.plan.errors, result.failed)

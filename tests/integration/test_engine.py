@@ -107,7 +107,7 @@ def test_a_failed_observation_never_deletes_even_with_prune(
         a for a in result.plan.actions if a.type.value == "delete" and a.kind == "NatGateway"
     ]
     assert len(live_nats()) == 1, "an outage must never look like an empty account"
-    run = runner.store.run(result.run_id)
+    run = runner.store.runs.get(result.run_id)
     assert any("simulated outage" in e for e in run["errors"])
 
 
@@ -194,11 +194,11 @@ def test_the_state_keeps_a_hash_of_what_each_resource_was_asked_to_be(
     runner: Runner, specs: Path
 ) -> None:
     runner.apply(load_desired(specs), PlanOptions())
-    before = {r["logicalId"]: r["desiredHash"] for r in runner.store.resources(STAGING)}
+    before = {r["logicalId"]: r["desiredHash"] for r in runner.store.resources.rows(STAGING)}
     assert all(len(h) == 64 for h in before.values()), before
     edit(specs, lambda d: d["spec"]["storage"].update(expireAfterDays=45))
     runner.apply(load_desired(specs), PlanOptions())
-    after = {r["logicalId"]: r["desiredHash"] for r in runner.store.resources(STAGING)}
+    after = {r["logicalId"]: r["desiredHash"] for r in runner.store.resources.rows(STAGING)}
     changed = {lid for lid in before if before[lid] != after[lid]}
     assert changed == {f"{STAGING}/storage/bucket"}
 
@@ -231,7 +231,7 @@ def test_a_held_stack_names_its_holder_and_the_time_its_lease_has_left(
     from controller.errors import LockError
 
     other = "build-host-7:4242:0123456789abcdef"
-    assert runner.store.acquire_lock(STAGING, other, 600)
+    assert runner.store.locks.acquire(STAGING, other, 600)
     with pytest.raises(LockError) as held:
         runner.apply(load_desired(specs), PlanOptions())
     message = str(held.value)
@@ -254,9 +254,9 @@ def test_a_no_op_run_costs_a_few_state_transactions_not_some_per_resource(
     # lease, run, its changes, its resource rows, the seal, its report and the previous
     # run's page relinked to it, the lease back: a fixed few, whatever the resources
     assert len(commits) <= 11, f"{len(commits)} transactions for {len(desired.resources)}"
-    rows = {r["logicalId"]: r for r in runner.store.resources(STAGING)}
+    rows = {r["logicalId"]: r for r in runner.store.resources.rows(STAGING)}
     assert all(rows[r.logical_id]["lastRunId"] == noop.run_id for r in desired.resources)
-    changes = runner.store.run(noop.run_id)["changes"]
+    changes = runner.store.runs.get(noop.run_id)["changes"]
     assert len(changes) == len(desired.resources)
     assert {c["outcome"] for c in changes} == {"unchanged"}
 
@@ -269,15 +269,15 @@ def test_a_run_whose_holder_died_is_sealed_as_interrupted_by_the_run_that_takes_
     from controller.audit import verify as audit
 
     desired = load_desired(specs)
-    killed = runner.store.begin_run("cli-apply", "apply", [STAGING])
+    killed = runner.store.runs.begin("cli-apply", "apply", [STAGING])
     # Its process died holding the stack; the lease runs out a moment later.
-    assert runner.store.acquire_lock(STAGING, f"build-7:4242:{killed}:0a1b2c", 0.5)
+    assert runner.store.locks.acquire(STAGING, f"build-7:4242:{killed}:0a1b2c", 0.5)
     time.sleep(0.6)
     taker = runner.apply(desired, PlanOptions())
-    closed = runner.store.run(killed)
+    closed = runner.store.runs.get(killed)
     assert closed["outcome"] == "interrupted" and closed["hash"]
     [why] = closed["errors"]
     assert f"plumb pid 4242 on build-7 (run {killed}) held stack {STAGING} since " in why
     assert f"run {taker.run_id} took the stack over" in why
-    assert runner.store.unsealed_runs() == []
+    assert runner.store.chain.unsealed() == []
     assert audit.verify(runner.store).ok

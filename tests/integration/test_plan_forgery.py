@@ -86,7 +86,7 @@ def commands(workdir: Path) -> list[str]:
 
     store = Store(f"sqlite:///{workdir}/state.db")
     try:
-        return [str(r["command"]) for r in store.runs()]
+        return [str(r["command"]) for r in store.runs.recent()]
     finally:
         store.close()
 

@@ -72,7 +72,7 @@ def _history(tmp: Path) -> History:
     errors = [str(issue) for issue in refused.value.issues]
     commit = {"sha": "c" * 40, "author": "Eve <eve@example.com>", "message": "cpu: lots"}
     ids["rejected"] = runner.record_rejected("schedule", commit, "repo#main", errors)
-    runs = {name: runner.store.run(run_id) for name, run_id in ids.items()}
+    runs = {name: runner.store.runs.get(run_id) for name, run_id in ids.items()}
     return History(runner.settings.state_url, tmp / "reports", runs)
 
 

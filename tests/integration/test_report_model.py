@@ -59,7 +59,7 @@ def _history(tmp_path: Path) -> dict[str, dict[str, Any]]:
     shorten_lifecycle(STAGING)  # work for a run told to stop before it starts any
     runner.stopping.set()
     ids["interrupted"] = runner.apply(desired, PlanOptions()).run_id
-    return {name: runner.store.run(run_id) for name, run_id in ids.items()}
+    return {name: runner.store.runs.get(run_id) for name, run_id in ids.items()}
 
 
 def test_every_kind_of_run_validates_and_renders(history: dict[str, dict[str, Any]]) -> None:

@@ -48,12 +48,12 @@ def test_specs_outside_git_have_no_commit(tmp_path: Path) -> None:
 
 
 def test_a_run_keeps_who_acted_and_what_drifted(store: Store) -> None:
-    run_id = store.begin_run(
+    run_id = store.runs.begin(
         "cli-apply", "apply", ["a"], actor={"user": "ada", "host": "desk", "worktree": {}}
     )
     drift = {"count": 1, "resources": [{"stack": "a", "logicalId": "x", "fields": ["f"]}]}
-    store.finish_run(run_id, "succeeded", actor={"account": "1" * 12, "arn": "arn:x"}, drift=drift)
-    run = store.run(run_id)
+    store.chain.seal(run_id, "succeeded", actor={"account": "1" * 12, "arn": "arn:x"}, drift=drift)
+    run = store.runs.get(run_id)
     assert run["actor"] == {
         "user": "ada",
         "host": "desk",

@@ -19,15 +19,15 @@ from controller.state.store import Store
 def _history(store: Store, n: int = 4) -> list[int]:
     ids = []
     for i in range(n):
-        run_id = store.begin_run("sync", "plumb sync", ["acme-prod"], {"sha": f"c{i}"}, "git")
+        run_id = store.runs.begin("sync", "plumb sync", ["acme-prod"], {"sha": f"c{i}"}, "git")
         action = Action(
             ActionType.UPDATE,
             "Vpc",
             "acme-prod/network/vpc",
             changes=(FieldChange("enableDnsHostnames", False, True),),
         )
-        store.record_change(run_id, action, "applied")
-        store.finish_run(run_id, "succeeded", api_calls={"total": i})
+        store.runs.record_change(run_id, action, "applied")
+        store.chain.seal(run_id, "succeeded", api_calls={"total": i})
         ids.append(run_id)
     return ids
 
@@ -46,13 +46,13 @@ def test_untouched_history_verifies(store: Store) -> None:
     ids = _history(store)
     result = verify(store)
     assert result.ok, result.problems
-    assert result.runs_checked == 4 and result.head == store.run(ids[-1])["hash"]
+    assert result.runs_checked == 4 and result.head == store.runs.get(ids[-1])["hash"]
 
 
 def test_a_run_still_running_under_its_lease_is_not_a_problem(store: Store) -> None:
     _history(store, 2)
-    run_id = store.begin_run("apply", "apply", ["acme-prod"], None, "")
-    assert store.acquire_lock("acme-prod", f"here:{os.getpid()}:{run_id}:abc", 60)
+    run_id = store.runs.begin("apply", "apply", ["acme-prod"], None, "")
+    assert store.locks.acquire("acme-prod", f"here:{os.getpid()}:{run_id}:abc", 60)
     _history(store, 1)
     result = verify(store)
     assert result.ok, result.problems
@@ -61,9 +61,9 @@ def test_a_run_still_running_under_its_lease_is_not_a_problem(store: Store) -> N
 
 def test_a_crashed_run_outside_the_chain_is_a_problem(store: Store) -> None:
     _history(store, 2)
-    run_id = store.begin_run("apply", "apply", ["acme-prod"], None, "")
+    run_id = store.runs.begin("apply", "apply", ["acme-prod"], None, "")
     action = Action(ActionType.CREATE, "Vpc", "acme-prod/network/vpc")
-    store.record_change(run_id, action, "applied")
+    store.runs.record_change(run_id, action, "applied")
     _history(store, 1)
     result = verify(store)
     assert not result.ok
@@ -115,7 +115,7 @@ def test_removed_first_run_is_detected(store: Store) -> None:
 def test_rewritten_link_is_detected(store: Store) -> None:
     """Pointing run 3 at run 1 after deleting run 2 still breaks run 3's own hash."""
     ids = _history(store)
-    first = store.run(ids[0])["hash"]
+    first = store.runs.get(ids[0])["hash"]
     _tamper(store, delete(Change).where(Change.run_id == 2))
     _tamper(store, delete(Run).where(Run.id == 2))
     _tamper(store, update(Run).where(Run.id == 3).values(prev_hash=first, seq=2))
@@ -126,7 +126,7 @@ def test_rewritten_link_is_detected(store: Store) -> None:
 
 def test_cut_off_newest_run_needs_the_known_head(store: Store) -> None:
     ids = _history(store)
-    head = store.run(ids[-1])["hash"]
+    head = store.runs.get(ids[-1])["hash"]
     _tamper(store, delete(Change).where(Change.run_id == ids[-1]))
     _tamper(store, delete(Run).where(Run.id == ids[-1]))
     assert verify(store).ok  # a chain alone cannot see its own tail cut off
@@ -142,7 +142,7 @@ def test_finished_run_outside_the_chain_is_detected(store: Store) -> None:
 
 def test_hash_can_be_recomputed_from_the_json_report(store: Store) -> None:
     ids = _history(store, 2)
-    report = json.loads(render(store.run(ids[1]), "json"))
+    report = json.loads(render(store.runs.get(ids[1]), "json"))
     assert chain_hash(report["prevHash"], report) == report["hash"]
     assert "hash" not in json.loads(canonical(report))
 

@@ -40,15 +40,15 @@ class History:
     def runs(self, n: int) -> list[int]:
         ids = []
         for i in range(n):
-            run_id = self.store.begin_run("sync", "apply", ["acme-prod"], {"sha": f"c{i}"}, "git")
+            run_id = self.store.runs.begin("sync", "apply", ["acme-prod"], {"sha": f"c{i}"}, "git")
             action = Action(
                 ActionType.UPDATE,
                 "Vpc",
                 "acme-prod/network/vpc",
                 changes=(FieldChange("enableDnsHostnames", False, True),),
             )
-            self.store.record_change(run_id, action, "applied")
-            self.store.finish_run(run_id, "succeeded", api_calls={"total": i})
+            self.store.runs.record_change(run_id, action, "applied")
+            self.store.chain.seal(run_id, "succeeded", api_calls={"total": i})
             assert self.runner.anchor(run_id) == []
             ids.append(run_id)
         return ids
@@ -68,7 +68,7 @@ class History:
     def recompute_plain(self, from_seq: int, seal: str | None = None) -> None:
         """What an administrator without the key can do after an edit: recompute every
         link from `from_seq` on with sha256 (relabelled `seal`, or labels kept)."""
-        chain = list(self.store.chain())
+        chain = list(self.store.chain.sealed())
         prev = chain[from_seq - 2]["hash"] if from_seq > 1 else "0" * 64
         for run in chain[from_seq - 1 :]:
             if seal is not None:
@@ -201,21 +201,22 @@ def test_a_chain_may_start_plain_and_go_on_keyed(tmp_path: Path) -> None:
     History(tmp_path, key=None).runs(2)
     keyed = History(tmp_path)
     keyed.runs(2)
-    assert [r.get("seal") for r in keyed.store.chain()] == ["sha256"] * 2 + ["hmac-sha256"] * 2
+    seals = [r.get("seal") for r in keyed.store.chain.sealed()]
+    assert seals == ["sha256"] * 2 + ["hmac-sha256"] * 2
     assert keyed.verify().exit_code == 0
 
 
 def test_a_killed_run_left_running(history: History) -> None:
     history.runs(2)
-    killed = history.store.begin_run("cli-apply", "apply", ["acme-prod"], None, "")
-    history.store.record_change(
+    killed = history.store.runs.begin("cli-apply", "apply", ["acme-prod"], None, "")
+    history.store.runs.record_change(
         killed, Action(ActionType.CREATE, "Vpc", "acme-prod/network/vpc"), "applied"
     )
     history.runs(1)
     _broken(history.verify(), f"run {killed}: outside the chain: apply of acme-prod")
     assert "made 1 change(s) in AWS" in history.verify().output
     # The same run under a live lease is at work, not lost.
-    history.store.acquire_lock("acme-prod", f"here:{os.getpid()}:{killed}:n0nce", 60)
+    history.store.locks.acquire("acme-prod", f"here:{os.getpid()}:{killed}:n0nce", 60)
     result = history.verify()
     assert result.exit_code == 0 and f"run {killed} is still running" in result.output
 
@@ -223,11 +224,11 @@ def test_a_killed_run_left_running(history: History) -> None:
 def test_an_anchor_that_failed_loses_no_run_and_verify_notices(history: History) -> None:
     history.runs(2)
     history.runner.anchoring.path = history.anchor.parent / "gone" / "anchor.jsonl"
-    run_id = history.store.begin_run("sync", "apply", ["acme-prod"], {}, "git")
-    history.store.finish_run(run_id, "succeeded")
+    run_id = history.store.runs.begin("sync", "apply", ["acme-prod"], {}, "git")
+    history.store.chain.seal(run_id, "succeeded")
     failures = history.runner.anchor(run_id)
     assert failures and "cannot append to the anchor file" in failures[0]
-    assert history.store.run(run_id)["hash"]  # sealed all the same
+    assert history.store.runs.get(run_id)["hash"]  # sealed all the same
     _broken(history.verify(), "run 3 (chain position 3) was sealed after the anchor's newest")
 
 

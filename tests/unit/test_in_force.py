@@ -21,7 +21,8 @@ SHA = "a" * 40
 
 
 def _runner() -> Any:
-    store = SimpleNamespace(commit_in_force=lambda source: {"id": 7, "commit": {"sha": SHA}})
+    in_force = SimpleNamespace(commit_in_force=lambda source: {"id": 7, "commit": {"sha": SHA}})
+    store = SimpleNamespace(source=in_force)
     return SimpleNamespace(store=store)
 
 

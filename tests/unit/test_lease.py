@@ -71,9 +71,9 @@ def test_a_stack_has_one_holder_and_the_refusal_names_it(
     assert "its lease has 30 s left" in message and "--wait" in message
     first.release()
     second.take("acme-prod")
-    assert {lock["stack"] for lock in second.store.locks()} == {"acme-prod", "acme-staging"}
+    assert {lock["stack"] for lock in second.store.locks.rows()} == {"acme-prod", "acme-staging"}
     second.release()
-    assert second.store.locks() == []
+    assert second.store.locks.rows() == []
 
 
 def test_wait_takes_the_stack_once_its_holder_lets_go(
@@ -124,10 +124,10 @@ def test_the_heartbeat_renews_without_being_asked(tmp_path) -> None:
     store = Store(f"sqlite:///{tmp_path}/s.db")
     with Leases(store, 3) as held:
         held.take("acme-prod")
-        first = store.lock("acme-prod")["expiresAt"]
+        first = store.locks.get("acme-prod")["expiresAt"]
         held._stop.wait(2.5)  # the beat comes every second
-        assert store.lock("acme-prod")["expiresAt"] > first
-    assert store.lock("acme-prod") is None
+        assert store.locks.get("acme-prod")["expiresAt"] > first
+    assert store.locks.get("acme-prod") is None
 
 
 def test_a_dead_holder_on_this_host_is_released_at_once(
@@ -151,9 +151,9 @@ def test_a_dead_holder_on_this_host_is_released_at_once(
 
 def test_describe_lock_counts_down(open_store: Callable[[], Store], clock: Clock) -> None:
     store = open_store()
-    store.acquire_lock("acme-prod", "h:1:2:n", 60)
+    store.locks.acquire("acme-prod", "h:1:2:n", 60)
     clock.advance(45)
-    text = describe_lock(store.lock("acme-prod"))
+    text = describe_lock(store.locks.get("acme-prod"))
     assert text.endswith("its lease has 15 s left")
 
 
@@ -206,14 +206,14 @@ def test_a_run_begun_by_a_holder_that_died_before_naming_it_is_found(
     dead = _leases(store, ticks, host="host-b")
     dead.take("acme-prod")  # killed right after: its lease names no run
     clock.advance(1)
-    begun = store.begin_run("schedule", "apply", ["acme-prod"])
-    other = store.begin_run("cli-plan", "plan", ["acme-prod"])  # a plan holds no lease
+    begun = store.runs.begin("schedule", "apply", ["acme-prod"])
+    other = store.runs.begin("cli-plan", "plan", ["acme-prod"])  # a plan holds no lease
     dead._stop.set()
     clock.advance(60)  # the lease expires
     mine = _leases(open_store(), ticks)
     mine.take("acme-prod")
     assert set(mine.unnamed) == {"acme-prod"} and not mine.orphaned_runs
-    now = store.begin_run("schedule", "apply", ["acme-prod"])
+    now = store.runs.begin("schedule", "apply", ["acme-prod"])
     found = unsealed.unnamed_applies(store, mine.unnamed, now)
     assert list(found) == [begun], (found, other)
     assert "held stack acme-prod since" in found[begun]
@@ -234,37 +234,37 @@ def test_a_run_whose_process_is_gone_is_sealed_by_the_next(
     gone = _dead_pid()
     host = socket.gethostname()
     store = open_store()
-    killed = store.begin_run("cli-plan", "plan", ["acme-prod"], actor={"host": host, "pid": gone})
-    alive = store.begin_run(
+    killed = store.runs.begin("cli-plan", "plan", ["acme-prod"], actor={"host": host, "pid": gone})
+    alive = store.runs.begin(
         "cli-plan", "plan", ["acme-prod"], actor={"host": host, "pid": os.getpid()}
     )
-    elsewhere = store.begin_run(
+    elsewhere = store.runs.begin(
         "cli-plan", "plan", ["acme-prod"], actor={"host": "host-b", "pid": 1}
     )
-    now = store.begin_run("cli-plan", "plan", ["acme-prod"])
+    now = store.runs.begin("cli-plan", "plan", ["acme-prod"])
     Runner(Settings(reports_dir=tmp_path), store)._seal_dead_here(now)
-    assert store.run(killed)["outcome"] == "interrupted"
-    assert f"pid {gone} on {host}" in store.run(killed)["errors"][0]
-    assert [store.run(r)["outcome"] for r in (alive, elsewhere)] == ["running", "running"]
+    assert store.runs.get(killed)["outcome"] == "interrupted"
+    assert f"pid {gone} on {host}" in store.runs.get(killed)["errors"][0]
+    assert [store.runs.get(r)["outcome"] for r in (alive, elsewhere)] == ["running", "running"]
     ticks = Ticks(clock)
     holder = _leases(store, ticks, host="host-c")
     holder.take("acme-dev")
-    held = store.begin_run("schedule", "apply", ["acme-dev"], actor={"host": "host-c"})
+    held = store.runs.begin("schedule", "apply", ["acme-dev"], actor={"host": "host-c"})
     holder.for_run(held)
     clock.advance(ABANDONED_AFTER.total_seconds() - 5)
     holder.renew()
-    store.finish_run(now, "no-changes")
-    soon = store.begin_run("cli-plan", "plan", ["acme-prod"])
+    store.chain.seal(now, "no-changes")
+    soon = store.runs.begin("cli-plan", "plan", ["acme-prod"])
     Runner(Settings(reports_dir=tmp_path), store)._seal_dead_here(soon)
-    assert store.run(elsewhere)["outcome"] == "running", "not a day old yet"
+    assert store.runs.get(elsewhere)["outcome"] == "running", "not a day old yet"
     clock.advance(10)
-    later = store.begin_run("cli-plan", "plan", ["acme-prod"])
+    later = store.runs.begin("cli-plan", "plan", ["acme-prod"])
     Runner(Settings(reports_dir=tmp_path), store)._seal_dead_here(later)
-    assert store.run(elsewhere)["outcome"] == "interrupted"
-    assert "on host-b and was still open 24 h later" in store.run(elsewhere)["errors"][0]
-    assert store.run(alive)["outcome"] == "running", "its process is alive"
-    assert store.run(held)["outcome"] == "running", "a live lease holds it"
+    assert store.runs.get(elsewhere)["outcome"] == "interrupted"
+    assert "on host-b and was still open 24 h later" in store.runs.get(elsewhere)["errors"][0]
+    assert store.runs.get(alive)["outcome"] == "running", "its process is alive"
+    assert store.runs.get(held)["outcome"] == "running", "a live lease holds it"
     holder.release()
     for run in (alive, held, soon, later):
-        store.finish_run(run, "no-changes")
+        store.chain.seal(run, "no-changes")
     assert verify(store).ok

@@ -86,8 +86,8 @@ def test_a_new_database_is_made_from_models_py_and_stamped_at_the_head(state_url
                 c for c in inspect(conn).get_columns("runs") if c["name"] == "exceptions"
             ]
             assert exceptions["default"] is None
-        _finished = store.begin_run("sync", "apply", ["a"])
-        store.finish_run(_finished, "succeeded")
+        _finished = store.runs.begin("sync", "apply", ["a"])
+        store.chain.seal(_finished, "succeeded")
         assert verify(store).ok
     finally:
         store.close()
@@ -114,9 +114,9 @@ def test_a_database_an_older_plumb_upgraded_itself_is_stamped_and_upgraded(
     try:
         with store.engine.connect() as conn:
             assert current(conn) == (head(),) and _differences(conn) == []
-        run_id = store.begin_run("sync", "apply", ["a"], actor={"user": "ada"})
-        store.finish_run(run_id, "succeeded", waivers=[{"stack": "a", "field": "tags"}])
-        assert store.run(run_id)["actor"] == {"user": "ada"} and verify(store).ok
+        run_id = store.runs.begin("sync", "apply", ["a"], actor={"user": "ada"})
+        store.chain.seal(run_id, "succeeded", waivers=[{"stack": "a", "field": "tags"}])
+        assert store.runs.get(run_id)["actor"] == {"user": "ada"} and verify(store).ok
     finally:
         store.close()
 
@@ -126,9 +126,9 @@ def test_a_database_from_the_first_release_gains_every_added_column(state_url: s
     the tables; the next plumb adds them back, the old chain still verifies, and new runs
     and resource rows record into them."""
     old = Store(state_url)
-    first = old.begin_run("sync", "apply", ["a"], {"sha": "abc", "author": "Ada"})
-    old.upsert_resource("a", "a/bucket", "Bucket", "bkt", run_id=first)
-    old.finish_run(first, "succeeded")
+    first = old.runs.begin("sync", "apply", ["a"], {"sha": "abc", "author": "Ada"})
+    old.resources.upsert("a", "a/bucket", "Bucket", "bkt", run_id=first)
+    old.chain.seal(first, "succeeded")
     kept = _first_release_columns()
     tables = Base.metadata.sorted_tables
     added = [(t.name, c) for t in tables for c in sorted(set(t.c.keys()) - kept[t.name])]
@@ -141,7 +141,7 @@ def test_a_database_from_the_first_release_gains_every_added_column(state_url: s
 
     store = Store(state_url)
     try:
-        (sealed,) = store.chain()  # its hash as the old plumb made it, without those fields
+        (sealed,) = store.chain.sealed()  # its hash as the old plumb made it, without those fields
         with store.engine.begin() as conn:
             conn.execute(
                 text("UPDATE runs SET hash = :h WHERE id = :i"),
@@ -149,8 +149,8 @@ def test_a_database_from_the_first_release_gains_every_added_column(state_url: s
             )
         assert verify(store).ok, "runs sealed before the columns existed keep their hashes"
         for absent in ("actor", "drift", "waivers", "seal"):
-            assert absent not in store.run(first), absent
-        assert "date" not in store.run(first)["commit"]
+            assert absent not in store.runs.get(first), absent
+        assert "date" not in store.runs.get(first)["commit"]
         _record_into_the_added_columns(store)
         assert verify(store).ok
     finally:
@@ -159,19 +159,19 @@ def test_a_database_from_the_first_release_gains_every_added_column(state_url: s
 
 def _record_into_the_added_columns(store: Store) -> None:
     commit = {"sha": "def", "date": "2026-12-02T03:04:05Z"}
-    run_id = store.begin_run("sync", "apply", ["a"], commit, actor={"user": "ada"})
-    streak = store.record_drift("a", "a/bucket", ["lifecycle"], True, {"lifecycle": 7})
-    store.finish_run(
+    run_id = store.runs.begin("sync", "apply", ["a"], commit, actor={"user": "ada"})
+    streak = store.drift.record("a", "a/bucket", ["lifecycle"], True, {"lifecycle": 7})
+    store.chain.seal(
         run_id,
         "succeeded",
         waivers=[{"stack": "a", "resource": "bucket", "field": "tags"}],
         drift={"count": 1, "resources": []},
     )
-    run = store.run(run_id)
+    run = store.runs.get(run_id)
     assert run["commit"]["date"] == "2026-12-02T03:04:05Z"
     assert run["actor"] == {"user": "ada"} and run["drift"]["count"] == 1
     assert run["waivers"][0]["field"] == "tags" and streak == 0
-    (row,) = store.resources("a")
+    (row,) = store.resources.rows("a")
     assert row["driftFields"] == ["lifecycle"]
 
 

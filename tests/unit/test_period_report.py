@@ -31,18 +31,18 @@ def state(state_url: str) -> str:
     store = Store(url, clock=lambda: now[0])
     for i in range(3):
         now[0] = T0 + timedelta(minutes=30 * i)
-        run_id = store.begin_run("schedule", "sync", ["acme-prod"], {}, "repo#main")
+        run_id = store.runs.begin("schedule", "sync", ["acme-prod"], {}, "repo#main")
         action = Action(
             ActionType.UPDATE if i == 0 else ActionType.NOOP,
             "Vpc",
             "acme-prod/network/vpc",
             changes=(FieldChange("enableDnsHostnames", False, True),) if i == 0 else (),
         )
-        store.record_change(run_id, action, "applied" if i == 0 else "skipped")
-        store.finish_run(run_id, "succeeded" if i == 0 else "no-changes")
+        store.runs.record_change(run_id, action, "applied" if i == 0 else "skipped")
+        store.chain.seal(run_id, "succeeded" if i == 0 else "no-changes")
     now[0] = T0 + timedelta(minutes=90)
-    run_id = store.begin_run("schedule", "sync", [], {"sha": "c" * 40}, "repo#main")
-    store.finish_run(
+    run_id = store.runs.begin("schedule", "sync", [], {"sha": "c" * 40}, "repo#main")
+    store.chain.seal(
         run_id, "rejected", errors=["specs/acme-prod.yaml:3:5: spec.network.cidr: not a CIDR"]
     )
     store.close()
@@ -110,7 +110,8 @@ def test_a_period_renders_in_each_format(state: str, fmt: str) -> None:
 
 def test_the_run_page_folds_a_no_op_run(state: str) -> None:
     store = Store(state)
-    html = render(store.run(2), "html", store.chain_neighbours(store.run(2)["seq"]))
+    run = store.runs.get(2)
+    html = render(run, "html", store.periods.chain_neighbours(run["seq"]))
     store.close()
     assert '<details class="unchanged">' in html and 'data-unchanged="acme-prod">1<' in html
     assert 'href="run-000001.html"' in html and 'href="run-000003.html"' in html

@@ -62,11 +62,11 @@ def test_a_sensitive_value_reaches_no_report_and_not_the_state(tmp_path: Path) -
     assert change.path == "auth.key" and change.sensitive, "compared, then masked"
     url = f"sqlite:///{tmp_path}/state.db"
     store = Store(url)
-    run_id = store.begin_run("cli-apply", "apply", ["s"])
+    run_id = store.runs.begin("cli-apply", "apply", ["s"])
     action = Action(ActionType.UPDATE, "Example", "s/x", changes=(change,), physical_id="x")
-    store.record_change(run_id, action, "applied")
-    store.finish_run(run_id, "succeeded")
-    run = store.run(run_id)
+    store.runs.record_change(run_id, action, "applied")
+    store.chain.seal(run_id, "succeeded")
+    run = store.runs.get(run_id)
     assert run["changes"][0]["diff"][0]["after"] == SENSITIVE
     period = period_report.build(store, None, None)
     for fmt in report.FORMATS:

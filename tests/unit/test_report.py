@@ -101,7 +101,7 @@ def run(tmp_path: Path) -> dict[str, Any]:
         "message": MESSAGE,
         "signature": "good (ED25519 ops@acme)",
     }
-    run_id = store.begin_run(
+    run_id = store.runs.begin(
         "sync",
         "plumb sync --repo git@x",
         ["acme-prod", "acme-staging"],
@@ -109,8 +109,8 @@ def run(tmp_path: Path) -> dict[str, Any]:
         "git@github.com:acme/infra.git",
     )
     for action, outcome, error in _actions():
-        store.record_change(run_id, action, outcome, error=error)
-    store.finish_run(
+        store.runs.record_change(run_id, action, outcome, error=error)
+    store.chain.seal(
         run_id,
         "partial",
         api_calls=CALLS,
@@ -118,7 +118,7 @@ def run(tmp_path: Path) -> dict[str, Any]:
         errors=["1 resource failed"],
         warnings=["waiver for desiredCount expires soon"],
     )
-    out = store.run(run_id)
+    out = store.runs.get(run_id)
     store.close()
     return out
 
@@ -249,9 +249,9 @@ def test_html_carries_content_and_chain_position(run: dict[str, Any]) -> None:
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_rejected_commit_without_changes_still_reports(tmp_path: Path, fmt: str) -> None:
     store = Store(f"sqlite:///{tmp_path}/state.db")
-    run_id = store.begin_run("sync", "plumb sync", ["acme-prod"], {"sha": "abc"}, "git")
-    store.finish_run(run_id, "rejected", errors=["specs/acme-prod.yaml:3:5: spec.x: bad"])
-    out = render(store.run(run_id), fmt)
+    run_id = store.runs.begin("sync", "plumb sync", ["acme-prod"], {"sha": "abc"}, "git")
+    store.chain.seal(run_id, "rejected", errors=["specs/acme-prod.yaml:3:5: spec.x: bad"])
+    out = render(store.runs.get(run_id), fmt)
     store.close()
     assert "rejected" in out and "specs/acme-prod.yaml:3:5" in out
 

@@ -52,9 +52,9 @@ def test_retries_are_counted_per_service_and_only_where_there_were_some() -> Non
 
 def _run_with(tmp_path: Path, calls: dict[str, Any]) -> dict[str, Any]:
     store = Store(f"sqlite:///{tmp_path}/state.db")
-    run_id = store.begin_run("apply", "plumb apply", ["acme-prod"])
-    store.finish_run(run_id, "succeeded", api_calls=calls, timings={}, errors=[], warnings=[])
-    run = store.run(run_id)
+    run_id = store.runs.begin("apply", "plumb apply", ["acme-prod"])
+    store.chain.seal(run_id, "succeeded", api_calls=calls, timings={}, errors=[], warnings=[])
+    run = store.runs.get(run_id)
     store.close()
     return run
 

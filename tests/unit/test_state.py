@@ -31,8 +31,8 @@ def _update(logical_id: str = VPC, *changes: FieldChange) -> Action:
 
 
 def _finished_run(store: Store, outcome: str = "succeeded", stacks: tuple[str, ...] = ()) -> int:
-    run_id = store.begin_run("cli-apply", "plumb apply", stacks or ("acme-prod",), COMMIT, "/r")
-    store.finish_run(run_id, outcome)
+    run_id = store.runs.begin("cli-apply", "plumb apply", stacks or ("acme-prod",), COMMIT, "/r")
+    store.chain.seal(run_id, outcome)
     return run_id
 
 
@@ -40,25 +40,25 @@ def _finished_run(store: Store, outcome: str = "succeeded", stacks: tuple[str, .
 
 
 def test_begun_run_is_running_with_its_commit(store: Store) -> None:
-    run_id = store.begin_run(
+    run_id = store.runs.begin(
         "sync",
         "plumb sync",
         ["acme-staging", "acme-prod"],
         {**COMMIT, "signature": "good"},
         "git@x",
     )
-    run = store.run(run_id)
+    run = store.runs.get(run_id)
     assert run["outcome"] == "running" and run["hash"] is None and run["changes"] == []
     assert run["commit"] == {**COMMIT, "signature": "good"}
     assert run["stacks"] == ["acme-prod", "acme-staging"] and run["source"] == "git@x"
 
 
 def test_finish_run_seals_outcome_counts_and_calls(store: Store) -> None:
-    run_id = store.begin_run("cli-apply", "plumb apply", ["acme-prod"], COMMIT, "/repo")
-    store.record_change(run_id, _update(VPC, FieldChange("cidr", "a", "b")), "applied")
-    store.record_change(run_id, _update("acme-prod/network/igw"), "failed", error="boom")
+    run_id = store.runs.begin("cli-apply", "plumb apply", ["acme-prod"], COMMIT, "/repo")
+    store.runs.record_change(run_id, _update(VPC, FieldChange("cidr", "a", "b")), "applied")
+    store.runs.record_change(run_id, _update("acme-prod/network/igw"), "failed", error="boom")
     calls = {"total": 3, "reads": 2, "writes": 1, "retries": 0, "byOperation": {"ec2:X": 3}}
-    digest = store.finish_run(
+    digest = store.chain.seal(
         run_id,
         "partial",
         api_calls=calls,
@@ -66,7 +66,7 @@ def test_finish_run_seals_outcome_counts_and_calls(store: Store) -> None:
         errors=["one failed"],
         warnings=["careful"],
     )
-    run = store.run(run_id)
+    run = store.runs.get(run_id)
     assert run["hash"] == digest and len(digest) == 64 and run["prevHash"] == GENESIS_HASH
     assert run["outcome"] == "partial" and run["apiCalls"] == calls
     assert run["counts"]["update"] == 2 and run["counts"]["failed"] == 1
@@ -76,45 +76,47 @@ def test_finish_run_seals_outcome_counts_and_calls(store: Store) -> None:
 
 
 def test_given_counts_override_those_derived_from_changes(store: Store) -> None:
-    run_id = store.begin_run("cli-plan", "plumb plan", ["acme-prod"], None, "")
-    store.finish_run(run_id, "planned", counts={"noop": 7})
-    assert store.run(run_id)["counts"]["noop"] == 7
+    run_id = store.runs.begin("cli-plan", "plumb plan", ["acme-prod"], None, "")
+    store.chain.seal(run_id, "planned", counts={"noop": 7})
+    assert store.runs.get(run_id)["counts"]["noop"] == 7
 
 
 def test_timestamps_come_back_as_utc(store: Store) -> None:
-    run = store.run(_finished_run(store))
+    run = store.runs.get(_finished_run(store))
     assert run["startedAt"].endswith("+00:00") and run["finishedAt"].endswith("+00:00")
 
 
 def test_second_run_links_to_first(store: Store) -> None:
     first, second = _finished_run(store), _finished_run(store)
-    assert store.run(second)["prevHash"] == store.run(first)["hash"]
-    assert [store.run(first)["seq"], store.run(second)["seq"]] == [1, 2]
+    assert store.runs.get(second)["prevHash"] == store.runs.get(first)["hash"]
+    assert [store.runs.get(first)["seq"], store.runs.get(second)["seq"]] == [1, 2]
 
 
 def test_runs_lists_newest_first_and_filters_by_stack(store: Store) -> None:
     prod = _finished_run(store, stacks=("acme-prod",))
     staging = _finished_run(store, stacks=("acme-staging",))
     both = _finished_run(store, stacks=("acme-prod", "acme-staging"))
-    assert [r["id"] for r in store.runs()] == [both, staging, prod]
-    assert [r["id"] for r in store.runs(stack="acme-prod")] == [both, prod]
-    assert [r["id"] for r in store.runs(stack="acme")] == []
-    assert [r["id"] for r in store.runs(limit=1)] == [both]
-    assert store.run("latest")["id"] == both
+    assert [r["id"] for r in store.runs.recent()] == [both, staging, prod]
+    assert [r["id"] for r in store.runs.recent(stack="acme-prod")] == [both, prod]
+    assert [r["id"] for r in store.runs.recent(stack="acme")] == []
+    assert [r["id"] for r in store.runs.recent(limit=1)] == [both]
+    assert store.runs.get("latest")["id"] == both
 
 
 @pytest.mark.parametrize(
     ("call", "error"),
     [
-        pytest.param(lambda s, r: s.run(r + 99), KeyError, id="a missing run is a KeyError"),
-        pytest.param(lambda s, r: s.finish_run(r, "done"), ValueError, id="unknown outcome"),
+        pytest.param(lambda s, r: s.runs.get(r + 99), KeyError, id="a missing run is a KeyError"),
+        pytest.param(lambda s, r: s.chain.seal(r, "done"), ValueError, id="unknown outcome"),
         pytest.param(
-            lambda s, r: s.record_change(r, _update(), "maybe"), ValueError, id="unknown change"
+            lambda s, r: s.runs.record_change(r, _update(), "maybe"),
+            ValueError,
+            id="unknown change",
         ),
     ],
 )
 def test_bad_calls_are_refused(store: Store, call: Callable[..., Any], error: type) -> None:
-    run_id = store.begin_run("cli-apply", "plumb apply", ["acme-prod"], None, "")
+    run_id = store.runs.begin("cli-apply", "plumb apply", ["acme-prod"], None, "")
     with pytest.raises(error):
         call(store, run_id)
 
@@ -122,21 +124,21 @@ def test_bad_calls_are_refused(store: Store, call: Callable[..., Any], error: ty
 def test_a_sealed_run_takes_no_more_changes(store: Store) -> None:
     run_id = _finished_run(store)
     with pytest.raises(ValueError, match="sealed"):
-        store.record_change(run_id, _update(), "applied")
+        store.runs.record_change(run_id, _update(), "applied")
     with pytest.raises(ValueError, match="sealed"):
-        store.finish_run(run_id, "failed")
+        store.chain.seal(run_id, "failed")
 
 
 def test_latest_of_an_empty_store_is_a_key_error(store: Store) -> None:
     with pytest.raises(KeyError):
-        store.run("latest")
+        store.runs.get("latest")
 
 
 # -- changes and secrets ------------------------------------------------------------------
 
 
 def test_change_keeps_diff_reason_and_outcome(store: Store) -> None:
-    run_id = store.begin_run("cli-apply", "plumb apply", ["acme-prod"], None, "")
+    run_id = store.runs.begin("cli-apply", "plumb apply", ["acme-prod"], None, "")
     action = Action(
         ActionType.REPLACE,
         "Subnet",
@@ -145,8 +147,8 @@ def test_change_keeps_diff_reason_and_outcome(store: Store) -> None:
         reason="replace refused",
         physical_id="subnet-1",
     )
-    store.record_change(run_id, action, "refused")
-    (change,) = store.run(run_id)["changes"]
+    store.runs.record_change(run_id, action, "refused")
+    (change,) = store.runs.get(run_id)["changes"]
     assert change["action"] == "replace" and change["outcome"] == "refused"
     assert change["reason"] == "replace refused" and change["physicalId"] == "subnet-1"
     assert change["diff"] == [
@@ -155,9 +157,9 @@ def test_change_keeps_diff_reason_and_outcome(store: Store) -> None:
 
 
 def test_unknown_values_are_stored_as_known_after_apply(store: Store) -> None:
-    run_id = store.begin_run("cli-plan", "plumb plan", ["acme-prod"], None, "")
-    store.record_change(run_id, _update(VPC, FieldChange("vpcId", None, UNKNOWN)), "planned")
-    assert store.run(run_id)["changes"][0]["diff"][0]["after"] == "(known after apply)"
+    run_id = store.runs.begin("cli-plan", "plumb plan", ["acme-prod"], None, "")
+    store.runs.record_change(run_id, _update(VPC, FieldChange("vpcId", None, UNKNOWN)), "planned")
+    assert store.runs.get(run_id)["changes"][0]["diff"][0]["after"] == "(known after apply)"
 
 
 SECRET_CASES = [
@@ -175,17 +177,17 @@ SECRET_CASES = [
 def test_secret_looking_values_never_reach_changes(
     store: Store, path: str, value: str, masked: bool
 ) -> None:
-    run_id = store.begin_run("cli-apply", "plumb apply", ["acme-prod"], None, "")
-    store.record_change(run_id, _update(VPC, FieldChange(path, "", value)), "applied")
-    stored = store.run(run_id)["changes"][0]["diff"][0]["after"]
+    run_id = store.runs.begin("cli-apply", "plumb apply", ["acme-prod"], None, "")
+    store.runs.record_change(run_id, _update(VPC, FieldChange(path, "", value)), "applied")
+    stored = store.runs.get(run_id)["changes"][0]["diff"][0]["after"]
     assert stored == (SENSITIVE if masked else value)
 
 
 def test_sensitive_fields_and_secret_observations_are_not_in_the_database(store: Store) -> None:
-    run_id = store.begin_run("cli-apply", "plumb apply", ["acme-prod"], None, "")
+    run_id = store.runs.begin("cli-apply", "plumb apply", ["acme-prod"], None, "")
     field = FieldChange("authToken", "old-s3cret", "new-s3cret", sensitive=True)
-    store.record_change(run_id, _update(VPC, field), "applied")
-    store.upsert_resource(
+    store.runs.record_change(run_id, _update(VPC, field), "applied")
+    store.resources.upsert(
         "acme-prod",
         VPC,
         "Vpc",
@@ -200,7 +202,7 @@ def test_sensitive_fields_and_secret_observations_are_not_in_the_database(store:
         dumped = str(conn.execute(select(Change.diff)).all())
         dumped += str(conn.execute(select(ResourceRow.last_observed)).all())
     assert "s3cret" not in dumped
-    observed = store.resources()[0]["lastObserved"]
+    observed = store.resources.rows()[0]["lastObserved"]
     assert observed == {
         "masterPassword": SENSITIVE,
         "secrets": {"KEY": "acme/prod/key"},
@@ -212,10 +214,10 @@ def test_sensitive_fields_and_secret_observations_are_not_in_the_database(store:
 
 
 def test_pending_create_is_journaled_until_created(store: Store) -> None:
-    run_id = store.begin_run("cli-apply", "plumb apply", ["acme-prod"], None, "")
-    store.mark_create_pending(run_id, "acme-prod", VPC, "Vpc", "acme-prod-vpc")
-    assert store.pending_creates("acme-prod") == {VPC: "acme-prod-vpc"}
-    assert store.pending_creates("acme-staging") == {}
+    run_id = store.runs.begin("cli-apply", "plumb apply", ["acme-prod"], None, "")
+    store.journal.mark_pending(run_id, "acme-prod", VPC, "Vpc", "acme-prod-vpc")
+    assert store.journal.pending("acme-prod") == {VPC: "acme-prod-vpc"}
+    assert store.journal.pending("acme-staging") == {}
     observed = Observed(
         "Vpc",
         VPC,
@@ -224,40 +226,40 @@ def test_pending_create_is_journaled_until_created(store: Store) -> None:
         attrs={"id": "vpc-9", "arn": "arn:aws:ec2:vpc/vpc-9"},
         tags={"plumb:stack": "acme-prod"},
     )
-    store.mark_created(run_id, observed, desired_hash="d1")
-    assert store.pending_creates("acme-prod") == {}
-    (row,) = store.resources("acme-prod")
+    store.journal.mark_created(run_id, observed, desired_hash="d1")
+    assert store.journal.pending("acme-prod") == {}
+    (row,) = store.resources.rows("acme-prod")
     assert row["status"] == "in-sync" and row["physicalId"] == "vpc-9"
     assert row["arn"] == "arn:aws:ec2:vpc/vpc-9" and row["lastRunId"] == run_id
     assert row["lastObserved"] == {"cidr": "10.0.0.0/16"} and row["desiredHash"] == "d1"
 
 
 def test_pending_create_survives_a_crash(store: Store, open_store: Callable[[], Store]) -> None:
-    run_id = store.begin_run("cli-apply", "plumb apply", ["acme-prod"], None, "")
-    store.mark_create_pending(run_id, "acme-prod", VPC, "Vpc", "acme-prod-vpc")
+    run_id = store.runs.begin("cli-apply", "plumb apply", ["acme-prod"], None, "")
+    store.journal.mark_pending(run_id, "acme-prod", VPC, "Vpc", "acme-prod-vpc")
     store.close()  # the process dies between the journal and the AWS call
-    assert open_store().pending_creates("acme-prod") == {VPC: "acme-prod-vpc"}
+    assert open_store().journal.pending("acme-prod") == {VPC: "acme-prod-vpc"}
 
 
 def test_created_but_not_ready_is_creating(store: Store) -> None:
     observed = Observed("DocDbCluster", "acme-prod/db/cluster", "db-1", {}, ready=False)
-    store.mark_created(store.begin_run("sync", "", ["acme-prod"], None, ""), observed)
-    assert store.resources()[0]["status"] == "creating"
+    store.journal.mark_created(store.runs.begin("sync", "", ["acme-prod"], None, ""), observed)
+    assert store.resources.rows()[0]["status"] == "creating"
 
 
 def test_upsert_then_delete_keeps_the_record(store: Store) -> None:
-    store.upsert_resource("acme-prod", VPC, "Vpc", "vpc-1", "arn:vpc", "drifted", "h1", {"a": 1})
-    store.upsert_resource("acme-prod", VPC, "Vpc", "vpc-1", "arn:vpc", "unknown")
-    assert store.resources()[0]["lastObserved"] == {"a": 1}  # a failed read keeps what we knew
-    store.mark_deleted("acme-prod", VPC, None)
-    (row,) = store.resources()
+    store.resources.upsert("acme-prod", VPC, "Vpc", "vpc-1", "arn:vpc", "drifted", "h1", {"a": 1})
+    store.resources.upsert("acme-prod", VPC, "Vpc", "vpc-1", "arn:vpc", "unknown")
+    assert store.resources.rows()[0]["lastObserved"] == {"a": 1}  # a failed read keeps what we knew
+    store.resources.mark_deleted("acme-prod", VPC, None)
+    (row,) = store.resources.rows()
     assert row["status"] == "deleted" and row["lastObserved"] is None
-    assert store.resources("acme-staging") == []
+    assert store.resources.rows("acme-staging") == []
 
 
 def test_upsert_refuses_an_unknown_status(store: Store) -> None:
     with pytest.raises(ValueError, match="resource status"):
-        store.upsert_resource("acme-prod", VPC, "Vpc", status="fine")
+        store.resources.upsert("acme-prod", VPC, "Vpc", status="fine")
 
 
 # -- drift streaks ------------------------------------------------------------------------
@@ -285,60 +287,60 @@ DRIFT_CASES = [
 def test_drift_streak(
     store: Store, runs: list[tuple[list[str], bool]], streak: int, status: str
 ) -> None:
-    store.upsert_resource("acme-prod", VPC, "Vpc", "vpc-1")
+    store.resources.upsert("acme-prod", VPC, "Vpc", "vpc-1")
     for fields, repaired in runs:
-        store.record_drift("acme-prod", VPC, fields, repaired)
-    assert store.drift_streak("acme-prod", VPC)[0] == streak
-    assert store.resources()[0]["status"] == status
+        store.drift.record("acme-prod", VPC, fields, repaired)
+    assert store.drift.streak("acme-prod", VPC)[0] == streak
+    assert store.resources.rows()[0]["status"] == status
 
 
 def test_clean_observation_ends_non_converging(store: Store) -> None:
     for _ in range(NON_CONVERGING_AFTER + 1):
-        store.record_drift("acme-prod", VPC, ["desiredCount"], repaired=True)
-    assert store.resources()[0]["status"] == "non-converging"
-    store.record_drift("acme-prod", VPC, [], repaired=False)
-    assert store.resources()[0]["status"] == "in-sync"
-    assert store.drift_streak("acme-prod", VPC) == (0, [])
+        store.drift.record("acme-prod", VPC, ["desiredCount"], repaired=True)
+    assert store.resources.rows()[0]["status"] == "non-converging"
+    store.drift.record("acme-prod", VPC, [], repaired=False)
+    assert store.resources.rows()[0]["status"] == "in-sync"
+    assert store.drift.streak("acme-prod", VPC) == (0, [])
 
 
 def test_drift_streak_names_the_fields(store: Store) -> None:
-    assert store.drift_streak("acme-prod", VPC) == (0, [])
-    store.record_drift("acme-prod", VPC, ["tags", "enableDnsHostnames"], repaired=True)
-    assert store.record_drift("acme-prod", VPC, ["enableDnsHostnames", "tags"], True) == 1
-    assert store.drift_streak("acme-prod", VPC) == (1, ["enableDnsHostnames", "tags"])
+    assert store.drift.streak("acme-prod", VPC) == (0, [])
+    store.drift.record("acme-prod", VPC, ["tags", "enableDnsHostnames"], repaired=True)
+    assert store.drift.record("acme-prod", VPC, ["enableDnsHostnames", "tags"], True) == 1
+    assert store.drift.streak("acme-prod", VPC) == (1, ["enableDnsHostnames", "tags"])
 
 
 # -- locks ----------------------------------------------------------------------------------
 
 
 def test_lock_has_one_holder_until_released(store: Store) -> None:
-    assert store.acquire_lock("acme-prod", "a", 60)
-    assert not store.acquire_lock("acme-prod", "b", 60)
-    assert store.acquire_lock("acme-staging", "b", 60)  # stacks are locked one by one
-    assert store.acquire_lock("acme-prod", "a", 60)  # re-entry by the holder is a renewal
-    assert not store.release_lock("acme-prod", "b")
-    assert store.release_lock("acme-prod", "a")
-    assert store.acquire_lock("acme-prod", "b", 60)
+    assert store.locks.acquire("acme-prod", "a", 60)
+    assert not store.locks.acquire("acme-prod", "b", 60)
+    assert store.locks.acquire("acme-staging", "b", 60)  # stacks are locked one by one
+    assert store.locks.acquire("acme-prod", "a", 60)  # re-entry by the holder is a renewal
+    assert not store.locks.release("acme-prod", "b")
+    assert store.locks.release("acme-prod", "a")
+    assert store.locks.acquire("acme-prod", "b", 60)
 
 
 def test_lease_expires_so_a_dead_holder_never_blocks(store: Store, clock: Clock) -> None:
-    assert store.acquire_lock("acme-prod", "dead", 30)
+    assert store.locks.acquire("acme-prod", "dead", 30)
     clock.advance(29)
-    assert not store.acquire_lock("acme-prod", "live", 30)
-    assert store.lock("acme-prod")["expired"] is False
+    assert not store.locks.acquire("acme-prod", "live", 30)
+    assert store.locks.get("acme-prod")["expired"] is False
     clock.advance(2)
-    assert store.lock("acme-prod")["expired"] is True
-    assert store.acquire_lock("acme-prod", "live", 30)
-    assert not store.renew_lock("acme-prod", "dead", 30)  # the old holder lost it
-    assert store.lock("acme-prod")["holder"] == "live"
+    assert store.locks.get("acme-prod")["expired"] is True
+    assert store.locks.acquire("acme-prod", "live", 30)
+    assert not store.locks.renew("acme-prod", "dead", 30)  # the old holder lost it
+    assert store.locks.get("acme-prod")["holder"] == "live"
 
 
 def test_renewal_extends_the_lease(store: Store, clock: Clock) -> None:
-    assert store.acquire_lock("acme-prod", "a", 30)
+    assert store.locks.acquire("acme-prod", "a", 30)
     clock.advance(25)
-    assert store.renew_lock("acme-prod", "a", 30)
+    assert store.locks.renew("acme-prod", "a", 30)
     clock.advance(25)
-    assert not store.acquire_lock("acme-prod", "b", 30)
+    assert not store.locks.acquire("acme-prod", "b", 30)
 
 
 def _race(stores: list[Store], stack: str) -> list[bool]:
@@ -347,7 +349,7 @@ def _race(stores: list[Store], stack: str) -> list[bool]:
 
     def contend(i: int) -> bool:
         barrier.wait()
-        return stores[i].acquire_lock(stack, f"replica-{i}", 60)
+        return stores[i].locks.acquire(stack, f"replica-{i}", 60)
 
     with ThreadPoolExecutor(len(stores)) as pool:
         return list(pool.map(contend, range(len(stores))))
@@ -364,7 +366,7 @@ def test_racing_replicas_take_an_expired_lease_once(
     open_store: Callable[[], Store], clock: Clock
 ) -> None:
     stores = [open_store() for _ in range(4)]
-    assert stores[0].acquire_lock("acme-prod", "dead", 10)
+    assert stores[0].locks.acquire("acme-prod", "dead", 10)
     clock.advance(11)
     wins = _race(stores, "acme-prod")
     assert wins.count(True) == 1, wins
@@ -375,35 +377,35 @@ def test_racing_replicas_take_an_expired_lease_once(
 
 def test_runs_finished_at_once_form_one_chain(open_store: Callable[[], Store]) -> None:
     stores = [open_store() for _ in range(3)]
-    ids = [stores[i % 3].begin_run("sync", "", [f"s{i}"], None, "") for i in range(12)]
+    ids = [stores[i % 3].runs.begin("sync", "", [f"s{i}"], None, "") for i in range(12)]
     for i, run_id in enumerate(ids):
-        stores[i % 3].record_change(run_id, _update(f"s{i}/network/vpc"), "applied")
+        stores[i % 3].runs.record_change(run_id, _update(f"s{i}/network/vpc"), "applied")
     barrier = threading.Barrier(6)
 
     def finish(i: int) -> str:
         if i < 6:
             barrier.wait()
-        return stores[i % 3].finish_run(ids[i], "succeeded")
+        return stores[i % 3].chain.seal(ids[i], "succeeded")
 
     with ThreadPoolExecutor(6) as pool:
         hashes = list(pool.map(finish, range(len(ids))))
     result = verify(stores[0])
     assert result.ok, result.problems
     assert result.runs_checked == 12 and len(set(hashes)) == 12
-    assert sorted(r["seq"] for r in stores[0].chain()) == list(range(1, 13))
+    assert sorted(r["seq"] for r in stores[0].chain.sealed()) == list(range(1, 13))
 
 
 def test_changes_recorded_from_an_apply_pool(store: Store) -> None:
-    run_id = store.begin_run("cli-apply", "plumb apply", ["acme-prod"], None, "")
+    run_id = store.runs.begin("cli-apply", "plumb apply", ["acme-prod"], None, "")
     with ThreadPoolExecutor(8) as pool:
         list(
             pool.map(
-                lambda i: store.record_change(run_id, _update(f"acme-prod/x/{i}"), "applied"),
+                lambda i: store.runs.record_change(run_id, _update(f"acme-prod/x/{i}"), "applied"),
                 range(40),
             )
         )
-    store.finish_run(run_id, "succeeded")
-    assert store.run(run_id)["counts"]["update"] == 40
+    store.chain.seal(run_id, "succeeded")
+    assert store.runs.get(run_id)["counts"]["update"] == 40
 
 
 # -- SQLite specifics ---------------------------------------------------------------------
@@ -425,9 +427,9 @@ def test_sqlite_default_url_creates_its_folder_and_uses_wal(
 def test_in_memory_sqlite_works_across_threads() -> None:
     store = Store("sqlite://")
     with ThreadPoolExecutor(4) as pool:
-        ids = list(pool.map(lambda _: store.begin_run("demo", "", ["s"], None, ""), range(8)))
+        ids = list(pool.map(lambda _: store.runs.begin("demo", "", ["s"], None, ""), range(8)))
     assert sorted(ids) == list(range(1, 9))
-    assert store.run(ids[0])["startedAt"].endswith("+00:00")
+    assert store.runs.get(ids[0])["startedAt"].endswith("+00:00")
 
 
 def test_plumb_processes_starting_together_on_a_new_sqlite_state_all_start(
@@ -448,19 +450,19 @@ def test_plumb_processes_starting_together_on_a_new_sqlite_state_all_start(
 
 def test_a_fetch_failure_is_news_again_once_another_commit_was_accepted(store: Store) -> None:
     def run(sha: str, outcome: str, errors: tuple[str, ...] = ()) -> int:
-        run_id = store.begin_run("schedule", "sync", [], {"sha": sha}, "repo#main")
-        store.finish_run(run_id, outcome, errors=errors)
+        run_id = store.runs.begin("schedule", "sync", [], {"sha": sha}, "repo#main")
+        store.chain.seal(run_id, outcome, errors=errors)
         return run_id
 
     run("a" * 40, "succeeded")
-    assert store.refused_already("repo#main", "", ["git fetch failed"]) is None
+    assert store.source.refused_already("repo#main", "", ["git fetch failed"]) is None
     refusal = run("", "rejected", ("git fetch failed",))
     run("a" * 40, "no-changes")  # the commit in force, converged while git is away
-    assert store.refused_already("repo#main", "", ["git fetch failed"]) == refusal
-    assert store.refused_already("repo#main", "", ["another error"]) is None
+    assert store.source.refused_already("repo#main", "", ["git fetch failed"]) == refusal
+    assert store.source.refused_already("repo#main", "", ["another error"]) is None
     run("b" * 40, "succeeded")  # git came back with a new commit
-    assert store.refused_already("repo#main", "", ["git fetch failed"]) is None
-    assert store.commit_in_force("repo#main")["commit"]["sha"] == "b" * 40
+    assert store.source.refused_already("repo#main", "", ["git fetch failed"]) is None
+    assert store.source.commit_in_force("repo#main")["commit"]["sha"] == "b" * 40
     bad = run("c" * 40, "rejected", ("invalid",))
-    assert store.refused_already("repo#main", "c" * 40, ["anything"]) == bad
-    assert store.commit_in_force("repo#main")["commit"]["sha"] == "b" * 40
+    assert store.source.refused_already("repo#main", "c" * 40, ["anything"]) == bad
+    assert store.source.commit_in_force("repo#main")["commit"]["sha"] == "b" * 40

@@ -160,9 +160,9 @@ def store(tmp_path: Path) -> Store:
 
 
 def _run(store: Store, plan: Plan | None = None) -> dict[str, Any]:
-    run_id = store.begin_run("schedule", "apply", [PROD], {"sha": "abc"}, "git")
-    store.finish_run(run_id, "no-changes", waivers=waivers.in_run(plan or _plan()))
-    return store.run(run_id)
+    run_id = store.runs.begin("schedule", "apply", [PROD], {"sha": "abc"}, "git")
+    store.chain.seal(run_id, "no-changes", waivers=waivers.in_run(plan or _plan()))
+    return store.runs.get(run_id)
 
 
 def test_json_report_holds_the_waivers_scrubbed_and_its_hash_recomputes(store: Store) -> None:
@@ -237,8 +237,8 @@ def test_a_database_from_before_waivers_gains_the_column_and_keeps_its_chain(
 ) -> None:
     url = f"sqlite:///{tmp_path}/old.db"
     old = Store(url)
-    first = old.begin_run("sync", "apply", [PROD], {"sha": "abc"})
-    old.finish_run(first, "no-changes")
+    first = old.runs.begin("sync", "apply", [PROD], {"sha": "abc"})
+    old.chain.seal(first, "no-changes")
     with old.engine.begin() as conn:  # as a plumb of before the column (and Alembic) made it
         conn.execute(text("ALTER TABLE runs DROP COLUMN waivers"))
         conn.execute(text("DROP TABLE alembic_version"))
@@ -247,7 +247,7 @@ def test_a_database_from_before_waivers_gains_the_column_and_keeps_its_chain(
     store = Store(url)
     assert verify(store).ok, "runs sealed without waivers keep their hashes"
     later = _run(store)
-    assert later["waivers"] and "waivers" not in store.run(first)
+    assert later["waivers"] and "waivers" not in store.runs.get(first)
     assert verify(store).ok
 
 
