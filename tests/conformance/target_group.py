@@ -8,6 +8,18 @@ from controller.model import Observed, Resource
 from tests.conformance import Sample
 from tests.conformance import fixtures as fx
 
+# Also the health check of test_target_group's group, whose reads it asserts.
+HEALTH_CHECK = {
+    "path": "/health",
+    "protocol": "HTTP",
+    "port": "traffic-port",
+    "matcher": "200-399",
+    "intervalSeconds": 15,
+    "timeoutSeconds": 5,
+    "healthyThresholdCount": 2,
+    "unhealthyThresholdCount": 3,
+}
+
 
 def _sample(ctx: Context) -> Resource:
     spec = {
@@ -16,16 +28,7 @@ def _sample(ctx: Context) -> Resource:
         "port": 3000,
         "vpcId": fx.vpc(ctx),
         "targetType": "ip",
-        "healthCheck": {
-            "path": "/health",
-            "protocol": "HTTP",
-            "port": "traffic-port",
-            "matcher": "200-399",
-            "intervalSeconds": 15,
-            "timeoutSeconds": 5,
-            "healthyThresholdCount": 2,
-            "unhealthyThresholdCount": 3,
-        },
+        "healthCheck": dict(HEALTH_CHECK),
         "deregistrationDelaySeconds": 30,
     }
     return fx.resource(ctx, "TargetGroup", "app", spec)

@@ -21,6 +21,13 @@ from reconcilers.bucket import Bucket
 from reconcilers.environment import storage
 from reconcilers.environment.view import StackView
 from tests.conftest import REGION, count_calls, reconcile_once
+from tests.integration.kind_passes import (
+    HAND_TAGS,
+    after_lost_state,
+    create_one,
+    pass_calls,
+    repair_calls,
+)
 
 NAME = "acme-prod-storage"
 LOGICAL_ID = "acme-prod/storage/bucket"
@@ -39,10 +46,7 @@ def s3() -> Any:
 
 @pytest.fixture
 def created(ctx: Context) -> Resource:
-    res = desired()
-    actions, _ = reconcile_once(Bucket(), [res], ctx)
-    assert actions == {LOGICAL_ID: "create"}
-    return res
+    return create_one(Bucket(), desired(), ctx)
 
 
 def test_create_sets_every_managed_setting(created: Resource) -> None:
@@ -86,7 +90,7 @@ def test_create_outside_us_east_1_sends_location_constraint(clients: ClientFacto
 
 
 def test_second_run_is_noop_with_no_writes_and_six_reads(ctx: Context, created: Resource) -> None:
-    writes, reads = count_calls(ctx, lambda: reconcile_once(Bucket(), [created], ctx))
+    writes, reads = pass_calls(Bucket(), created, ctx)
     assert writes == 0
     assert reads == {
         "s3:ListBuckets": 1,
@@ -100,36 +104,19 @@ def test_second_run_is_noop_with_no_writes_and_six_reads(ctx: Context, created: 
     assert actions == {LOGICAL_ID: "noop"}
 
 
-def _days_to_7(c: Any) -> None:
-    c.put_bucket_lifecycle_configuration(
-        Bucket=NAME,
-        LifecycleConfiguration={
-            "Rules": [
-                {
-                    "ID": "plumb-expire",
-                    "Filter": {"Prefix": ""},
-                    "Status": "Enabled",
-                    "Expiration": {"Days": 7},
-                }
-            ]
-        },
-    )
+def _expiry_rule(prefix: str, days: int) -> Callable[[Any], None]:
+    """The drift of plumb's expiry rule rewritten by hand to expire `prefix` after `days`."""
 
+    def rewrite(c: Any) -> None:
+        rule = {
+            "ID": "plumb-expire",
+            "Filter": {"Prefix": prefix},
+            "Status": "Enabled",
+            "Expiration": {"Days": days},
+        }
+        c.put_bucket_lifecycle_configuration(Bucket=NAME, LifecycleConfiguration={"Rules": [rule]})
 
-def _rule_narrowed_to_a_prefix(c: Any) -> None:
-    c.put_bucket_lifecycle_configuration(
-        Bucket=NAME,
-        LifecycleConfiguration={
-            "Rules": [
-                {
-                    "ID": "plumb-expire",
-                    "Filter": {"Prefix": "logs/"},
-                    "Status": "Enabled",
-                    "Expiration": {"Days": 90},
-                }
-            ]
-        },
-    )
+    return rewrite
 
 
 def _public_policy_allowed(c: Any) -> None:
@@ -145,7 +132,7 @@ def _public_policy_allowed(c: Any) -> None:
 
 
 def _cost_center_changed(c: Any) -> None:
-    tags = {**desired().ownership_tags(), "CostCenter": "9999", "added": "by hand"}
+    tags = {**desired().ownership_tags(), **HAND_TAGS}
     c.put_bucket_tagging(
         Bucket=NAME, Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in tags.items()]}
     )
@@ -153,13 +140,13 @@ def _cost_center_changed(c: Any) -> None:
 
 DRIFT = [
     pytest.param(
-        _days_to_7,
+        _expiry_rule("", 7),
         "lifecycle.expireAfterDays",
         "PutBucketLifecycleConfiguration",
         id="lifecycle days changed out of band",
     ),
     pytest.param(
-        _rule_narrowed_to_a_prefix,
+        _expiry_rule("logs/", 90),
         "lifecycle.expireAfterDays",
         "PutBucketLifecycleConfiguration",
         id="expiry rule narrowed to a prefix",
@@ -196,14 +183,10 @@ def test_drift_is_found_and_repaired_with_one_write(
     ctx: Context, created: Resource, drift: Callable[[Any], None], path: str, write: str
 ) -> None:
     drift(s3())
-    observed = Bucket().observe([created], ctx)[LOGICAL_ID]
-    assert diff(created, observed).paths == [path]
 
-    writes, calls = count_calls(ctx, lambda: reconcile_once(Bucket(), [created], ctx))
+    writes, calls = repair_calls(Bucket(), created, ctx, path)
 
     assert writes == 1 and calls[f"s3:{write}"] == 1
-    repaired = Bucket().observe([created], ctx)[LOGICAL_ID]
-    assert not diff(created, repaired)
     client = s3()
     [rule] = client.get_bucket_lifecycle_configuration(Bucket=NAME)["Rules"]
     assert (rule["Filter"], rule["Expiration"]) == ({"Prefix": ""}, {"Days": 90})
@@ -299,12 +282,8 @@ def test_orphan_of_a_stack_in_scope_is_observed_without_sub_resource_reads(
     assert (writes, reads) == (0, {"s3:ListBuckets": 1, "s3:GetBucketTagging": 1})
 
 
-def test_losing_state_finds_the_bucket_by_its_tags_and_creates_nothing(
-    clients: ClientFactory, created: Resource
-) -> None:
-    fresh = Context(clients, REGION, {"acme-prod"})
-    actions, observed = reconcile_once(Bucket(), [created], fresh)
-    assert actions == {LOGICAL_ID: "noop"}
+def test_losing_state_finds_the_bucket_by_its_tags_and_creates_nothing(created: Resource) -> None:
+    observed = after_lost_state(Bucket(), [created])
     assert observed[LOGICAL_ID].attrs == {
         "id": NAME,
         "name": NAME,

@@ -10,10 +10,11 @@ from botocore.exceptions import ClientError
 
 from controller.aws.context import Context
 from controller.errors import TransientError
-from controller.kinds.diff import diff
+from controller.kinds.tags import to_list
 from controller.model import Resource
 from reconcilers.ecs_cluster import EcsCluster, owned_clusters
 from tests.conftest import REGION, count_calls, reconcile_once
+from tests.integration.kind_passes import HAND_TAGS, assert_tags_repaired, create_one, pass_calls
 
 NAME = "acme-prod"
 LOGICAL_ID = "acme-prod/app/cluster"
@@ -44,10 +45,7 @@ def other_tags(stack: str, logical_id: str) -> list[dict[str, str]]:
 
 @pytest.fixture
 def created(ctx: Context) -> Resource:
-    res = desired()
-    actions, _ = reconcile_once(EcsCluster(), [res], ctx)
-    assert actions == {LOGICAL_ID: "create"}
-    return res
+    return create_one(EcsCluster(), desired(), ctx)
 
 
 def test_create_sets_insights_and_tags(ctx: Context, created: Resource) -> None:
@@ -59,21 +57,14 @@ def test_create_sets_insights_and_tags(ctx: Context, created: Resource) -> None:
 
 
 def test_second_run_is_noop_with_two_reads(ctx: Context, created: Resource) -> None:
-    writes, reads = count_calls(ctx, lambda: reconcile_once(EcsCluster(), [created], ctx))
+    writes, reads = pass_calls(EcsCluster(), created, ctx)
     assert (writes, reads) == (0, {"ecs:ListClusters": 1, "ecs:DescribeClusters": 1})
 
 
 def test_changed_tags_are_repaired(ctx: Context, created: Resource) -> None:
-    ecs().tag_resource(
-        resourceArn=ARN,
-        tags=[{"key": "CostCenter", "value": "9999"}, {"key": "added", "value": "by hand"}],
-    )
-    assert diff(created, EcsCluster().observe([created], ctx)[LOGICAL_ID]).paths == ["tags"]
+    ecs().tag_resource(resourceArn=ARN, tags=to_list(HAND_TAGS, "key", "value"))
 
-    writes, calls = count_calls(ctx, lambda: reconcile_once(EcsCluster(), [created], ctx))
-
-    assert writes == 2
-    assert calls["ecs:TagResource"] == calls["ecs:UntagResource"] == 1
+    assert_tags_repaired(EcsCluster(), created, ctx, "ecs")
     assert tags_of() == created.ownership_tags()
 
 

@@ -15,6 +15,7 @@ from reconcilers.ecs_service import EcsService
 from tests.conformance.ecs_service import sample_spec_for
 from tests.conformance.task_definition import register_by_hand
 from tests.conftest import REGION, count_calls, reconcile_once
+from tests.integration.kind_passes import create_one, once_each, pass_calls
 
 NAME = "acme-prod-app"
 LOGICAL_ID = "acme-prod/app/service"
@@ -47,10 +48,7 @@ def spec(ctx: Context) -> dict[str, Any]:
 
 @pytest.fixture
 def created(ctx: Context, spec: dict[str, Any]) -> Resource:
-    res = resource(spec)
-    actions, _ = reconcile_once(EcsService(), [res], ctx)
-    assert actions == {LOGICAL_ID: "create"}
-    return res
+    return create_one(EcsService(), resource(spec), ctx)
 
 
 def test_create_sends_the_deployment_settings_and_reads_them_back(created: Resource) -> None:
@@ -87,14 +85,8 @@ def test_observed_service_is_ready_with_its_attrs(ctx: Context, created: Resourc
 def test_a_noop_observe_reads_once_per_cluster_and_writes_nothing(
     ctx: Context, created: Resource
 ) -> None:
-    writes, reads = count_calls(ctx, lambda: reconcile_once(EcsService(), [created], ctx))
-    assert writes == 0
-    assert reads == {
-        "ecs:ListClusters": 1,
-        "ecs:DescribeClusters": 1,
-        "ecs:ListServices": 1,
-        "ecs:DescribeServices": 1,
-    }
+    reads = once_each("ecs", "ListClusters", "DescribeClusters", "ListServices", "DescribeServices")
+    assert pass_calls(EcsService(), created, ctx) == (0, reads)
 
 
 def test_fields_the_spec_leaves_out_are_not_drift(ctx: Context, spec: dict[str, Any]) -> None:
@@ -169,7 +161,7 @@ def test_changed_tags_are_tagged_without_an_update(ctx: Context, created: Resour
     arn = described(created)["serviceArn"]
     ecs().tag_resource(resourceArn=arn, tags=[{"key": "CostCenter", "value": "9999"}])
 
-    writes, calls = count_calls(ctx, lambda: reconcile_once(EcsService(), [created], ctx))
+    writes, calls = pass_calls(EcsService(), created, ctx)
 
     assert (writes, calls["ecs:TagResource"]) == (1, 1) and UPDATE not in calls
     assert {t["key"]: t["value"] for t in described(created)["tags"]} == created.ownership_tags()

@@ -10,30 +10,31 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 import pytest
 from botocore.stub import Stubber
 
-from controller.aws.clients import ClientFactory
 from controller.aws.context import Context
 from controller.aws.retry_guard import client_token, create_attempt
-from controller.errors import TransientError
 from controller.kinds.diff import diff
 from controller.kinds.tags import to_dict
 from controller.model import Resource
 from reconcilers.elastic_ip import ElasticIp
 from reconcilers.internet_gateway import InternetGateway
 from reconcilers.nat_gateway import NatGateway
-from tests.conftest import REGION, count_calls, reconcile_once
+from tests.conftest import REGION, reconcile_once
+from tests.integration.ec2_calls import ec2
+from tests.integration.kind_passes import (
+    actions_and_writes,
+    after_lost_state,
+    assert_ec2_delete_transient,
+    create_one,
+    observe_counted,
+)
 
 IGW = "acme-prod/network/igw"
 EIP = "acme-prod/network/nat-eip-us-east-1a"
 NAT = "acme-prod/network/nat-us-east-1a"
 TAGS = {"CostCenter": "4711"}
-
-
-def ec2() -> Any:
-    return boto3.client("ec2", region_name=REGION)
 
 
 def res(kind: str, logical_id: str, spec: dict[str, Any]) -> Resource:
@@ -42,13 +43,6 @@ def res(kind: str, logical_id: str, spec: dict[str, Any]) -> Resource:
 
 def ownership(logical_id: str) -> dict[str, str]:
     return {**TAGS, "plumb:stack": logical_id.split("/")[0], "plumb:id": logical_id}
-
-
-def reconcile(rec: Any, wanted: list[Resource], ctx: Context) -> tuple[dict[str, str], int]:
-    """(actions, writes) of one reconcile pass."""
-    holder: dict[str, Any] = {}
-    writes, _ = count_calls(ctx, lambda: holder.update(out=reconcile_once(rec, wanted, ctx)))
-    return holder["out"][0], writes
 
 
 def tagged(op: str, key: str, logical_id: str) -> list[dict[str, Any]]:
@@ -94,25 +88,25 @@ def test_igw_create_attaches_it_to_the_vpc_with_its_tags(igw_id: str, vpc_id: st
 
 
 def test_igw_second_pass_is_a_noop_with_zero_writes(ctx: Context, igw_id: str, vpc_id: str) -> None:
-    assert reconcile(InternetGateway(), [igw(vpc_id)], ctx) == ({IGW: "noop"}, 0)
+    assert actions_and_writes(InternetGateway(), [igw(vpc_id)], ctx) == ({IGW: "noop"}, 0)
 
 
-def test_igw_detached_by_hand_is_attached_again_with_one_write(
-    ctx: Context, igw_id: str, vpc_id: str
-) -> None:
-    ec2().detach_internet_gateway(InternetGatewayId=igw_id, VpcId=vpc_id)
-    assert reconcile(InternetGateway(), [igw(vpc_id)], ctx) == ({IGW: "update"}, 1)
-    assert attachments() == [vpc_id]
-
-
-def test_igw_attached_elsewhere_by_hand_is_moved_back(
-    ctx: Context, igw_id: str, vpc_id: str
+@pytest.mark.parametrize(
+    ("elsewhere", "writes"),
+    [
+        pytest.param(False, 1, id="detached: attached again with one write"),
+        pytest.param(True, 2, id="attached to another VPC: moved back with two writes"),
+    ],
+)
+def test_igw_taken_off_its_vpc_by_hand_is_put_back(
+    ctx: Context, igw_id: str, vpc_id: str, elsewhere: bool, writes: int
 ) -> None:
     client = ec2()
-    other = client.create_vpc(CidrBlock="10.99.0.0/16")["Vpc"]["VpcId"]
     client.detach_internet_gateway(InternetGatewayId=igw_id, VpcId=vpc_id)
-    client.attach_internet_gateway(InternetGatewayId=igw_id, VpcId=other)
-    assert reconcile(InternetGateway(), [igw(vpc_id)], ctx) == ({IGW: "update"}, 2)
+    if elsewhere:
+        other = client.create_vpc(CidrBlock="10.99.0.0/16")["Vpc"]["VpcId"]
+        client.attach_internet_gateway(InternetGatewayId=igw_id, VpcId=other)
+    assert actions_and_writes(InternetGateway(), [igw(vpc_id)], ctx) == ({IGW: "update"}, writes)
     assert attachments() == [vpc_id]
 
 
@@ -131,19 +125,14 @@ def test_igw_delete_while_addresses_are_mapped_is_transient(
     ctx: Context, igw_id: str, vpc_id: str
 ) -> None:
     found = InternetGateway().observe([igw(vpc_id)], ctx)[IGW]
-    with Stubber(ctx.ec2) as stub:  # AWS refuses while a NAT gateway holds its address
-        stub.add_client_error(
-            "detach_internet_gateway",
-            "DependencyViolation",
-            "Network vpc-x has some mapped public address(es).",
-        )
-        with pytest.raises(TransientError):
-            InternetGateway().delete(found, ctx)
+    # AWS refuses while a NAT gateway holds its address.
+    mapped = "Network vpc-x has some mapped public address(es)."
+    refused = ("detach_internet_gateway", "DependencyViolation", mapped)
+    assert_ec2_delete_transient(InternetGateway(), found, ctx, refused)
 
 
 def test_igw_lost_state_finds_it_by_tags_and_makes_no_second(igw_id: str, vpc_id: str) -> None:
-    fresh = Context(ClientFactory(max_attempts=1), REGION, {"acme-prod"})
-    assert reconcile_once(InternetGateway(), [igw(vpc_id)], fresh)[0] == {IGW: "noop"}
+    after_lost_state(InternetGateway(), [igw(vpc_id)])
     assert len(tagged("describe_internet_gateways", "InternetGateways", IGW)) == 1
 
 
@@ -155,9 +144,7 @@ def test_igw_observe_of_two_stacks_is_one_read(ctx: Context) -> None:
         wanted.append(igw(vpc, stack, f"network/igw-{n}"))
     for item in wanted:
         InternetGateway().create(item, ctx)
-    holder: dict[str, Any] = {}
-    _, ops = count_calls(ctx, lambda: holder.update(found=InternetGateway().observe(wanted, ctx)))
-    assert set(holder["found"]) == {r.logical_id for r in wanted}
+    _, ops = observe_counted(InternetGateway(), wanted, ctx)
     assert ops == {"ec2:DescribeInternetGateways": 1}
 
 
@@ -185,12 +172,12 @@ def test_eip_create_allocates_a_vpc_address_with_its_tags(ctx: Context, allocati
 
 
 def test_eip_second_pass_is_a_noop_with_zero_writes(ctx: Context, allocation_id: str) -> None:
-    assert reconcile(ElasticIp(), [eip()], ctx) == ({EIP: "noop"}, 0)
+    assert actions_and_writes(ElasticIp(), [eip()], ctx) == ({EIP: "noop"}, 0)
 
 
 def test_eip_tag_removed_by_hand_is_put_back(ctx: Context, allocation_id: str) -> None:
     ec2().delete_tags(Resources=[allocation_id], Tags=[{"Key": "CostCenter"}])
-    assert reconcile(ElasticIp(), [eip()], ctx) == ({EIP: "update"}, 1)
+    assert actions_and_writes(ElasticIp(), [eip()], ctx) == ({EIP: "update"}, 1)
     assert to_dict(tagged("describe_addresses", "Addresses", EIP)[0]["Tags"]) == ownership(EIP)
 
 
@@ -206,10 +193,8 @@ def test_eip_release_while_a_nat_gateway_holds_it_is_transient(
 ) -> None:
     # moto releases an address a NAT gateway holds; AWS refuses until the NAT is deleted.
     found = ElasticIp().observe([eip()], ctx)[EIP]
-    with Stubber(ctx.ec2) as stub:
-        stub.add_client_error("release_address", code, "address in use")
-        with pytest.raises(TransientError):
-            ElasticIp().delete(found, ctx)
+    refused = ("release_address", code, "address in use")
+    assert_ec2_delete_transient(ElasticIp(), found, ctx, refused)
 
 
 def test_eip_observe_of_two_stacks_is_one_read(ctx: Context) -> None:
@@ -220,9 +205,7 @@ def test_eip_observe_of_two_stacks_is_one_read(ctx: Context) -> None:
     ]
     for item in wanted:
         ElasticIp().create(item, ctx)
-    holder: dict[str, Any] = {}
-    _, ops = count_calls(ctx, lambda: holder.update(found=ElasticIp().observe(wanted, ctx)))
-    assert set(holder["found"]) == {r.logical_id for r in wanted}
+    _, ops = observe_counted(ElasticIp(), wanted, ctx)
     assert ops == {"ec2:DescribeAddresses": 1}
 
 
@@ -254,10 +237,7 @@ def address() -> str:
 
 @pytest.fixture
 def nat_res(ctx: Context, subnet_id: str) -> Resource:
-    wanted = nat(subnet_id, address())
-    actions, _ = reconcile_once(NatGateway(), [wanted], ctx)
-    assert actions == {NAT: "create"}
-    return wanted
+    return create_one(NatGateway(), nat(subnet_id, address()), ctx)
 
 
 def test_nat_create_places_it_in_the_subnet_with_the_address_and_tags(
@@ -298,15 +278,13 @@ def test_nat_create_resent_in_one_attempt_returns_the_first_gateway(
 
 
 def test_nat_second_pass_is_a_noop_with_zero_writes(ctx: Context, nat_res: Resource) -> None:
-    assert reconcile(NatGateway(), [nat_res], ctx) == ({NAT: "noop"}, 0)
+    assert actions_and_writes(NatGateway(), [nat_res], ctx) == ({NAT: "noop"}, 0)
 
 
 def test_nat_retry_after_a_crash_finds_the_first_and_makes_no_second(
     nat_res: Resource, vpc_id: str
 ) -> None:
-    fresh = Context(ClientFactory(max_attempts=1), REGION, {"acme-prod", "acme-staging"})
-    actions, observed = reconcile_once(NatGateway(), [nat_res], fresh)
-    assert actions == {NAT: "noop"}
+    observed = after_lost_state(NatGateway(), [nat_res], {"acme-prod", "acme-staging"})
     assert [g["NatGatewayId"] for g in live_nats(vpc_id)] == [observed[NAT].physical_id]
 
 
@@ -411,7 +389,5 @@ def test_nat_observe_of_two_stacks_is_one_read(ctx: Context, vpc_id: str) -> Non
         wanted.append(nat(sub["SubnetId"], address(), stack, f"network/nat-{i}"))
     for item in wanted:
         NatGateway().create(item, ctx)
-    holder: dict[str, Any] = {}
-    _, ops = count_calls(ctx, lambda: holder.update(found=NatGateway().observe(wanted, ctx)))
-    assert set(holder["found"]) == {r.logical_id for r in wanted}
+    _, ops = observe_counted(NatGateway(), wanted, ctx)
     assert ops == {"ec2:DescribeNatGateways": 1}

@@ -15,15 +15,11 @@ from reconcilers.listener import Listener
 from tests.conformance import fixtures
 from tests.conformance.listener import SAMPLE_POLICY, sample_balancer
 from tests.conftest import REGION, count_calls, reconcile_once
-from tests.integration.test_load_balancer import params_of
+from tests.integration.elb_calls import elb, params_of, tags_of
 
 HTTPS_ID = "acme-prod/edge/listener-https"
 HTTP_ID = "acme-prod/edge/listener-http"
 REDIRECT = {"type": "redirect", "protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}
-
-
-def elb() -> Any:
-    return boto3.client("elbv2", region_name=REGION)
 
 
 @pytest.fixture
@@ -62,11 +58,6 @@ def http(edge: dict[str, str], **spec: Any) -> Resource:
 def listener_on(edge: dict[str, str], port: int) -> dict[str, Any]:
     listeners = elb().describe_listeners(LoadBalancerArn=edge["lb"])["Listeners"]
     return dict(next(item for item in listeners if item["Port"] == port))
-
-
-def tags_of(arn: str) -> dict[str, str]:
-    [found] = elb().describe_tags(ResourceArns=[arn])["TagDescriptions"]
-    return {t["Key"]: t["Value"] for t in found["Tags"]}
 
 
 def own_balancer(edge: dict[str, str]) -> None:

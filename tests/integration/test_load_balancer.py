@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 import pytest
 from moto.elbv2.models import elbv2_backends
 
@@ -15,14 +14,12 @@ from controller.model import TAG_ID, TAG_STACK, Resource
 from reconcilers.load_balancer import LoadBalancer
 from tests.conformance import fixtures
 from tests.conftest import REGION, count_calls, reconcile_once
+from tests.integration.elb_calls import elb, params_of, tags_of
+from tests.integration.kind_passes import once_each, pass_calls
 
 NAME = "acme-prod-alb"
 LOGICAL_ID = "acme-prod/edge/alb"
 ACCOUNT = "123456789012"
-
-
-def elb() -> Any:
-    return boto3.client("elbv2", region_name=REGION)
 
 
 @pytest.fixture
@@ -56,11 +53,6 @@ def described(name: str = NAME) -> dict[str, Any]:
     return dict(elb().describe_load_balancers(Names=[name])["LoadBalancers"][0])
 
 
-def tags_of(arn: str) -> dict[str, str]:
-    [found] = elb().describe_tags(ResourceArns=[arn])["TagDescriptions"]
-    return {t["Key"]: t["Value"] for t in found["Tags"]}
-
-
 def attributes_of(arn: str) -> dict[str, str]:
     out = elb().describe_load_balancer_attributes(LoadBalancerArn=arn)["Attributes"]
     return {a["Key"]: a["Value"] for a in out}
@@ -74,18 +66,6 @@ def hand_made(network: dict[str, Any], name: str, tags: dict[str, str]) -> str:
         Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
     )
     return str(out["LoadBalancers"][0]["LoadBalancerArn"])
-
-
-def params_of(ctx: Context, operation: str) -> list[dict[str, Any]]:
-    """The parameters of every `operation` call made through ctx's client from now on."""
-    seen: list[dict[str, Any]] = []
-
-    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
-        if model.name == operation:
-            seen.append(dict(params))
-
-    ctx.elbv2.meta.events.register("before-parameter-build", record)
-    return seen
 
 
 @pytest.fixture
@@ -128,13 +108,10 @@ def test_attrs_carry_what_dns_and_metrics_refer_to(ctx: Context, created: Resour
 
 
 def test_second_run_is_noop_with_three_reads(ctx: Context, created: Resource) -> None:
-    writes, calls = count_calls(ctx, lambda: reconcile_once(LoadBalancer(), [created], ctx))
-    assert writes == 0
-    assert calls == {
-        "elbv2:DescribeLoadBalancers": 1,
-        "elbv2:DescribeTags": 1,
-        "elbv2:DescribeLoadBalancerAttributes": 1,
-    }
+    reads = once_each(
+        "elbv2", "DescribeLoadBalancers", "DescribeTags", "DescribeLoadBalancerAttributes"
+    )
+    assert pass_calls(LoadBalancer(), created, ctx) == (0, reads)
 
 
 def test_attributes_the_spec_leaves_out_get_the_schema_defaults(
@@ -181,7 +158,7 @@ def test_tags_changed_by_hand_are_repaired(ctx: Context, created: Resource) -> N
     elb().add_tags(
         ResourceArns=[arn], Tags=[fixtures.OTHER_COST_CENTER, {"Key": "x", "Value": "y"}]
     )
-    writes, calls = count_calls(ctx, lambda: reconcile_once(LoadBalancer(), [created], ctx))
+    writes, calls = pass_calls(LoadBalancer(), created, ctx)
     assert writes == 2 and calls["elbv2:AddTags"] == calls["elbv2:RemoveTags"] == 1
     assert tags_of(arn) == created.ownership_tags()
 

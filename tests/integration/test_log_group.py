@@ -12,6 +12,7 @@ from controller.kinds.diff import diff
 from controller.model import Resource
 from reconcilers.log_group import LogGroup
 from tests.conftest import REGION, count_calls, reconcile_once
+from tests.integration.kind_passes import HAND_TAGS, assert_tags_repaired, create_one, pass_calls
 
 NAME = "/ecs/acme-prod"
 LOGICAL_ID = "acme-prod/app/logs"
@@ -38,10 +39,7 @@ def tags_of(arn: str = ARN) -> dict[str, str]:
 
 @pytest.fixture
 def created(ctx: Context) -> Resource:
-    res = desired()
-    actions, _ = reconcile_once(LogGroup(), [res], ctx)
-    assert actions == {LOGICAL_ID: "create"}
-    return res
+    return create_one(LogGroup(), desired(), ctx)
 
 
 def test_create_sets_retention_and_tags_and_arn_has_no_wildcard(
@@ -61,13 +59,13 @@ def test_create_answer_matches_what_is_observed(ctx: Context) -> None:
 
 
 def test_second_run_is_noop_with_two_reads(ctx: Context, created: Resource) -> None:
-    writes, reads = count_calls(ctx, lambda: reconcile_once(LogGroup(), [created], ctx))
+    writes, reads = pass_calls(LogGroup(), created, ctx)
     assert (writes, reads) == (0, {"logs:DescribeLogGroups": 1, "logs:ListTagsForResource": 1})
 
 
 def test_a_retention_changed_by_hand_is_repaired(ctx: Context, created: Resource) -> None:
     logs().put_retention_policy(logGroupName=NAME, retentionInDays=7)
-    writes, calls = count_calls(ctx, lambda: reconcile_once(LogGroup(), [created], ctx))
+    writes, calls = pass_calls(LogGroup(), created, ctx)
     assert writes == 1 and calls["logs:PutRetentionPolicy"] == 1
     assert group()["retentionInDays"] == 30
 
@@ -81,13 +79,9 @@ def test_retention_left_out_of_the_spec_is_not_managed(ctx: Context) -> None:
 
 
 def test_changed_tags_are_repaired(ctx: Context, created: Resource) -> None:
-    logs().tag_resource(resourceArn=ARN, tags={"CostCenter": "9999", "added": "by hand"})
-    assert diff(created, LogGroup().observe([created], ctx)[LOGICAL_ID]).paths == ["tags"]
+    logs().tag_resource(resourceArn=ARN, tags=HAND_TAGS)
 
-    writes, calls = count_calls(ctx, lambda: reconcile_once(LogGroup(), [created], ctx))
-
-    assert writes == 2
-    assert calls["logs:TagResource"] == calls["logs:UntagResource"] == 1
+    assert_tags_repaired(LogGroup(), created, ctx, "logs")
     assert tags_of() == created.ownership_tags()
 
 

@@ -12,10 +12,12 @@ import pytest
 from controller.aws.context import Context
 from controller.errors import TerminalError
 from controller.kinds.diff import diff
+from controller.kinds.tags import to_list
 from controller.model import Resource
 from reconcilers.repository import Repository, keep_last_images_policy
 from tests.conformance.repository import SAMPLE
 from tests.conftest import REGION, count_calls, reconcile_once
+from tests.integration.kind_passes import HAND_TAGS, create_one, once_each, pass_calls
 
 NAME = "acme-prod-app"
 LOGICAL_ID = "acme-prod/app/repository"
@@ -54,10 +56,7 @@ def push_image(name: str = NAME) -> None:
 
 @pytest.fixture
 def created(ctx: Context) -> Resource:
-    res = desired()
-    actions, _ = reconcile_once(Repository(), [res], ctx)
-    assert actions == {LOGICAL_ID: "create"}
-    return res
+    return create_one(Repository(), desired(), ctx)
 
 
 def test_create_sets_every_field_tags_and_lifecycle_policy(ctx: Context, created: Resource) -> None:
@@ -91,13 +90,8 @@ def test_keep_last_images_policy_expires_all_but_the_newest_n() -> None:
 
 
 def test_second_run_is_noop_with_three_reads(ctx: Context, created: Resource) -> None:
-    writes, reads = count_calls(ctx, lambda: reconcile_once(Repository(), [created], ctx))
-    assert writes == 0
-    assert reads == {
-        "ecr:DescribeRepositories": 1,
-        "ecr:ListTagsForResource": 1,
-        "ecr:GetLifecyclePolicy": 1,
-    }
+    reads = once_each("ecr", "DescribeRepositories", "ListTagsForResource", "GetLifecyclePolicy")
+    assert pass_calls(Repository(), created, ctx) == (0, reads)
 
 
 def test_a_spec_without_lifecycle_policy_never_reads_it(ctx: Context) -> None:
@@ -136,7 +130,7 @@ def test_a_rule_added_by_hand_is_drift_and_is_removed(ctx: Context, created: Res
         "lifecyclePolicy.rules"
     ]
 
-    writes, calls = count_calls(ctx, lambda: reconcile_once(Repository(), [created], ctx))
+    writes, calls = pass_calls(Repository(), created, ctx)
 
     assert writes == 1 and calls["ecr:PutLifecyclePolicy"] == 1
     text = ecr().get_lifecycle_policy(repositoryName=NAME)["lifecyclePolicyText"]
@@ -159,12 +153,9 @@ def test_scan_on_push_and_tags_changed_by_hand_are_repaired(
         repositoryName=NAME, imageScanningConfiguration={"scanOnPush": False}
     )
     arn = Repository().observe([created], ctx)[LOGICAL_ID].attrs["arn"]
-    ecr().tag_resource(
-        resourceArn=arn,
-        tags=[{"Key": "CostCenter", "Value": "9999"}, {"Key": "added", "Value": "by hand"}],
-    )
+    ecr().tag_resource(resourceArn=arn, tags=to_list(HAND_TAGS))
 
-    writes, calls = count_calls(ctx, lambda: reconcile_once(Repository(), [created], ctx))
+    writes, calls = pass_calls(Repository(), created, ctx)
 
     assert writes == 3
     assert calls["ecr:PutImageScanningConfiguration"] == 1

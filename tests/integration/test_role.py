@@ -12,7 +12,6 @@ import pytest
 import yaml
 from botocore.exceptions import ClientError
 
-from controller.aws.clients import ClientFactory
 from controller.aws.context import Context
 from controller.engine.graph import resolve
 from controller.kinds.diff import diff
@@ -21,23 +20,17 @@ from controller.model import Resource
 from reconcilers.environment import identity
 from reconcilers.environment.view import StackView
 from reconcilers.role import Role
+from tests.conformance.role import TRUST as ECS_TASKS
 from tests.conftest import REGION, count_calls, reconcile_once
+from tests.integration.kind_passes import after_lost_state, create_one, pass_calls, repair_calls
 
 NAME = "acme-prod-task"
 LOGICAL_ID = "acme-prod/identity/task-role"
 ACCOUNT = "123456789012"  # moto's account
 SPEC_FILE = Path(__file__).resolve().parents[2] / "specs" / "acme-prod.yaml"
-TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": "ecs-tasks.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-            "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}},
-        }
-    ],
-}
+# The task role trusts ECS tasks of its own account alone.
+ACCOUNT_ONLY = {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
+TRUST = {**ECS_TASKS, "Statement": [{**ECS_TASKS["Statement"][0], "Condition": ACCOUNT_ONLY}]}
 FM = "arn:aws:bedrock:{}::foundation-model/{}"
 BEDROCK_RESOURCES = sorted(
     [
@@ -73,10 +66,7 @@ def inline(name: str = NAME) -> dict[str, Any]:
 
 @pytest.fixture
 def created(ctx: Context) -> Resource:
-    res = desired()
-    actions, _ = reconcile_once(Role(), [res], ctx)
-    assert actions == {LOGICAL_ID: "create"}
-    return res
+    return create_one(Role(), desired(), ctx)
 
 
 def test_create_sets_path_trust_description_tags_and_bedrock_policy(created: Resource) -> None:
@@ -95,7 +85,7 @@ def test_create_sets_path_trust_description_tags_and_bedrock_policy(created: Res
 
 
 def test_second_run_is_noop_with_no_writes_and_two_reads(ctx: Context, created: Resource) -> None:
-    writes, reads = count_calls(ctx, lambda: reconcile_once(Role(), [created], ctx))
+    writes, reads = pass_calls(Role(), created, ctx)
     assert writes == 0
     # Trust policy and description from the listing; tags and both inline policies from
     # the account's details: no read per role or per policy.
@@ -170,9 +160,8 @@ def test_drift_is_found_and_repaired_with_one_write(
     ctx: Context, created: Resource, creep: Callable[[Any], None], path: str, write: str
 ) -> None:
     creep(iam())
-    assert diff(created, Role().observe([created], ctx)[LOGICAL_ID]).paths == [path]
 
-    writes, calls = count_calls(ctx, lambda: reconcile_once(Role(), [created], ctx))
+    writes, calls = repair_calls(Role(), created, ctx, path)
 
     assert writes == 1 and calls[f"iam:{write}"] == 1
     policies = inline()
@@ -263,12 +252,8 @@ def test_same_named_role_not_ours_is_reported_and_never_modified(
     assert iam().get_role(RoleName=NAME)["Role"]["Tags"] == tags
 
 
-def test_losing_state_finds_the_role_by_its_tags_and_creates_nothing(
-    clients: ClientFactory, created: Resource
-) -> None:
-    fresh = Context(clients, REGION, {"acme-prod"})
-    actions, observed = reconcile_once(Role(), [created], fresh)
-    assert actions == {LOGICAL_ID: "noop"}
+def test_losing_state_finds_the_role_by_its_tags_and_creates_nothing(created: Resource) -> None:
+    observed = after_lost_state(Role(), [created])
     attrs = observed[LOGICAL_ID].attrs
     assert (attrs["id"], attrs["name"]) == (NAME, NAME)
     assert attrs["arn"] == f"arn:aws:iam::{ACCOUNT}:role/plumb/{NAME}"

@@ -12,21 +12,12 @@ from controller.aws.context import Context
 from controller.kinds.diff import diff
 from controller.model import Resource
 from reconcilers.role import BOUNDARY_ENV, Role
+from tests.conformance.role import TRUST
 from tests.conftest import count_calls
 
 ALLOW_LOGS = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Action": "logs:PutLogEvents", "Resource": "*"}],
-}
-TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": "ecs-tasks.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-        }
-    ],
 }
 
 

@@ -5,34 +5,29 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 import pytest
-from botocore.stub import Stubber
 
-from controller.aws.clients import ClientFactory
 from controller.aws.context import Context
-from controller.errors import TransientError
 from controller.kinds.diff import diff
 from controller.kinds.tags import to_dict
 from controller.model import Resource
 from reconcilers.route_table import RouteTable
-from tests.conftest import REGION, count_calls, reconcile_once
+from tests.conftest import REGION, reconcile_once
+from tests.integration.ec2_calls import ec2, of_stack
+from tests.integration.kind_passes import (
+    actions_and_writes,
+    after_lost_state,
+    assert_ec2_delete_transient,
+    observe_counted,
+)
 
 PUBLIC = "acme-prod/network/rt-public"
 PRIVATE = "acme-prod/network/rt-private-us-east-1a"
 ANYWHERE = "0.0.0.0/0"
 
 
-def ec2() -> Any:
-    return boto3.client("ec2", region_name=REGION)
-
-
 def reconcile(wanted: list[Resource], ctx: Context) -> tuple[dict[str, str], int]:
-    holder: dict[str, Any] = {}
-    writes, _ = count_calls(
-        ctx, lambda: holder.update(out=reconcile_once(RouteTable(), wanted, ctx))
-    )
-    return holder["out"][0], writes
+    return actions_and_writes(RouteTable(), wanted, ctx)
 
 
 def table(logical_id: str) -> dict[str, Any]:
@@ -52,7 +47,16 @@ def routes(logical_id: str) -> list[tuple[str, str]]:
 
 
 def associated(logical_id: str) -> list[str]:
-    return sorted(a["SubnetId"] for a in table(logical_id)["Associations"] if a.get("SubnetId"))
+    return subnets_of(table(logical_id))
+
+
+def subnets_of(raw: dict[str, Any]) -> list[str]:
+    """The subnets associated with a route table as EC2 describes it."""
+    return sorted(a["SubnetId"] for a in raw["Associations"] if a.get("SubnetId"))
+
+
+def associated_by_id(table_id: str) -> list[str]:
+    return subnets_of(ec2().describe_route_tables(RouteTableIds=[table_id])["RouteTables"][0])
 
 
 class Net:
@@ -196,8 +200,7 @@ def test_subnet_moved_to_another_table_by_hand_is_moved_back(
     )
     assert reconcile(tables, ctx) == ({PUBLIC: "noop", PRIVATE: "update"}, 1)
     assert associated(PRIVATE) == [net.private[0]]
-    stray_table = client.describe_route_tables(RouteTableIds=[stray])["RouteTables"][0]
-    assert [a for a in stray_table["Associations"] if a.get("SubnetId")] == []
+    assert associated_by_id(stray) == []
 
 
 def test_association_added_by_hand_is_removed(
@@ -218,8 +221,7 @@ def test_a_table_created_for_a_subnet_on_another_table_takes_it_over(
     client.associate_route_table(RouteTableId=old, SubnetId=net.private[0])
     RouteTable().create(net.private_table(), ctx)
     assert associated(PRIVATE) == [net.private[0]]
-    old_table = client.describe_route_tables(RouteTableIds=[old])["RouteTables"][0]
-    assert [a for a in old_table["Associations"] if a.get("SubnetId")] == []
+    assert associated_by_id(old) == []
 
 
 def test_delete_disassociates_then_deletes_and_deleting_again_is_success(
@@ -239,22 +241,13 @@ def test_delete_after_a_new_association_appeared_is_transient(
     ctx: Context, tables: list[Resource]
 ) -> None:
     found = RouteTable().observe(tables, ctx)[PRIVATE]
-    with Stubber(ctx.ec2) as stub:
-        stub.add_response("disassociate_route_table", {})
-        stub.add_client_error(
-            "delete_route_table",
-            "DependencyViolation",
-            "The routeTable has dependencies and cannot be deleted.",
-        )
-        with pytest.raises(TransientError):
-            RouteTable().delete(found, ctx)
+    refused = ("delete_route_table", "DependencyViolation", "The routeTable has dependencies.")
+    assert_ec2_delete_transient(RouteTable(), found, ctx, refused, ["disassociate_route_table"])
 
 
 def test_lost_state_finds_tables_by_their_tags_and_makes_no_second(tables: list[Resource]) -> None:
-    fresh = Context(ClientFactory(max_attempts=1), REGION, {"acme-prod"})
-    assert reconcile_once(RouteTable(), tables, fresh)[0] == {PUBLIC: "noop", PRIVATE: "noop"}
-    flt = [{"Name": "tag:plumb:stack", "Values": ["acme-prod"]}]
-    assert len(ec2().describe_route_tables(Filters=flt)["RouteTables"]) == 2
+    after_lost_state(RouteTable(), tables)
+    assert len(of_stack("describe_route_tables", "RouteTables")) == 2
 
 
 def test_observe_reads_every_table_of_two_stacks_with_one_describe(ctx: Context) -> None:
@@ -269,8 +262,6 @@ def test_observe_reads_every_table_of_two_stacks_with_one_describe(ctx: Context)
         wanted[-1] = wanted[-1].with_spec({**wanted[-1].spec, "associations": [net.private[1]]})
     for res in wanted:
         RouteTable().create(res, ctx)
-    holder: dict[str, Any] = {}
-    _, ops = count_calls(ctx, lambda: holder.update(found=RouteTable().observe(wanted, ctx)))
-    assert set(holder["found"]) == {r.logical_id for r in wanted}
+    found, ops = observe_counted(RouteTable(), wanted, ctx)
     assert ops == {"ec2:DescribeRouteTables": 1}
-    assert all(not diff(r, holder["found"][r.logical_id]) for r in wanted)
+    assert all(not diff(r, found[r.logical_id]) for r in wanted)

@@ -9,16 +9,22 @@ import boto3
 import pytest
 import yaml
 
-from controller.aws.clients import ClientFactory
 from controller.aws.context import Context
 from controller.errors import TerminalError
-from controller.kinds.diff import diff
 from controller.kinds.document import Document
+from controller.kinds.tags import to_list
 from controller.model import Resource
 from reconcilers.environment import identity
 from reconcilers.environment.view import StackView
 from reconcilers.secret import Secret
 from tests.conftest import REGION, count_calls, reconcile_once
+from tests.integration.kind_passes import (
+    HAND_TAGS,
+    after_lost_state,
+    assert_tags_repaired,
+    create_one,
+    pass_calls,
+)
 
 NAME = "acme/prod/azure-openai-key"
 LOGICAL_ID = f"acme-prod/secrets/{NAME}"
@@ -42,10 +48,7 @@ def tags_of(name: str = NAME) -> dict[str, str]:
 
 @pytest.fixture
 def created(ctx: Context) -> Resource:
-    res = desired()
-    actions, _ = reconcile_once(Secret(), [res], ctx)
-    assert actions == {LOGICAL_ID: "create"}
-    return res
+    return create_one(Secret(), desired(), ctx)
 
 
 def test_create_sets_name_description_and_tags_and_no_value(created: Resource) -> None:
@@ -79,22 +82,15 @@ def test_a_secret_with_a_value_set_out_of_band_does_not_warn(
 
 
 def test_second_run_is_noop_with_no_writes_and_one_read(ctx: Context, created: Resource) -> None:
-    writes, reads = count_calls(ctx, lambda: reconcile_once(Secret(), [created], ctx))
+    writes, reads = pass_calls(Secret(), created, ctx)
     assert (writes, reads) == (0, {"secretsmanager:ListSecrets": 1})
     assert reconcile_once(Secret(), [created], ctx)[0] == {LOGICAL_ID: "noop"}
 
 
 def test_changed_tags_are_repaired(ctx: Context, created: Resource) -> None:
-    sm().tag_resource(
-        SecretId=NAME,
-        Tags=[{"Key": "CostCenter", "Value": "9999"}, {"Key": "added", "Value": "by hand"}],
-    )
-    assert diff(created, Secret().observe([created], ctx)[LOGICAL_ID]).paths == ["tags"]
+    sm().tag_resource(SecretId=NAME, Tags=to_list(HAND_TAGS))
 
-    writes, calls = count_calls(ctx, lambda: reconcile_once(Secret(), [created], ctx))
-
-    assert writes == 2  # one TagResource for the changed value, one UntagResource for the extra
-    assert calls["secretsmanager:TagResource"] == calls["secretsmanager:UntagResource"] == 1
+    assert_tags_repaired(Secret(), created, ctx, "secretsmanager")
     assert tags_of() == created.ownership_tags()
 
 
@@ -158,12 +154,8 @@ def test_someone_elses_secret_scheduled_for_deletion_is_not_restored(ctx: Contex
     assert sm().describe_secret(SecretId=NAME)["DeletedDate"]
 
 
-def test_losing_state_finds_the_secret_by_its_tags_and_creates_nothing(
-    clients: ClientFactory, created: Resource
-) -> None:
-    fresh = Context(clients, REGION, {"acme-prod"})
-    actions, observed = reconcile_once(Secret(), [created], fresh)
-    assert actions == {LOGICAL_ID: "noop"}
+def test_losing_state_finds_the_secret_by_its_tags_and_creates_nothing(created: Resource) -> None:
+    observed = after_lost_state(Secret(), [created])
     attrs = observed[LOGICAL_ID].attrs
     assert (attrs["id"], attrs["name"]) == (NAME, NAME)
     assert attrs["arn"].startswith(f"arn:aws:secretsmanager:{REGION}:123456789012:secret:{NAME}-")

@@ -5,25 +5,24 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 import pytest
-from botocore.stub import Stubber
 
-from controller.aws.clients import ClientFactory
 from controller.aws.context import Context
-from controller.errors import TerminalError, TransientError
+from controller.errors import TerminalError
 from controller.kinds.diff import diff
 from controller.kinds.tags import to_dict
 from controller.model import Resource
 from reconcilers.subnet import Subnet
 from tests.conftest import REGION, count_calls, reconcile_once
+from tests.integration.ec2_calls import ec2
+from tests.integration.kind_passes import (
+    after_lost_state,
+    assert_ec2_delete_transient,
+    observe_counted,
+)
 
 PUBLIC = "acme-prod/network/subnet-public-us-east-1a"
 PRIVATE = "acme-prod/network/subnet-private-us-east-1b"
-
-
-def ec2() -> Any:
-    return boto3.client("ec2", region_name=REGION)
 
 
 def subnet(
@@ -145,20 +144,12 @@ def test_delete_while_a_nat_gateway_still_holds_the_subnet_is_transient(
 ) -> None:
     # moto deletes a subnet that still has interfaces; AWS refuses, as stubbed here.
     found = Subnet().observe(pair, ctx)[PUBLIC]
-    with Stubber(ctx.ec2) as stub:
-        stub.add_client_error(
-            "delete_subnet",
-            "DependencyViolation",
-            "The subnet has dependencies and cannot be deleted.",
-        )
-        with pytest.raises(TransientError):
-            Subnet().delete(found, ctx)
+    refused = ("delete_subnet", "DependencyViolation", "The subnet has dependencies.")
+    assert_ec2_delete_transient(Subnet(), found, ctx, refused)
 
 
 def test_lost_state_finds_subnets_by_their_tags_and_makes_no_second(pair: list[Resource]) -> None:
-    fresh = Context(ClientFactory(max_attempts=1), REGION, {"acme-prod"})
-    actions, _ = reconcile_once(Subnet(), pair, fresh)
-    assert actions == {PUBLIC: "noop", PRIVATE: "noop"}
+    after_lost_state(Subnet(), pair)
     assert len(subnets_tagged(PUBLIC)) == len(subnets_tagged(PRIVATE)) == 1
 
 
@@ -172,7 +163,5 @@ def test_observe_reads_every_subnet_of_two_stacks_with_one_describe(ctx: Context
                 wanted.append(subnet(vpc_id, tier, az, f"10.{n}.{third}.0/24", stack))
     for res in wanted:
         Subnet().create(res, ctx)
-    holder: dict[str, Any] = {}
-    _, ops = count_calls(ctx, lambda: holder.update(found=Subnet().observe(wanted, ctx)))
-    assert set(holder["found"]) == {r.logical_id for r in wanted}
+    _, ops = observe_counted(Subnet(), wanted, ctx)
     assert ops == {"ec2:DescribeSubnets": 1}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 import pytest
 
 from controller.aws.context import Context
@@ -13,25 +12,13 @@ from controller.kinds.diff import diff
 from controller.model import TAG_ID, TAG_STACK, Resource
 from reconcilers.target_group import TargetGroup
 from tests.conformance import fixtures
+from tests.conformance.target_group import HEALTH_CHECK
 from tests.conftest import REGION, count_calls, reconcile_once
-from tests.integration.test_load_balancer import params_of
+from tests.integration.elb_calls import elb, params_of, tags_of
+from tests.integration.kind_passes import create_one, once_each, pass_calls
 
 NAME = "acme-prod-app"
 LOGICAL_ID = "acme-prod/edge/tg-app"
-HEALTH = {
-    "path": "/health",
-    "protocol": "HTTP",
-    "port": "traffic-port",
-    "matcher": "200-399",
-    "intervalSeconds": 15,
-    "timeoutSeconds": 5,
-    "healthyThresholdCount": 2,
-    "unhealthyThresholdCount": 3,
-}
-
-
-def elb() -> Any:
-    return boto3.client("elbv2", region_name=REGION)
 
 
 @pytest.fixture
@@ -46,7 +33,7 @@ def desired(vpc: str, **spec: Any) -> Resource:
         "port": 3000,
         "vpcId": vpc,
         "targetType": "ip",
-        "healthCheck": dict(HEALTH),
+        "healthCheck": dict(HEALTH_CHECK),
         "deregistrationDelaySeconds": 30,
         **spec,
     }
@@ -55,11 +42,6 @@ def desired(vpc: str, **spec: Any) -> Resource:
 
 def described(name: str = NAME) -> dict[str, Any]:
     return dict(elb().describe_target_groups(Names=[name])["TargetGroups"][0])
-
-
-def tags_of(arn: str) -> dict[str, str]:
-    [found] = elb().describe_tags(ResourceArns=[arn])["TagDescriptions"]
-    return {t["Key"]: t["Value"] for t in found["Tags"]}
 
 
 def delay_of(arn: str) -> str:
@@ -81,10 +63,7 @@ def hand_made(vpc: str, name: str, tags: dict[str, str]) -> str:
 
 @pytest.fixture
 def created(ctx: Context, vpc: str) -> Resource:
-    res = desired(vpc)
-    actions, _ = reconcile_once(TargetGroup(), [res], ctx)
-    assert actions == {LOGICAL_ID: "create"}
-    return res
+    return create_one(TargetGroup(), desired(vpc), ctx)
 
 
 def test_create_sets_the_health_check_the_delay_and_the_tags(created: Resource, vpc: str) -> None:
@@ -113,13 +92,10 @@ def test_attrs_carry_the_arn_and_the_metrics_dimension(ctx: Context, created: Re
 
 def test_second_run_is_noop_with_three_reads(ctx: Context, created: Resource) -> None:
     # AWS's own fields (ProtocolVersion, IpAddressType, other attributes) are not drift.
-    writes, calls = count_calls(ctx, lambda: reconcile_once(TargetGroup(), [created], ctx))
-    assert writes == 0
-    assert calls == {
-        "elbv2:DescribeTargetGroups": 1,
-        "elbv2:DescribeTags": 1,
-        "elbv2:DescribeTargetGroupAttributes": 1,
-    }
+    reads = once_each(
+        "elbv2", "DescribeTargetGroups", "DescribeTags", "DescribeTargetGroupAttributes"
+    )
+    assert pass_calls(TargetGroup(), created, ctx) == (0, reads)
 
 
 def test_a_minimal_spec_is_created_with_the_schema_defaults(ctx: Context, vpc: str) -> None:

@@ -11,10 +11,12 @@ import pytest
 from controller.aws.context import Context
 from controller.errors import TerminalError
 from controller.kinds.diff import diff
+from controller.kinds.tags import to_list
 from controller.model import Observed, Resource
 from reconcilers.task_definition import TaskDefinition
 from tests.conformance.task_definition import register_by_hand, sample_spec
 from tests.conftest import REGION, count_calls, reconcile_once
+from tests.integration.kind_passes import HAND_TAGS, assert_tags_repaired, create_one, pass_calls
 
 FAMILY = "acme-prod-app"
 LOGICAL_ID = "acme-prod/app/task-definition"
@@ -50,10 +52,7 @@ def observe(ctx: Context, *res: Resource) -> dict[str, Observed]:
 
 @pytest.fixture
 def created(ctx: Context) -> Resource:
-    res = desired(ctx)
-    actions, _ = reconcile_once(TaskDefinition(), [res], ctx)
-    assert actions == {LOGICAL_ID: "create"}
-    return res
+    return create_one(TaskDefinition(), desired(ctx), ctx)
 
 
 def test_create_registers_a_fargate_revision_with_the_spec_and_tags(created: Resource) -> None:
@@ -77,7 +76,7 @@ def test_create_registers_a_fargate_revision_with_the_spec_and_tags(created: Res
 
 def test_a_noop_observe_twice_registers_nothing(ctx: Context, created: Resource) -> None:
     for _ in range(2):
-        writes, reads = count_calls(ctx, lambda: reconcile_once(TaskDefinition(), [created], ctx))
+        writes, reads = pass_calls(TaskDefinition(), created, ctx)
         assert writes == 0
         assert reads == {"ecs:ListTaskDefinitionFamilies": 1, "ecs:DescribeTaskDefinition": 1}
     assert active_revisions() == [1]
@@ -113,17 +112,11 @@ def test_a_changed_image_gives_exactly_one_new_revision(ctx: Context, created: R
 
 def test_a_tags_only_drift_registers_nothing(ctx: Context, created: Resource) -> None:
     arn = latest()["taskDefinitionArn"]
-    ecs().tag_resource(
-        resourceArn=arn,
-        tags=[{"key": "CostCenter", "value": "9999"}, {"key": "added", "value": "by hand"}],
-    )
-    [found] = observe(ctx, created).values()
-    assert diff(created, found).paths == ["tags"]
+    ecs().tag_resource(resourceArn=arn, tags=to_list(HAND_TAGS, "key", "value"))
 
-    writes, calls = count_calls(ctx, lambda: reconcile_once(TaskDefinition(), [created], ctx))
+    calls = assert_tags_repaired(TaskDefinition(), created, ctx, "ecs")
 
     assert REGISTER not in calls and DEREGISTER not in calls
-    assert writes == calls["ecs:TagResource"] + calls["ecs:UntagResource"] == 2
     assert active_revisions() == [1]
     assert latest()["tags"] == created.ownership_tags()
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 import pytest
 
-from controller.aws.clients import ClientFactory
 from controller.aws.context import Context
 from controller.errors import TransientError
 from controller.kinds.diff import diff
@@ -16,6 +14,8 @@ from controller.kinds.tags import to_dict
 from controller.model import Resource
 from reconcilers.vpc import Vpc
 from tests.conftest import REGION, count_calls, reconcile_once
+from tests.integration.ec2_calls import ec2
+from tests.integration.kind_passes import after_lost_state, observe_counted
 
 LID = "acme-prod/network/vpc"
 TAGS = {"CostCenter": "4711"}
@@ -26,10 +26,6 @@ def vpc(
 ) -> Resource:
     full = {"cidr": cidr, "enableDnsSupport": True, "enableDnsHostnames": True, **spec}
     return Resource("Vpc", f"{stack}/{name}", full, REGION, tags=TAGS)
-
-
-def ec2() -> Any:
-    return boto3.client("ec2", region_name=REGION)
 
 
 def vpcs_tagged(logical_id: str) -> list[dict[str, Any]]:
@@ -113,9 +109,7 @@ def test_delete_while_a_subnet_remains_is_transient(ctx: Context, created: str) 
 
 
 def test_lost_state_finds_the_vpc_by_its_tags_and_makes_no_second(created: str) -> None:
-    fresh = Context(ClientFactory(max_attempts=1), REGION, {"acme-prod"})
-    actions, observed = reconcile_once(Vpc(), [vpc()], fresh)
-    assert actions == {LID: "noop"}
+    observed = after_lost_state(Vpc(), [vpc()])
     assert observed[LID].physical_id == created
     assert len(vpcs_tagged(LID)) == 1
 
@@ -138,32 +132,27 @@ def test_vpcs_of_other_stacks_and_untagged_vpcs_are_not_observed(ctx: Context) -
     assert Vpc().observe([vpc()], ctx) == {}
 
 
-def test_observe_reads_every_vpc_of_two_stacks_with_one_describe(ctx: Context) -> None:
-    wanted = [
+def made_in_two_stacks(ctx: Context, per_stack: int) -> list[Resource]:
+    """`per_stack` VPCs in each of acme-prod and acme-staging, created."""
+    made = [
         vpc(stack, f"network/vpc-{i}", cidr=f"10.{10 * n + i}.0.0/16")
         for n, stack in enumerate(["acme-prod", "acme-staging"])
-        for i in range(3)
+        for i in range(per_stack)
     ]
-    for res in wanted:
+    for res in made:
         Vpc().create(res, ctx)
-    holder: dict[str, Any] = {}
-    _, ops = count_calls(ctx, lambda: holder.update(found=Vpc().observe(wanted, ctx)))
-    assert set(holder["found"]) == {r.logical_id for r in wanted}
+    return made
+
+
+def test_observe_reads_every_vpc_of_two_stacks_with_one_describe(ctx: Context) -> None:
+    wanted = made_in_two_stacks(ctx, 3)
+    _, ops = observe_counted(Vpc(), wanted, ctx)
     # DNS attributes are not in DescribeVpcs: one attribute read per field per desired VPC.
     assert ops == {"ec2:DescribeVpcs": 1, "ec2:DescribeVpcAttribute": 2 * len(wanted)}
 
 
 def test_observe_of_vpcs_no_longer_desired_is_one_read_and_finds_them_all(ctx: Context) -> None:
-    wanted = [
-        vpc(stack, f"network/vpc-{i}", cidr=f"10.{10 * n + i}.0.0/16")
-        for n, stack in enumerate(["acme-prod", "acme-staging"])
-        for i in range(2)
-    ]
-    for res in wanted:
-        Vpc().create(res, ctx)
-    holder: dict[str, Any] = {}
-    _, ops = count_calls(ctx, lambda: holder.update(found=Vpc().observe([], ctx)))
-    assert set(holder["found"]) == {r.logical_id for r in wanted}
+    _, ops = observe_counted(Vpc(), made_in_two_stacks(ctx, 2), ctx, desired=[])
     assert ops == {"ec2:DescribeVpcs": 1}
 
 
