@@ -17,24 +17,10 @@ from reconcilers.environment.checks import (  # importing it registers the check
     bucket_name_problem,
     looks_like_credential,
 )
+from tests.unit.base_spec import BASE, line_of, spec
 
-BASE = (Path(__file__).parent / "specs_cases" / "environment.yaml").read_text()
 NOT_INSIDE = "is not inside the VPC's 10.20.0.0/16 (spec.network.cidr)"
 PER_AZ = "give one per AZ, in the order of availabilityZones"
-
-
-def spec(*changes: tuple[str, str]) -> str:
-    """The base with each unique snippet `old` replaced by `new`."""
-    text = BASE
-    for old, new in changes:
-        assert text.count(old) == 1, f"not exactly one {old!r} in the base"
-        text = text.replace(old, new)
-    return text
-
-
-def line_of(text: str, needle: str) -> int:
-    [line] = [n for n, content in enumerate(text.splitlines(), 1) if needle in content]
-    return line
 
 
 def problems(tmp_path: Path, text: str) -> list[SpecIssue]:
@@ -61,76 +47,6 @@ def test_subnet_outside_the_vpc_cidr(tmp_path: Path) -> None:
     assert (issue.line, issue.column) == (line_of(text, "publicSubnets"), 35)
     assert issue.path == "spec.network.publicSubnets[1]"
     assert issue.message == f"10.21.1.0/24 {NOT_INSIDE}"
-
-
-def test_overlapping_subnets_name_both(tmp_path: Path) -> None:
-    text = spec(("[10.20.10.0/24, 10.20.11.0/24]", "[10.20.10.0/24, 10.20.1.128/25]"))
-    issue = only(tmp_path, text)
-    assert (issue.line, issue.path) == (
-        line_of(text, "privateSubnets"),
-        "spec.network.privateSubnets[1]",
-    )
-    assert issue.message == "10.20.1.128/25 overlaps publicSubnets[1] (10.20.1.0/24)"
-
-
-def test_subnet_count_must_match_the_az_count(tmp_path: Path) -> None:
-    text = spec(("[10.20.0.0/24, 10.20.1.0/24]", "[10.20.0.0/24]"))
-    issue = only(tmp_path, text)
-    assert (issue.line, issue.path) == (
-        line_of(text, "publicSubnets"),
-        "spec.network.publicSubnets",
-    )
-    assert issue.message == f"1 subnet(s) for 2 availability zone(s): {PER_AZ}"
-
-
-def test_availability_zone_outside_the_region(tmp_path: Path) -> None:
-    text = spec(("[us-east-1a, us-east-1b]", "[us-east-1a, us-west-2b]"))
-    issue = only(tmp_path, text)
-    assert (issue.line, issue.path) == (
-        line_of(text, "availabilityZones"),
-        "spec.network.availabilityZones[1]",
-    )
-    assert issue.message == (
-        "us-west-2b is not an availability zone of us-east-1 "
-        "(metadata.region); those are named us-east-1a, us-east-1b, ..."
-    )
-
-
-def test_availability_zone_listed_twice(tmp_path: Path) -> None:
-    text = spec(("[us-east-1a, us-east-1b]", "[us-east-1a, us-east-1a]"))
-    issue = only(tmp_path, text)
-    assert (issue.path, issue.message) == (
-        "spec.network.availabilityZones[1]",
-        "us-east-1a is listed twice (first at [0])",
-    )
-
-
-def test_cidr_that_is_not_a_network_address_suggests_one(tmp_path: Path) -> None:
-    text = spec(("cidr: 10.20.0.0/16", "cidr: 10.20.0.1/16"))
-    issue = only(tmp_path, text)
-    assert (issue.line, issue.path) == (line_of(text, "cidr:"), "spec.network.cidr")
-    assert issue.message == "10.20.0.1/16 is not a network address; did you mean 10.20.0.0/16?"
-
-
-def test_cidr_with_an_octet_out_of_range(tmp_path: Path) -> None:
-    text = spec(("10.20.11.0/24]", "10.20.311.0/24]"))
-    issue = only(tmp_path, text)
-    assert (issue.path, issue.message) == (
-        "spec.network.privateSubnets[1]",
-        "10.20.311.0/24 is not a valid IPv4 CIDR block",
-    )
-
-
-@pytest.mark.parametrize(
-    ("cidr", "prefix"),
-    [pytest.param("10.16.0.0/12", 12, id="too big"), pytest.param("10.0.0.0/8", 8, id="huge")],
-)
-def test_vpc_prefix_outside_16_to_28(tmp_path: Path, cidr: str, prefix: int) -> None:
-    issue = only(tmp_path, spec(("cidr: 10.20.0.0/16", f"cidr: {cidr}")))
-    assert (issue.path, issue.message) == (
-        "spec.network.cidr",
-        f"a VPC's prefix must be /16 to /28, not /{prefix}",
-    )
 
 
 def test_vpc_prefix_too_small_for_its_subnets(tmp_path: Path) -> None:
@@ -362,15 +278,6 @@ def test_credential_in_plain_environment_is_refused(tmp_path, variable: str, val
     assert value not in str(issue)
 
 
-def test_variable_given_both_plain_and_as_secret(tmp_path: Path) -> None:
-    text = spec(("{NODE_ENV: production}", "{NODE_ENV: production, AZURE_OPENAI_API_KEY: x}"))
-    issue = only(tmp_path, text)
-    assert (issue.path, issue.message) == (
-        "spec.service.secrets.AZURE_OPENAI_API_KEY",
-        "AZURE_OPENAI_API_KEY is also set in service.environment; give each variable once",
-    )
-
-
 @pytest.mark.parametrize(
     "name",
     [
@@ -404,49 +311,12 @@ def test_bedrock_model_id_that_is_not_a_model_id(tmp_path: Path) -> None:
     )
 
 
-def test_inference_profile_of_another_geography(tmp_path: Path) -> None:
-    text = spec(("- us.anthropic.claude-3-5-haiku", "- eu.anthropic.claude-3-5-haiku"))
-    issue = only(tmp_path, text)
-    assert (issue.line, issue.path) == (
-        line_of(text, "eu.anthropic"),
-        "spec.models.bedrock.models[1]",
-    )
-    assert issue.message == (
-        "inference profile 'eu.anthropic.claude-3-5-haiku-20241022-v1:0' is for the eu "
-        "geography (eu-central-1, eu-north-1, eu-west-1, eu-west-3), not us-east-1"
-    )
-
-
 def test_global_inference_profile_is_callable_from_any_region(tmp_path: Path) -> None:
     (tmp_path / "ok.yaml").write_text(spec(("- us.anthropic", "- global.anthropic")))
     assert load_and_validate(tmp_path)
 
 
-def test_model_listed_twice(tmp_path: Path) -> None:
-    text = spec(
-        (
-            "- us.anthropic.claude-3-5-haiku-20241022-v1:0",
-            "- anthropic.claude-3-haiku-20240307-v1:0",
-        )
-    )
-    issue = only(tmp_path, text)
-    assert (issue.path, issue.message) == (
-        "spec.models.bedrock.models[1]",
-        "'anthropic.claude-3-haiku-20240307-v1:0' is listed twice (first at models[0])",
-    )
-
-
 # -- load balancer and service ----------------------------------------------------------
-
-
-def test_certificate_from_another_region(tmp_path: Path) -> None:
-    text = spec(("acm:us-east-1", "acm:eu-west-1"))
-    issue = only(tmp_path, text)
-    assert (issue.line, issue.path, issue.message) == (
-        line_of(text, "certificateArn"),
-        "spec.loadBalancer.certificateArn",
-        "the certificate is in eu-west-1; a load balancer in us-east-1 needs one from us-east-1",
-    )
 
 
 @pytest.mark.parametrize(
@@ -466,12 +336,129 @@ def test_fargate_cpu_and_memory_must_fit(tmp_path, cpu: int, memory: int, allowe
     )
 
 
-def test_allowed_cidr_that_is_not_a_network_address(tmp_path: Path) -> None:
-    issue = only(tmp_path, spec(("allowedCidrs: [0.0.0.0/0]", "allowedCidrs: [192.0.2.1/24]")))
-    assert (issue.path, issue.message) == (
+# -- one bad value, one issue -----------------------------------------------------------
+
+# (old, new): the change to the base; the line holding `needle` (None: the change leaves
+# no line to tell it by), the path and the whole message of the one issue it makes.
+ONE_ISSUE = [
+    pytest.param(
+        "[10.20.10.0/24, 10.20.11.0/24]",
+        "[10.20.10.0/24, 10.20.1.128/25]",
+        "privateSubnets",
+        "spec.network.privateSubnets[1]",
+        "10.20.1.128/25 overlaps publicSubnets[1] (10.20.1.0/24)",
+        id="overlapping subnets name both",
+    ),
+    pytest.param(
+        "[10.20.0.0/24, 10.20.1.0/24]",
+        "[10.20.0.0/24]",
+        "publicSubnets",
+        "spec.network.publicSubnets",
+        f"1 subnet(s) for 2 availability zone(s): {PER_AZ}",
+        id="subnet count must match the az count",
+    ),
+    pytest.param(
+        "[us-east-1a, us-east-1b]",
+        "[us-east-1a, us-west-2b]",
+        "availabilityZones",
+        "spec.network.availabilityZones[1]",
+        "us-west-2b is not an availability zone of us-east-1 "
+        "(metadata.region); those are named us-east-1a, us-east-1b, ...",
+        id="availability zone outside the region",
+    ),
+    pytest.param(
+        "[us-east-1a, us-east-1b]",
+        "[us-east-1a, us-east-1a]",
+        "availabilityZones",
+        "spec.network.availabilityZones[1]",
+        "us-east-1a is listed twice (first at [0])",
+        id="availability zone listed twice",
+    ),
+    pytest.param(
+        "cidr: 10.20.0.0/16",
+        "cidr: 10.20.0.1/16",
+        "cidr:",
+        "spec.network.cidr",
+        "10.20.0.1/16 is not a network address; did you mean 10.20.0.0/16?",
+        id="cidr that is not a network address suggests one",
+    ),
+    pytest.param(
+        "10.20.11.0/24]",
+        "10.20.311.0/24]",
+        "privateSubnets",
+        "spec.network.privateSubnets[1]",
+        "10.20.311.0/24 is not a valid IPv4 CIDR block",
+        id="cidr with an octet out of range",
+    ),
+    pytest.param(
+        "cidr: 10.20.0.0/16",
+        "cidr: 10.16.0.0/12",
+        "cidr:",
+        "spec.network.cidr",
+        "a VPC's prefix must be /16 to /28, not /12",
+        id="vpc prefix outside 16 to 28: too big",
+    ),
+    pytest.param(
+        "cidr: 10.20.0.0/16",
+        "cidr: 10.0.0.0/8",
+        "cidr:",
+        "spec.network.cidr",
+        "a VPC's prefix must be /16 to /28, not /8",
+        id="vpc prefix outside 16 to 28: huge",
+    ),
+    pytest.param(
+        "{NODE_ENV: production}",
+        "{NODE_ENV: production, AZURE_OPENAI_API_KEY: x}",
+        "secrets:",
+        "spec.service.secrets.AZURE_OPENAI_API_KEY",
+        "AZURE_OPENAI_API_KEY is also set in service.environment; give each variable once",
+        id="variable given both plain and as secret",
+    ),
+    pytest.param(
+        "- us.anthropic.claude-3-5-haiku",
+        "- eu.anthropic.claude-3-5-haiku",
+        "eu.anthropic",
+        "spec.models.bedrock.models[1]",
+        "inference profile 'eu.anthropic.claude-3-5-haiku-20241022-v1:0' is for the eu "
+        "geography (eu-central-1, eu-north-1, eu-west-1, eu-west-3), not us-east-1",
+        id="inference profile of another geography",
+    ),
+    pytest.param(
+        "- us.anthropic.claude-3-5-haiku-20241022-v1:0",
+        "- anthropic.claude-3-haiku-20240307-v1:0",
+        None,
+        "spec.models.bedrock.models[1]",
+        "'anthropic.claude-3-haiku-20240307-v1:0' is listed twice (first at models[0])",
+        id="model listed twice",
+    ),
+    pytest.param(
+        "acm:us-east-1",
+        "acm:eu-west-1",
+        "certificateArn",
+        "spec.loadBalancer.certificateArn",
+        "the certificate is in eu-west-1; a load balancer in us-east-1 needs one from us-east-1",
+        id="certificate from another region",
+    ),
+    pytest.param(
+        "allowedCidrs: [0.0.0.0/0]",
+        "allowedCidrs: [192.0.2.1/24]",
+        "allowedCidrs",
         "spec.loadBalancer.allowedCidrs[0]",
         "192.0.2.1/24 is not a network address; did you mean 192.0.2.0/24?",
-    )
+        id="allowed cidr that is not a network address",
+    ),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "needle", "path", "message"), ONE_ISSUE)
+def test_one_bad_value_is_one_issue_saying_where_and_what(
+    tmp_path: Path, old: str, new: str, needle: str | None, path: str, message: str
+) -> None:
+    text = spec((old, new))
+    issue = only(tmp_path, text)
+    assert (issue.path, issue.message) == (path, message)
+    if needle is not None:
+        assert issue.line == line_of(text, needle)
 
 
 # -- the whole stack's bad input (issue 7) ---------------------------------------------

@@ -14,8 +14,8 @@ from controller.cli.main import main
 from controller.model import Resource
 from controller.specs.guardrails import Finding, guardrail_findings
 from controller.specs.policy import GuardrailException, StackPolicy
+from tests.unit.base_spec import BASE
 
-BASE = (Path(__file__).parent / "specs_cases" / "environment.yaml").read_text()
 TRUST = "{Effect: Allow, Principal: {Service: ecs-tasks.amazonaws.com}, Action: sts:AssumeRole}"
 ROLE = textwrap.dedent("""
     apiVersion: plumb/v1
