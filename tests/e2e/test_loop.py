@@ -12,7 +12,12 @@ from tests.e2e.conftest import Cli, git_repo
 PROD = "acme-prod"
 
 
-def commit(repo: Path, message: str) -> None:
+def commit_change(repo: Path, old: str, new: str, message: str) -> None:
+    """Commit prod's spec with the snippet `old` made `new`, as Ada would."""
+    spec = repo / "specs" / f"{PROD}.yaml"
+    text = spec.read_text()
+    assert old in text, f"no {old!r} in {spec.name}"
+    spec.write_text(text.replace(old, new))
     git = ["git", "-C", str(repo), "-c", "user.name=Ada", "-c", "user.email=ada@acme.example"]
     subprocess.run([*git, "commit", "-qam", message], check=True)
 
@@ -29,9 +34,7 @@ def test_self_heal_off_reports_drift_on_the_loop_and_leaves_it(
     cli: Cli, aws, workdir: Path
 ) -> None:
     repo = git_repo(workdir, workdir / "specs")
-    spec = repo / "specs" / "acme-prod.yaml"
-    spec.write_text(spec.read_text().replace("selfHeal: true", "selfHeal: false"))
-    commit(repo, "prod: report drift, do not repair it")
+    commit_change(repo, "selfHeal: true", "selfHeal: false", "prod: report drift, do not repair it")
     cli("run", "--once", "--repo", str(repo), check=0)
     drift.shorten_lifecycle(PROD, days=7)
     cli("run", "--once", "--repo", str(repo), check=1)
@@ -50,9 +53,7 @@ def test_a_bad_commit_is_rejected_with_a_report_and_changes_nothing(
     cli: Cli, aws, workdir: Path
 ) -> None:
     repo = git_repo(workdir, workdir / "specs")
-    spec = repo / "specs" / "acme-prod.yaml"
-    spec.write_text(spec.read_text().replace("cidr: 10.20.0.0/16", "cidr: 10.20.0.1/16"))
-    commit(repo, "prod: a typo in the VPC CIDR")
+    commit_change(repo, "cidr: 10.20.0.0/16", "cidr: 10.20.0.1/16", "prod: a typo in the VPC CIDR")
     cli("sync", "--repo", str(repo), check=1)
     run = cli.latest_run()
     assert (

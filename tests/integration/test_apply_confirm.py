@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from controller.cli import main as cli
 from controller.cli import verbs
 from controller.cli.demo import drift
+from tests.integration.cli_workdir import cli_workdir
 
 ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "acme-staging-storage"
@@ -21,8 +22,7 @@ BUCKET = "acme-staging-storage"
 def workdir(aws: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     shutil.copytree(ROOT / "specs", tmp_path / "specs")
     (tmp_path / "specs" / "acme-prod.yaml").unlink()
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("PLUMB_STATE", f"sqlite:///{tmp_path}/state.db")
+    cli_workdir(tmp_path, monkeypatch, {})
     monkeypatch.setattr(verbs, "_interactive", lambda: True)
     return tmp_path
 

@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from controller.cli import main as cli
+from tests.integration.cli_workdir import cli_workdir
 
 SPEC_ACCOUNT, MOTO_ACCOUNT = "111111111111", "123456789012"
 SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "schemas" / "report.json").read_text())
@@ -42,11 +43,7 @@ ROLE = textwrap.dedent(f"""
 
 @pytest.fixture
 def workdir(aws: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    (tmp_path / "specs").mkdir()
-    (tmp_path / "specs" / "reader.yaml").write_text(ROLE)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("PLUMB_STATE", f"sqlite:///{tmp_path}/state.db")
-    return tmp_path
+    return cli_workdir(tmp_path, monkeypatch, {"reader.yaml": ROLE})
 
 
 def _roles() -> list[str]:

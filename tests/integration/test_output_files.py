@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from controller.cli import main as cli
+from tests.integration.cli_workdir import cli_workdir
 
 SPEC = """\
 apiVersion: plumb/v1
@@ -26,11 +27,7 @@ COMMANDS = {
 
 @pytest.fixture
 def workdir(aws: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    (tmp_path / "specs").mkdir()
-    (tmp_path / "specs" / "log.yaml").write_text(SPEC)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("PLUMB_STATE", f"sqlite:///{tmp_path}/state.db")
-    return tmp_path
+    return cli_workdir(tmp_path, monkeypatch, {"log.yaml": SPEC})
 
 
 def plumb(*args: str) -> Result:

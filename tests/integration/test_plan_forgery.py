@@ -15,6 +15,7 @@ from click.testing import CliRunner, Result
 
 from controller.cli import main as cli
 from controller.engine import planfile
+from tests.integration.cli_workdir import cli_workdir
 
 ROLE = "acme-prod-task"
 TRUST = '{"Service": "ecs-tasks.amazonaws.com"}'
@@ -36,11 +37,8 @@ spec:
 
 @pytest.fixture
 def workdir(aws: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    (tmp_path / "specs").mkdir()
-    (tmp_path / "specs" / "role.yaml").write_text(SPEC)
+    cli_workdir(tmp_path, monkeypatch, {"role.yaml": SPEC})
     (tmp_path / "key").write_text("the plan key\n")
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("PLUMB_STATE", f"sqlite:///{tmp_path}/state.db")
     for name in ("PLUMB_PLAN_KEY", "PLUMB_AUDIT_KEY", "PLUMB_PLAN_KEY_FILE"):
         monkeypatch.delenv(name, raising=False)
     return tmp_path
