@@ -1,6 +1,7 @@
-"""Passes of one kind's reconciler over one resource against moto, as the per-kind tests
-walk them: the create their fixtures start from, a pass whose calls are counted, and the
-repair of drift made by hand."""
+"""Passes of one kind's reconciler against moto, as the per-kind tests walk them: the
+create their fixtures start from, passes whose calls are counted (a no-op one among them),
+the repair of drift made by hand, a pass after plumb's state is lost, one counted observe,
+and a delete EC2 refuses for now."""
 
 from __future__ import annotations
 

@@ -25,7 +25,7 @@ from tests.integration.kind_passes import (
     HAND_TAGS,
     after_lost_state,
     create_one,
-    pass_calls,
+    noop_calls,
     repair_calls,
 )
 
@@ -90,7 +90,7 @@ def test_create_outside_us_east_1_sends_location_constraint(clients: ClientFacto
 
 
 def test_second_run_is_noop_with_no_writes_and_six_reads(ctx: Context, created: Resource) -> None:
-    writes, reads = pass_calls(Bucket(), created, ctx)
+    writes, reads = noop_calls(Bucket(), created, ctx)
     assert writes == 0
     assert reads == {
         "s3:ListBuckets": 1,

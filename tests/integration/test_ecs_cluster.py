@@ -14,7 +14,7 @@ from controller.kinds.tags import to_list
 from controller.model import Resource
 from reconcilers.ecs_cluster import EcsCluster, owned_clusters
 from tests.conftest import REGION, count_calls, reconcile_once
-from tests.integration.kind_passes import HAND_TAGS, assert_tags_repaired, create_one, pass_calls
+from tests.integration.kind_passes import HAND_TAGS, assert_tags_repaired, create_one, noop_calls
 
 NAME = "acme-prod"
 LOGICAL_ID = "acme-prod/app/cluster"
@@ -57,7 +57,7 @@ def test_create_sets_insights_and_tags(ctx: Context, created: Resource) -> None:
 
 
 def test_second_run_is_noop_with_two_reads(ctx: Context, created: Resource) -> None:
-    writes, reads = pass_calls(EcsCluster(), created, ctx)
+    writes, reads = noop_calls(EcsCluster(), created, ctx)
     assert (writes, reads) == (0, {"ecs:ListClusters": 1, "ecs:DescribeClusters": 1})
 
 

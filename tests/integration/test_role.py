@@ -22,7 +22,7 @@ from reconcilers.environment.view import StackView
 from reconcilers.role import Role
 from tests.conformance.role import TRUST as ECS_TASKS
 from tests.conftest import REGION, count_calls, reconcile_once
-from tests.integration.kind_passes import after_lost_state, create_one, pass_calls, repair_calls
+from tests.integration.kind_passes import after_lost_state, create_one, noop_calls, repair_calls
 
 NAME = "acme-prod-task"
 LOGICAL_ID = "acme-prod/identity/task-role"
@@ -85,7 +85,7 @@ def test_create_sets_path_trust_description_tags_and_bedrock_policy(created: Res
 
 
 def test_second_run_is_noop_with_no_writes_and_two_reads(ctx: Context, created: Resource) -> None:
-    writes, reads = pass_calls(Role(), created, ctx)
+    writes, reads = noop_calls(Role(), created, ctx)
     assert writes == 0
     # Trust policy and description from the listing; tags and both inline policies from
     # the account's details: no read per role or per policy.

@@ -23,7 +23,7 @@ from tests.integration.kind_passes import (
     after_lost_state,
     assert_tags_repaired,
     create_one,
-    pass_calls,
+    noop_calls,
 )
 
 NAME = "acme/prod/azure-openai-key"
@@ -82,7 +82,7 @@ def test_a_secret_with_a_value_set_out_of_band_does_not_warn(
 
 
 def test_second_run_is_noop_with_no_writes_and_one_read(ctx: Context, created: Resource) -> None:
-    writes, reads = pass_calls(Secret(), created, ctx)
+    writes, reads = noop_calls(Secret(), created, ctx)
     assert (writes, reads) == (0, {"secretsmanager:ListSecrets": 1})
     assert reconcile_once(Secret(), [created], ctx)[0] == {LOGICAL_ID: "noop"}
 

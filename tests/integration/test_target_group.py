@@ -15,7 +15,7 @@ from tests.conformance import fixtures
 from tests.conformance.target_group import HEALTH_CHECK
 from tests.conftest import REGION, count_calls, reconcile_once
 from tests.integration.elb_calls import elb, params_of, tags_of
-from tests.integration.kind_passes import create_one, once_each, pass_calls
+from tests.integration.kind_passes import create_one, noop_calls, once_each
 
 NAME = "acme-prod-app"
 LOGICAL_ID = "acme-prod/edge/tg-app"
@@ -95,7 +95,7 @@ def test_second_run_is_noop_with_three_reads(ctx: Context, created: Resource) ->
     reads = once_each(
         "elbv2", "DescribeTargetGroups", "DescribeTags", "DescribeTargetGroupAttributes"
     )
-    assert pass_calls(TargetGroup(), created, ctx) == (0, reads)
+    assert noop_calls(TargetGroup(), created, ctx) == (0, reads)
 
 
 def test_a_minimal_spec_is_created_with_the_schema_defaults(ctx: Context, vpc: str) -> None:

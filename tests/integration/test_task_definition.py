@@ -16,7 +16,7 @@ from controller.model import Observed, Resource
 from reconcilers.task_definition import TaskDefinition
 from tests.conformance.task_definition import register_by_hand, sample_spec
 from tests.conftest import REGION, count_calls, reconcile_once
-from tests.integration.kind_passes import HAND_TAGS, assert_tags_repaired, create_one, pass_calls
+from tests.integration.kind_passes import HAND_TAGS, assert_tags_repaired, create_one, noop_calls
 
 FAMILY = "acme-prod-app"
 LOGICAL_ID = "acme-prod/app/task-definition"
@@ -76,7 +76,7 @@ def test_create_registers_a_fargate_revision_with_the_spec_and_tags(created: Res
 
 def test_a_noop_observe_twice_registers_nothing(ctx: Context, created: Resource) -> None:
     for _ in range(2):
-        writes, reads = pass_calls(TaskDefinition(), created, ctx)
+        writes, reads = noop_calls(TaskDefinition(), created, ctx)
         assert writes == 0
         assert reads == {"ecs:ListTaskDefinitionFamilies": 1, "ecs:DescribeTaskDefinition": 1}
     assert active_revisions() == [1]
