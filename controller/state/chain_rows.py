@@ -4,6 +4,7 @@ for the audit. The arithmetic of a link is controller/chain.py's."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -18,12 +19,12 @@ from controller.state.scrub import plain
 _BATCH = 200
 
 
+@dataclass
 class ChainRows:
     """The runs as links of the chain: `seq`, `prev_hash`, `hash` and what they seal."""
 
-    def __init__(self, db: Database, audit_key: bytes | None) -> None:
-        """`audit_key`: with it each new link is an HMAC. Never written to the state."""
-        self.db, self.audit_key = db, audit_key
+    db: Database
+    audit_key: bytes | None = None  # with it each new link is an HMAC; never stored
 
     def seal(
         self,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from controller.state.database import Database
@@ -11,11 +12,11 @@ from controller.state.queries import find_row
 from controller.state.resource_rows import edit_row
 
 
+@dataclass(frozen=True)
 class DriftRows:
     """The `drift_*` columns of the `resources` rows."""
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    db: Database
 
     def get(self, stack: str, logical_id: str) -> DriftRecord:
         with self.db.tx(write=False) as s:

@@ -4,6 +4,8 @@ was about to use, and the next run observes by tag and adopts instead of creatin
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import select
 
 from controller.model import Observed
@@ -12,11 +14,11 @@ from controller.state.models import ResourceRow
 from controller.state.resource_rows import edit_row
 
 
+@dataclass(frozen=True)
 class CreateJournal:
     """The `pending_name` of the `resources` rows."""
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    db: Database
 
     def mark_pending(
         self, run_id: int, stack: str, logical_id: str, kind: str, physical_name: str

@@ -3,6 +3,7 @@ update-or-insert, so exactly one of any number of racing replicas gets a free st
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -14,11 +15,11 @@ from controller.state.models import Lock
 from controller.state.run_view import lock_dict
 
 
+@dataclass(frozen=True)
 class LockRows:
     """The `locks` table: one lease per stack."""
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    db: Database
 
     def acquire(self, stack: str, holder: str, lease_seconds: float) -> bool:
         """Take the stack's lease if it is free, expired or already ours; never waits."""

@@ -3,6 +3,7 @@ a run page's links read."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -15,11 +16,11 @@ from controller.state.queries import changes_of
 from controller.state.run_view import change_dict, run_dict
 
 
+@dataclass(frozen=True)
 class PeriodRuns:
     """The runs of a period, and a run's place in the chain."""
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    db: Database
 
     def runs_between(self, since: datetime | None, until: datetime | None) -> list[dict[str, Any]]:
         """Runs begun at or after `since` and before `until`, oldest first, without changes."""

@@ -5,6 +5,7 @@ drift_rows.py's)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import select
@@ -19,11 +20,11 @@ T = TypeVar("T")
 RowEdit = Callable[[ResourceRow], object]
 
 
+@dataclass(frozen=True)
 class ResourceRows:
     """The `resources` table."""
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    db: Database
 
     def upsert(
         self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -20,11 +21,11 @@ from controller.state.run_view import change_row, run_dict
 ChangeRecord = tuple[Action, str, str, datetime | None, datetime | None]
 
 
+@dataclass(frozen=True)
 class RunRows:
     """The `runs` and `changes` tables."""
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    db: Database
 
     def begin(
         self,

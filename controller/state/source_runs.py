@@ -7,6 +7,7 @@ converging from it until a good commit arrives.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -17,11 +18,11 @@ from controller.state.models import REJECTED, Run
 from controller.state.run_view import run_dict
 
 
+@dataclass(frozen=True)
 class SourceRuns:
     """The runs of a git source, as the loop asks about its commits."""
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    db: Database
 
     def commit_in_force(self, source: str) -> dict[str, Any] | None:
         """The newest run of `source` whose commit was accepted (not refused), or None."""

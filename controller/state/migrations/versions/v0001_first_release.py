@@ -23,8 +23,6 @@ from controller.state.migrations.runner import never_down
 
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 downgrade = never_down
 
 

@@ -12,8 +12,6 @@ from controller.state.migrations.runner import add_missing, never_down
 
 revision = "0005"
 down_revision = "0004"
-branch_labels = None
-depends_on = None
 downgrade = never_down
 
 

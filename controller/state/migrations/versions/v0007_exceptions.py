@@ -11,8 +11,6 @@ from controller.state.migrations.runner import add_missing, never_down
 
 revision = "0007"
 down_revision = "0006"
-branch_labels = None
-depends_on = None
 downgrade = never_down
 
 
