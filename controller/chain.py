@@ -3,7 +3,7 @@ so the store that seals runs and the audit that checks them share it without a c
 
 A run's link is `sha256(prev_hash + canonical JSON of the run)`, or with an audit key
 `HMAC-SHA256(key, prev_hash + canonical JSON of the run)`. The run is the dict that
-`Store.run()` returns (its changes included) less `hash` and `prevHash`; canonical JSON is
+`store.runs.get()` returns (its changes included) less `hash` and `prevHash`; canonical JSON is
 `json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False)`. The first run links
 to 64 zeros. A run records which of the two sealed it (`seal`), so a chain may start plain
 and go on keyed; runs sealed before plumb recorded it have no `seal` and are plain.

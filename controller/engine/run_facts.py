@@ -1,7 +1,7 @@
 """What a run records beside its changes: the AWS identity it acted as, and the drift it found.
 
 Both are worked out from what the run already holds (its contexts, its plan), so recording
-them costs no state transaction: they travel with finish_run.
+them costs no state transaction: they travel with its seal (store.chain.seal).
 """
 
 from __future__ import annotations

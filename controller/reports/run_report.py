@@ -1,6 +1,6 @@
 """Run reports: JSON for machines, Markdown for a pull-request comment, HTML for auditors.
 
-`render(run, fmt)` takes the dict `Store.run()` returns. The JSON report is that dict with
+`render(run, fmt)` takes the dict `store.runs.get()` returns. The JSON report is that dict with
 sorted keys, so its hash can be recomputed from the report alone (see controller/audit/verify.py).
 Everything in a run that came from git or AWS (commit message, author, ids, errors, values)
 is untrusted: Markdown puts it in code spans and fences sized to the text, and the HTML

@@ -1,9 +1,10 @@
-"""plumb's state: tables in models.py, queries in store.py; here, how to connect.
+"""plumb's state: tables in models.py, the stores by table group in store.py; here, how to
+connect.
 
 Any SQLAlchemy URL works; SQLite and PostgreSQL are the two that are tested. SQLite is tuned
 for one process with many threads and a few processes beside it: WAL (readers never wait for
 the writer), a 30 s busy timeout, and BEGIN emitted by SQLAlchemy rather than pysqlite, so
-the store can start its writing transactions with BEGIN IMMEDIATE (see store.py).
+the store can start its writing transactions with BEGIN IMMEDIATE (see database.py).
 """
 
 from __future__ import annotations

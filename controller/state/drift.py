@@ -53,7 +53,7 @@ def record(
     now: dt.datetime | None = None,
 ) -> int:
     """Count runs in a row where the same fields drifted back after plumb repaired them;
-    `row` is a ResourceRow. Returns the new streak (see Store.record_drift)."""
+    `row` is a ResourceRow. Returns the new streak (see DriftRows.record)."""
     now = now or dt.datetime.now(dt.UTC)
     wanted = sorted(set(fields))
     if not wanted:

@@ -238,7 +238,7 @@ class ResourceRow(Base):
         seen: Mapping[str, Any] | None = None,
         now: datetime | None = None,
     ) -> int:
-        """See Store.record_drift and state/drift.py."""
+        """See DriftRows.record (drift_rows.py) and state/drift.py."""
         return drift.record(self, fields, repaired, seen, now)
 
 

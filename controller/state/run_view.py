@@ -1,6 +1,6 @@
 """A run's rows as stored and as shown: changes and waivers scrubbed on the way in, and
-the plain dicts `Store.run()`, `resources()` and `locks()` return, which the JSON report
-is and the hash chain hashes.
+the plain dicts `store.runs.get()`, `store.resources.rows()` and `store.locks.rows()`
+return, which the JSON report is and the hash chain hashes.
 
 A key added to a run's dict changes the hash of every run that has it, so a new field is
 included only when recorded: runs sealed before plumb knew it keep their hashes.

@@ -53,7 +53,7 @@ def test_begun_run_is_running_with_its_commit(store: Store) -> None:
     assert run["stacks"] == ["acme-prod", "acme-staging"] and run["source"] == "git@x"
 
 
-def test_finish_run_seals_outcome_counts_and_calls(store: Store) -> None:
+def test_a_sealed_run_keeps_outcome_counts_and_calls(store: Store) -> None:
     run_id = store.runs.begin("cli-apply", "plumb apply", ["acme-prod"], COMMIT, "/repo")
     store.runs.record_change(run_id, _update(VPC, FieldChange("cidr", "a", "b")), "applied")
     store.runs.record_change(run_id, _update("acme-prod/network/igw"), "failed", error="boom")
