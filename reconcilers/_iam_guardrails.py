@@ -17,8 +17,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from controller.kinds.guardrail import Path, Scope, how_to_except
+from controller.kinds.registry import guardrail
 from controller.model import Resource
-from reconcilers import guardrail
 
 ROLE, TASK_DEFINITION = "Role", "TaskDefinition"
 TRUST_ANYONE, TRUST_FOREIGN = "trust-anyone", "trust-foreign-account"

@@ -15,14 +15,13 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from controller.aws.context import Context
-from controller.aws.retry_guard import client_token
 from controller.errors import ERR_CREATE, TerminalError
 from controller.kinds.base import BaseReconciler
 from controller.kinds.errors import error_code, ignoring
 from controller.kinds.iam_scope import Scope, but
+from controller.kinds.registry import register
 from controller.kinds.tags import to_dict, to_list, user_tags
 from controller.model import TAG_ID, Diff, Observed, Resource
-from reconcilers import register
 
 # The one lifecycle rule plumb writes; rules with other ids belong to someone else.
 RULE_ID = "plumb-expire"
@@ -115,7 +114,7 @@ class Bucket(BaseReconciler):
         # In us-east-1 CreateBucket answers success for a bucket the account already holds,
         # so its answer cannot tell a new bucket from someone else's: the tags are read
         # first (one call, NoSuchBucket for a new name).
-        token = client_token()
+        token = ctx.client_token()
         if _read_tags(ctx.s3, name) is None:
             _sent[name] = token
             location = (

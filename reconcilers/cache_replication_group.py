@@ -33,8 +33,8 @@ from controller.errors import TransientError
 from controller.kinds.base import BaseReconciler
 from controller.kinds.errors import error_code, ignoring
 from controller.kinds.iam_scope import Scope, arn, tagging
+from controller.kinds.registry import register
 from controller.model import TAG_ID, Diff, Observed, Resource
-from reconcilers import register
 from reconcilers._elasticache import TAG_ACTIONS as CACHE_TAGS
 from reconcilers._elasticache import Raw, candidates, read_tags, sync_tags
 

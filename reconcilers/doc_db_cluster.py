@@ -34,8 +34,8 @@ from controller.aws.context import Context
 from controller.errors import ERR_DELETE, TerminalError
 from controller.kinds.errors import error_code, ignoring
 from controller.kinds.iam_scope import Scope, arn, tagging
+from controller.kinds.registry import register
 from controller.model import Diff, Observed, Resource
-from reconcilers import register
 from reconcilers._docdb import ENGINE, ENGINE_FILTER, DocDbKind, Raw, observed, sync_tags
 from reconcilers._docdb import TAG_ACTIONS as DOCDB_TAGS
 from reconcilers._ec2 import transient_on

@@ -21,8 +21,8 @@ from typing import Any
 from controller.aws.context import Context
 from controller.kinds.errors import ignoring
 from controller.kinds.iam_scope import Scope, arn, tagging
+from controller.kinds.registry import register
 from controller.model import Diff, Observed, Resource
-from reconcilers import register
 from reconcilers._docdb import ENGINE, ENGINE_FILTER, DocDbKind, Raw, observed, sync_tags
 from reconcilers._docdb import TAG_ACTIONS as DOCDB_TAGS
 

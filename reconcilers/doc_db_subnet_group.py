@@ -26,8 +26,8 @@ from typing import Any
 from controller.aws.context import Context
 from controller.kinds.errors import ignoring
 from controller.kinds.iam_scope import Scope, arn, but, tagging
+from controller.kinds.registry import register
 from controller.model import Diff, Observed, Resource
-from reconcilers import register
 from reconcilers._docdb import TAG_ACTIONS as DOCDB_TAGS
 from reconcilers._docdb import DocDbKind, Raw, observed, sync_tags
 from reconcilers._ec2 import transient_on

@@ -27,9 +27,9 @@ from controller.errors import ERR_CREATE, TerminalError
 from controller.kinds.base import BaseReconciler
 from controller.kinds.errors import ignoring
 from controller.kinds.iam_scope import Scope, arn, but, tagging
+from controller.kinds.registry import register
 from controller.kinds.tags import tag_delta, to_dict, to_list
 from controller.model import TAG_ID, Diff, Observed, Resource
-from reconcilers import register
 from reconcilers._ecs import TAG_ACTIONS as ECS_TAGS
 
 INSIGHTS = "containerInsights"

@@ -9,7 +9,7 @@ What makes a service risky, and where it is handled:
   - A deleted service stays visible (DRAINING, then INACTIVE; moto keeps listing INACTIVE
     ones: docs/moto.md, ECS services): anything not ACTIVE counts as absent.
   - A create whose answer was lost must not make a second service: CreateService gets the
-    create attempt's client token (`controller.aws.retry_guard.client_token`, stable across
+    create attempt's client token (`ctx.client_token`, stable across
     every send of one attempt, new for the next), and a "not idempotent" answer for a
     service that carries our `plumb:id` adopts it (`adopt_own`). The model does not mark
     clientToken as an idempotency token, so the call is also guarded: after a lost answer
@@ -32,14 +32,13 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from controller.aws.context import Context
-from controller.aws.retry_guard import client_token
 from controller.errors import TransientError
 from controller.kinds.base import BaseReconciler
 from controller.kinds.errors import error_code, error_message, ignoring
 from controller.kinds.fields import schema_defaults
 from controller.kinds.iam_scope import Scope, arn, but, tagging
+from controller.kinds.registry import register
 from controller.model import TAG_ID, Diff, Observed, Resource
-from reconcilers import register
 from reconcilers._ecs import TAG_ACTIONS as ECS_TAGS
 from reconcilers._ecs import sync_tags, tags_of
 from reconcilers.ecs_cluster import owned_clusters
@@ -122,7 +121,7 @@ class EcsService(BaseReconciler):
 
     def create(self, desired: Resource, ctx: Context) -> Observed:
         try:
-            out = ctx.ecs.create_service(**_create_args(desired, ctx, client_token(_TOKEN_MAX)))
+            out = ctx.ecs.create_service(**_create_args(desired, ctx, ctx.client_token(_TOKEN_MAX)))
         except ClientError as err:
             if not _name_taken(err):
                 raise

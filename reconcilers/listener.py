@@ -30,8 +30,8 @@ from controller.aws.context import Context
 from controller.kinds.errors import error_code, ignoring
 from controller.kinds.iam_scope import Scope, tagging
 from controller.kinds.iam_scope import arn as iam_arn
+from controller.kinds.registry import register
 from controller.model import Diff, Observed, Resource
-from reconcilers import register
 from reconcilers._elbv2 import SHARED_ACTIONS as ELB_SHARED
 from reconcilers._elbv2 import ElbKind, Raw, Tagged, load_balancers, observed, sync_tags, tagged
 

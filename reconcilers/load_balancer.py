@@ -28,8 +28,8 @@ from botocore.exceptions import ClientError
 from controller.aws.context import Context
 from controller.kinds.errors import error_code, ignoring
 from controller.kinds.iam_scope import Scope, arn, but, tagging
+from controller.kinds.registry import register
 from controller.model import Diff, Observed, Resource
-from reconcilers import register
 from reconcilers._elbv2 import SHARED_ACTIONS as ELB_SHARED
 from reconcilers._elbv2 import (
     ElbKind,

@@ -27,9 +27,9 @@ from controller.aws.context import Context
 from controller.kinds.base import BaseReconciler
 from controller.kinds.errors import error_code, ignoring
 from controller.kinds.iam_scope import Scope, arn, but, tagging
+from controller.kinds.registry import register
 from controller.kinds.tags import tag_delta
 from controller.model import TAG_ID, Diff, Observed, Resource
-from reconcilers import register
 
 _NOT_FOUND = "ResourceNotFoundException"
 _EXISTS = "ResourceAlreadyExistsException"

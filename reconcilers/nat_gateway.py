@@ -3,7 +3,7 @@
 Two things make NAT gateways the kind most likely to be duplicated, and both are handled
 here:
   - CreateNatGateway is idempotent only through ClientToken. The token is the create
-    attempt's (`controller.aws.retry_guard.client_token`): every send of one attempt, by
+    attempt's (`ctx.client_token`): every send of one attempt, by
     botocore or by plumb after a lost answer, returns the gateway the first send made
     instead of making (and paying for) a second one, and a later attempt (the gateway was
     deleted since) gets a new token, so AWS never answers it with the deleted gateway.
@@ -20,11 +20,10 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from controller.aws.context import Context
-from controller.aws.retry_guard import client_token
 from controller.kinds.errors import ignoring
 from controller.kinds.iam_scope import Scope
+from controller.kinds.registry import register
 from controller.model import Diff, Observed, Resource
-from reconcilers import register
 from reconcilers._ec2 import TAG_ACTIONS as EC2_TAGS
 from reconcilers._ec2 import Ec2Kind, Raw, created, ec2_arn, observed, owned, sync_tags, tag_scopes
 
@@ -99,7 +98,7 @@ class NatGateway(Ec2Kind):
         return [why] if why else []
 
     def create(self, desired: Resource, ctx: Context) -> Observed:
-        out = _create(ctx, desired, client_token())
+        out = _create(ctx, desired, ctx.client_token())
         return created(
             self.kind,
             desired,

@@ -33,9 +33,9 @@ from controller.kinds.base import BaseReconciler
 from controller.kinds.errors import error_code, ignoring
 from controller.kinds.fields import schema_defaults
 from controller.kinds.iam_scope import Scope, arn, but, tagging
+from controller.kinds.registry import register
 from controller.kinds.tags import tag_delta, to_dict, to_list
 from controller.model import TAG_ID, Diff, Observed, Resource
-from reconcilers import register
 
 _NOT_FOUND = "RepositoryNotFoundException"
 _NOT_EMPTY = "RepositoryNotEmptyException"

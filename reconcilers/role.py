@@ -25,9 +25,9 @@ from controller.kinds.errors import error_code, ignoring
 from controller.kinds.fields import normalize_set
 from controller.kinds.iam_scope import Scope, tagging
 from controller.kinds.iam_scope import arn as iam_arn
+from controller.kinds.registry import register
 from controller.kinds.tags import tag_delta, to_dict, to_list
 from controller.model import TAG_ID, Diff, Observed, Resource
-from reconcilers import register
 from reconcilers._boundary import BOUNDARY_ENV, ROLE_BOUNDARY, boundary_of
 
 PATH = "/plumb/"  # every role plumb creates lives under it; ListRoles filters on it

@@ -14,11 +14,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from controller.aws.context import Context
-from controller.aws.retry_guard import client_token
 from controller.kinds.errors import ignoring
 from controller.kinds.iam_scope import Scope, but
+from controller.kinds.registry import register
 from controller.model import Diff, Observed, Resource
-from reconcilers import register
 from reconcilers._ec2 import TAG_ACTIONS as EC2_TAGS
 from reconcilers._ec2 import (
     Ec2Kind,
@@ -110,7 +109,7 @@ class RouteTable(Ec2Kind):
     def create(self, desired: Resource, ctx: Context) -> Observed:
         out = ctx.ec2.create_route_table(
             VpcId=desired.spec["vpcId"],
-            ClientToken=client_token(),  # the attempt's: a resend returns the same table
+            ClientToken=ctx.client_token(),  # the attempt's: a resend returns the same table
             **ctx.tag_specs(desired, "route-table"),
         )["RouteTable"]
         rtb = out["RouteTableId"]

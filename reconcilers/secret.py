@@ -19,9 +19,9 @@ from controller.kinds.base import BaseReconciler
 from controller.kinds.diff import diff as diff_of
 from controller.kinds.errors import error_code, ignoring
 from controller.kinds.iam_scope import Scope, arn, but, tagging
+from controller.kinds.registry import register
 from controller.kinds.tags import tag_delta, to_dict, to_list
 from controller.model import TAG_ID, TAG_STACK, Diff, Observed, Resource
-from reconcilers import register
 
 RECOVERY_DAYS = 7
 MAX_FILTER_VALUES = 10  # ListSecrets takes at most 10 values per filter

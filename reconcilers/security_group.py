@@ -23,9 +23,9 @@ from botocore.exceptions import ClientError
 from controller.aws.context import Context
 from controller.kinds.errors import error_code, ignoring
 from controller.kinds.iam_scope import Scope, but
+from controller.kinds.registry import register
 from controller.kinds.tags import to_dict
 from controller.model import Diff, Observed, Resource
-from reconcilers import register
 from reconcilers._ec2 import TAG_ACTIONS as EC2_TAGS
 from reconcilers._ec2 import (
     Ec2Kind,

@@ -12,8 +12,8 @@ from typing import Any
 from controller.aws.context import Context
 from controller.kinds.errors import ignoring
 from controller.kinds.iam_scope import Scope
+from controller.kinds.registry import register
 from controller.model import Diff, Observed, Resource
-from reconcilers import register
 from reconcilers._ec2 import TAG_ACTIONS as EC2_TAGS
 from reconcilers._ec2 import (
     Ec2Kind,

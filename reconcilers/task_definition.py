@@ -34,8 +34,8 @@ from controller.kinds.base import BaseReconciler
 from controller.kinds.errors import ignoring
 from controller.kinds.iam_scope import Scope, tagging
 from controller.kinds.iam_scope import arn as iam_arn
+from controller.kinds.registry import register
 from controller.model import TAG_ID, TAG_STACK, Diff, FieldChange, Observed, Resource
-from reconcilers import register
 from reconcilers._ecs import TAG_ACTIONS as ECS_TAGS
 from reconcilers._ecs import sync_tags, tags_of
 

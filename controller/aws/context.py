@@ -6,6 +6,7 @@ import functools
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from controller.aws.retry_guard import client_token
 from controller.model import TAG_ID, TAG_STACK, Resource
 
 if TYPE_CHECKING:  # boto3 loads when a run starts, not when a kind is registered
@@ -49,6 +50,13 @@ class Context:
 
     def client(self, service: str) -> Any:
         return self.clients.client(service, self.region)
+
+    @staticmethod
+    def client_token(limit: int = 64) -> str:
+        """The idempotency token of the create attempt under way, cut to the API's limit
+        (ECS takes 36 characters): every send of one attempt carries the same token, so a
+        resend after a lost answer returns what the first send made."""
+        return client_token(limit)
 
     def __getattr__(self, name: str) -> Any:
         # ctx.ec2, ctx.s3, ... read as plainly as the boto3 calls they wrap.

@@ -25,8 +25,8 @@ from controller.engine.graph import Graph, resolve, without_unknown_members
 from controller.engine.plan import Plan
 from controller.engine.readiness import Waiter
 from controller.kinds.diff import contains_unknown, diff
+from controller.kinds.registry import REGISTRY, reconciler_for
 from controller.model import Action, ActionType, Diff, Observed, Resource
-from reconcilers import REGISTRY, reconciler_for
 
 A = ActionType
 APPLIED, FAILED, SKIPPED, PENDING, UNCHANGED = (
@@ -345,7 +345,7 @@ class Applier:
 def kind_ranks(graph: Graph) -> dict[str, int]:
     """Kinds in dependency order: edges from the desired graph and each kind's `requires`."""
     edges: dict[str, set[str]] = {
-        kind: set(getattr(cls, "requires", ())) for kind, cls in REGISTRY.items()
+        kind: set(cls.descriptor.requires) for kind, cls in REGISTRY.items()
     }
     for lid, deps in graph.deps.items():
         kind = graph.nodes[lid].kind

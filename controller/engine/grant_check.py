@@ -12,7 +12,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 
-import reconcilers
+from controller.kinds import registry
 from controller.model import Action, ActionType, Resource
 from controller.specs.guardrails import guardrail_findings
 from controller.specs.policy import StackPolicy
@@ -29,9 +29,9 @@ def hold_refused_grants(
     today: dt.date,
 ) -> tuple[list[Action], list[str]]:
     """The actions, those on a resource a guardrail refuses blocked; and one error each."""
-    reconcilers.load_all()
+    registry.load_all()
     everything = list(resources)
-    if not any(r.kind in reconcilers.GUARDRAILS for r in everything):
+    if not any(r.kind in registry.GUARDRAILS for r in everything):
         return actions, []  # nothing to ask AWS about
     found = guardrail_findings(everything, policies, today, account=account_id() or None)
     reasons: dict[str, list[str]] = {}

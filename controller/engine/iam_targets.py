@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import reconcilers
+from controller.kinds import registry
 from controller.kinds.iam_scope import WILDCARD, Target, name_pattern, partition_of
 from controller.model import Resource
 from controller.specs.expand import expand_all
@@ -35,8 +35,8 @@ def for_specs(
         stacks=tuple(sorted({r.stack for r in resources})),
         boundary=boundary,
     )
-    reconcilers.load_all()
-    kinds = [reconcilers.REGISTRY[k] for k in sorted({r.kind for r in resources})]
+    registry.load_all()
+    kinds = [registry.REGISTRY[k] for k in sorted({r.kind for r in resources})]
     return kinds, target
 
 
@@ -53,6 +53,6 @@ def _names(resources: Sequence[Resource], products: Sequence[str]) -> dict[str, 
 
 def _name_of(res: Resource) -> str:
     try:
-        return reconcilers.reconciler_for(res.kind).iam_name(res)
+        return registry.reconciler_for(res.kind).iam_name(res)
     except Exception:  # a name made of references: unknown until apply
         return ""

@@ -15,8 +15,8 @@ from controller.aws.clients import ClientFactory
 from controller.aws.context import Context
 from controller.errors import ERR_OBSERVE
 from controller.kinds.errors import error_code, error_message
+from controller.kinds.registry import REGISTRY, load_all, reconciler_for
 from controller.model import Observed, Resource
-from reconcilers import REGISTRY, load_all, reconciler_for
 
 
 @dataclass

@@ -26,6 +26,7 @@ from controller.engine.observe import Observation
 from controller.engine.twins import Twins, hold_links, keep_in_use
 from controller.kinds.diff import diff
 from controller.kinds.fields import rules_for
+from controller.kinds.registry import reconciler_for
 from controller.model import (
     COMMIT,
     DRIFT,
@@ -42,7 +43,6 @@ from controller.model import (
 from controller.specs.policy import StackPolicy
 from controller.state.drift import DriftRecord, held_back
 from controller.state.store import Store
-from reconcilers import reconciler_for
 
 A = ActionType
 
@@ -232,7 +232,7 @@ class _Planner:
         if found is None:
             action = dataclasses.replace(base, type=A.CREATE, changes=creation_changes(resolved))
         else:
-            action = self._compare(resolved, found, base, rec.stateful)
+            action = self._compare(resolved, found, base, rec.descriptor.stateful)
         if waiting and action.type.mutates:
             return dataclasses.replace(action, type=A.BLOCKED, reason=waiting)
         return action
@@ -352,7 +352,7 @@ class _Planner:
             return "left the spec; kept: deletionPolicy Retain"
         if not self.policies.get(found.stack, StackPolicy()).prune:
             return "left the spec; kept: policy.prune is off"
-        if reconciler_for(found.kind).stateful and (
+        if reconciler_for(found.kind).descriptor.stateful and (
             self.options.scheduled or not self.options.allow_deletes
         ):
             return (

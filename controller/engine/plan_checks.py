@@ -21,10 +21,10 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-import reconcilers
 from controller.engine import planfile
 from controller.engine.graph import ACCOUNT, absolute, is_join, is_ref
 from controller.errors import PlanError
+from controller.kinds import registry
 from controller.kinds.document import dotted
 from controller.kinds.schemas import document_validator, schema_registry
 from controller.specs.credentials import credential_issues, credential_shape
@@ -86,7 +86,7 @@ def issues(data: Mapping[str, Any]) -> list[str]:
     resources, policies = data.get("resources"), data.get("policies")
     if not isinstance(resources, list) or not isinstance(policies, dict):
         return ["resources: the plan has no list of resources and map of policies"]
-    reconcilers.load_all()
+    registry.load_all()
     named = [(_label(i, e), e) for i, e in enumerate(resources)]
     out = [line for label, entry in named for line in _entry_issues(label, entry)]
     placed = [(str(e["logicalId"]), e) for _, e in named if _well_formed(e)]
@@ -126,8 +126,8 @@ def _entry_issues(label: str, entry: Any) -> Iterator[str]:
             "letters, digits and hyphens)"
         )
     kind = entry.get("kind")
-    if isinstance(kind, str) and kind not in reconcilers.REGISTRY:
-        known = ", ".join(sorted(reconcilers.REGISTRY))
+    if isinstance(kind, str) and kind not in registry.REGISTRY:
+        known = ", ".join(sorted(registry.REGISTRY))
         yield f"{label}: kind: is not a kind plumb manages (known kinds: {known})"
     elif isinstance(kind, str) and isinstance(entry.get("spec"), dict):
         yield from _spec_issues(label, kind, entry["spec"])

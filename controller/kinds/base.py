@@ -9,20 +9,22 @@ the next run.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from controller.aws.context import Context
 from controller.errors import ERR_CREATE, AwsError, TerminalError, TransientError
+from controller.kinds.descriptor import Descriptor
 from controller.kinds.diff import diff as diff_of
 from controller.kinds.errors import COMMON_TERMINAL, error_code, error_message
-from controller.kinds.iam_scope import Scope
 from controller.model import Diff, FieldChange, Observed, Resource
 
 
 class Reconciler(Protocol):
-    kind: ClassVar[str]
+    """The four verbs the engine calls, and the declarations it reads."""
+
+    descriptor: ClassVar[Descriptor]
 
     def observe(self, desired: Sequence[Resource], ctx: Context) -> dict[str, Observed]: ...
     def create(self, desired: Resource, ctx: Context) -> Observed: ...
@@ -43,38 +45,16 @@ class BaseReconciler:
     It raises on any failed read: a failed read is never "absent".
     """
 
+    # What the kind declares (controller/kinds/descriptor.py); `kind` is its name, for short.
+    descriptor: ClassVar[Descriptor]
     kind: ClassVar[str]
-    not_found_codes: ClassVar[frozenset[str]] = frozenset()
-    terminal_codes: ClassVar[frozenset[str]] = frozenset()
-    # Holds data (a bucket, a database): never replaced or deleted without an allowance.
-    stateful: ClassVar[bool] = False
-    # Kinds this kind's resources point at (a subnet needs its VPC): orders the deletes of
-    # resources that left the spec, when the desired graph no longer shows the edge.
-    requires: ClassVar[tuple[str, ...]] = ()
-    # The AWS service its API calls go to (boto3's name), for `plumb iam-policy` and the
-    # embedded endpoint's compatibility patches.
-    service: ClassVar[str] = ""
-    # The IAM actions its verbs need, as IAM spells them ("elasticloadbalancing:AddTags",
-    # not elbv2's "AddTags"); `plumb iam-policy` is built from them, and the conformance
-    # suite fails on any call it sees a kind make that they do not cover.
-    iam_actions: ClassVar[tuple[str, ...]] = ()
-    # Services its creates hand a role to ("ecs-tasks.amazonaws.com" for a task's roles):
-    # iam:PassRole is granted for those services only.
-    passes_roles_to: ClassVar[tuple[str, ...]] = ()
-    # Services whose service-linked role AWS makes on the first create in an account
-    # ("ecs.amazonaws.com"): iam:CreateServiceLinkedRole is granted for those only.
-    service_linked_roles: ClassVar[tuple[str, ...]] = ()
-    # Where those actions apply (controller/kinds/iam_scope.py): ARN templates for the names
-    # plumb gives, plumb's ownership tag where ARNs are ids. An action in no scope is
-    # granted on Resource "*", which a test allows for reads and justified writes only.
-    iam_scopes: ClassVar[tuple[Scope, ...]] = ()
-    # For a kind that makes IAM roles: the most any of them may be allowed, printed as the
-    # permissions boundary plumb puts on them (`plumb iam-policy --boundary`).
-    role_boundary: ClassVar[tuple[str, ...]] = ()
-    # Where its physical name must be unique: "region" (a secret, a repository), "account"
-    # (an IAM role), "global" (an S3 bucket), or "" when a parent scopes it (a security
-    # group in its VPC): two stacks claiming one name are refused at validation.
-    name_scope: ClassVar[str] = "region"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "descriptor" in cls.__dict__:
+            cls.kind = cls.descriptor.kind
+        elif "kind" in cls.__dict__:  # TRANSITION: a kind still declaring class attributes
+            cls.descriptor = _legacy_descriptor(cls)
 
     def observe(self, desired: Sequence[Resource], ctx: Context) -> dict[str, Observed]:
         raise NotImplementedError
@@ -154,9 +134,32 @@ class BaseReconciler:
             return err
         code = error_code(err)
         message = error_message(err)
-        if isinstance(err, ClientError) and code in (self.terminal_codes | COMMON_TERMINAL):
+        declared = self.descriptor
+        terminal = code in declared.terminal_codes | COMMON_TERMINAL
+        if isinstance(err, ClientError) and terminal and code not in declared.transient_codes:
             return TerminalError(message, code)
         if isinstance(err, ClientError | BotoCoreError):
             return TransientError(message, code)
         # A bug or an unimplemented API (moto raises NotImplementedError in-process).
         return TerminalError(f"{type(err).__name__}: {err}", type(err).__name__)
+
+
+def _legacy_descriptor(cls: Any) -> Descriptor:
+    from controller.kinds.descriptor import Grants
+
+    return Descriptor(
+        cls.kind,
+        getattr(cls, "service", ""),
+        not_found_codes=getattr(cls, "not_found_codes", frozenset()),
+        terminal_codes=getattr(cls, "terminal_codes", frozenset()),
+        stateful=getattr(cls, "stateful", False),
+        requires=getattr(cls, "requires", ()),
+        name_scope=getattr(cls, "name_scope", "region"),
+        iam=Grants(
+            actions=getattr(cls, "iam_actions", ()),
+            scopes=getattr(cls, "iam_scopes", ()),
+            passes_roles_to=getattr(cls, "passes_roles_to", ()),
+            service_linked_roles=getattr(cls, "service_linked_roles", ()),
+            role_boundary=getattr(cls, "role_boundary", ()),
+        ),
+    )

@@ -72,7 +72,7 @@ def boundary(kinds: Sequence[type[BaseReconciler]]) -> dict[str, Any]:
     """The most any role plumb creates may be allowed: what the kinds' `role_boundary`
     lists. Each role's own policies name its resources; the boundary only caps them, so a
     role given more by plumb's credentials still cannot use it."""
-    actions = sorted({a for kind in kinds for a in kind.role_boundary})
+    actions = sorted({a for kind in kinds for a in kind.descriptor.iam.role_boundary})
     if not actions:
         raise PlumbError("none of these kinds makes roles: there is no boundary to print")
     return _doc(

@@ -27,9 +27,9 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-import reconcilers
 from controller.aws.context import ENGINE_ACTIONS
 from controller.errors import PlumbError
+from controller.kinds import registry
 from controller.kinds.iam_scope import (
     CONDITION_NAMES,
     WILDCARD,
@@ -76,20 +76,20 @@ Grants = dict[str, _Grant]  # by condition, as JSON
 
 def kinds_for(names: Sequence[str] = ()) -> list[type[BaseReconciler]]:
     """The registered kinds called `names`, or every one when none is named."""
-    reconcilers.load_all()
+    registry.load_all()
     if not names:
-        return [reconcilers.REGISTRY[k] for k in sorted(reconcilers.REGISTRY)]
+        return [registry.REGISTRY[k] for k in sorted(registry.REGISTRY)]
     for name in names:
-        if name not in reconcilers.REGISTRY:
+        if name not in registry.REGISTRY:
             raise PlumbError(_unknown(name))
-    return [reconcilers.REGISTRY[k] for k in sorted(set(names))]
+    return [registry.REGISTRY[k] for k in sorted(set(names))]
 
 
 def _unknown(name: str) -> str:
-    if name in reconcilers.EXPANDERS:
+    if name in registry.EXPANDERS:
         # An Environment makes resources of other kinds and calls AWS for none itself.
         return f"{name} is made of other kinds: leave out --kind for the policy they all need"
-    known = sorted(reconcilers.REGISTRY)
+    known = sorted(registry.REGISTRY)
     close = difflib.get_close_matches(name, known, n=1)
     hint = f"did you mean {close[0]}? " if close else ""
     return f"there is no kind {name!r}; {hint}the kinds are {', '.join(known)}"
@@ -108,13 +108,13 @@ def build_for(kinds: Sequence[type[BaseReconciler]], target: Target) -> dict[str
     star = set(ENGINE_ACTIONS)
     for kind in kinds:
         star |= _unscoped(kind)
-        for scope in kind.iam_scopes:
+        for scope in kind.descriptor.iam.scopes:
             _add(grants, scope, kind, target)
     statements = [*_star_statements(star), *_scoped_statements(grants)]
-    linked = sorted({s for kind in kinds for s in kind.service_linked_roles})
+    linked = sorted({s for kind in kinds for s in kind.descriptor.iam.service_linked_roles})
     if linked:
         statements.append(_service_linked(linked, target))
-    if target.boundary and any("bounded" in s.when for k in kinds for s in k.iam_scopes):
+    if target.boundary and any("bounded" in s.when for k in kinds for s in k.descriptor.iam.scopes):
         statements.append(
             {
                 "Sid": "KeepBoundaries",
@@ -127,14 +127,14 @@ def build_for(kinds: Sequence[type[BaseReconciler]], target: Target) -> dict[str
 
 
 def _unscoped(kind: type[BaseReconciler]) -> set[str]:
-    scoped = {a for scope in kind.iam_scopes for a in scope.actions}
-    return set(kind.iam_actions) - scoped
+    scoped = {a for scope in kind.descriptor.iam.scopes for a in scope.actions}
+    return set(kind.descriptor.iam.actions) - scoped
 
 
 def _add(grants: Grants, scope: Scope, kind: type[BaseReconciler], target: Target) -> None:
     # Tag calls of several creates share one statement: each create tags only what it makes.
     plain = dataclasses.replace(scope, create_action=())
-    condition = conditions(plain, target, kind.passes_roles_to)
+    condition = conditions(plain, target, kind.descriptor.iam.passes_roles_to)
     prefix = scope.actions[0].split(":", 1)[0]
     create_key = f"{prefix}:CreateAction" if scope.create_action else ""
     key = json.dumps([condition, create_key], sort_keys=True)
@@ -147,14 +147,14 @@ def _add(grants: Grants, scope: Scope, kind: type[BaseReconciler], target: Targe
 
 def check(kind: type[BaseReconciler]) -> None:
     """A misspelt action or scope would only show as AccessDenied in the middle of an apply."""
-    actions = set(kind.iam_actions)
+    actions = set(kind.descriptor.iam.actions)
     bad = sorted(a for a in actions if not ACTION.match(a))
     if bad:
         raise ValueError(f"{kind.kind}: not IAM actions (service:Action): {bad}")
     loose = sorted(_unscoped(kind) & CONDITIONED)
     if loose:
         raise ValueError(f"{kind.kind}: {loose} must be in a scope with its condition")
-    for scope in kind.iam_scopes:
+    for scope in kind.descriptor.iam.scopes:
         _check_scope(kind, scope, actions)
 
 
@@ -167,13 +167,14 @@ def _check_scope(kind: type[BaseReconciler], scope: Scope, actions: set[str]) ->
         raise ValueError(f"{kind.kind}: no such condition {unknown}")
     if not scope.arns or WILDCARD in scope.arns:
         raise ValueError(f"{kind.kind}: a scope names ARNs, never '*': {scope.actions}")
-    if "iam:PassRole" in scope.actions and not ("passed-to" in scope.when and kind.passes_roles_to):
+    passes = "passed-to" in scope.when and kind.descriptor.iam.passes_roles_to
+    if "iam:PassRole" in scope.actions and not passes:
         raise ValueError(f"{kind.kind}: iam:PassRole needs passed-to and passes_roles_to")
     for template in scope.arns:
         if not template.startswith("arn:") or "{" in re.sub(r"\{[^}]*\}", "", template):
             raise ValueError(f"{kind.kind}: not an ARN template: {template}")
         if any(
-            p.startswith("name:") and p[5:] not in reconcilers.REGISTRY
+            p.startswith("name:") and p[5:] not in registry.REGISTRY
             for p in placeholders(template)
         ):
             raise ValueError(f"{kind.kind}: {template} names no registered kind")

@@ -18,7 +18,7 @@ from referencing import Registry, Resource
 from referencing.exceptions import NoSuchResource
 from referencing.jsonschema import DRAFT202012
 
-import reconcilers
+from controller.kinds import registry
 from controller.kinds.defaults import fill_defaults
 from controller.kinds.document import Document
 from controller.kinds.fields import schema_dir, schema_for, snake
@@ -35,7 +35,7 @@ def with_defaults(doc: Document) -> Document:
 
 @functools.cache
 def document_validator(kind: str) -> Draft202012Validator:
-    if kind in reconcilers.EXPANDERS:
+    if kind in registry.EXPANDERS:
         schema: Mapping[str, Any] = schema_for(kind) or {"type": "object"}
     else:
         schema = _envelope_schema(kind)

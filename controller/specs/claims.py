@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-import reconcilers
 from controller.errors import SpecIssue
+from controller.kinds import registry
 from controller.kinds.document import Document
 from controller.model import Resource
 
@@ -48,11 +48,11 @@ def name_claims(
 
 def _claim(res: Resource) -> tuple[str, str, str] | None:
     try:
-        rec = reconcilers.reconciler_for(res.kind)
+        rec = registry.reconciler_for(res.kind)
         name = rec.physical_name(res)
     except Exception:  # a spec still holding unresolved references: nothing to compare
         return None
-    if not name or not rec.name_scope:
+    if not name or not rec.descriptor.name_scope:
         return None
-    where = rec.name_scope if rec.name_scope in _SCOPE_WORDS else res.region
+    where = rec.descriptor.name_scope if rec.descriptor.name_scope in _SCOPE_WORDS else res.region
     return res.kind, where, name

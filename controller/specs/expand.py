@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from controller.kinds.document import Document
+from controller.kinds.registry import EXPANDERS, load_all
 from controller.model import Resource
 from controller.specs.policy import StackPolicy
-from reconcilers import EXPANDERS, load_all
 
 
 def expand_document(doc: Document) -> list[Resource]:

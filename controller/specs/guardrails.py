@@ -1,8 +1,8 @@
 """Guardrails: what an expanded resource may grant, whoever wrote it (an expander or a
 document written directly), and the exceptions a stack's policy makes to them.
 
-The rules are kind-specific and live in reconcilers/ (registered with
-`reconcilers.guardrail`); this module only dispatches, so it names no kind. A rule sees the
+The rules are kind-specific and live in reconcilers/ (registered with the kind registry's
+`guardrail`); this module only dispatches, so it names no kind. A rule sees the
 resource and its stack (`Scope`): the other resources, the stack's own AWS account(s) and
 the managed policies its policy adds to the allow list. The account is what the stack's
 ARNs of resources name (an account a trust policy grants to, a role ARN, is no evidence of
@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import reconcilers
+from controller.kinds import registry
 from controller.kinds.guardrail import Path, Scope
 from controller.model import Resource
 from controller.specs.policy import GuardrailException, StackPolicy
@@ -37,7 +37,7 @@ _GRANTEES = frozenset({"Principal", "NotPrincipal"})
 class Finding:
     logical_id: str  # the resource's logical id
     path: Path  # within the resource's spec: ("assumeRolePolicy", "Statement", 0, "Principal")
-    guardrail: str  # a name in reconcilers.GUARDRAIL_NAMES: "trust-anyone", "inline-star"
+    guardrail: str  # a name in registry.GUARDRAIL_NAMES: "trust-anyone", "inline-star"
     message: str  # one line: what is wrong, what to do, how to write an exception
 
 
@@ -53,7 +53,7 @@ def guardrail_findings(
     instead of the one its ARNs name. A finding an expired exception would have covered
     says so.
     """
-    reconcilers.load_all()
+    registry.load_all()
     day = today or dt.date.today()
     out: list[Finding] = []
     for stack, members in _by_stack(resources).items():
@@ -88,7 +88,7 @@ def _by_stack(resources: Sequence[Resource]) -> dict[str, list[Resource]]:
 
 
 def _rule_findings(res: Resource, scope: Scope) -> Iterator[tuple[Path, str, str]]:
-    for rule in reconcilers.GUARDRAILS.get(res.kind, ()):
+    for rule in registry.GUARDRAILS.get(res.kind, ()):
         yield from rule(res, scope)
 
 
@@ -137,11 +137,11 @@ def exception_problems(
     """(path in the document, message) for each exception naming an unknown guardrail or a
     resource `names` (the stack's resources, relative) does not hold."""
     out: list[tuple[Path, str]] = []
-    known = sorted(reconcilers.GUARDRAIL_NAMES)
+    known = sorted(registry.GUARDRAIL_NAMES)
     for index, entry in enumerate(policy.get("exceptions") or ()):
         base: Path = ("policy", "exceptions", index)
         guardrail, resource = str(entry.get("guardrail")), str(entry.get("resource"))
-        if guardrail not in reconcilers.GUARDRAIL_NAMES:
+        if guardrail not in registry.GUARDRAIL_NAMES:
             hint = _close(guardrail, known)
             message = f"unknown guardrail '{guardrail}'{hint}; known: {', '.join(known)}"
             out.append(((*base, "guardrail"), message))

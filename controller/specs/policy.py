@@ -45,7 +45,7 @@ class Waiver:
 class GuardrailException:
     """A grant `guardrail` refuses is accepted on `resource` until `expires`."""
 
-    guardrail: str  # a name in reconcilers.GUARDRAIL_NAMES: "trust-foreign-account"
+    guardrail: str  # a name in the registry's GUARDRAIL_NAMES: "trust-foreign-account"
     resource: str  # "app/task-role", relative to the stack
     reason: str
     owner: str

@@ -20,8 +20,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path as FsPath
 from typing import Any
 
-import reconcilers
 from controller.errors import SpecError, SpecIssue
+from controller.kinds import registry
 from controller.kinds.document import Document, Path
 from controller.kinds.fields import schema_for
 from controller.kinds.schemas import document_validator, with_defaults
@@ -77,7 +77,7 @@ def validate(docs: Sequence[Document], where: str = "") -> list[Document]:
     if not docs:
         found_in = f" in {where}" if where else ""
         issues.append(SpecIssue(where, 0, 0, "", f"no spec documents found{found_in}"))
-    kinds = reconcilers.known_kinds()
+    kinds = registry.known_kinds()
     valid: list[Document] = []
     failed_stacks: set[str] = set()
     for doc in docs:
@@ -109,7 +109,7 @@ def _issue(doc: Document, path: Path, message: str) -> SpecIssue:
 
 
 def _is_composition(kind: str) -> bool:
-    return kind in reconcilers.EXPANDERS
+    return kind in registry.EXPANDERS
 
 
 # -- envelope -------------------------------------------------------------------------
@@ -151,7 +151,7 @@ def _schema_issues(doc: Document) -> list[SpecIssue]:
 
 
 def _semantic_issues(doc: Document) -> list[SpecIssue]:
-    check = reconcilers.CHECKS.get(doc.kind)
+    check = registry.CHECKS.get(doc.kind)
     if check is None:
         return []
     try:
@@ -165,7 +165,7 @@ def _best_effort_semantics(doc: Document, known: list[SpecIssue]) -> list[SpecIs
     """Semantic checks on a document the schema rejected, so a secret given by value is not
     hidden behind a typo; a check that trips over the malformed part says nothing."""
     try:
-        found = reconcilers.CHECKS[doc.kind](doc) if doc.kind in reconcilers.CHECKS else []
+        found = registry.CHECKS[doc.kind](doc) if doc.kind in registry.CHECKS else []
     except Exception:  # expected on a document the schema already rejected
         return []
     # A check reading a section the schema rejected would only restate that error in other

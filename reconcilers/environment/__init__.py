@@ -7,8 +7,8 @@ in `reconcilers/` and not in the engine. Each section of the spec has its own mo
 from __future__ import annotations
 
 from controller.kinds.document import Document
+from controller.kinds.registry import expander
 from controller.model import Resource
-from reconcilers import expander
 from reconcilers.environment import app, checks, data, edge, identity, network, storage
 from reconcilers.environment.view import StackView
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from controller.kinds.document import Document, Path, dotted
-from reconcilers import semantic_check
+from controller.kinds.registry import semantic_check
 from reconcilers._bedrock import geography_problem, parse_model_id
 from reconcilers.environment.data_checks import data_issues
 from reconcilers.environment.secret_checks import (  # noqa: F401  (re-exported)

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-import reconcilers
 from controller.aws.clients import is_read
 from controller.aws.context import Context
 from controller.engine.observe import Observation
 from controller.engine.plan import Plan, PlanOptions, build_plan
+from controller.kinds import registry
 from controller.kinds.base import BaseReconciler
 from controller.kinds.diff import diff
 from controller.kinds.fields import rules_for, schema_for, snake
@@ -30,8 +30,8 @@ from tests.conformance import Sample, sample_for
 from tests.conftest import count_calls
 from tests.integration.iam_names import touched
 
-reconcilers.load_all()
-KINDS = sorted(reconcilers.REGISTRY)
+registry.load_all()
+KINDS = sorted(registry.REGISTRY)
 # What the engine calls on a reconciler: the calls plumb makes, as opposed to the ones a
 # sample makes behind its back (building a VPC for a subnet, a change by hand).
 VERBS = ("observe", "observe_one", "create", "update", "release", "delete")
@@ -113,7 +113,7 @@ def record_resources(rec: BaseReconciler, ctx: Context) -> list[tuple[str, str, 
             for arn in touched(service, model.name, params, ctx.region):
                 seen.append((service, model.name, arn))
 
-    prefixes = {a.split(":", 1)[0] for a in rec.iam_actions}
+    prefixes = {a.split(":", 1)[0] for a in rec.descriptor.iam.actions}
     for prefix in prefixes:
         for service in CLIENTS.get(prefix, (prefix,)):
             ctx.client(service).meta.events.register("provide-client-params", on_params)
@@ -195,7 +195,7 @@ def plan_for(
     accepted = tuple(
         GuardrailException(guardrail, res.name, "conformance sample", "tests", until)
         for res in desired
-        for guardrail in reconcilers.GUARDRAIL_NAMES
+        for guardrail in registry.GUARDRAIL_NAMES
     )
     return build_plan(
         desired,

@@ -26,11 +26,10 @@ from __future__ import annotations
 
 import pytest
 
-import reconcilers
 from controller.aws.clients import is_read
 from controller.aws.context import Context
 from controller.errors import TerminalError
-from controller.kinds import iam_policy
+from controller.kinds import iam_policy, registry
 from controller.kinds.base import BaseReconciler
 from controller.kinds.iam_scope import Target
 from controller.model import ActionType, Observed, Resource
@@ -78,7 +77,7 @@ def test_every_field_left_unvaried_is_an_immutable_field() -> None:
 
 @pytest.mark.parametrize("kind", KINDS, ids=KINDS)
 def test_kind_conforms(kind: str, ctx: Context) -> None:
-    rec = reconcilers.reconciler_for(kind)
+    rec = registry.reconciler_for(kind)
     calls = record_verbs(rec, ctx)
     resources = record_resources(rec, ctx)
     desired = live(kind, rec, ctx)
@@ -103,7 +102,7 @@ def _target(rec: BaseReconciler, desired: Resource, ctx: Context) -> Target:
 def test_a_policy_for_other_names_is_caught(kind: str, ctx: Context) -> None:
     """The resource check can fail: scoped to names the sample does not use, the same
     policy refuses its calls."""
-    rec = reconcilers.reconciler_for(kind)
+    rec = registry.reconciler_for(kind)
     resources = record_resources(rec, ctx)
     live(kind, rec, ctx)
     other = Target(region=ctx.region, names={kind: ["someone-else-*"]}, stacks=("other",))
@@ -115,7 +114,7 @@ def test_a_policy_for_other_names_is_caught(kind: str, ctx: Context) -> None:
 @pytest.mark.parametrize("kind", KINDS, ids=KINDS)
 def test_an_orphan_is_found_with_nothing_desired(kind: str, ctx: Context) -> None:
     """What left the spec is still found by its tags, for prune to delete or report."""
-    rec = reconcilers.reconciler_for(kind)
+    rec = registry.reconciler_for(kind)
     desired = sample_of(kind).build(ctx)
     made = rec.create(desired, ctx)
 
@@ -130,7 +129,7 @@ def test_an_orphan_is_found_with_nothing_desired(kind: str, ctx: Context) -> Non
 
 @pytest.mark.parametrize("kind", cases("gone", KINDS))
 def test_deleting_what_is_already_gone_is_no_error(kind: str, ctx: Context) -> None:
-    rec = reconcilers.reconciler_for(kind)
+    rec = registry.reconciler_for(kind)
     desired = sample_of(kind).build(ctx)
     rec.create(desired, ctx)
     found = observe(rec, desired, ctx)
@@ -146,7 +145,7 @@ def test_deleting_what_is_already_gone_is_no_error(kind: str, ctx: Context) -> N
 @pytest.mark.parametrize("kind", FOREIGN, ids=FOREIGN)
 def test_a_foreign_resource_of_the_same_name_is_not_owned(kind: str, ctx: Context) -> None:
     """Someone else's resource under the spec's name: reported, never planned on or pruned."""
-    rec = reconcilers.reconciler_for(kind)
+    rec = registry.reconciler_for(kind)
     desired, theirs = _foreign(kind, ctx)
     seen: list[Observed | None] = []
     wrote, ops = count_calls(ctx, lambda: seen.append(observe(rec, desired, ctx)))
@@ -161,7 +160,7 @@ def test_a_foreign_resource_of_the_same_name_is_not_owned(kind: str, ctx: Contex
 def test_a_create_meeting_a_foreign_resource_refuses_it(kind: str, ctx: Context) -> None:
     """A create that meets it (its observe raced someone's create) refuses, for good (a
     terminal error: a retry cannot help), and leaves it as it was."""
-    rec = reconcilers.reconciler_for(kind)
+    rec = registry.reconciler_for(kind)
     desired, theirs = _foreign(kind, ctx)
     with pytest.raises(Exception) as refused:
         rec.create(desired, ctx)
@@ -178,18 +177,18 @@ def _foreign(kind: str, ctx: Context) -> tuple[Resource, Observed]:
     desired = sample.build(ctx)
     assert sample.foreign is not None
     sample.foreign(ctx, desired)
-    theirs = observe(reconcilers.reconciler_for(kind), desired, ctx)
+    theirs = observe(registry.reconciler_for(kind), desired, ctx)
     assert theirs is not None, "the resource made under the spec's name is not observed"
     return desired, theirs
 
 
 @pytest.mark.parametrize("kind", IMMUTABLE, ids=IMMUTABLE)
 def test_an_immutable_field_changed_is_a_replace(kind: str, ctx: Context) -> None:
-    rec = reconcilers.reconciler_for(kind)
+    rec = registry.reconciler_for(kind)
     desired = sample_of(kind).build(ctx)
     found = rec.create(desired, ctx)
     lid = desired.logical_id
-    refused = rec.stateful and desired.deletion_policy == "Retain"
+    refused = rec.descriptor.stateful and desired.deletion_policy == "Retain"
     unproved = []
     for path in immutable_fields(kind):
         if (kind, *path) in UNVARIED:

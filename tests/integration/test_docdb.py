@@ -445,8 +445,8 @@ def test_minor_upgrades_turned_off_by_hand_are_turned_on_again(
 def test_the_three_kinds_delete_in_reverse_order(
     ctx: Context, instance: Resource, cluster: Resource, group: Resource
 ) -> None:
-    assert DocDbInstance.requires == ("DocDbCluster",)
-    assert set(DocDbCluster.requires) == {"DocDbSubnetGroup", "SecurityGroup"}
+    assert DocDbInstance.descriptor.requires == ("DocDbCluster",)
+    assert set(DocDbCluster.descriptor.requires) == {"DocDbSubnetGroup", "SecurityGroup"}
     for rec, res in (
         (DocDbInstance(), instance),
         (DocDbCluster(), cluster),

@@ -30,9 +30,9 @@ from controller.cli.verbs import do_plan, load_desired
 from controller.config import Settings
 from controller.engine.plan import PlanOptions
 from controller.engine.runner import Runner
+from controller.kinds.registry import REGISTRY, load_all
 from controller.kinds.tags import to_dict
 from controller.reports.files import ReportFiles
-from reconcilers import REGISTRY, load_all
 from tests.conformance import sample_for
 
 ROOT = Path(__file__).resolve().parents[2]

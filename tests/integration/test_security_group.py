@@ -19,9 +19,9 @@ from controller.engine.graph import Graph, resolve, without_unknown_members
 from controller.errors import TransientError
 from controller.kinds.diff import contains_unknown, diff
 from controller.kinds.document import Document
+from controller.kinds.registry import reconciler_for
 from controller.kinds.tags import to_dict
 from controller.model import Observed, Resource
-from reconcilers import reconciler_for
 from reconcilers.environment import network
 from reconcilers.environment.view import StackView
 from reconcilers.security_group import SecurityGroup

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-import reconcilers
+from controller.kinds import registry
 from controller.kinds.fields import schema_for, snake
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,8 +23,8 @@ KIND_NAME = re.compile(
     r"|Cache[A-Za-z]*Group|Repository|LogGroup)\b"
 )
 
-reconcilers.load_all()
-KINDS = sorted(reconcilers.REGISTRY)
+registry.load_all()
+KINDS = sorted(registry.REGISTRY)
 
 
 def _sources(*folders: str) -> list[Path]:
@@ -97,12 +97,12 @@ def test_kind_has_a_schema(kind: str) -> None:
 @pytest.mark.parametrize("kind", KINDS, ids=KINDS)
 def test_kind_declares_its_not_found_codes(kind: str) -> None:
     # delete() treats these as "already gone"; without them a vanished resource fails.
-    assert reconcilers.REGISTRY[kind].not_found_codes
+    assert registry.REGISTRY[kind].descriptor.not_found_codes
 
 
 @pytest.mark.parametrize("kind", KINDS, ids=KINDS)
 def test_kind_lives_in_a_module_named_after_it(kind: str) -> None:
-    module = reconcilers.REGISTRY[kind].__module__
+    module = registry.REGISTRY[kind].__module__
     assert module.rsplit(".", 1)[-1] == snake(kind), f"{kind} is defined in {module}"
 
 

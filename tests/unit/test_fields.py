@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-import reconcilers
+from controller.kinds import registry
 from controller.kinds.fields import COMPARATORS, FieldRules, SchemaRuleError, comparator, rules_for
 
-reconcilers.load_all()
+registry.load_all()
 
 
 def test_an_unknown_compare_rule_is_an_error_at_load_time() -> None:
@@ -16,7 +16,7 @@ def test_an_unknown_compare_rule_is_an_error_at_load_time() -> None:
         FieldRules.from_schema(schema, "schemas/example.json")
 
 
-@pytest.mark.parametrize("kind", sorted(reconcilers.REGISTRY))
+@pytest.mark.parametrize("kind", sorted(registry.REGISTRY))
 def test_every_schema_names_only_known_rules(kind: str) -> None:
     rules_for.cache_clear()
     rules_for(kind)  # raises on a rule no comparator implements

@@ -124,7 +124,7 @@ def test_each_suppression_says_why() -> None:
 def test_old_policy_would_fail_the_lint() -> None:
     """The check can fail: main's policy (every write on "*") has MEDIUM findings left
     once the muted ones are set aside, and sensitive writes on "*"."""
-    everything = {a for k in iam_policy.kinds_for() for a in k.iam_actions}
+    everything = {a for k in iam_policy.kinds_for() for a in k.descriptor.iam.actions}
     old = {
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Action": sorted(everything), "Resource": "*"}],

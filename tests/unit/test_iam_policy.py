@@ -5,6 +5,7 @@ conformance suite (tests/integration/test_conformance.py)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -12,15 +13,14 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-import reconcilers
 from controller.cli.main import main
 from controller.errors import PlumbError
-from controller.kinds import iam_documents, iam_policy
+from controller.kinds import iam_documents, iam_policy, registry
 from controller.specs.expand import expand_all
 from controller.specs.validate import load_and_validate
 
-reconcilers.load_all()
-KINDS = sorted(reconcilers.REGISTRY)
+registry.load_all()
+KINDS = sorted(registry.REGISTRY)
 SPECS = Path(__file__).resolve().parents[2] / "specs"
 BUCKET_SPEC = """apiVersion: plumb/v1
 kind: Bucket
@@ -48,7 +48,7 @@ def _actions(policy: dict[str, Any]) -> list[str]:
 
 @pytest.mark.parametrize("kind", KINDS, ids=KINDS)
 def test_kind_declares_iam_actions(kind: str) -> None:
-    declared = reconcilers.REGISTRY[kind].iam_actions
+    declared = registry.REGISTRY[kind].descriptor.iam.actions
     assert declared, f"{kind} declares no iam_actions: plumb iam-policy would leave it out"
     assert len(set(declared)) == len(declared), f"{kind} declares an action twice"
 
@@ -181,7 +181,9 @@ def test_unknown_kind_is_one_line_and_exit_1(tmp_path: Path, kind: str, says: st
 def test_a_malformed_or_unconditioned_declaration_is_refused(
     monkeypatch: pytest.MonkeyPatch, action: str
 ) -> None:
-    monkeypatch.setattr(reconcilers.REGISTRY["Vpc"], "iam_actions", (action,))
+    vpc = registry.REGISTRY["Vpc"]
+    iam = dataclasses.replace(vpc.descriptor.iam, actions=(action,))
+    monkeypatch.setattr(vpc, "descriptor", dataclasses.replace(vpc.descriptor, iam=iam))
     with pytest.raises(ValueError, match=action):
         iam_policy.build(["Vpc"])
 

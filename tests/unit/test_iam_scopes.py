@@ -9,13 +9,12 @@ import re
 
 import pytest
 
-import reconcilers
-from controller.kinds import iam_policy
+from controller.kinds import iam_policy, registry
 from controller.kinds.iam_scope import STAR_WRITES, Scope, Target, conditions, render
 from tests.unit.iam_data import access_level, arn_formats, condition_keys
 
-reconcilers.load_all()
-KINDS = sorted(reconcilers.REGISTRY)
+registry.load_all()
+KINDS = sorted(registry.REGISTRY)
 TARGET = Target(boundary="arn:aws:iam::123456789012:policy/plumb-boundary")
 
 
@@ -33,10 +32,10 @@ def _resource_type(action: str, resource: str) -> str:
 
 
 def _problems(kind: str, scope: Scope) -> list[str]:
-    rec = reconcilers.REGISTRY[kind]
+    rec = registry.REGISTRY[kind]
     keys = {
         _generic_key(k)
-        for inner in conditions(scope, TARGET, rec.passes_roles_to).values()
+        for inner in conditions(scope, TARGET, rec.descriptor.iam.passes_roles_to).values()
         for k in inner
     }
     out = []
@@ -53,19 +52,19 @@ def _problems(kind: str, scope: Scope) -> list[str]:
 @pytest.mark.parametrize("kind", KINDS, ids=KINDS)
 def test_scopes_are_what_iam_supports(kind: str) -> None:
     problems = [
-        p for scope in reconcilers.REGISTRY[kind].iam_scopes for p in _problems(kind, scope)
+        p for scope in registry.REGISTRY[kind].descriptor.iam.scopes for p in _problems(kind, scope)
     ]
     assert not problems, problems
 
 
 @pytest.mark.parametrize("kind", KINDS, ids=KINDS)
 def test_what_a_kind_leaves_on_star_is_a_read_or_justified(kind: str) -> None:
-    rec = reconcilers.REGISTRY[kind]
+    rec = registry.REGISTRY[kind]
     iam_policy.check(rec)
-    scoped = {a for scope in rec.iam_scopes for a in scope.actions}
+    scoped = {a for scope in rec.descriptor.iam.scopes for a in scope.actions}
     loose = [
         a
-        for a in sorted(set(rec.iam_actions) - scoped)
+        for a in sorted(set(rec.descriptor.iam.actions) - scoped)
         if access_level(a) not in ("Read", "List") and a not in STAR_WRITES
     ]
     assert not loose, f"{kind} leaves writes on '*': {loose}"

@@ -12,10 +12,10 @@ from controller.engine.observe import Observation
 from controller.engine.plan import PlanOptions, StateView, build_plan
 from controller.errors import PlanError
 from controller.kinds.base import BaseReconciler
+from controller.kinds.registry import REGISTRY
 from controller.model import TAG_DELETION_POLICY, TAG_ID, TAG_STACK, ActionType, Observed, Resource
 from controller.specs.policy import StackPolicy
 from controller.state.drift import DriftRecord
-from reconcilers import REGISTRY
 
 A = ActionType
 STACK = "acme-prod"

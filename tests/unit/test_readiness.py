@@ -12,9 +12,9 @@ from controller.engine.observe import Observation
 from controller.engine.plan import build_plan
 from controller.engine.readiness import Waiter
 from controller.kinds.base import BaseReconciler
+from controller.kinds.registry import REGISTRY
 from controller.model import TAG_ID, TAG_STACK, Observed, Resource
 from controller.specs.policy import StackPolicy
-from reconcilers import REGISTRY
 
 STACK = "acme-prod"
 

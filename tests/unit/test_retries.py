@@ -15,8 +15,8 @@ from botocore.exceptions import ClientError, ConnectionClosedError
 from botocore.retries.standard import ExponentialBackoff
 
 from controller.aws.clients import CallCounter, ClientFactory
-from controller.kinds.base import BaseReconciler
 from controller.kinds.errors import error_message
+from controller.kinds.registry import reconciler_for
 from controller.reports.render import calls_text
 from controller.reports.run_report import render
 from controller.state.store import Store
@@ -81,7 +81,7 @@ def test_a_throttled_call_that_gave_up_names_service_operation_and_attempts(
     assert error_message(err.value) == (
         "ec2 CreateVpc: gave up after 3 attempts: Request limit exceeded."
     )
-    classified = BaseReconciler().classify(err.value)
+    classified = reconciler_for("Vpc").classify(err.value)
     assert classified.code == "RequestLimitExceeded"
     assert str(classified).startswith("ec2 CreateVpc: gave up after 3 attempts")
     assert factory.counter.snapshot()["retriesByService"] == {"ec2": 2}

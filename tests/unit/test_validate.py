@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 
-import reconcilers
-import reconcilers.environment.checks  # registers the Environment checks
 from controller.errors import SpecError, SpecIssue
+from controller.kinds import registry
 from controller.kinds.document import Document
 from controller.kinds.schemas import document_validator
 from controller.model import Resource
@@ -415,11 +414,11 @@ def fake_expand(doc: Document) -> list[Resource]:
 
 @pytest.fixture
 def fakes() -> Iterator[None]:
-    reconcilers.load_all()
-    reconcilers.EXPANDERS["FakeStack"] = fake_expand
-    reconcilers.REGISTRY["FakeThing"] = FakeThing  # type: ignore[assignment]
+    registry.load_all()
+    registry.EXPANDERS["FakeStack"] = fake_expand
+    registry.REGISTRY["FakeThing"] = FakeThing  # type: ignore[assignment]
     yield
-    del reconcilers.EXPANDERS["FakeStack"], reconcilers.REGISTRY["FakeThing"]
+    del registry.EXPANDERS["FakeStack"], registry.REGISTRY["FakeThing"]
     document_validator.cache_clear()
 
 
@@ -497,7 +496,7 @@ def test_a_failing_check_is_reported_not_raised(tmp_path, monkeypatch, fakes) ->
     def broken(doc: Document) -> list[tuple[tuple[str, ...], str]]:
         raise KeyError("sk-proj-abcdEFGH1234ijklMNOP5678")
 
-    monkeypatch.setitem(reconcilers.CHECKS, "FakeThing", broken)
+    monkeypatch.setitem(registry.CHECKS, "FakeThing", broken)
     found = issues(tmp_path, monkeypatch, thing=FAKE_THING)
     assert [i.message for i in found] == ["internal error in the FakeThing checks: KeyError"]
 
