@@ -115,6 +115,15 @@ class BaseReconciler:
         delta = diff_of(desired, found)
         return self.update(desired, found, delta, ctx) if delta else found
 
+    def sync_tags(self, ctx: Context, target: str, observed: Observed, desired: Resource) -> None:
+        """Bring `target`'s tags (an ARN, an id, a name: what the kind's tag API takes) from
+        what was observed to what the resource wants, through the kind's declared tag API."""
+        api = self.descriptor.tags
+        if api is None:
+            raise TypeError(f"{self.kind} declares no tag API (descriptor.tags)")
+        client = ctx.client(self.descriptor.service)
+        api.sync(client, target, observed.tags, desired.ownership_tags())
+
     def must_see(self, found: Observed | None, desired: Resource) -> Observed:
         """A read right after a write that misses the resource is an error, not news."""
         if found is None:

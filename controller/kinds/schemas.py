@@ -33,6 +33,16 @@ def with_defaults(doc: Document) -> Document:
     return replace(doc, body=fill_defaults(doc.body, schema, resolver))
 
 
+def spec_with_defaults(kind: str, spec: Mapping[str, Any]) -> dict[str, Any]:
+    """`spec` with its kind's schema defaults filled in: what a composition leaves out of a
+    resource it builds reaches the kind as the schema's default, as in a written spec."""
+    schema = schema_for(kind)
+    if not schema:
+        return dict(spec)
+    resolver = schema_registry().resolver_with_root(DRAFT202012.create_resource(schema))
+    return dict(fill_defaults(spec, schema, resolver))
+
+
 @functools.cache
 def document_validator(kind: str) -> Draft202012Validator:
     if kind in registry.EXPANDERS:

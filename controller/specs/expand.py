@@ -6,10 +6,12 @@ resources; any other registered kind written directly in a spec is one resource.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 
 from controller.kinds.document import Document
 from controller.kinds.registry import EXPANDERS, load_all
+from controller.kinds.schemas import spec_with_defaults
 from controller.model import Resource
 from controller.specs.policy import StackPolicy
 
@@ -17,7 +19,11 @@ from controller.specs.policy import StackPolicy
 def expand_document(doc: Document) -> list[Resource]:
     load_all()
     if doc.kind in EXPANDERS:
-        return list(EXPANDERS[doc.kind](doc))
+        # A kind reads its schema's defaults from the spec it is handed, never its own.
+        return [
+            dataclasses.replace(res, spec=spec_with_defaults(res.kind, res.spec))
+            for res in EXPANDERS[doc.kind](doc)
+        ]
     meta = doc.metadata
     return [
         Resource(
