@@ -1,6 +1,7 @@
 """What the DocumentDB kinds share: one paginated describe per kind, tags read only for
-the resources that could be ours, ownership decided on those tags client-side, tag sync,
-and creates that adopt their own resource after a lost answer.
+the resources that could be ours, ownership decided on those tags client-side, one way to
+read an item, to create it (adopting its own resource after a lost answer) and to update
+it, and the service's tag calls.
 
 DocumentDB's describe calls take no tag filter (a `tag:` filter is InvalidParameterValue
 in AWS and in moto: docs/moto.md, DocumentDB). Clusters and instances are described
@@ -19,7 +20,7 @@ case, so names are compared in lower case and the schemas accept lower case only
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from botocore.exceptions import ClientError
@@ -29,16 +30,19 @@ from controller.errors import ERR_CREATE, TerminalError, TransientError
 from controller.kinds.base import BaseReconciler
 from controller.kinds.diff import diff as diff_of
 from controller.kinds.errors import error_code, is_code
-from controller.kinds.tags import tag_delta, to_dict, to_list
-from controller.model import TAG_ID, Observed, Resource
+from controller.kinds.tags import TagApi, to_dict
+from controller.model import TAG_ID, Diff, Observed, Resource
 
 Raw = Mapping[str, Any]
-ENGINE = "docdb"
+SERVICE = ENGINE = "docdb"
+TAGS = TagApi("add_tags_to_resource", "remove_tags_from_resource", "ResourceName")
 # Clusters and instances being deleted are absent: they cannot come back.
 GONE = frozenset({"deleting"})
 ENGINE_FILTER = [{"Name": "engine", "Values": [ENGINE]}]
 # DocumentDB's API is RDS's under another name: IAM knows its actions as rds:*.
 TAG_ACTIONS = ("rds:AddTagsToResource", "rds:ListTagsForResource", "rds:RemoveTagsFromResource")
+# Clusters and instances: RDS makes its service-linked role on an account's first create.
+RDS_ROLE = ("rds.amazonaws.com",)
 # A tag read of something deleted since the describe: it is gone, not a failed read.
 _TAG_READ_GONE = frozenset(
     {
@@ -51,9 +55,9 @@ _TAG_READ_GONE = frozenset(
 
 
 class DocDbKind(BaseReconciler):
-    """A DocumentDB kind read with one `describe_*` call; subclasses map one item."""
+    """A DocumentDB kind read with one `describe_*` call; subclasses map one item
+    (`spec_of`, `attrs_of`), build its create (`create_args`) and its modify (`modify`)."""
 
-    service = "docdb"
     describe_op: ClassVar[str]  # "describe_db_clusters"
     # Clusters and instances are read through the RDS API: the same endpoint and IAM
     # actions, but its model keeps the TagList that DocumentDB's drops, which saves one
@@ -63,8 +67,11 @@ class DocDbKind(BaseReconciler):
     name_key: ClassVar[str]  # "DBClusterIdentifier": the describe item's name
     arn_key: ClassVar[str]  # "DBClusterArn"
     status_key: ClassVar[str] = ""  # "Status"; "" for a kind with no life cycle
+    serving: ClassVar[frozenset[str]] = frozenset()  # the statuses that are ready
     name_field: ClassVar[str]  # "clusterIdentifier": the spec field holding the name
     exists_code: ClassVar[str]  # what a create over an existing name answers
+    create_op: ClassVar[str]  # "create_db_cluster"
+    item_key: ClassVar[str]  # "DBCluster": the created item in the create's answer
     filters: ClassVar[list[dict[str, Any]] | None] = None
 
     def physical_name(self, desired: Resource) -> str:
@@ -78,9 +85,50 @@ class DocDbKind(BaseReconciler):
         return self.must_see(self._lookup(desired, ctx, physical_id), desired)
 
     def to_observed(
-        self, raw: Raw, tags: dict[str, str], logical_id: str, ctx: Context
+        self, raw: Raw, tags: Mapping[str, str], logical_id: str, ctx: Context
     ) -> Observed:
+        return Observed(
+            kind=self.kind,
+            logical_id=logical_id,
+            physical_id=str(raw[self.name_key]),
+            spec=self.spec_of(raw),
+            attrs=self.attrs_of(raw),
+            tags=dict(tags),
+            ready=not self.status_key or raw.get(self.status_key) in self.serving,
+            region=ctx.region,
+        )
+
+    def spec_of(self, raw: Raw) -> dict[str, Any]:
         raise NotImplementedError
+
+    def attrs_of(self, raw: Raw) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def create_args(self, desired: Resource, ctx: Context) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def modify(self, desired: Resource, observed: Observed, diff: Diff, ctx: Context) -> None:
+        """The kind's one modify call for what drifted, tags aside; none when nothing did."""
+        raise NotImplementedError
+
+    def create(self, desired: Resource, ctx: Context) -> Observed:
+        """Tagged in the create call. A create whose answer was lost may have happened:
+        "already exists" for a resource carrying this resource's `plumb:id` is that
+        create, and is adopted."""
+        try:
+            out = getattr(ctx.docdb, self.create_op)(**self.create_args(desired, ctx))
+        except ClientError as err:
+            if error_code(err) != self.exists_code:
+                raise
+            return self._adopt(desired, ctx, err)
+        tags = desired.ownership_tags()
+        return self.to_observed(out[self.item_key], tags, desired.logical_id, ctx)
+
+    def update(self, desired: Resource, observed: Observed, diff: Diff, ctx: Context) -> Observed:
+        self.modify(desired, observed, diff, ctx)
+        if diff.changed("tags"):
+            self.sync_tags(ctx, observed.attrs["arn"], observed, desired)
+        return self.observe_one(desired, ctx, observed.physical_id)
 
     # -- observing ---------------------------------------------------------------------
 
@@ -89,7 +137,7 @@ class DocDbKind(BaseReconciler):
         try:
             items = self._describe(ctx, name or self.physical_name(desired))
         except ClientError as err:
-            if not is_code(err, self.not_found_codes):
+            if not is_code(err, self.descriptor.not_found_codes):
                 raise
             items = []
         return self._observe(ctx, items, [desired]).get(desired.logical_id)
@@ -145,19 +193,7 @@ class DocDbKind(BaseReconciler):
         )
         return dataclasses.replace(found, warnings=(*found.warnings, warning))
 
-    # -- creating ----------------------------------------------------------------------
-
-    def create_or_adopt(
-        self, desired: Resource, ctx: Context, create: Callable[[], Observed]
-    ) -> Observed:
-        """A create whose answer was lost may have happened: "already exists" for a
-        resource carrying this resource's `plumb:id` is that create, and is adopted."""
-        try:
-            return create()
-        except ClientError as err:
-            if error_code(err) != self.exists_code:
-                raise
-            return self._adopt(desired, ctx, err)
+    # -- adopting ---------------------------------------------------------------------
 
     def _adopt(self, desired: Resource, ctx: Context, err: ClientError) -> Observed:
         name = self.physical_name(desired)
@@ -218,35 +254,3 @@ def _owned_groups(
         if ctx.owns(tags):
             groups.setdefault(tags[TAG_ID], []).append((raw, tags))
     return groups
-
-
-def observed(
-    kind: str,
-    logical_id: str,
-    name: str,
-    ctx: Context,
-    *,
-    spec: Mapping[str, Any],
-    attrs: Mapping[str, Any],
-    tags: Mapping[str, str],
-    ready: bool = True,
-) -> Observed:
-    return Observed(
-        kind=kind,
-        logical_id=logical_id,
-        physical_id=name,
-        spec=dict(spec),
-        attrs=dict(attrs),
-        tags=dict(tags),
-        ready=ready,
-        region=ctx.region,
-    )
-
-
-def sync_tags(ctx: Context, arn: str, have: Mapping[str, str], want: Mapping[str, str]) -> None:
-    """Set the missing and changed tags, remove the extra ones; `aws:` tags are left alone."""
-    to_set, to_remove = tag_delta(have, want)
-    if to_set:
-        ctx.docdb.add_tags_to_resource(ResourceName=arn, Tags=to_list(to_set))
-    if to_remove:
-        ctx.docdb.remove_tags_from_resource(ResourceName=arn, TagKeys=to_remove)

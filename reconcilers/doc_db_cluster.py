@@ -13,7 +13,7 @@ and where it is handled:
     (5.0.0 asked for is met by 5.0.1), so such an upgrade is not drift to be undone.
   - CreateDBCluster takes no client token: the cluster is tagged in the create call and
     an "already exists" for a cluster carrying our `plumb:id` is adopted
-    (`DocDbKind.create_or_adopt`).
+    (`DocDbKind.create`).
   - DescribeDBClusters also lists RDS and Neptune clusters, so it is filtered on the
     engine; tags cost one read per cluster that could be ours (`_docdb.candidates`).
 moto reads KmsKeyId and the parameter group back oddly (docs/moto.md, DocumentDB), so
@@ -32,17 +32,15 @@ from botocore.exceptions import ClientError
 
 from controller.aws.context import Context
 from controller.errors import ERR_DELETE, TerminalError
+from controller.kinds.descriptor import Descriptor, Grants
 from controller.kinds.errors import error_code, ignoring
 from controller.kinds.iam_scope import Scope, arn, tagging
 from controller.kinds.registry import register
 from controller.model import Diff, Observed, Resource
-from reconcilers._docdb import ENGINE, ENGINE_FILTER, DocDbKind, Raw, observed, sync_tags
+from reconcilers._docdb import ENGINE, ENGINE_FILTER, RDS_ROLE, SERVICE, TAGS, DocDbKind, Raw
 from reconcilers._docdb import TAG_ACTIONS as DOCDB_TAGS
 from reconcilers._ec2 import transient_on
 
-# Mirror the schema's defaults, for a resource made without schema defaults applied.
-DEFAULT_USERNAME = "plumbadmin"
-DEFAULT_PORT = 27017
 _SERVING = frozenset({"available", "modifying", "backing-up"})
 PROTECTED = (
     "deletion protection is on: set documentdb.deletionProtection: false and apply, then delete"
@@ -59,98 +57,127 @@ _MODIFIABLE = {
 _CLUSTER = arn("rds", "cluster:{name}")
 # Parameter and option groups are used, never written: AWS names the defaults.
 _USED = (arn("rds", "cluster-pg:*"), arn("rds", "og:*"))
+_SECRET_ACTIONS = (
+    "secretsmanager:CreateSecret",
+    "secretsmanager:RotateSecret",
+    "secretsmanager:TagResource",
+)
 
 
 @register
 class DocDbCluster(DocDbKind):
     """A DocumentDB cluster with a fixed identifier, found by its ownership tags."""
 
-    kind = "DocDbCluster"
-    iam_actions = (
-        "rds:DescribeDBClusters",
-        "rds:CreateDBCluster",
-        "rds:ModifyDBCluster",
-        "rds:DeleteDBCluster",
-        *DOCDB_TAGS,
-        # ManageMasterUserPassword: DocumentDB makes the password's secret with the
-        # caller's rights, as RDS documents for its own engines.
-        "secretsmanager:CreateSecret",
-        "secretsmanager:RotateSecret",
-        "secretsmanager:TagResource",
-    )
-    iam_scopes = (
-        Scope(
-            ("rds:CreateDBCluster",),
-            (_CLUSTER, *_USED, arn("rds", "subgrp:{name:DocDbSubnetGroup}")),
+    descriptor = Descriptor(
+        "DocDbCluster",
+        SERVICE,
+        not_found_codes=frozenset({"DBClusterNotFoundFault"}),
+        terminal_codes=frozenset(
+            {
+                "DBClusterQuotaExceededFault",
+                "StorageQuotaExceeded",
+                "KMSKeyNotAccessibleFault",
+                "DBSubnetGroupDoesNotCoverEnoughAZs",
+                "InvalidSubnet",
+                "InvalidVPCNetworkStateFault",
+                "NetworkTypeNotSupported",
+                "DBClusterParameterGroupNotFound",
+            }
         ),
-        Scope(("rds:ModifyDBCluster",), (_CLUSTER, *_USED)),
-        Scope(("rds:DeleteDBCluster",), (_CLUSTER, arn("rds", "cluster-snapshot:{name}-final-*"))),
-        *tagging("rds:AddTagsToResource", "rds:RemoveTagsFromResource", (_CLUSTER,)),
-        Scope(
-            (
-                "secretsmanager:CreateSecret",
-                "secretsmanager:RotateSecret",
-                "secretsmanager:TagResource",
+        stateful=True,
+        requires=("DocDbSubnetGroup", "SecurityGroup"),
+        iam=Grants(
+            actions=(
+                "rds:DescribeDBClusters",
+                "rds:CreateDBCluster",
+                "rds:ModifyDBCluster",
+                "rds:DeleteDBCluster",
+                *DOCDB_TAGS,
+                # ManageMasterUserPassword: DocumentDB makes the password's secret with the
+                # caller's rights, as RDS documents for its own engines.
+                *_SECRET_ACTIONS,
             ),
-            (arn("secretsmanager", "secret:rds!cluster-*"),),
+            scopes=(
+                Scope(
+                    ("rds:CreateDBCluster",),
+                    (_CLUSTER, *_USED, arn("rds", "subgrp:{name:DocDbSubnetGroup}")),
+                ),
+                Scope(("rds:ModifyDBCluster",), (_CLUSTER, *_USED)),
+                Scope(
+                    ("rds:DeleteDBCluster",),
+                    (_CLUSTER, arn("rds", "cluster-snapshot:{name}-final-*")),
+                ),
+                *tagging("rds:AddTagsToResource", "rds:RemoveTagsFromResource", (_CLUSTER,)),
+                Scope(_SECRET_ACTIONS, (arn("secretsmanager", "secret:rds!cluster-*"),)),
+            ),
+            service_linked_roles=RDS_ROLE,
         ),
+        tags=TAGS,
     )
-    service_linked_roles = ("rds.amazonaws.com",)
-    stateful = True
     read_service = "rds"
     describe_op, list_key = "describe_db_clusters", "DBClusters"
     name_key, arn_key, status_key = "DBClusterIdentifier", "DBClusterArn", "Status"
+    serving = _SERVING
     name_field = "clusterIdentifier"
     exists_code = "DBClusterAlreadyExistsFault"
+    create_op, item_key = "create_db_cluster", "DBCluster"
     filters = ENGINE_FILTER
-    requires = ("DocDbSubnetGroup", "SecurityGroup")
-    not_found_codes = frozenset({"DBClusterNotFoundFault"})
-    terminal_codes = frozenset(
-        {
-            "DBClusterQuotaExceededFault",
-            "StorageQuotaExceeded",
-            "KMSKeyNotAccessibleFault",
-            "DBSubnetGroupDoesNotCoverEnoughAZs",
-            "InvalidSubnet",
-            "InvalidVPCNetworkStateFault",
-            "NetworkTypeNotSupported",
-            "DBClusterParameterGroupNotFound",
+
+    def create_args(self, desired: Resource, ctx: Context) -> dict[str, Any]:
+        spec = desired.spec
+        args: dict[str, Any] = {
+            "DBClusterIdentifier": self.physical_name(desired),
+            "Engine": ENGINE,
+            "DBSubnetGroupName": str(spec["subnetGroupName"]).lower(),
+            "MasterUsername": spec["masterUsername"],
+            # AWS makes the password and keeps it in Secrets Manager; plumb never sees it.
+            "ManageMasterUserPassword": True,
+            "StorageEncrypted": bool(spec["storageEncrypted"]),
+            "DeletionProtection": bool(spec["deletionProtection"]),
+            "Port": int(spec["port"]),
+            "Tags": ctx.tag_list(desired),
         }
-    )
+        # Left out of the spec: AWS's choice (latest version, default group, a window).
+        optional = {param: spec[field] for field, param in _MODIFIABLE.items() if field in spec}
+        optional.pop("DeletionProtection", None)
+        if "VpcSecurityGroupIds" in optional:
+            optional["VpcSecurityGroupIds"] = sorted(optional["VpcSecurityGroupIds"])
+        return {**args, **optional}
 
-    def to_observed(
-        self, raw: Raw, tags: dict[str, str], logical_id: str, ctx: Context
-    ) -> Observed:
-        return observed(
-            self.kind,
-            logical_id,
-            str(raw["DBClusterIdentifier"]),
-            ctx,
-            spec=_spec(raw),
-            attrs=_attrs(raw),
-            tags=tags,
-            ready=raw.get("Status") in _SERVING,
-        )
-
-    def create(self, desired: Resource, ctx: Context) -> Observed:
-        def create() -> Observed:
-            out = ctx.docdb.create_db_cluster(
-                **_create_args(self.physical_name(desired), desired, ctx)
-            )
-            raw = out["DBCluster"]
-            return self.to_observed(raw, desired.ownership_tags(), desired.logical_id, ctx)
-
-        return self.create_or_adopt(desired, ctx, create)
-
-    def update(self, desired: Resource, observed: Observed, diff: Diff, ctx: Context) -> Observed:
+    def modify(self, desired: Resource, observed: Observed, diff: Diff, ctx: Context) -> None:
         changes = _modifications(desired.spec, observed.spec, diff)
         if changes:
             ctx.docdb.modify_db_cluster(
                 DBClusterIdentifier=observed.physical_id, ApplyImmediately=True, **changes
             )
-        if diff.changed("tags"):
-            sync_tags(ctx, observed.attrs["arn"], observed.tags, desired.ownership_tags())
-        return self.observe_one(desired, ctx, observed.physical_id)
+
+    def spec_of(self, raw: Raw) -> dict[str, Any]:
+        return {
+            "clusterIdentifier": raw["DBClusterIdentifier"],
+            "engineVersion": raw.get("EngineVersion"),
+            "subnetGroupName": raw.get("DBSubnetGroup"),
+            "securityGroupIds": sorted(
+                g["VpcSecurityGroupId"] for g in raw.get("VpcSecurityGroups") or []
+            ),
+            "backupRetentionDays": raw.get("BackupRetentionPeriod"),
+            "deletionProtection": bool(raw.get("DeletionProtection")),
+            "storageEncrypted": bool(raw.get("StorageEncrypted")),
+            "masterUsername": raw.get("MasterUsername"),
+            "port": raw.get("Port"),
+            "preferredBackupWindow": raw.get("PreferredBackupWindow"),
+        }
+
+    def attrs_of(self, raw: Raw) -> dict[str, Any]:
+        return {
+            "id": raw["DBClusterIdentifier"],
+            "arn": raw["DBClusterArn"],
+            "endpoint": raw.get("Endpoint"),
+            "readerEndpoint": raw.get("ReaderEndpoint"),
+            "port": raw.get("Port"),
+            # Only where the password is kept, never the password.
+            "masterSecretArn": (raw.get("MasterUserSecret") or {}).get("SecretArn"),
+            "clusterResourceId": raw.get("DbClusterResourceId"),
+        }
 
     def delete(self, observed: Observed, ctx: Context) -> None:
         if observed.spec.get("deletionProtection"):
@@ -158,7 +185,10 @@ class DocDbCluster(DocDbKind):
         snapshot = f"{observed.physical_id}-final-{datetime.now(UTC):%Y%m%d%H%M%S}"
         try:
             # InvalidDBClusterStateFault: instances still going away, or already deleting.
-            with ignoring(self.not_found_codes), transient_on({"InvalidDBClusterStateFault"}):
+            with (
+                ignoring(self.descriptor.not_found_codes),
+                transient_on({"InvalidDBClusterStateFault"}),
+            ):
                 ctx.docdb.delete_db_cluster(
                     DBClusterIdentifier=observed.physical_id, FinalDBSnapshotIdentifier=snapshot
                 )
@@ -178,28 +208,6 @@ class DocDbCluster(DocDbKind):
         return TerminalError(message, "DeletionProtection")
 
 
-def _create_args(name: str, desired: Resource, ctx: Context) -> dict[str, Any]:
-    spec = desired.spec
-    args: dict[str, Any] = {
-        "DBClusterIdentifier": name,
-        "Engine": ENGINE,
-        "DBSubnetGroupName": str(spec["subnetGroupName"]).lower(),
-        "MasterUsername": spec.get("masterUsername", DEFAULT_USERNAME),
-        # AWS makes the password and keeps it in Secrets Manager; plumb never sees it.
-        "ManageMasterUserPassword": True,
-        "StorageEncrypted": bool(spec.get("storageEncrypted", True)),
-        "DeletionProtection": bool(spec.get("deletionProtection", True)),
-        "Port": int(spec.get("port", DEFAULT_PORT)),
-        "Tags": ctx.tag_list(desired),
-    }
-    # Left out of the spec: AWS's choice (latest version, one day, default group, a window).
-    optional = {param: spec[field] for field, param in _MODIFIABLE.items() if field in spec}
-    optional.pop("DeletionProtection", None)
-    if "VpcSecurityGroupIds" in optional:
-        optional["VpcSecurityGroupIds"] = sorted(optional["VpcSecurityGroupIds"])
-    return {**args, **optional}
-
-
 def _modifications(want: Mapping[str, Any], have: Mapping[str, Any], diff: Diff) -> dict[str, Any]:
     """ModifyDBCluster's arguments for exactly the fields the diff names."""
     out = {param: want[field] for field, param in _MODIFIABLE.items() if diff.changed(field)}
@@ -212,33 +220,3 @@ def _modifications(want: Mapping[str, Any], have: Mapping[str, Any], diff: Diff)
 
 def _major(version: Any) -> str:
     return str(version or "").split(".", 1)[0]
-
-
-def _spec(raw: Raw) -> dict[str, Any]:
-    return {
-        "clusterIdentifier": raw["DBClusterIdentifier"],
-        "engineVersion": raw.get("EngineVersion"),
-        "subnetGroupName": raw.get("DBSubnetGroup"),
-        "securityGroupIds": sorted(
-            g["VpcSecurityGroupId"] for g in raw.get("VpcSecurityGroups") or []
-        ),
-        "backupRetentionDays": raw.get("BackupRetentionPeriod"),
-        "deletionProtection": bool(raw.get("DeletionProtection")),
-        "storageEncrypted": bool(raw.get("StorageEncrypted")),
-        "masterUsername": raw.get("MasterUsername"),
-        "port": raw.get("Port"),
-        "preferredBackupWindow": raw.get("PreferredBackupWindow"),
-    }
-
-
-def _attrs(raw: Raw) -> dict[str, Any]:
-    return {
-        "id": raw["DBClusterIdentifier"],
-        "arn": raw["DBClusterArn"],
-        "endpoint": raw.get("Endpoint"),
-        "readerEndpoint": raw.get("ReaderEndpoint"),
-        "port": raw.get("Port"),
-        # Only where the password is kept, never the password.
-        "masterSecretArn": (raw.get("MasterUserSecret") or {}).get("SecretArn"),
-        "clusterResourceId": raw.get("DbClusterResourceId"),
-    }
