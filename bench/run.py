@@ -30,7 +30,7 @@ from controller.cli.verbs import load_desired  # noqa: E402
 from controller.config import Settings  # noqa: E402
 from controller.engine.plan import PlanOptions  # noqa: E402
 from controller.engine.runner import Runner  # noqa: E402
-from controller.reports.files import ReportFiles  # noqa: E402
+from controller.reports.files import records  # noqa: E402
 from plumb_embedded.endpoint import EmbeddedAws  # noqa: E402
 
 
@@ -64,7 +64,7 @@ def measure(n: int, endpoint: str) -> dict[str, object]:
         settings = Settings(
             state_url=f"sqlite:///{tmp}/state.db", reports_dir=Path(tmp) / "r", aws="embedded"
         )
-        runner = Runner(settings, records=ReportFiles())
+        runner = Runner(settings, observers=records(settings))
         desired = load_desired(specs)
         first = runner.apply(desired, PlanOptions())
         commits = _count_commits(runner)

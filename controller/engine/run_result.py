@@ -1,16 +1,13 @@
-"""What a run comes to: its result for the command that ran it, and how the sealed run is
-written down (the reports room provides that; the runner is handed it)."""
+"""What a run comes to: its result, for the command that ran it and the run's observers."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from controller.engine.apply import FAILED, SKIPPED, Outcome
 from controller.engine.plan import Plan
-from controller.state.store import Store
 
 
 @dataclass
@@ -29,13 +26,3 @@ class RunResult:
     @property
     def failed(self) -> dict[str, Outcome]:
         return {k: o for k, o in self.outcomes.items() if o.status in (FAILED, SKIPPED)}
-
-
-class RunRecords(Protocol):
-    """How a sealed run is written down: its report files beside the state, and the JSON
-    report its anchor archives. The reports room provides it (reports/files.py); whoever
-    makes the Runner hands it in, so the engine knows nothing of formats."""
-
-    def write(self, store: Store, folder: Path, run_id: int) -> dict[str, Path]: ...
-
-    def render_json(self, run: Mapping[str, Any]) -> str: ...

@@ -2,8 +2,8 @@
 
 Each `Metrics` owns a `CollectorRegistry` rather than the process-wide default, so a test
 makes a fresh one and nothing of a library's (or an earlier test's) leaks into /metrics.
-The engine never imports this module: the loop hands `record_run` to `Runner.on_run` and
-`lease_taken_over` to `Runner.on_lease_takeover`, and the endpoint counts webhooks here.
+The engine never imports this module: the loop's runner observer (run_watch.py) records
+each sealed run and lease taken over here, and the endpoint counts webhooks here.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from controller.engine.ledger import resource_status
-from controller.engine.runner import RunResult
+from controller.engine.run_result import RunResult
 from controller.loop.delivery import OUTCOMES as DELIVERY_OUTCOMES
 from controller.loop.webhook import BAD_SIGNATURE, REPLAYED, UNSIGNED
 from controller.model import ActionType

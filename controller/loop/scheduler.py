@@ -30,12 +30,13 @@ from rich.console import Console
 
 from controller import logs
 from controller.config import Settings
-from controller.engine.runner import Runner, RunResult
+from controller.engine.runner import Runner
 from controller.loop.cycle import Converge, do_sync
 from controller.loop.cycle_gate import CycleGate
 from controller.loop.endpoint import Endpoint
 from controller.loop.git_urls import public_url
 from controller.loop.metrics import Metrics
+from controller.loop.run_watch import RunWatch
 from controller.loop.status import LoopStatus
 from controller.loop.webhook import SECRET_ENV
 
@@ -68,8 +69,7 @@ def serve(
     metrics = Metrics()
     metrics.watch_last_success(lambda: status.last_success_at)
     outcomes: Counter[str] = Counter()
-    runner.on_run = _observer(metrics, outcomes)
-    runner.on_lease_takeover = metrics.lease_taken_over
+    runner.observers.append(RunWatch(metrics, outcomes))
     cycle = _cycle(
         runner, settings, Source(repo, branch, path, keyring), console, converge, status, outcomes
     )
@@ -169,26 +169,6 @@ def _scheduled(
         next_run_time=datetime.datetime.now(),
     )
     return scheduler, gate
-
-
-def _observer(metrics: Metrics, outcomes: Counter[str]) -> Callable[[RunResult], None]:
-    def on_run(result: RunResult) -> None:
-        metrics.record_run(result)
-        outcomes[result.outcome] += 1
-        calls = result.api_calls
-        logs.emit(
-            "run-sealed",
-            run=result.run_id,
-            outcome=result.outcome,
-            seconds=result.seconds,
-            changes=len(result.plan.changes),
-            apiCalls=calls.get("total", 0),
-            writes=calls.get("writes", 0),
-            retries=calls.get("retries", 0),
-            report=str(result.reports.get("json", "")),
-        )
-
-    return on_run
 
 
 def _on_stop_signals(stop: Callable[[], object]) -> None:

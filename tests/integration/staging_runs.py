@@ -17,7 +17,7 @@ from controller.config import Settings
 from controller.engine.desired import Desired
 from controller.engine.plan import PlanOptions
 from controller.engine.runner import Runner
-from controller.reports.files import ReportFiles
+from controller.reports.files import records
 from tests.conftest import REGION, provide_example_certificates
 from tests.integration.test_engine import failing
 
@@ -50,7 +50,7 @@ def staging_runner(tmp: Path) -> Runner:
     settings = Settings(
         state_url=f"sqlite:///{tmp}/state.db", max_attempts=1, reports_dir=tmp / "reports"
     )
-    return Runner(settings, records=ReportFiles())
+    return Runner(settings, observers=records(settings))
 
 
 def first_runs(runner: Runner, desired: Desired) -> dict[str, int]:

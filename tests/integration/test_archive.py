@@ -18,7 +18,7 @@ from sqlalchemy import delete
 from controller.cli.main import main
 from controller.config import Settings
 from controller.engine.runner import Runner
-from controller.reports.files import ReportFiles
+from controller.reports.anchors import Anchors
 from controller.state.models import Change, Run
 from tests.conftest import REGION
 
@@ -37,15 +37,15 @@ def _runner(tmp_path: Path, bucket: str) -> Runner:
     settings = Settings(state_url=f"sqlite:///{tmp_path}/state.db", region=REGION)
     settings.archive_bucket, settings.reports_dir = bucket, tmp_path / "reports"
     settings.max_attempts = 1
-    return Runner(settings, records=ReportFiles())
+    return Runner(settings, observers=[Anchors(settings)])
 
 
 def _seal(runner: Runner, n: int) -> list[list[str]]:
-    failures = []
+    failures, [anchors] = [], runner.observers
     for _ in range(n):
         run_id = runner.store.runs.begin("sync", "apply", ["acme-prod"], {"sha": "c0"}, "git")
         runner.store.chain.seal(run_id, "succeeded")
-        failures.append(runner.anchor(run_id))
+        failures.append(anchors.keep(runner.store, run_id))
     return failures
 
 

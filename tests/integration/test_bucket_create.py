@@ -26,7 +26,7 @@ from controller.engine.runner import Runner
 from controller.errors import TerminalError
 from controller.kinds.errors import error_code
 from controller.kinds.tags import to_dict
-from controller.reports.files import ReportFiles
+from controller.reports.files import records
 from reconcilers.bucket import Bucket
 from tests.conftest import REGION, count_calls
 from tests.integration.test_bucket import LOGICAL_ID, NAME, desired
@@ -119,7 +119,7 @@ def test_an_apply_losing_the_create_answer_converges_with_one_bucket(
     settings = Settings(
         state_url=f"sqlite:///{tmp_path}/state.db", max_attempts=3, reports_dir=tmp_path / "r"
     )
-    runner = Runner(settings, records=ReportFiles())
+    runner = Runner(settings, observers=records(settings))
     factory = losing("CreateBucket")
     monkeypatch.setattr(runner, "new_clients", lambda: factory)
     first = runner.apply(load_desired(specs), PlanOptions())
@@ -143,7 +143,7 @@ def test_a_bucket_a_killed_apply_made_but_never_tagged_is_completed_by_the_next(
     settings = Settings(
         state_url=f"sqlite:///{tmp_path}/state.db", max_attempts=1, reports_dir=tmp_path / "r"
     )
-    runner = Runner(settings, records=ReportFiles())
+    runner = Runner(settings, observers=records(settings))
     desired = load_desired(specs)
     [res] = [r for r in desired.resources if r.kind == "Bucket"]
     name = str(res.spec["bucketName"])

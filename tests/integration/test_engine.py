@@ -21,7 +21,7 @@ from controller.cli.verbs import load_desired
 from controller.config import Settings
 from controller.engine.plan import PlanOptions
 from controller.engine.runner import Runner
-from controller.reports.files import ReportFiles
+from controller.reports.files import records
 
 ROOT = Path(__file__).resolve().parents[2]
 STAGING = "acme-staging"
@@ -40,7 +40,7 @@ def runner(aws: None, tmp_path: Path) -> Iterator[Runner]:
     settings = Settings(
         state_url=f"sqlite:///{tmp_path}/state.db", max_attempts=1, reports_dir=tmp_path / "reports"
     )
-    yield Runner(settings, records=ReportFiles())
+    yield Runner(settings, observers=records(settings))
 
 
 def edit(specs: Path, change) -> None:

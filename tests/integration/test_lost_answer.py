@@ -32,7 +32,7 @@ from controller.engine.plan import PlanOptions
 from controller.engine.runner import Runner
 from controller.kinds.registry import REGISTRY, load_all
 from controller.kinds.tags import to_dict
-from controller.reports.files import ReportFiles
+from controller.reports.files import records
 from tests.conformance import sample_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,7 +89,7 @@ def runner(aws: None, tmp_path: Path) -> Iterator[Runner]:
     settings = Settings(
         state_url=f"sqlite:///{tmp_path}/state.db", max_attempts=3, reports_dir=tmp_path / "reports"
     )
-    yield Runner(settings, records=ReportFiles())
+    yield Runner(settings, observers=records(settings))
 
 
 def ec2() -> Any:
@@ -279,10 +279,8 @@ def test_without_the_state_the_twin_others_point_at_is_kept(
     runner.apply(load_desired(specs), PlanOptions())
     before = links()
     live, _stray = _twin_vpc(lower=True)
-    fresh = Runner(
-        Settings(state_url=f"sqlite:///{tmp_path}/lost.db", max_attempts=1, reports_dir=tmp_path),
-        records=ReportFiles(),
-    )
+    lost = Settings(state_url=f"sqlite:///{tmp_path}/lost.db", max_attempts=1, reports_dir=tmp_path)
+    fresh = Runner(lost, observers=records(lost))
     result = fresh.apply(load_desired(specs), PlanOptions())
     assert result.plan.by_id()[f"{STACK}/network/vpc"].physical_id == live
     assert result.api_calls["writes"] == 0 and links() == before

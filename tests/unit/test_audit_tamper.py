@@ -18,7 +18,7 @@ from controller.cli.main import main
 from controller.config import Settings
 from controller.engine.runner import Runner
 from controller.model import Action, ActionType, FieldChange
-from controller.reports.files import ReportFiles
+from controller.reports.anchors import Anchors
 from controller.state.models import Change, Run
 
 KEY = "correct horse battery staple"
@@ -34,7 +34,8 @@ class History:
         self.key = key
         settings = Settings(state_url=self.url, audit_key=key.encode() if key else None)
         settings.audit_anchor, settings.reports_dir = self.anchor, folder / "reports"
-        self.runner = Runner(settings, records=ReportFiles())
+        self.anchors = Anchors(settings)
+        self.runner = Runner(settings, observers=[self.anchors])
         self.store = self.runner.store
 
     def runs(self, n: int) -> list[int]:
@@ -49,7 +50,7 @@ class History:
             )
             self.store.runs.record_change(run_id, action, "applied")
             self.store.chain.seal(run_id, "succeeded", api_calls={"total": i})
-            assert self.runner.anchor(run_id) == []
+            assert self.anchors.keep(self.store, run_id) == []
             ids.append(run_id)
         return ids
 
@@ -223,10 +224,10 @@ def test_a_killed_run_left_running(history: History) -> None:
 
 def test_an_anchor_that_failed_loses_no_run_and_verify_notices(history: History) -> None:
     history.runs(2)
-    history.runner.anchoring.path = history.anchor.parent / "gone" / "anchor.jsonl"
+    history.anchors.anchoring.path = history.anchor.parent / "gone" / "anchor.jsonl"
     run_id = history.store.runs.begin("sync", "apply", ["acme-prod"], {}, "git")
     history.store.chain.seal(run_id, "succeeded")
-    failures = history.runner.anchor(run_id)
+    failures = history.anchors.keep(history.store, run_id)
     assert failures and "cannot append to the anchor file" in failures[0]
     assert history.store.runs.get(run_id)["hash"]  # sealed all the same
     _broken(history.verify(), "run 3 (chain position 3) was sealed after the anchor's newest")
