@@ -6,9 +6,10 @@ What makes it risky, and where it is handled:
     provider-aws #909); the schema compares it with "version", so any 7.1.x satisfies it.
   - Half the settings live elsewhere: AWS reports the security groups, subnet group and
     engine version on the member cache clusters, not on the group. They are read from the
-    first member (`_details`), for desired owned groups only; orphans need none.
+    first member (`_cache_members.details`), for desired owned groups only; orphans need
+    none.
   - No tag filter and no tags in the listing: ownership costs one ListTagsForResource per
-    group that could be ours (`_elasticache.candidates`, which says the trade-off). AWS
+    group that could be ours (`_ownership.could_be_ours`, which says the trade-off). AWS
     refuses tag calls on a group that is not available (InvalidReplicationGroupState,
     terraform-provider-aws #33859): ownership is then unknown, so the read fails and the kind
     is unknown this run (`_tags`); it is never guessed. An update writes tags before the
@@ -23,7 +24,8 @@ plumb_embedded/moto_compat/elasticache.py makes it behave as AWS does.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -31,15 +33,16 @@ from botocore.exceptions import ClientError
 from controller.aws.context import Context
 from controller.errors import TransientError
 from controller.kinds.base import BaseReconciler
+from controller.kinds.descriptor import Descriptor, Grants
 from controller.kinds.errors import error_code, ignoring
 from controller.kinds.iam_scope import Scope, arn, tagging
 from controller.kinds.registry import register
-from controller.model import TAG_ID, Diff, Observed, Resource
+from controller.model import Diff, Observed, Resource
+from reconcilers._cache_members import details, member_reader, primary
+from reconcilers._elasticache import SERVICE, TAGS, Raw, read_tags
 from reconcilers._elasticache import TAG_ACTIONS as CACHE_TAGS
-from reconcilers._elasticache import Raw, candidates, read_tags, sync_tags
+from reconcilers._ownership import by_owner, could_be_ours, tagged
 
-DEFAULT_PORT = 6379
-DEFAULT_DESCRIPTION = "Managed by plumb"
 _NOT_FOUND = "ReplicationGroupNotFoundFault"
 _TAKEN = "ReplicationGroupAlreadyExists"
 _NOT_AVAILABLE = "InvalidReplicationGroupState"
@@ -65,53 +68,58 @@ _PARAMETERS = arn("elasticache", "parametergroup:*")
 class CacheReplicationGroup(BaseReconciler):
     """A Redis replication group with a fixed id, found by its ownership tags."""
 
-    kind = "CacheReplicationGroup"
-    iam_actions = (
-        "elasticache:DescribeReplicationGroups",
-        "elasticache:DescribeCacheClusters",
-        "elasticache:CreateReplicationGroup",
-        "elasticache:ModifyReplicationGroup",
-        "elasticache:DeleteReplicationGroup",
-        *CACHE_TAGS,
-    )
-    iam_scopes = (
-        Scope(
-            ("elasticache:CreateReplicationGroup",),
-            (
-                _GROUP,
-                _MEMBERS,
-                _PARAMETERS,
-                arn("elasticache", "subnetgroup:{name:CacheSubnetGroup}"),
+    descriptor = Descriptor(
+        "CacheReplicationGroup",
+        SERVICE,
+        not_found_codes=frozenset({_NOT_FOUND}),
+        # ReplicationGroupAlreadyExists is left out: our own group still being deleted clears.
+        terminal_codes=frozenset(
+            {
+                "CacheSubnetGroupNotFoundFault",
+                "CacheParameterGroupNotFound",
+                "InsufficientCacheClusterCapacity",
+                "NodeQuotaForClusterExceeded",
+                "NodeQuotaForCustomerExceeded",
+                "ClusterQuotaForCustomerExceeded",
+                "InvalidVPCNetworkStateFault",
+                "SnapshotAlreadyExistsFault",
+            }
+        ),
+        stateful=True,
+        requires=("CacheSubnetGroup", "SecurityGroup"),
+        iam=Grants(
+            actions=(
+                "elasticache:DescribeReplicationGroups",
+                "elasticache:DescribeCacheClusters",
+                "elasticache:CreateReplicationGroup",
+                "elasticache:ModifyReplicationGroup",
+                "elasticache:DeleteReplicationGroup",
+                *CACHE_TAGS,
             ),
+            scopes=(
+                Scope(
+                    ("elasticache:CreateReplicationGroup",),
+                    (
+                        _GROUP,
+                        _MEMBERS,
+                        _PARAMETERS,
+                        arn("elasticache", "subnetgroup:{name:CacheSubnetGroup}"),
+                    ),
+                ),
+                Scope(("elasticache:ModifyReplicationGroup",), (_GROUP, _PARAMETERS)),
+                Scope(
+                    ("elasticache:DeleteReplicationGroup",),
+                    (_GROUP, arn("elasticache", "snapshot:{name}-final-*")),
+                ),
+                *tagging(
+                    "elasticache:AddTagsToResource",
+                    "elasticache:RemoveTagsFromResource",
+                    (_GROUP, _MEMBERS),
+                ),
+            ),
+            service_linked_roles=("elasticache.amazonaws.com",),
         ),
-        Scope(("elasticache:ModifyReplicationGroup",), (_GROUP, _PARAMETERS)),
-        Scope(
-            ("elasticache:DeleteReplicationGroup",),
-            (_GROUP, arn("elasticache", "snapshot:{name}-final-*")),
-        ),
-        *tagging(
-            "elasticache:AddTagsToResource",
-            "elasticache:RemoveTagsFromResource",
-            (_GROUP, _MEMBERS),
-        ),
-    )
-    service_linked_roles = ("elasticache.amazonaws.com",)
-    service = "elasticache"
-    stateful = True
-    requires = ("CacheSubnetGroup", "SecurityGroup")
-    not_found_codes = frozenset({_NOT_FOUND})
-    # ReplicationGroupAlreadyExists is left out: our own group still being deleted clears.
-    terminal_codes = frozenset(
-        {
-            "CacheSubnetGroupNotFoundFault",
-            "CacheParameterGroupNotFound",
-            "InsufficientCacheClusterCapacity",
-            "NodeQuotaForClusterExceeded",
-            "NodeQuotaForCustomerExceeded",
-            "ClusterQuotaForCustomerExceeded",
-            "InvalidVPCNetworkStateFault",
-            "SnapshotAlreadyExistsFault",
-        }
+        tags=TAGS,
     )
 
     def physical_name(self, desired: Resource) -> str:
@@ -129,21 +137,19 @@ class CacheReplicationGroup(BaseReconciler):
         self, ctx: Context, groups: Sequence[Raw], desired: Sequence[Resource]
     ) -> dict[str, Observed]:
         wanted = {str(r.spec["replicationGroupId"]): r for r in desired}
-        live = [g for g in groups if g.get("Status") not in _GONE]
-        member = _member_reader(ctx, batched=len(wanted) > 1)
-        found: dict[str, Observed] = {}
-        for group in candidates(ctx, live, "ReplicationGroupId", wanted):
-            tags = _tags(ctx, group)
-            if tags is None:
-                continue  # deleted since it was listed
-            res = wanted.get(group["ReplicationGroupId"])
-            if ctx.owns(tags):
-                mine = res if res is not None and res.logical_id == tags[TAG_ID] else None
-                details = _details(group, mine, member) if mine is not None else {}
-                found[tags[TAG_ID]] = _observed(tags[TAG_ID], group, details, tags, ctx)
-            if res is not None and res.logical_id not in found:
-                found[res.logical_id] = _observed(res.logical_id, group, {}, tags, ctx, False)
-        return found
+        member = member_reader(ctx, batched=len(wanted) > 1)
+
+        def read(lid: str, group: Raw, tags: dict[str, str], mine: Resource | None) -> Observed:
+            found = details(group, mine, member) if mine is not None else {}
+            return _observed(lid, group, found, tags, ctx)
+
+        listed = tagged(
+            [g for g in groups if g.get("Status") not in _GONE],
+            lambda group: str(group["ReplicationGroupId"]),
+            partial(could_be_ours, ctx, wanted=wanted),
+            partial(_tags, ctx),
+        )
+        return by_owner(ctx, listed, wanted, read)
 
     def create(self, desired: Resource, ctx: Context) -> Observed:
         try:
@@ -155,16 +161,16 @@ class CacheReplicationGroup(BaseReconciler):
         # The members are only being made: what was sent for them is what they will have.
         spec = desired.spec
         sent = {k: spec[k] for k in ("engineVersion", "subnetGroupName") if k in spec}
-        details = {**sent, "securityGroupIds": sorted(spec.get("securityGroupIds", []))}
+        made = {**sent, "securityGroupIds": sorted(spec.get("securityGroupIds", []))}
         group = out["ReplicationGroup"]
-        return _observed(desired.logical_id, group, details, desired.ownership_tags(), ctx)
+        return _observed(desired.logical_id, group, made, desired.ownership_tags(), ctx)
 
     def update(self, desired: Resource, observed: Observed, diff: Diff, ctx: Context) -> Observed:
         tags = dict(observed.tags)
         if diff.changed("tags"):
             # First: AWS refuses tag calls once the modify below has started.
+            self.sync_tags(ctx, observed.attrs["arn"], observed, desired)
             tags = desired.ownership_tags()
-            sync_tags(ctx, observed.attrs["arn"], observed.tags, tags)
         changes = {
             param: _aws_value(field, desired.spec[field])
             for field, param in _MODIFIABLE.items()
@@ -178,8 +184,8 @@ class CacheReplicationGroup(BaseReconciler):
         live = [g for g in _describe_one(ctx, desired) if g.get("Status") not in _GONE]
         if not live:
             return self.must_see(None, desired)
-        details = _details(live[0], desired, _member_reader(ctx, batched=False))
-        return _observed(desired.logical_id, live[0], details, tags, ctx)
+        found = details(live[0], desired, member_reader(ctx, batched=False))
+        return _observed(desired.logical_id, live[0], found, tags, ctx)
 
     def delete(self, observed: Observed, ctx: Context) -> None:
         group_id = observed.physical_id
@@ -187,7 +193,7 @@ class CacheReplicationGroup(BaseReconciler):
         if observed.spec.get("snapshotRetentionDays"):
             stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%d%H%M%S")
             final["FinalSnapshotIdentifier"] = f"{group_id}-final-{stamp}"
-        with ignoring(self.not_found_codes):
+        with ignoring(self.descriptor.not_found_codes):
             ctx.elasticache.delete_replication_group(ReplicationGroupId=group_id, **final)
 
 
@@ -219,65 +225,15 @@ def _tags(ctx: Context, group: Raw) -> dict[str, str] | None:
         ) from err
 
 
-def _member_reader(ctx: Context, batched: bool) -> Callable[[str], Raw | None]:
-    """Reads a member cache cluster by id: one call each for one group, or, for several,
-    one paginated listing of every cluster read once (the same cost for 50 stacks as 1)."""
-    if not batched:
-
-        def one(cluster_id: str) -> Raw | None:
-            out = ctx.elasticache.describe_cache_clusters(CacheClusterId=cluster_id)
-            return next(iter(out["CacheClusters"]), None)
-
-        return one
-    index: dict[str, Raw] = {}
-
-    def listed(cluster_id: str) -> Raw | None:
-        if not index:
-            clusters = ctx.describe("elasticache", "describe_cache_clusters", "CacheClusters")
-            index.update({str(c["CacheClusterId"]): c for c in clusters})
-        return index.get(cluster_id)
-
-    return listed
-
-
-def _details(group: Raw, desired: Resource, member: Callable[[str], Raw | None]) -> dict[str, Any]:
-    """What AWS reports on the member cache clusters only (the first holds the group's)."""
-    out: dict[str, Any] = {}
-    if group.get("Status") == "creating" and not _primary(group).get("PrimaryEndpoint"):
-        # AWS reports the endpoint, and with it the port, once the group is available. A
-        # group still creating is plumb's own create, and the port cannot change in place:
-        # it holds no drift to report yet.
-        out["port"] = desired.spec.get("port", DEFAULT_PORT)
-    members = group.get("MemberClusters") or []
-    if not members:
-        return out
-    cluster = member(str(members[0]))
-    if cluster is None:
-        return out  # created after the listing: read as not yet reported, never as absent
-    return {
-        **out,
-        "engineVersion": cluster.get("EngineVersion"),
-        "subnetGroupName": cluster.get("CacheSubnetGroupName"),
-        "securityGroupIds": sorted(
-            sg["SecurityGroupId"] for sg in cluster.get("SecurityGroups", [])
-        ),
-    }
-
-
-def _primary(group: Raw) -> Raw:
-    return (group.get("NodeGroups") or [{}])[0]
-
-
 def _observed(
     logical_id: str,
     group: Raw,
     details: Mapping[str, Any],
     tags: Mapping[str, str],
     ctx: Context,
-    owned: bool = True,
 ) -> Observed:
-    primary = _primary(group).get("PrimaryEndpoint") or {}
-    reader = _primary(group).get("ReaderEndpoint") or {}
+    endpoint = primary(group).get("PrimaryEndpoint") or {}
+    reader = primary(group).get("ReaderEndpoint") or {}
     group_id = str(group["ReplicationGroupId"])
     spec = {
         "replicationGroupId": group_id,
@@ -289,7 +245,7 @@ def _observed(
         "snapshotRetentionDays": group.get("SnapshotRetentionLimit", 0),
         "atRestEncryption": bool(group.get("AtRestEncryptionEnabled")),
         "transitEncryption": bool(group.get("TransitEncryptionEnabled")),
-        "port": primary.get("Port"),
+        "port": endpoint.get("Port"),
         **details,
     }
     return Observed(
@@ -300,12 +256,11 @@ def _observed(
         attrs={
             "id": group_id,
             "arn": group["ARN"],
-            "primaryEndpoint": primary.get("Address"),
+            "primaryEndpoint": endpoint.get("Address"),
             "readerEndpoint": reader.get("Address"),
-            "port": primary.get("Port"),
+            "port": endpoint.get("Port"),
         },
         tags=dict(tags),
-        owned=owned,
         ready=group.get("Status") in _SERVING,
         region=ctx.region,
     )
@@ -322,18 +277,18 @@ def _create_args(desired: Resource, ctx: Context) -> dict[str, Any]:
     spec = desired.spec
     args: dict[str, Any] = {
         "ReplicationGroupId": spec["replicationGroupId"],
-        "ReplicationGroupDescription": spec.get("description", DEFAULT_DESCRIPTION),
-        "Engine": spec.get("engine", "redis"),
+        "ReplicationGroupDescription": spec["description"],
+        "Engine": spec["engine"],
         "CacheNodeType": spec["nodeType"],
-        "NumCacheClusters": spec.get("numCacheClusters", 1),
-        "AutomaticFailoverEnabled": spec.get("automaticFailover", False),
+        "NumCacheClusters": spec["numCacheClusters"],
+        "AutomaticFailoverEnabled": spec["automaticFailover"],
         "MultiAZEnabled": False,
         "CacheSubnetGroupName": spec["subnetGroupName"],
         "SecurityGroupIds": sorted(spec.get("securityGroupIds", [])),
-        "SnapshotRetentionLimit": spec.get("snapshotRetentionDays", 0),
-        "AtRestEncryptionEnabled": spec.get("atRestEncryption", True),
-        "TransitEncryptionEnabled": spec.get("transitEncryption", True),
-        "Port": spec.get("port", DEFAULT_PORT),
+        "SnapshotRetentionLimit": spec["snapshotRetentionDays"],
+        "AtRestEncryptionEnabled": spec["atRestEncryption"],
+        "TransitEncryptionEnabled": spec["transitEncryption"],
+        "Port": spec["port"],
         "Tags": ctx.tag_list(desired),
     }
     if "engineVersion" in spec:

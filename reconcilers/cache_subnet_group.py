@@ -3,11 +3,11 @@
 What makes it risky, and where it is handled:
   - ElastiCache has no tag filter and lists groups without tags, so ownership costs one
     ListTagsForResource per group. Only groups desired by name or named "{stack}-..." are
-    read (`_elasticache.candidates`, which says the trade-off); a group of a desired name
+    read (`_ownership.could_be_ours`, which says the trade-off); a group of a desired name
     without our tags is someone else's and is observed as `owned=False`, never taken over.
   - The name is the only key and AWS has no client token: a create whose answer was lost
     meets CacheSubnetGroupAlreadyExists on the retry, and a group carrying our `plumb:id`
-    is adopted (`_adopt`) instead of failing.
+    is adopted (`adopt_own`) instead of failing.
   - A group still used by a cache cluster cannot be deleted (CacheSubnetGroupInUse): that
     is transient, as the Redis group that used it may still be going away.
 moto 5.2.5 lacks DeleteCacheSubnetGroup and ModifyCacheSubnetGroup; plumb_embedded/moto_compat/
@@ -17,23 +17,31 @@ elasticache.py adds them.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from controller.aws.context import Context
 from controller.kinds.base import BaseReconciler
+from controller.kinds.descriptor import Descriptor, Grants
 from controller.kinds.errors import error_code, ignoring
 from controller.kinds.iam_scope import Scope, arn, but, tagging
 from controller.kinds.registry import register
-from controller.model import TAG_ID, Diff, Observed, Resource
+from controller.model import Diff, Observed, Resource
+from reconcilers._elasticache import SERVICE, TAGS, Raw, read_tags
 from reconcilers._elasticache import TAG_ACTIONS as CACHE_TAGS
-from reconcilers._elasticache import Raw, candidates, read_tags, sync_tags
+from reconcilers._ownership import by_owner, could_be_ours, tagged
 
-DEFAULT_DESCRIPTION = "Managed by plumb"
 _NOT_FOUND = "CacheSubnetGroupNotFoundFault"
 _TAKEN = "CacheSubnetGroupAlreadyExists"
-
+_ACTIONS = (
+    "elasticache:DescribeCacheSubnetGroups",
+    "elasticache:CreateCacheSubnetGroup",
+    "elasticache:ModifyCacheSubnetGroup",
+    "elasticache:DeleteCacheSubnetGroup",
+    *CACHE_TAGS,
+)
 _GROUP = arn("elasticache", "subnetgroup:{name}")
 
 
@@ -41,30 +49,33 @@ _GROUP = arn("elasticache", "subnetgroup:{name}")
 class CacheSubnetGroup(BaseReconciler):
     """A cache subnet group with a fixed name, found by its ownership tags."""
 
-    kind = "CacheSubnetGroup"
-    iam_actions = (
-        "elasticache:DescribeCacheSubnetGroups",
-        "elasticache:CreateCacheSubnetGroup",
-        "elasticache:ModifyCacheSubnetGroup",
-        "elasticache:DeleteCacheSubnetGroup",
-        *CACHE_TAGS,
-    )
-    iam_scopes = (
-        Scope(but(iam_actions, "elasticache:DescribeCacheSubnetGroups", *CACHE_TAGS), (_GROUP,)),
-        *tagging("elasticache:AddTagsToResource", "elasticache:RemoveTagsFromResource", (_GROUP,)),
-    )
-    service = "elasticache"
-    requires = ("Subnet",)
-    not_found_codes = frozenset({_NOT_FOUND})
-    # CacheSubnetGroupInUse is left out on purpose: it clears once the user is gone.
-    terminal_codes = frozenset(
-        {
-            _TAKEN,
-            "CacheSubnetGroupQuotaExceeded",
-            "CacheSubnetQuotaExceededFault",
-            "InvalidSubnet",
-            "SubnetNotAllowedFault",
-        }
+    descriptor = Descriptor(
+        "CacheSubnetGroup",
+        SERVICE,
+        not_found_codes=frozenset({_NOT_FOUND}),
+        # CacheSubnetGroupInUse is left out on purpose: it clears once the user is gone.
+        terminal_codes=frozenset(
+            {
+                _TAKEN,
+                "CacheSubnetGroupQuotaExceeded",
+                "CacheSubnetQuotaExceededFault",
+                "InvalidSubnet",
+                "SubnetNotAllowedFault",
+            }
+        ),
+        requires=("Subnet",),
+        iam=Grants(
+            actions=_ACTIONS,
+            scopes=(
+                Scope(
+                    but(_ACTIONS, "elasticache:DescribeCacheSubnetGroups", *CACHE_TAGS), (_GROUP,)
+                ),
+                *tagging(
+                    "elasticache:AddTagsToResource", "elasticache:RemoveTagsFromResource", (_GROUP,)
+                ),
+            ),
+        ),
+        tags=TAGS,
     )
 
     def physical_name(self, desired: Resource) -> str:
@@ -92,24 +103,20 @@ class CacheSubnetGroup(BaseReconciler):
         self, ctx: Context, groups: Sequence[Raw], desired: Sequence[Resource]
     ) -> dict[str, Observed]:
         wanted = {str(r.spec["name"]): r for r in desired}
-        found: dict[str, Observed] = {}
-        for group in candidates(ctx, groups, "CacheSubnetGroupName", wanted):
-            tags = read_tags(ctx, group["ARN"], self.not_found_codes)
-            if tags is None:
-                continue  # deleted since it was listed
-            if ctx.owns(tags):
-                found[tags[TAG_ID]] = _observed(tags[TAG_ID], group, tags, ctx)
-            res = wanted.get(group["CacheSubnetGroupName"])
-            if res is not None and res.logical_id not in found:
-                found[res.logical_id] = _observed(res.logical_id, group, tags, ctx, owned=False)
-        return found
+        listed = tagged(
+            groups,
+            lambda group: str(group["CacheSubnetGroupName"]),
+            partial(could_be_ours, ctx, wanted=wanted),
+            lambda group: read_tags(ctx, group["ARN"], {_NOT_FOUND}),
+        )
+        return by_owner(ctx, listed, wanted, partial(_observed, ctx=ctx))
 
     def create(self, desired: Resource, ctx: Context) -> Observed:
         spec = desired.spec
         try:
             out = ctx.elasticache.create_cache_subnet_group(
                 CacheSubnetGroupName=spec["name"],
-                CacheSubnetGroupDescription=spec.get("description", DEFAULT_DESCRIPTION),
+                CacheSubnetGroupDescription=spec["description"],
                 SubnetIds=sorted(spec["subnetIds"]),
                 Tags=ctx.tag_list(desired),
             )["CacheSubnetGroup"]
@@ -117,17 +124,17 @@ class CacheSubnetGroup(BaseReconciler):
             if error_code(err) != _TAKEN:
                 raise
             return self.adopt_own(desired, ctx, err)
-        return _observed(desired.logical_id, out, desired.ownership_tags(), ctx)
+        return _observed(desired.logical_id, out, desired.ownership_tags(), ctx=ctx)
 
     def update(self, desired: Resource, observed: Observed, diff: Diff, ctx: Context) -> Observed:
         if diff.changed("description") or diff.changed("subnetIds"):
             _modify(ctx, observed.physical_id, desired.spec, diff)
         if diff.changed("tags"):
-            sync_tags(ctx, observed.attrs["arn"], observed.tags, desired.ownership_tags())
+            self.sync_tags(ctx, observed.attrs["arn"], observed, desired)
         return self.observe_one(desired, ctx, observed.physical_id)
 
     def delete(self, observed: Observed, ctx: Context) -> None:
-        with ignoring(self.not_found_codes):
+        with ignoring(self.descriptor.not_found_codes):
             ctx.elasticache.delete_cache_subnet_group(CacheSubnetGroupName=observed.physical_id)
 
 
@@ -142,7 +149,12 @@ def _modify(ctx: Context, name: str, spec: Mapping[str, Any], diff: Diff) -> Non
 
 
 def _observed(
-    logical_id: str, group: Raw, tags: Mapping[str, str], ctx: Context, owned: bool = True
+    logical_id: str,
+    group: Raw,
+    tags: Mapping[str, str],
+    desired: Resource | None = None,
+    *,
+    ctx: Context,
 ) -> Observed:
     name = str(group["CacheSubnetGroupName"])
     return Observed(
@@ -156,6 +168,5 @@ def _observed(
         },
         attrs={"id": name, "name": name, "arn": group["ARN"]},
         tags=dict(tags),
-        owned=owned,
         region=ctx.region,
     )
