@@ -1,25 +1,29 @@
-"""What the ECS kinds share: tags as ECS spells them (lowercase key/value) and their sync."""
+"""What the ECS kinds share: the service's tag calls (tags as ECS spells them: lowercase
+key/value pairs)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from controller.kinds.tags import tag_delta, to_dict, to_list
+from controller.kinds.tags import TagApi
 
+SERVICE = "ecs"
+TAGS = TagApi(
+    "tag_resource",
+    "untag_resource",
+    "resourceArn",
+    tags_param="tags",
+    key="key",
+    value="value",
+    keys_param="tagKeys",
+)
 # ECS asks for ecs:TagResource on a create that carries tags, as well as for tag syncs.
 TAG_ACTIONS = ("ecs:TagResource", "ecs:UntagResource")
+# ECS makes its service-linked role on an account's first cluster or service.
+ECS_ROLE = ("ecs.amazonaws.com",)
 
 
 def tags_of(item: Mapping[str, Any] | None) -> dict[str, str]:
     """The `tags` of a described ECS item (or a response's top-level `tags`) as a dict."""
-    return to_dict((item or {}).get("tags"), "key", "value")
-
-
-def sync_tags(ecs: Any, arn: str, have: Mapping[str, str], want: Mapping[str, str]) -> None:
-    """Set the missing and changed tags, remove the extra ones; `aws:` tags are left alone."""
-    to_set, to_remove = tag_delta(have, want)
-    if to_set:
-        ecs.tag_resource(resourceArn=arn, tags=to_list(to_set, "key", "value"))
-    if to_remove:
-        ecs.untag_resource(resourceArn=arn, tagKeys=to_remove)
+    return TAGS.as_dict((item or {}).get("tags"))

@@ -25,22 +25,20 @@ from typing import Any
 from controller.aws.context import Context
 from controller.errors import ERR_CREATE, TerminalError
 from controller.kinds.base import BaseReconciler
+from controller.kinds.descriptor import Descriptor, Grants
 from controller.kinds.errors import ignoring
 from controller.kinds.iam_scope import Scope, arn, but, tagging
 from controller.kinds.registry import register
-from controller.kinds.tags import tag_delta, to_dict, to_list
 from controller.model import TAG_ID, Diff, Observed, Resource
+from reconcilers._ecs import ECS_ROLE, SERVICE, TAGS, tags_of
 from reconcilers._ecs import TAG_ACTIONS as ECS_TAGS
+from reconcilers._ownership import by_owner
 
 INSIGHTS = "containerInsights"
 BATCH = 100  # DescribeClusters takes at most 100 clusters a call
 _ACTIVE = "ACTIVE"
 _PROVISIONING = "PROVISIONING"
 _NOT_FOUND = "ClusterNotFoundException"
-
-
-def _tags(cluster: Mapping[str, Any]) -> dict[str, str]:
-    return to_dict(cluster.get("tags"), "key", "value")
 
 
 def _described(ctx: Context, statuses: tuple[str, ...] = (_ACTIVE, _PROVISIONING)) -> list[Any]:
@@ -58,9 +56,17 @@ def _described(ctx: Context, statuses: tuple[str, ...] = (_ACTIVE, _PROVISIONING
 def owned_clusters(ctx: Context) -> list[dict]:
     """The ACTIVE clusters, as DescribeClusters returns them, that carry a stack in
     `ctx.stacks` (for kinds that run on a cluster and need to find theirs)."""
-    return [dict(c) for c in _described(ctx, (_ACTIVE,)) if ctx.owns(_tags(c))]
+    return [dict(c) for c in _described(ctx, (_ACTIVE,)) if ctx.owns(tags_of(c))]
 
 
+_ACTIONS = (
+    "ecs:ListClusters",
+    "ecs:DescribeClusters",
+    "ecs:CreateCluster",
+    "ecs:UpdateCluster",
+    "ecs:DeleteCluster",
+    *ECS_TAGS,
+)
 _CLUSTER = arn("ecs", "cluster/{name}")
 
 
@@ -68,49 +74,43 @@ _CLUSTER = arn("ecs", "cluster/{name}")
 class EcsCluster(BaseReconciler):
     """An ECS cluster with a fixed name, found by its ownership tags."""
 
-    kind = "EcsCluster"
-    iam_actions = (
-        "ecs:ListClusters",
-        "ecs:DescribeClusters",
-        "ecs:CreateCluster",
-        "ecs:UpdateCluster",
-        "ecs:DeleteCluster",
-        *ECS_TAGS,
+    descriptor = Descriptor(
+        "EcsCluster",
+        SERVICE,
+        not_found_codes=frozenset({_NOT_FOUND}),
+        # Not terminal: ClusterContainsServicesException / ...TasksException, which clear
+        # once the services that run on the cluster are deleted first.
+        terminal_codes=frozenset({"ClientException", "UnsupportedFeatureException"}),
+        iam=Grants(
+            actions=_ACTIONS,
+            scopes=(
+                Scope(
+                    but(_ACTIONS, "ecs:ListClusters", "ecs:DescribeClusters", *ECS_TAGS),
+                    (_CLUSTER,),
+                ),
+                *tagging("ecs:TagResource", "ecs:UntagResource", (_CLUSTER,)),
+            ),
+            service_linked_roles=ECS_ROLE,
+        ),
+        tags=TAGS,
     )
-    iam_scopes = (
-        Scope(but(iam_actions, "ecs:ListClusters", "ecs:DescribeClusters", *ECS_TAGS), (_CLUSTER,)),
-        *tagging("ecs:TagResource", "ecs:UntagResource", (_CLUSTER,)),
-    )
-    service_linked_roles = ("ecs.amazonaws.com",)
-    service = "ecs"
-    not_found_codes = frozenset({_NOT_FOUND})
-    # Not terminal: ClusterContainsServicesException / ...TasksException, which clear once
-    # the services that run on the cluster are deleted first.
-    terminal_codes = frozenset({"ClientException", "UnsupportedFeatureException"})
 
     def physical_name(self, desired: Resource) -> str:
         return str(desired.spec["clusterName"])
 
     def observe(self, desired: Sequence[Resource], ctx: Context) -> dict[str, Observed]:
         wanted = {str(r.spec["clusterName"]): r for r in desired}
-        found: dict[str, Observed] = {}
-        for cluster in _described(ctx):
-            tags = _tags(cluster)
-            res = wanted.get(cluster["clusterName"])
-            if ctx.owns(tags):
-                found[tags[TAG_ID]] = _observed(tags[TAG_ID], cluster, ctx)
-            if res is not None and res.logical_id not in found:
-                found[res.logical_id] = _observed(res.logical_id, cluster, ctx, owned=False)
-        return found
+        listed = ((str(c["clusterName"]), c, tags_of(c)) for c in _described(ctx))
+        return by_owner(ctx, listed, wanted, lambda lid, c, tags, mine: _observed(lid, c, ctx))
 
     def create(self, desired: Resource, ctx: Context) -> Observed:
-        insights = str(desired.spec.get(INSIGHTS, "enabled"))
+        insights = str(desired.spec[INSIGHTS])
         cluster = ctx.ecs.create_cluster(
             clusterName=desired.spec["clusterName"],
             tags=ctx.tag_list(desired, "key", "value"),
             settings=[{"name": INSIGHTS, "value": insights}],
         )["cluster"]
-        if _tags(cluster).get(TAG_ID) != desired.logical_id:
+        if tags_of(cluster).get(TAG_ID) != desired.logical_id:
             # AWS answered with a cluster of that name that existed before: not ours.
             raise self._taken(desired, cluster)
         return _observed(desired.logical_id, cluster, ctx)
@@ -122,11 +122,11 @@ class EcsCluster(BaseReconciler):
                 cluster=arn, settings=[{"name": INSIGHTS, "value": desired.spec[INSIGHTS]}]
             )
         if diff.changed("tags"):
-            _sync_tags(ctx.ecs, arn, observed.tags, desired.ownership_tags())
+            self.sync_tags(ctx, arn, observed, desired)
         return self.observe_one(desired, ctx, arn)
 
     def delete(self, observed: Observed, ctx: Context) -> None:
-        with ignoring(self.not_found_codes):
+        with ignoring(self.descriptor.not_found_codes):
             ctx.ecs.delete_cluster(cluster=observed.physical_id)
 
     def _taken(self, desired: Resource, cluster: Mapping[str, Any]) -> TerminalError:
@@ -148,9 +148,7 @@ def _insights(cluster: Mapping[str, Any]) -> str | None:
     return settings.get(INSIGHTS)
 
 
-def _observed(
-    logical_id: str, cluster: Mapping[str, Any], ctx: Context, owned: bool = True
-) -> Observed:
+def _observed(logical_id: str, cluster: Mapping[str, Any], ctx: Context) -> Observed:
     arn, name = str(cluster["clusterArn"]), str(cluster["clusterName"])
     return Observed(
         kind=EcsCluster.kind,
@@ -158,16 +156,7 @@ def _observed(
         physical_id=arn,
         spec={"clusterName": name, INSIGHTS: _insights(cluster)},
         attrs={"id": arn, "arn": arn, "name": name},
-        tags=_tags(cluster),
-        owned=owned,
+        tags=tags_of(cluster),
         ready=cluster.get("status") == _ACTIVE,
         region=ctx.region,
     )
-
-
-def _sync_tags(ecs: Any, arn: str, have: Mapping[str, str], want: Mapping[str, str]) -> None:
-    to_set, to_remove = tag_delta(have, want)
-    if to_set:
-        ecs.tag_resource(resourceArn=arn, tags=to_list(to_set, "key", "value"))
-    if to_remove:
-        ecs.untag_resource(resourceArn=arn, tagKeys=to_remove)

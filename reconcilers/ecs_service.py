@@ -34,13 +34,14 @@ from botocore.exceptions import ClientError
 from controller.aws.context import Context
 from controller.errors import TransientError
 from controller.kinds.base import BaseReconciler
+from controller.kinds.descriptor import Descriptor, Grants
 from controller.kinds.errors import error_code, error_message, ignoring
-from controller.kinds.fields import schema_defaults
 from controller.kinds.iam_scope import Scope, arn, but, tagging
 from controller.kinds.registry import register
 from controller.model import TAG_ID, Diff, Observed, Resource
+from reconcilers._ecs import ECS_ROLE, SERVICE, TAGS, tags_of
 from reconcilers._ecs import TAG_ACTIONS as ECS_TAGS
-from reconcilers._ecs import sync_tags, tags_of
+from reconcilers._ecs_service_calls import TOKEN_MAX, create_args, update_args
 from reconcilers.ecs_cluster import owned_clusters
 
 Raw = Mapping[str, Any]
@@ -48,11 +49,9 @@ BATCH = 10  # DescribeServices takes at most 10 services a call
 _ACTIVE = "ACTIVE"
 _CLUSTER_GONE = "ClusterNotFoundException"
 _NOT_FOUND = frozenset({"ServiceNotFoundException", "ServiceNotActiveException"})
-DEFAULTS: dict[str, Any] = schema_defaults("EcsService")  # the schema's, in one place
 _BALANCER = ("targetGroupArn", "containerName", "containerPort")
-_NETWORK = ("subnets", "securityGroups", "assignPublicIp")
-_DEPLOYMENT = ("deploymentCircuitBreaker", "minimumHealthyPercent", "maximumPercent")
-
+_READS = ("ecs:ListClusters", "ecs:DescribeClusters", "ecs:ListServices", "ecs:DescribeServices")
+_ACTIONS = (*_READS, "ecs:CreateService", "ecs:UpdateService", "ecs:DeleteService", *ECS_TAGS)
 _SERVICE = arn("ecs", "service/{name:EcsCluster}/{name}")
 
 
@@ -60,43 +59,29 @@ _SERVICE = arn("ecs", "service/{name:EcsCluster}/{name}")
 class EcsService(BaseReconciler):
     """A service found by its ownership tags in the clusters it may run on."""
 
-    kind = "EcsService"
-    iam_actions = (
-        "ecs:ListClusters",
-        "ecs:DescribeClusters",
-        "ecs:ListServices",
-        "ecs:DescribeServices",
-        "ecs:CreateService",
-        "ecs:UpdateService",
-        "ecs:DeleteService",
-        *ECS_TAGS,
-    )
-    iam_scopes = (
-        Scope(
-            but(
-                iam_actions,
-                "ecs:ListClusters",
-                "ecs:DescribeClusters",
-                "ecs:ListServices",
-                "ecs:DescribeServices",
-                *ECS_TAGS,
-            ),
-            (_SERVICE,),
+    descriptor = Descriptor(
+        "EcsService",
+        SERVICE,
+        not_found_codes=_NOT_FOUND,
+        terminal_codes=frozenset(
+            {
+                "ClientException",
+                _CLUSTER_GONE,
+                "PlatformUnknownException",
+                "PlatformTaskDefinitionIncompatibilityException",
+            }
         ),
-        *tagging("ecs:TagResource", "ecs:UntagResource", (_SERVICE,)),
-    )
-    service_linked_roles = ("ecs.amazonaws.com",)
-    name_scope = ""
-    service = "ecs"
-    requires = ("EcsCluster", "TaskDefinition", "TargetGroup", "Subnet", "SecurityGroup")
-    not_found_codes = _NOT_FOUND
-    terminal_codes = frozenset(
-        {
-            "ClientException",
-            _CLUSTER_GONE,
-            "PlatformUnknownException",
-            "PlatformTaskDefinitionIncompatibilityException",
-        }
+        requires=("EcsCluster", "TaskDefinition", "TargetGroup", "Subnet", "SecurityGroup"),
+        name_scope="",
+        iam=Grants(
+            actions=_ACTIONS,
+            scopes=(
+                Scope(but(_ACTIONS, *_READS, *ECS_TAGS), (_SERVICE,)),
+                *tagging("ecs:TagResource", "ecs:UntagResource", (_SERVICE,)),
+            ),
+            service_linked_roles=ECS_ROLE,
+        ),
+        tags=TAGS,
     )
 
     def physical_name(self, desired: Resource) -> str:
@@ -121,7 +106,7 @@ class EcsService(BaseReconciler):
 
     def create(self, desired: Resource, ctx: Context) -> Observed:
         try:
-            out = ctx.ecs.create_service(**_create_args(desired, ctx, ctx.client_token(_TOKEN_MAX)))
+            out = ctx.ecs.create_service(**create_args(desired, ctx, ctx.client_token(TOKEN_MAX)))
         except ClientError as err:
             if not _name_taken(err):
                 raise
@@ -131,16 +116,16 @@ class EcsService(BaseReconciler):
 
     def update(self, desired: Resource, observed: Observed, diff: Diff, ctx: Context) -> Observed:
         cluster, arn = observed.attrs["clusterArn"], observed.attrs["arn"]
-        changes = _update_args(desired.spec, observed.spec, diff)
+        changes = update_args(desired.spec, diff)
         if changes:
             ctx.ecs.update_service(cluster=cluster, service=arn, **changes)
         if diff.changed("tags"):
-            sync_tags(ctx.ecs, arn, observed.tags, desired.ownership_tags())
+            self.sync_tags(ctx, arn, observed, desired)
         return self.must_see(_read_back(ctx, desired, cluster, arn), desired)
 
     def delete(self, observed: Observed, ctx: Context) -> None:
         cluster, arn = observed.attrs["clusterArn"], observed.attrs["arn"]
-        with ignoring(self.not_found_codes | {_CLUSTER_GONE}):
+        with ignoring(self.descriptor.not_found_codes | {_CLUSTER_GONE}):
             ctx.ecs.update_service(cluster=cluster, service=arn, desiredCount=0)
             ctx.ecs.delete_service(cluster=cluster, service=arn, force=True)
 
@@ -271,74 +256,3 @@ def _observed(
         region=ctx.region,
         warnings=(rollout,) if rollout else (),
     )
-
-
-# -- writing ----------------------------------------------------------------------------
-
-
-# ECS takes client tokens of at most 36 characters.
-_TOKEN_MAX = 36
-
-
-def _setting(spec: Mapping[str, Any], have: Mapping[str, Any], key: str) -> Any:
-    """The spec's value; a field the spec leaves out keeps AWS's (or, new, the default)."""
-    if key in spec:
-        return spec[key]
-    return have[key] if have.get(key) is not None else DEFAULTS.get(key)
-
-
-def _network(spec: Mapping[str, Any], have: Mapping[str, Any]) -> dict[str, Any]:
-    vpc = {key: _setting(spec, have, key) for key in _NETWORK}
-    return {"awsvpcConfiguration": vpc}
-
-
-def _deployment(spec: Mapping[str, Any], have: Mapping[str, Any]) -> dict[str, Any]:
-    breaker = {
-        **DEFAULTS["deploymentCircuitBreaker"],
-        **(have.get("deploymentCircuitBreaker") or {}),
-        **(spec.get("deploymentCircuitBreaker") or {}),
-    }
-    return {
-        "deploymentCircuitBreaker": breaker,
-        "minimumHealthyPercent": int(_setting(spec, have, "minimumHealthyPercent")),
-        "maximumPercent": int(_setting(spec, have, "maximumPercent")),
-    }
-
-
-def _create_args(desired: Resource, ctx: Context, token: str) -> dict[str, Any]:
-    spec = desired.spec
-    args: dict[str, Any] = {
-        "cluster": spec["cluster"],
-        "serviceName": spec["serviceName"],
-        "taskDefinition": spec["taskDefinition"],
-        "desiredCount": int(spec["desiredCount"]),
-        "launchType": _setting(spec, {}, "launchType"),
-        "networkConfiguration": _network(spec, {}),
-        "healthCheckGracePeriodSeconds": int(_setting(spec, {}, "healthCheckGracePeriodSeconds")),
-        "deploymentConfiguration": _deployment(spec, {}),
-        # Tasks carry the service's tags, and ECS's own (aws:ecs:serviceName, ...).
-        "propagateTags": "SERVICE",
-        "enableECSManagedTags": True,
-        "tags": ctx.tag_list(desired, "key", "value"),
-        "clientToken": token,
-    }
-    if spec.get("loadBalancer"):
-        lb = spec["loadBalancer"]
-        args["loadBalancers"] = [{**lb, "containerPort": int(lb["containerPort"])}]
-    return args
-
-
-def _update_args(spec: Mapping[str, Any], have: Mapping[str, Any], diff: Diff) -> dict[str, Any]:
-    """UpdateService's arguments for what the diff names, and nothing else."""
-    args: dict[str, Any] = {}
-    if diff.changed("taskDefinition"):
-        args["taskDefinition"] = spec["taskDefinition"]  # the full ARN, never family:rev
-    if diff.changed("desiredCount"):
-        args["desiredCount"] = int(spec["desiredCount"])
-    if any(diff.changed(key) for key in _NETWORK):
-        args["networkConfiguration"] = _network(spec, have)
-    if diff.changed("healthCheckGracePeriodSeconds"):
-        args["healthCheckGracePeriodSeconds"] = int(spec["healthCheckGracePeriodSeconds"])
-    if any(diff.changed(key) for key in _DEPLOYMENT):
-        args["deploymentConfiguration"] = _deployment(spec, have)
-    return args

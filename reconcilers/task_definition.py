@@ -31,16 +31,16 @@ from typing import Any
 from controller.aws.context import Context
 from controller.errors import ERR_CREATE, TerminalError
 from controller.kinds.base import BaseReconciler
+from controller.kinds.descriptor import Descriptor, Grants
 from controller.kinds.errors import ignoring
 from controller.kinds.iam_scope import Scope, tagging
 from controller.kinds.iam_scope import arn as iam_arn
 from controller.kinds.registry import register
 from controller.model import TAG_ID, TAG_STACK, Diff, FieldChange, Observed, Resource
+from reconcilers._ecs import SERVICE, TAGS, tags_of
 from reconcilers._ecs import TAG_ACTIONS as ECS_TAGS
-from reconcilers._ecs import sync_tags, tags_of
 
 Raw = Mapping[str, Any]
-DEFAULT_STREAM_PREFIX = "app"
 # Fixed for every task definition plumb registers; not in the spec.
 FARGATE = {
     "requiresCompatibilities": ["FARGATE"],
@@ -55,34 +55,39 @@ _FAMILY = iam_arn("ecs", "task-definition/{name}:*")
 class TaskDefinition(BaseReconciler):
     """A task definition family, observed through its latest ACTIVE revision."""
 
-    kind = "TaskDefinition"
-    iam_actions = (
-        "ecs:ListTaskDefinitionFamilies",
-        "ecs:ListTaskDefinitions",
-        "ecs:DescribeTaskDefinition",
-        "ecs:RegisterTaskDefinition",
-        "ecs:DeregisterTaskDefinition",
-        *ECS_TAGS,
-        "iam:PassRole",
-    )
-    iam_scopes = (
-        Scope(("ecs:RegisterTaskDefinition",), (_FAMILY,)),
-        *tagging("ecs:TagResource", "ecs:UntagResource", (_FAMILY,)),
-        # Only roles plumb made (under /plumb/), and only to ECS tasks.
-        Scope(
-            ("iam:PassRole",),
-            (iam_arn("iam", "role/plumb/{name:Role}", regional=False),),
-            ("passed-to",),
+    descriptor = Descriptor(
+        "TaskDefinition",
+        SERVICE,
+        # ECS answers a revision that does not exist (or no longer) with ClientException.
+        not_found_codes=frozenset({"ClientException"}),
+        terminal_codes=frozenset({"ClientException"}),
+        # Deleted before the role it runs as.
+        requires=("Role", "LogGroup", "Secret"),
+        iam=Grants(
+            actions=(
+                "ecs:ListTaskDefinitionFamilies",
+                "ecs:ListTaskDefinitions",
+                "ecs:DescribeTaskDefinition",
+                "ecs:RegisterTaskDefinition",
+                "ecs:DeregisterTaskDefinition",
+                *ECS_TAGS,
+                "iam:PassRole",
+            ),
+            scopes=(
+                Scope(("ecs:RegisterTaskDefinition",), (_FAMILY,)),
+                *tagging("ecs:TagResource", "ecs:UntagResource", (_FAMILY,)),
+                # Only roles plumb made (under /plumb/), and only to ECS tasks.
+                Scope(
+                    ("iam:PassRole",),
+                    (iam_arn("iam", "role/plumb/{name:Role}", regional=False),),
+                    ("passed-to",),
+                ),
+            ),
+            # Registering a revision hands its task and execution roles to ECS tasks.
+            passes_roles_to=("ecs-tasks.amazonaws.com",),
         ),
+        tags=TAGS,
     )
-    # Registering a revision hands its task and execution roles to ECS tasks.
-    passes_roles_to = ("ecs-tasks.amazonaws.com",)
-    service = "ecs"
-    # Deleted before the role it runs as.
-    requires = ("Role", "LogGroup", "Secret")
-    # ECS answers a revision that does not exist (or no longer) with ClientException.
-    not_found_codes = frozenset({"ClientException"})
-    terminal_codes = frozenset({"ClientException"})
 
     def physical_name(self, desired: Resource) -> str:
         return str(desired.spec["family"])
@@ -127,7 +132,7 @@ class TaskDefinition(BaseReconciler):
             _deregister(ctx, observed.attrs["arn"])
             return fresh
         if diff.changed("tags"):
-            sync_tags(ctx.ecs, observed.attrs["arn"], observed.tags, desired.ownership_tags())
+            self.sync_tags(ctx, observed.attrs["arn"], observed, desired)
         return self.observe_one(desired, ctx)
 
     def delete(self, observed: Observed, ctx: Context) -> None:
@@ -276,12 +281,12 @@ def _container(spec: Mapping[str, Any], region: str) -> dict[str, Any]:
         options = {
             "awslogs-group": spec["logGroup"],
             "awslogs-region": region,
-            "awslogs-stream-prefix": spec.get("logStreamPrefix") or DEFAULT_STREAM_PREFIX,
+            "awslogs-stream-prefix": spec["logStreamPrefix"],
         }
         out["logConfiguration"] = {"logDriver": "awslogs", "options": options}
     return out
 
 
 def _deregister(ctx: Context, arn: str) -> None:
-    with ignoring(TaskDefinition.not_found_codes):
+    with ignoring(TaskDefinition.descriptor.not_found_codes):
         ctx.ecs.deregister_task_definition(taskDefinition=arn)

@@ -10,6 +10,7 @@ import pytest
 
 from controller.aws.context import Context
 from controller.kinds.diff import diff
+from controller.kinds.fields import schema_defaults
 from controller.model import Observed, Resource
 from reconcilers.ecs_service import EcsService
 from tests.conformance.ecs_service import sample_spec_for
@@ -91,7 +92,9 @@ def test_a_noop_observe_reads_once_per_cluster_and_writes_nothing(
 
 def test_fields_the_spec_leaves_out_are_not_drift(ctx: Context, spec: dict[str, Any]) -> None:
     keep = ("serviceName", "cluster", "taskDefinition", "desiredCount", "subnets")
-    lean = resource({k: spec[k] for k in keep} | {"securityGroups": spec["securityGroups"]})
+    written = {k: spec[k] for k in keep} | {"securityGroups": spec["securityGroups"]}
+    # The engine hands a kind its spec with the schema's defaults filled in.
+    lean = resource(schema_defaults("EcsService") | written)
     reconcile_once(EcsService(), [lean], ctx)
     # The schema's defaults were applied at create, and read back as ECS reports them.
     full = resource({k: v for k, v in spec.items() if k != "loadBalancer"})
