@@ -13,6 +13,7 @@ import pytest
 from moto import mock_aws
 
 from controller.cli.demo.drift import shorten_lifecycle
+from controller.cli.verbs import load_desired
 from controller.config import Settings
 from controller.engine.desired import Desired
 from controller.engine.plan import PlanOptions
@@ -64,3 +65,12 @@ def first_runs(runner: Runner, desired: Desired) -> dict[str, int]:
     ids["noop"] = runner.apply(desired, PlanOptions()).run_id
     shorten_lifecycle(STAGING)
     return ids
+
+
+def staged_runs(tmp: Path) -> tuple[Path, Runner, Desired, dict[str, int]]:
+    """(specs, runner, desired, first runs): the staging spec copied to tmp/specs, a runner
+    keeping its state and reports in `tmp`, the spec loaded, and first_runs made of it."""
+    specs = staging_specs(tmp / "specs")
+    runner = staging_runner(tmp)
+    desired = load_desired(specs)
+    return specs, runner, desired, first_runs(runner, desired)

@@ -27,15 +27,8 @@ from controller.engine.plan import PlanOptions
 from controller.errors import SpecError
 from tests import chromium
 from tests.chromium import Node, order, parse
-from tests.integration.staging_runs import (
-    STAGING,
-    first_runs,
-    moto_account,
-    staging_runner,
-    staging_specs,
-)
+from tests.integration.staging_runs import ROOT, STAGING, moto_account, staged_runs
 
-ROOT = Path(__file__).resolve().parents[2]
 CHANGING = {"create", "update", "replace", "delete"}
 needs_chromium = pytest.mark.skipif(
     chromium.CHROMIUM is None,
@@ -57,15 +50,13 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[History]:
 
 
 def _history(tmp: Path) -> History:
-    specs, broken = staging_specs(tmp / "specs"), tmp / "broken"
+    specs, runner, desired, ids = staged_runs(tmp)
+    broken = tmp / "broken"
     broken.mkdir()
     text = (specs / f"{STAGING}.yaml").read_text()
     (broken / f"{STAGING}.yaml").write_text(
         text.replace("    cpu: 256", "    cpu: lots").replace("desiredCount: 1", "desiredCount: -3")
     )
-    runner = staging_runner(tmp)
-    desired = load_desired(specs)
-    ids = first_runs(runner, desired)
     ids["repair"] = runner.apply(desired, PlanOptions()).run_id
     with pytest.raises(SpecError) as refused:
         load_desired(broken)

@@ -17,15 +17,8 @@ from controller.cli.demo.drift import shorten_lifecycle
 from controller.cli.verbs import load_desired
 from controller.engine.plan import PlanOptions
 from controller.reports import run_report as report
-from tests.integration.staging_runs import (
-    STAGING,
-    first_runs,
-    moto_account,
-    staging_runner,
-    staging_specs,
-)
+from tests.integration.staging_runs import ROOT, STAGING, moto_account, staged_runs
 
-ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((ROOT / "schemas" / "report.json").read_text())
 VALIDATOR = Draft202012Validator(SCHEMA, format_checker=FormatChecker())
 
@@ -44,10 +37,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, dict
 
 
 def _history(tmp_path: Path) -> dict[str, dict[str, Any]]:
-    specs = staging_specs(tmp_path / "specs")
-    runner = staging_runner(tmp_path)
-    desired = load_desired(specs)
-    ids = first_runs(runner, desired)
+    specs, runner, desired, ids = staged_runs(tmp_path)
     ids["drift-check"] = runner.plan(desired, PlanOptions(), "cli-drift", "drift").run_id
     ids["plan"] = runner.plan(desired, PlanOptions()).run_id
     ids["repair"] = runner.apply(desired, PlanOptions()).run_id

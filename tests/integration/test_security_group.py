@@ -5,18 +5,15 @@ two stacks."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 import yaml
-from botocore.stub import Stubber
 
-from controller.aws.clients import ClientFactory
 from controller.aws.context import Context
 from controller.engine.graph import Graph, resolve, without_unknown_members
-from controller.errors import TransientError
 from controller.kinds.diff import contains_unknown, diff
 from controller.kinds.document import Document
 from controller.kinds.registry import reconciler_for
@@ -26,23 +23,23 @@ from reconcilers.environment import network
 from reconcilers.environment.view import StackView
 from reconcilers.security_group import SecurityGroup
 from tests.conftest import REGION, count_calls, reconcile_once
+from tests.integration.ec2_calls import ec2, of_stack
+from tests.integration.kind_passes import (
+    actions_and_writes,
+    after_lost_state,
+    assert_ec2_delete_transient,
+    observe_counted,
+)
 
 ALB = "acme-prod/network/sg-alb"
 APP = "acme-prod/network/sg-app"
 ANYWHERE = "0.0.0.0/0"
+WORLD = [{"CidrIp": ANYWHERE}]
 SPECS = Path(__file__).resolve().parents[2] / "specs"
 
 
-def ec2() -> Any:
-    return boto3.client("ec2", region_name=REGION)
-
-
 def reconcile(wanted: list[Resource], ctx: Context) -> tuple[dict[str, str], int]:
-    holder: dict[str, Any] = {}
-    writes, _ = count_calls(
-        ctx, lambda: holder.update(out=reconcile_once(SecurityGroup(), wanted, ctx))
-    )
-    return holder["out"][0], writes
+    return actions_and_writes(SecurityGroup(), wanted, ctx)
 
 
 def tcp(port: int, description: str, **peer: str) -> dict[str, Any]:
@@ -122,8 +119,21 @@ def groups(ctx: Context, vpc_id: str) -> list[Resource]:
     return wanted
 
 
+@pytest.fixture
+def found(ctx: Context, groups: list[Resource]) -> dict[str, Observed]:
+    """The two groups as observed once made."""
+    return SecurityGroup().observe(groups, ctx)
+
+
 def alb_id(groups: list[Resource]) -> str:
     return str(groups[1].spec["ingress"][0]["sourceGroupId"])
+
+
+def pair_rule(port: int, group_id: str, description: str) -> list[dict[str, Any]]:
+    """The IpPermissions of one TCP rule on `port` naming the group `group_id`, as a hand
+    would write it with the EC2 API."""
+    pair = {"GroupId": group_id, "Description": description}
+    return [{"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "UserIdGroupPairs": [pair]}]
 
 
 def test_create_sets_name_description_vpc_and_tags(groups: list[Resource], vpc_id: str) -> None:
@@ -177,73 +187,61 @@ def test_second_pass_is_a_noop_with_zero_writes(ctx: Context, groups: list[Resou
     assert reconcile(groups, ctx) == ({ALB: "noop", APP: "noop"}, 0)
 
 
-def test_redis_port_opened_to_the_world_by_hand_is_revoked_with_one_write(
-    ctx: Context, groups: list[Resource]
+def spec_rules(res: Resource, direction: str) -> list[tuple[Any, ...]]:
+    """The rules of `res`'s spec in one direction, as `rules` reads them from AWS."""
+    out = []
+    for r in res.spec[direction]:
+        peer = r.get("cidr") or r["sourceGroupId"]
+        out.append((r["protocol"], r["fromPort"], r["toPort"], peer, r["description"]))
+    return sorted(out, key=str)
+
+
+# Rules changed by hand, each on one group and direction through one EC2 call, given the
+# ALB group's id. moto matches a group-pair revoke only with its description (docs/moto.md,
+# Security group rules), so the pairs added by hand carry one.
+HAND_CHANGES = [
+    pytest.param(
+        APP,
+        "authorize_security_group_ingress",
+        lambda _: [{"IpProtocol": "tcp", "FromPort": 6379, "ToPort": 6379, "IpRanges": WORLD}],
+        id="redis port opened to the world",
+    ),
+    pytest.param(
+        ALB,
+        "authorize_security_group_egress",
+        lambda _: [{"IpProtocol": "-1", "IpRanges": WORLD}],
+        id="allow-all egress added back",
+    ),
+    pytest.param(
+        APP,
+        "authorize_security_group_egress",
+        lambda alb: pair_rule(22, alb, "ssh, by hand"),
+        id="group pair rule added with a description",
+    ),
+    pytest.param(
+        APP,
+        "revoke_security_group_ingress",
+        lambda alb: pair_rule(3000, alb, "from the load balancer"),
+        id="group pair rule revoked",
+    ),
+]
+
+
+@pytest.mark.parametrize(("changed", "call", "permissions"), HAND_CHANGES)
+def test_a_rule_changed_by_hand_is_repaired_with_one_write(
+    ctx: Context,
+    groups: list[Resource],
+    changed: str,
+    call: str,
+    permissions: Callable[[str], list[dict[str, Any]]],
 ) -> None:
-    ec2().authorize_security_group_ingress(
-        GroupId=raw_group(APP)["GroupId"],
-        IpPermissions=[
-            {
-                "IpProtocol": "tcp",
-                "FromPort": 6379,
-                "ToPort": 6379,
-                "IpRanges": [{"CidrIp": ANYWHERE}],
-            }
-        ],
-    )
-    assert reconcile(groups, ctx) == ({ALB: "noop", APP: "update"}, 1)
-    assert rules(APP, "ingress") == [("tcp", 3000, 3000, alb_id(groups), "from the load balancer")]
-
-
-def test_allow_all_egress_added_back_by_hand_is_revoked(
-    ctx: Context, groups: list[Resource]
-) -> None:
-    ec2().authorize_security_group_egress(
-        GroupId=raw_group(ALB)["GroupId"],
-        IpPermissions=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": ANYWHERE}]}],
-    )
-    assert reconcile(groups, ctx) == ({ALB: "update", APP: "noop"}, 1)
-    assert rules(ALB, "egress") == [("tcp", 3000, 3000, "10.20.10.0/24", "to the service")]
-
-
-def test_group_pair_rule_added_by_hand_with_a_description_is_revoked(
-    ctx: Context, groups: list[Resource]
-) -> None:
-    # moto matches a group-pair revoke only with its description (docs/moto.md, Security
-    # group rules).
-    ec2().authorize_security_group_egress(
-        GroupId=raw_group(APP)["GroupId"],
-        IpPermissions=[
-            {
-                "IpProtocol": "tcp",
-                "FromPort": 22,
-                "ToPort": 22,
-                "UserIdGroupPairs": [{"GroupId": alb_id(groups), "Description": "ssh, by hand"}],
-            }
-        ],
-    )
-    assert reconcile(groups, ctx) == ({ALB: "noop", APP: "update"}, 1)
-    assert rules(APP, "egress") == [("tcp", 443, 443, ANYWHERE, "HTTPS out")]
-
-
-def test_group_pair_rule_revoked_by_hand_is_authorized_again(
-    ctx: Context, groups: list[Resource]
-) -> None:
-    ec2().revoke_security_group_ingress(
-        GroupId=raw_group(APP)["GroupId"],
-        IpPermissions=[
-            {
-                "IpProtocol": "tcp",
-                "FromPort": 3000,
-                "ToPort": 3000,
-                "UserIdGroupPairs": [
-                    {"GroupId": alb_id(groups), "Description": "from the load balancer"}
-                ],
-            }
-        ],
-    )
-    assert reconcile(groups, ctx) == ({ALB: "noop", APP: "update"}, 1)
-    assert rules(APP, "ingress") == [("tcp", 3000, 3000, alb_id(groups), "from the load balancer")]
+    group_id = raw_group(changed)["GroupId"]
+    getattr(ec2(), call)(GroupId=group_id, IpPermissions=permissions(alb_id(groups)))
+    actions = {ALB: "noop", APP: "noop", changed: "update"}
+    assert reconcile(groups, ctx) == (actions, 1)
+    [res] = [r for r in groups if r.logical_id == changed]
+    direction = call.rsplit("_", 1)[1]
+    assert rules(changed, direction) == spec_rules(res, direction)
 
 
 def test_a_new_rule_description_replaces_the_group_pair_rule(
@@ -263,58 +261,45 @@ def test_the_same_name_in_another_vpc_is_no_conflict(ctx: Context, vpc_id: str) 
 
 
 def test_delete_revokes_rules_naming_other_groups_then_deletes(
-    ctx: Context, groups: list[Resource]
+    ctx: Context, found: dict[str, Observed]
 ) -> None:
     rec = SecurityGroup()
-    found = rec.observe(groups, ctx)
     rec.delete(found[APP], ctx)
     rec.delete(found[APP], ctx)  # already gone
     rec.delete(found[ALB], ctx)
-    flt = [{"Name": "tag:plumb:stack", "Values": ["acme-prod"]}]
-    assert ec2().describe_security_groups(Filters=flt)["SecurityGroups"] == []
+    assert of_stack("describe_security_groups", "SecurityGroups") == []
 
 
 def test_delete_goes_through_when_a_group_its_rules_name_is_already_gone(
-    ctx: Context, groups: list[Resource]
+    ctx: Context, found: dict[str, Observed]
 ) -> None:
     """A replace deletes groups in parallel; a revoke naming a vanished group must not stop
     the delete itself (it once did, leaving a second group of the same name behind)."""
-    rec = SecurityGroup()
-    found = rec.observe(groups, ctx)
     ec2().delete_security_group(GroupId=found[ALB].physical_id)  # moto allows it; AWS would not
-    rec.delete(found[APP], ctx)
+    SecurityGroup().delete(found[APP], ctx)
     flt = [{"Name": "group-id", "Values": [found[APP].physical_id]}]
     assert ec2().describe_security_groups(Filters=flt)["SecurityGroups"] == []
 
 
 def test_release_drops_only_the_rules_that_name_other_groups(
-    ctx: Context, groups: list[Resource]
+    ctx: Context, found: dict[str, Observed]
 ) -> None:
-    rec = SecurityGroup()
-    found = rec.observe(groups, ctx)
-    rec.release(found[APP], ctx)
+    SecurityGroup().release(found[APP], ctx)
     assert rules(APP, "ingress") == []
     assert [r[3] for r in rules(APP, "egress")] == [ANYWHERE]
 
 
 def test_delete_of_a_group_another_group_still_names_is_transient(
-    ctx: Context, groups: list[Resource]
+    ctx: Context, found: dict[str, Observed]
 ) -> None:
     # moto deletes a group other groups refer to; AWS refuses, as stubbed here.
-    found = SecurityGroup().observe(groups, ctx)[ALB]
-    with Stubber(ctx.ec2) as stub:
-        stub.add_client_error(
-            "delete_security_group", "DependencyViolation", "resource sg-x has a dependent object"
-        )
-        with pytest.raises(TransientError):
-            SecurityGroup().delete(found, ctx)
+    refused = ("delete_security_group", "DependencyViolation", "sg-x has a dependent object")
+    assert_ec2_delete_transient(SecurityGroup(), found[ALB], ctx, refused)
 
 
 def test_lost_state_finds_groups_by_their_tags_and_makes_no_second(groups: list[Resource]) -> None:
-    fresh = Context(ClientFactory(max_attempts=1), REGION, {"acme-prod"})
-    assert reconcile_once(SecurityGroup(), groups, fresh)[0] == {ALB: "noop", APP: "noop"}
-    flt = [{"Name": "tag:plumb:stack", "Values": ["acme-prod"]}]
-    assert len(ec2().describe_security_groups(Filters=flt)["SecurityGroups"]) == 2
+    after_lost_state(SecurityGroup(), groups)
+    assert len(of_stack("describe_security_groups", "SecurityGroups")) == 2
 
 
 def test_observe_reads_every_group_of_two_stacks_with_one_describe(ctx: Context) -> None:
@@ -335,11 +320,9 @@ def test_observe_reads_every_group_of_two_stacks_with_one_describe(ctx: Context)
         for res in rest:
             SecurityGroup().create(res, ctx)
         wanted += [first, *rest]
-    holder: dict[str, Any] = {}
-    _, ops = count_calls(ctx, lambda: holder.update(found=SecurityGroup().observe(wanted, ctx)))
-    assert set(holder["found"]) == {r.logical_id for r in wanted}
+    found, ops = observe_counted(SecurityGroup(), wanted, ctx)
     assert ops == {"ec2:DescribeSecurityGroups": 1}
-    assert all(not diff(r, holder["found"][r.logical_id]) for r in wanted)
+    assert all(not diff(r, found[r.logical_id]) for r in wanted)
 
 
 # -- the expanded network, live -------------------------------------------------------

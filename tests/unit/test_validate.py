@@ -21,22 +21,15 @@ from controller.specs import validate as validation
 from controller.specs.load import load_documents
 from controller.specs.validate import load_and_validate, validate
 from reconcilers.environment.view import ACCOUNT_ID, join, ref
+from tests.unit import base_spec
+from tests.unit.base_spec import BASE, line_of
 
 ROOT = Path(__file__).resolve().parents[2]
-BASE = (Path(__file__).parent / "specs_cases" / "environment.yaml").read_text()
 
 
-def spec(old: str = "", new: str = "", text: str = BASE) -> str:
+def spec(old: str = "", new: str = "") -> str:
     """The base with the one snippet `old` replaced by `new`."""
-    if old:
-        assert text.count(old) == 1, f"not exactly one {old!r} in the base"
-        text = text.replace(old, new)
-    return text
-
-
-def line_of(text: str, needle: str) -> int:
-    [line] = [n for n, content in enumerate(text.splitlines(), 1) if needle in content]
-    return line
+    return base_spec.spec((old, new)) if old else BASE
 
 
 def issues(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **files: str) -> list[SpecIssue]:
