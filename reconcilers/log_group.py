@@ -3,7 +3,7 @@
 What makes a log group risky, and where it is handled:
   - CloudWatch Logs cannot list log groups by tag, so observation is one paginated
     DescribeLogGroups, then one ListTagsForResource per group that could be ours (see
-    `_candidates` for the trade-off). The Resource Groups Tagging API does see log groups,
+    `_worth_reading` for the trade-off). The Resource Groups Tagging API does see log groups,
     but it is eventually consistent: a group created a moment ago could be missed, and
     plumb would then plan to create a group that already exists.
   - Log groups have two ARNs: DescribeLogGroups' `arn` ends in ":*" (the log streams),
@@ -25,15 +25,35 @@ from botocore.exceptions import ClientError
 
 from controller.aws.context import Context
 from controller.kinds.base import BaseReconciler
+from controller.kinds.descriptor import Descriptor, Grants
 from controller.kinds.errors import error_code, ignoring
 from controller.kinds.iam_scope import Scope, arn, but, tagging
 from controller.kinds.registry import register
-from controller.kinds.tags import tag_delta
-from controller.model import TAG_ID, Diff, Observed, Resource
+from controller.kinds.tags import TagApi
+from controller.model import Diff, Observed, Resource
+from reconcilers._ownership import by_owner, tagged
 
 _NOT_FOUND = "ResourceNotFoundException"
 _EXISTS = "ResourceAlreadyExistsException"
-
+# CloudWatch Logs takes the tags to set as a map.
+_TAGS = TagApi(
+    "tag_resource",
+    "untag_resource",
+    "resourceArn",
+    tags_param="tags",
+    as_map=True,
+    keys_param="tagKeys",
+)
+_ACTIONS = (
+    "logs:DescribeLogGroups",
+    "logs:CreateLogGroup",
+    "logs:DeleteLogGroup",
+    "logs:PutRetentionPolicy",
+    "logs:DeleteRetentionPolicy",
+    "logs:ListTagsForResource",
+    "logs:TagResource",
+    "logs:UntagResource",
+)
 _GROUP = (arn("logs", "log-group:{name}"), arn("logs", "log-group:{name}:*"))
 
 
@@ -41,45 +61,38 @@ _GROUP = (arn("logs", "log-group:{name}"), arn("logs", "log-group:{name}:*"))
 class LogGroup(BaseReconciler):
     """A log group with a fixed name, found by its ownership tags."""
 
-    kind = "LogGroup"
-    iam_actions = (
-        "logs:DescribeLogGroups",
-        "logs:CreateLogGroup",
-        "logs:DeleteLogGroup",
-        "logs:PutRetentionPolicy",
-        "logs:DeleteRetentionPolicy",
-        "logs:ListTagsForResource",
-        "logs:TagResource",
-        "logs:UntagResource",
-    )
-    iam_scopes = (
-        Scope(
-            but(iam_actions, "logs:DescribeLogGroups", "logs:TagResource", "logs:UntagResource"),
-            _GROUP,
+    descriptor = Descriptor(
+        "LogGroup",
+        "logs",
+        not_found_codes=frozenset({_NOT_FOUND}),
+        terminal_codes=frozenset({_EXISTS}),
+        iam=Grants(
+            actions=_ACTIONS,
+            scopes=(
+                Scope(
+                    but(
+                        _ACTIONS, "logs:DescribeLogGroups", "logs:TagResource", "logs:UntagResource"
+                    ),
+                    _GROUP,
+                ),
+                *tagging("logs:TagResource", "logs:UntagResource", _GROUP),
+            ),
         ),
-        *tagging("logs:TagResource", "logs:UntagResource", _GROUP),
+        tags=_TAGS,
     )
-    service = "logs"
-    not_found_codes = frozenset({_NOT_FOUND})
-    terminal_codes = frozenset({_EXISTS})
 
     def physical_name(self, desired: Resource) -> str:
         return str(desired.spec["logGroupName"])
 
     def observe(self, desired: Sequence[Resource], ctx: Context) -> dict[str, Observed]:
         wanted = {str(r.spec["logGroupName"]): r for r in desired}
-        listed = ctx.describe("logs", "describe_log_groups", "logGroups")
-        found: dict[str, Observed] = {}
-        for group in _candidates(ctx, wanted, listed):
-            tags = _read_tags(ctx.logs, _arn(group))
-            if tags is None:
-                continue  # deleted between the listing and the tag read
-            res = wanted.get(group["logGroupName"])
-            if ctx.owns(tags):
-                found[tags[TAG_ID]] = _observed(tags[TAG_ID], group, tags, ctx)
-            if res is not None and res.logical_id not in found:
-                found[res.logical_id] = _observed(res.logical_id, group, tags, ctx, owned=False)
-        return found
+        listed = tagged(
+            ctx.describe("logs", "describe_log_groups", "logGroups"),
+            lambda group: str(group["logGroupName"]),
+            lambda name: _worth_reading(ctx, name, wanted),
+            lambda group: _read_tags(ctx.logs, _arn(group)),
+        )
+        return by_owner(ctx, listed, wanted, lambda lid, g, tags, _: _observed(lid, g, tags, ctx))
 
     def create(self, desired: Resource, ctx: Context) -> Observed:
         name = str(desired.spec["logGroupName"])
@@ -103,33 +116,26 @@ class LogGroup(BaseReconciler):
         if diff.changed("retentionInDays"):
             _put_retention(ctx.logs, name, int(desired.spec["retentionInDays"]))
         if diff.changed("tags"):
-            _sync_tags(ctx.logs, observed.attrs["arn"], observed.tags, desired.ownership_tags())
+            self.sync_tags(ctx, observed.attrs["arn"], observed, desired)
         return self.observe_one(desired, ctx, name)
 
     def delete(self, observed: Observed, ctx: Context) -> None:
-        with ignoring(self.not_found_codes):
+        with ignoring(self.descriptor.not_found_codes):
             ctx.logs.delete_log_group(logGroupName=observed.physical_id)
 
 
 # -- observing ------------------------------------------------------------------------
 
 
-def _candidates(
-    ctx: Context, wanted: Mapping[str, Resource], listed: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """Listed groups worth a tag read: desired names and names that contain a stack.
+def _worth_reading(ctx: Context, name: str, wanted: Mapping[str, Resource]) -> bool:
+    """A listed group is worth a tag read when its name is desired or contains a stack.
 
     Each tag read is one call, so only groups that could be ours are read. plumb names its
     groups "/ecs/{stack}"; a LogGroup written directly in a spec under a name that does not
     contain its stack is not found as an orphan once it leaves the spec (it is never
     deleted by mistake, only forgotten).
     """
-    stacks = sorted(ctx.stacks)
-    return [
-        g
-        for g in listed
-        if g["logGroupName"] in wanted or any(s in g["logGroupName"] for s in stacks)
-    ]
+    return name in wanted or any(stack in name for stack in sorted(ctx.stacks))
 
 
 def _arn(group: Mapping[str, Any]) -> str:
@@ -152,7 +158,6 @@ def _observed(
     group: Mapping[str, Any],
     tags: Mapping[str, str],
     ctx: Context,
-    owned: bool = True,
 ) -> Observed:
     name = str(group["logGroupName"])
     return Observed(
@@ -162,7 +167,6 @@ def _observed(
         spec={"logGroupName": name, "retentionInDays": group.get("retentionInDays")},
         attrs={"id": name, "name": name, "arn": _arn(group)},
         tags=dict(tags),
-        owned=owned,
         region=ctx.region,
     )
 
@@ -172,11 +176,3 @@ def _observed(
 
 def _put_retention(logs: Any, name: str, days: int) -> None:
     logs.put_retention_policy(logGroupName=name, retentionInDays=days)
-
-
-def _sync_tags(logs: Any, arn: str, have: Mapping[str, str], want: Mapping[str, str]) -> None:
-    to_set, to_remove = tag_delta(have, want)
-    if to_set:
-        logs.tag_resource(resourceArn=arn, tags=to_set)
-    if to_remove:
-        logs.untag_resource(resourceArn=arn, tagKeys=to_remove)

@@ -16,11 +16,12 @@ from botocore.exceptions import ClientError
 from controller.aws.context import Context
 from controller.errors import ERR_CREATE, TerminalError
 from controller.kinds.base import BaseReconciler
+from controller.kinds.descriptor import Descriptor, Grants
 from controller.kinds.diff import diff as diff_of
 from controller.kinds.errors import error_code, ignoring
 from controller.kinds.iam_scope import Scope, arn, but, tagging
 from controller.kinds.registry import register
-from controller.kinds.tags import tag_delta, to_dict, to_list
+from controller.kinds.tags import TagApi, to_dict
 from controller.model import TAG_ID, TAG_STACK, Diff, Observed, Resource
 
 RECOVERY_DAYS = 7
@@ -29,7 +30,17 @@ _NOT_FOUND = "ResourceNotFoundException"
 # AWS answers a create over a secret scheduled for deletion with InvalidRequestException;
 # moto answers ResourceExistsException (docs/moto.md, Secrets Manager).
 _NAME_TAKEN = frozenset({"ResourceExistsException", "InvalidRequestException"})
-
+_ACTIONS = (
+    "secretsmanager:ListSecrets",
+    "secretsmanager:DescribeSecret",
+    "secretsmanager:CreateSecret",
+    "secretsmanager:UpdateSecret",
+    "secretsmanager:DeleteSecret",
+    "secretsmanager:RestoreSecret",
+    "secretsmanager:TagResource",
+    "secretsmanager:UntagResource",
+)
+_TAG_WRITES = ("secretsmanager:TagResource", "secretsmanager:UntagResource")
 # Secrets Manager adds six characters to the name in the ARN.
 _SECRET = arn("secretsmanager", "secret:{name}-??????")
 
@@ -38,37 +49,26 @@ _SECRET = arn("secretsmanager", "secret:{name}-??????")
 class Secret(BaseReconciler):
     """A secret found by its ownership tags; plumb manages its metadata, not its value."""
 
-    kind = "Secret"
-    iam_actions = (
-        "secretsmanager:ListSecrets",
-        "secretsmanager:DescribeSecret",
-        "secretsmanager:CreateSecret",
-        "secretsmanager:UpdateSecret",
-        "secretsmanager:DeleteSecret",
-        "secretsmanager:RestoreSecret",
-        "secretsmanager:TagResource",
-        "secretsmanager:UntagResource",
-    )
-    iam_scopes = (
-        Scope(
-            but(
-                iam_actions,
-                "secretsmanager:ListSecrets",
-                "secretsmanager:TagResource",
-                "secretsmanager:UntagResource",
-            ),
-            (_SECRET,),
+    descriptor = Descriptor(
+        "Secret",
+        "secretsmanager",
+        not_found_codes=frozenset({_NOT_FOUND}),
+        terminal_codes=frozenset(
+            {
+                "ResourceExistsException",
+                "MalformedPolicyDocumentException",
+                "PreconditionNotMetException",
+                "EncryptionFailure",
+            }
         ),
-        *tagging("secretsmanager:TagResource", "secretsmanager:UntagResource", (_SECRET,)),
-    )
-    not_found_codes = frozenset({_NOT_FOUND})
-    terminal_codes = frozenset(
-        {
-            "ResourceExistsException",
-            "MalformedPolicyDocumentException",
-            "PreconditionNotMetException",
-            "EncryptionFailure",
-        }
+        iam=Grants(
+            actions=_ACTIONS,
+            scopes=(
+                Scope(but(_ACTIONS, "secretsmanager:ListSecrets", *_TAG_WRITES), (_SECRET,)),
+                *tagging("secretsmanager:TagResource", "secretsmanager:UntagResource", (_SECRET,)),
+            ),
+        ),
+        tags=TagApi("tag_resource", "untag_resource", "SecretId"),
     )
 
     def physical_name(self, desired: Resource) -> str:
@@ -117,18 +117,14 @@ class Secret(BaseReconciler):
             # UpdateSecret without SecretString changes metadata only, no new version.
             sm.update_secret(SecretId=arn, Description=desired.spec.get("description") or "")
         if diff.changed("tags"):
-            to_set, to_remove = tag_delta(observed.tags, desired.ownership_tags())
-            if to_set:
-                sm.tag_resource(SecretId=arn, Tags=to_list(to_set))
-            if to_remove:
-                sm.untag_resource(SecretId=arn, TagKeys=to_remove)
+            self.sync_tags(ctx, arn, observed, desired)
         return self.observe_one(desired, ctx, observed.physical_id)
 
     def delete(self, observed: Observed, ctx: Context) -> None:
         # Never ForceDeleteWithoutRecovery: the value is not plumb's and cannot be rebuilt.
         arn = observed.attrs["arn"]
         try:
-            with ignoring(self.not_found_codes):
+            with ignoring(self.descriptor.not_found_codes):
                 ctx.secretsmanager.delete_secret(SecretId=arn, RecoveryWindowInDays=RECOVERY_DAYS)
         except ClientError as err:
             # One already scheduled for deletion answers InvalidRequestException: it is gone
