@@ -40,6 +40,13 @@ def _aws(settings: Settings) -> Iterator[None]:
         yield
 
 
+def _database_errors() -> tuple[type[BaseException], ...]:
+    """SQLAlchemy's errors, once it is loaded: a command that never opened the state (validate,
+    --help) raises none of them, and does not pay for importing SQLAlchemy to say so."""
+    errors = sys.modules.get("sqlalchemy.exc")
+    return (errors.SQLAlchemyError,) if errors is not None else ()
+
+
 def command(fn: Callable[..., int]) -> Callable[..., None]:
     """Run a verb: exit with its code; plumb's errors become a message and exit 1."""
 
@@ -62,9 +69,7 @@ def command(fn: Callable[..., int]) -> Callable[..., None]:
         except PlumbError as err:
             state.err.print(f"[red]error:[/red] {escape(str(err))}", soft_wrap=True)
             sys.exit(1)
-        except Exception as err:
-            if type(err).__module__.split(".")[0] != "sqlalchemy":
-                raise
+        except _database_errors() as err:
             # the database went away mid-run, say: one line, not a traceback
             first = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
             state.err.print(f"[red]error:[/red] the state database failed: {escape(first)}")

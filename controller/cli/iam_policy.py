@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from controller.cli.command import State, command
+from controller.cli.options import format_option
 from controller.errors import PlumbError
 
 
@@ -28,13 +29,12 @@ from controller.errors import PlumbError
     help="Only what the stacks in these spec files or folders need, on their names "
     "(repeatable; default: every kind, any name).",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["json", "compact"]),
+@format_option(
+    "IAM",
+    "json",
+    "compact",
     default="json",
     show_default=True,
-    envvar="PLUMB_IAM_FORMAT",
     help="'json' is one indented document; 'compact' is one managed policy a line, each "
     "under IAM's 6,144 characters.",
 )

@@ -6,47 +6,30 @@ from pathlib import Path
 
 import click
 
-from controller.audit.actor import operator
 from controller.cli.command import State, command
 from controller.cli.iam_policy import iam_policy
 from controller.cli.options import (
-    ALLOW_DELETES,
-    ALLOW_REPLACE,
     REQUIRE_SIGNED,
     SPECS,
     STACK,
     Group,
-    PlanOptions,
     Runner,
-    _read_key,
     audit,
     audit_options,
     desired_specs,
+    format_option,
     history_view,
-    output_path,
-    planfile,
     recorded_state,
     sync_cycle,
     use_audit,
     verbs,
 )
+from controller.cli.plan_apply import apply, plan
 from controller.cli.report import report_cmd
 from controller.cli.run import run
 from controller.cli.schema import schema
 from controller.config import DEFAULT_LEASE, DEFAULT_WAIT, Settings
 from controller.loop import git_inputs
-
-PLAN_KEY = click.option(
-    "--plan-key-file",
-    "plan_key",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    envvar="PLUMB_PLAN_KEY_FILE",
-    default=None,
-    callback=_read_key,
-    help="A file holding the plan key (else PLUMB_PLAN_KEY, else the audit key): a saved "
-    "plan is sealed with an HMAC-SHA256 under it, and apply --plan refuses any plan not "
-    "sealed with it.",
-)
 
 
 @click.group(cls=Group)
@@ -145,126 +128,7 @@ def validate(state: State, specs: tuple[str, ...]) -> int:
 
 
 @main.command()
-@SPECS
-@STACK
-@click.option(
-    "-o",
-    "--out",
-    envvar="PLUMB_PLAN_OUT",
-    default=None,
-    callback=output_path,
-    help="Save the plan to apply it later as reviewed.",
-)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "markdown"]),
-    envvar="PLUMB_PLAN_FORMAT",
-    default="text",
-)
-@click.option(
-    "--detailed-exitcode",
-    is_flag=True,
-    envvar="PLUMB_DETAILED_EXITCODE",
-    help="Exit 2 when there are changes or blocked resources, 1 when a kind could not be read.",
-)
-@ALLOW_REPLACE
-@ALLOW_DELETES
-@PLAN_KEY
-@command
-def plan(
-    state: State,
-    specs: str,
-    stacks: tuple[str, ...],
-    out: str | None,
-    fmt: str,
-    detailed_exitcode: bool,
-    allow_replace: bool,
-    allow_deletes: bool,
-    plan_key: bytes | None,
-) -> int:
-    """Show what apply would change, field by field."""
-    desired = verbs.load_desired(specs, stacks)
-    options = PlanOptions(allow_replace=allow_replace, allow_deletes=allow_deletes)
-    key = planfile.plan_key(plan_key, state.settings.audit_key)
-    return verbs.do_plan(
-        Runner(state.settings), desired, options, fmt, out, detailed_exitcode, state.console, key
-    )
-
-
-@main.command()
-@SPECS
-@STACK
-@click.option(
-    "--plan",
-    "plan_file",
-    envvar="PLUMB_PLAN",
-    default=None,
-    help="Apply a saved plan exactly as reviewed.",
-)
-@click.option("--yes", is_flag=True, envvar="PLUMB_YES", help="Do not ask for confirmation.")
-@click.option(
-    "--wait",
-    type=click.FloatRange(0, 86400),
-    envvar="PLUMB_WAIT",
-    default=0,
-    help="Seconds to wait for a stack another plumb run holds (default: stop at once).",
-)
-@ALLOW_REPLACE
-@ALLOW_DELETES
-@PLAN_KEY
-@command
-def apply(
-    state: State,
-    specs: str,
-    stacks: tuple[str, ...],
-    plan_file: str | None,
-    yes: bool,
-    wait: float,
-    allow_replace: bool,
-    allow_deletes: bool,
-    plan_key: bytes | None,
-) -> int:
-    """Converge AWS to the specs (or to a saved plan)."""
-    given = click.get_current_context().get_parameter_source("specs")
-    if plan_file and given is click.core.ParameterSource.COMMANDLINE:
-        raise click.UsageError(
-            f"give SPECS or --plan, not both: a saved plan applies exactly what was reviewed, "
-            f"so {specs} would be ignored"
-        )
-    if plan_file:
-        from controller.engine.plan_checks import (
-            load_checked,  # not at import: validate stays light
-        )
-
-        # Before the state opens: a refused plan records no run.
-        saved = load_checked(plan_file, planfile.plan_key(plan_key, state.settings.audit_key))
-        runner = Runner(state.settings)
-        desired = verbs.Desired(
-            saved.resources, saved.policies, saved.commit, plan_file, operator()
-        )
-        return verbs.do_apply(
-            runner,
-            desired.only(stacks),
-            saved.options,
-            True,
-            state.console,
-            reviewed=saved,
-            wait=wait,
-        )
-    desired = verbs.load_desired(specs, stacks)  # before the state opens: bad input touches nothing
-    options = PlanOptions(allow_replace=allow_replace, allow_deletes=allow_deletes)
-    return verbs.do_apply(Runner(state.settings), desired, options, yes, state.console, wait=wait)
-
-
-@main.command()
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    envvar="PLUMB_LOCKS_FORMAT",
-    default="text",
-)
+@format_option("LOCKS", "text", "json", default="text")
 @command
 def locks(state: State, fmt: str) -> int:
     """Who holds which stack: host, pid, run, since when, and the lease's time left."""
@@ -349,6 +213,8 @@ def demo(state: State, keep: bool) -> int:
     return run_demo(state.console, keep)
 
 
+main.add_command(plan)
+main.add_command(apply)
 main.add_command(run)
 main.add_command(report_cmd)
 main.add_command(iam_policy)

@@ -72,15 +72,55 @@ def _read_key(ctx: click.Context, param: click.Parameter, value: Path | None) ->
     return key
 
 
-AUDIT_OPTIONS = (
-    click.option(
-        "--audit-key-file",
-        "audit_key",
+def key_file(flag: str, dest: str, envvar: str, help: str) -> Callable[[Any], Any]:
+    """An option naming a file that holds a key, read when the flags are read: a missing,
+    unreadable or empty file is refused before any work."""
+    return click.option(
+        flag,
+        dest,
         type=click.Path(exists=True, dir_okay=False, path_type=Path),
-        envvar="PLUMB_AUDIT_KEY_FILE",
+        envvar=envvar,
         default=None,
         callback=_read_key,
-        help="A file holding the audit key (else PLUMB_AUDIT_KEY): each new link of the run "
+        help=help,
+    )
+
+
+def format_option(command: str, *choices: str, default: str, **more: Any) -> Callable[..., Any]:
+    """--format, one of `choices`, from PLUMB_<COMMAND>_FORMAT: its meaning is the command's."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(list(choices)),
+        envvar=f"PLUMB_{command}_FORMAT",
+        default=default,
+        **more,
+    )
+
+
+def out_option(command: str, help: str) -> Callable[..., Any]:
+    """-o/--out, a file whose folder is checked when the flags are read, from
+    PLUMB_<COMMAND>_OUT."""
+    return click.option(
+        "-o", "--out", envvar=f"PLUMB_{command}_OUT", default=None, callback=output_path, help=help
+    )
+
+
+PLAN_KEY = key_file(
+    "--plan-key-file",
+    "plan_key",
+    "PLUMB_PLAN_KEY_FILE",
+    "A file holding the plan key (else PLUMB_PLAN_KEY, else the audit key): a saved "
+    "plan is sealed with an HMAC-SHA256 under it, and apply --plan refuses any plan not "
+    "sealed with it.",
+)
+
+AUDIT_OPTIONS = (
+    key_file(
+        "--audit-key-file",
+        "audit_key",
+        "PLUMB_AUDIT_KEY_FILE",
+        "A file holding the audit key (else PLUMB_AUDIT_KEY): each new link of the run "
         "chain is an HMAC-SHA256 with it, which no one without the key can recompute.",
     ),
     click.option(
@@ -191,9 +231,9 @@ def Runner(settings: Settings) -> Any:
     """The engine as the commands use it: each sealed run leaves its reports beside the
     state, and its anchor archives the JSON report."""
     from controller.engine.runner import Runner as Engine
-    from controller.reports.files import records
+    from controller.reports.files import ReportFiles
 
-    return Engine(settings, observers=records(settings))
+    return Engine(settings, records=ReportFiles())
 
 
 def recorded_state(settings: Settings) -> Any:

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import click
 
 from controller.cli.command import State, command
-from controller.cli.options import audit, output_path, recorded_state, report
+from controller.cli.options import audit, format_option, out_option, recorded_state, report
 from controller.errors import PlumbError
 from controller.output_file import write_output
 
@@ -47,21 +47,8 @@ def _when(ctx: click.Context, param: click.Parameter, value: str | None) -> date
     callback=_when,
     help="With --since, or alone: runs begun before this time; a bare date includes its day.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["html", "json", "markdown"]),
-    envvar="PLUMB_REPORT_FORMAT",
-    default="markdown",
-)
-@click.option(
-    "-o",
-    "--out",
-    envvar="PLUMB_REPORT_OUT",
-    default=None,
-    callback=output_path,
-    help="Write to a file instead of stdout.",
-)
+@format_option("REPORT", "html", "json", "markdown", default="markdown")
+@out_option("REPORT", "Write to a file instead of stdout.")
 @command
 def report_cmd(
     state: State,
@@ -105,13 +92,13 @@ def _run(state: State, run_ref: str) -> tuple[dict[str, object], tuple[int | Non
 
     store = recorded_state(state.settings)
     try:
-        run = store.runs.get(int(run_ref) if run_ref.isdigit() else run_ref)
+        run = store.run(int(run_ref) if run_ref.isdigit() else run_ref)
     except KeyError:
         what = "no run is recorded yet" if run_ref == "latest" else f"there is no run {run_ref}"
         raise PlumbError(
             f"{what} in {shown_url(state.settings.state_url)}; `plumb history` lists the runs"
         ) from None
-    return run, store.periods.chain_neighbours(run["seq"])
+    return run, store.chain_neighbours(run["seq"])
 
 
 def _period(state: State, since: datetime | None, until: datetime | None, fmt: str) -> str:

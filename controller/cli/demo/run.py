@@ -22,7 +22,7 @@ from controller.engine.plan import PlanOptions
 from controller.engine.runner import Runner
 from controller.loop.cycle import do_sync
 from controller.reports import render
-from controller.reports.files import records
+from controller.reports.files import ReportFiles
 from controller.words import counted
 from plumb_embedded.endpoint import embedded_aws, require_moto
 
@@ -116,54 +116,19 @@ def run_demo(console: Console, keep: bool = False) -> int:
 
 
 def _steps(console: Console, folder: Path, settings: Settings) -> int:
-    def step(title: str) -> None:
-        console.print(Rule(f"[bold]{title}"))
-
     repo = make_repo(folder)
-    step(f"1. A git repository of specs: {repo}")
+    _step(console, f"1. A git repository of specs: {repo}")
     with embedded_aws() as aws:
         console.print(f"embedded AWS endpoint (moto) on {aws.endpoint}")
-        runner = Runner(settings, observers=records(settings))
-        step("2. plumb validate")
-        desired = load_desired(repo / "specs")
-        console.print(
-            f"valid: {counted(len(desired.stacks), 'stack')}, "
-            f"{counted(len(desired.resources), 'resource')}"
-        )
-        step("3. plumb plan")
-        first = runner.plan(desired, PlanOptions())
-        render.print_plan(first.plan, console, fields=False)
-        console.print("(`plumb plan` lists every field under each resource; here one line each)")
-        console.print(render.calls_text(first.api_calls))
-        step("4. plumb sync (fetch the commit, apply it)")
-        if _sync(runner, settings, repo, console) != 0:
+        runner = Runner(settings, records=ReportFiles())
+        desired = _first_sync(console, runner, settings, repo)
+        if desired is None:
             return 1
-        console.print("The CI pipeline pushes the images; the key's owner sets the Azure key:")
-        for said in pipeline_pushes(desired):
-            console.print(f"  • {said}")
-        step("5. plumb plan again: nothing to do")
-        again = runner.plan(desired, PlanOptions())
-        console.print(render.summary(again.plan) + "  " + render.calls_text(again.api_calls))
-        step("6. Someone changes things by hand")
-        for change in CHANGES:
-            said = change(STACK)
-            if said:
-                console.print(f"  • {said}")
-        step("7. plumb drift")
-        do_drift(runner, desired, console)
-        step("8. plumb sync repairs the drift")
-        _sync(runner, settings, repo, console)
-        step("9. plumb drift: in sync again")
-        code = do_drift(runner, desired, console)
-        step("10. A new image tag is committed: the service rolls")
-        commit_new_tag(repo, NEW_TAG)
-        rolled = runner.plan(load_desired(repo / "specs"), PlanOptions())
-        render.print_plan(rolled.plan, console)
-        console.print(f"  • {push_image('acme-app', NEW_TAG)}")
-        _sync(runner, settings, repo, console)
-        console.print(describe_rollout(STACK))
+        code = _drift_repaired(console, runner, settings, repo, desired)
+        _step(console, "10. A new image tag is committed: the service rolls")
+        _rolled(console, runner, settings, repo)
         code = code or do_drift(runner, load_desired(repo / "specs"), console)
-        step("11. History, audit chain and reports")
+        _step(console, "11. History, audit chain and reports")
         print_history(runner.store, [], 10, console)
         result = audit.verify(runner.store)
         console.print(
@@ -171,6 +136,64 @@ def _steps(console: Console, folder: Path, settings: Settings) -> int:
             + ("chain intact" if result.ok else "BROKEN")
         )
         return 0 if code == 0 and result.ok else 1
+
+
+def _step(console: Console, title: str) -> None:
+    console.print(Rule(f"[bold]{title}"))
+
+
+def _first_sync(console: Console, runner: Runner, settings: Settings, repo: Path) -> Desired | None:
+    """Steps 2 to 5: validate, plan, sync, and plan again to find nothing to do; None when
+    the sync failed."""
+    _step(console, "2. plumb validate")
+    desired = load_desired(repo / "specs")
+    console.print(
+        f"valid: {counted(len(desired.stacks), 'stack')}, "
+        f"{counted(len(desired.resources), 'resource')}"
+    )
+    _step(console, "3. plumb plan")
+    first = runner.plan(desired, PlanOptions())
+    render.print_plan(first.plan, console, fields=False)
+    console.print("(`plumb plan` lists every field under each resource; here one line each)")
+    console.print(render.calls_text(first.api_calls))
+    _step(console, "4. plumb sync (fetch the commit, apply it)")
+    if _sync(runner, settings, repo, console) != 0:
+        return None
+    console.print("The CI pipeline pushes the images; the key's owner sets the Azure key:")
+    for said in pipeline_pushes(desired):
+        console.print(f"  • {said}")
+    _step(console, "5. plumb plan again: nothing to do")
+    again = runner.plan(desired, PlanOptions())
+    console.print(render.summary(again.plan) + "  " + render.calls_text(again.api_calls))
+    return desired
+
+
+def _drift_repaired(
+    console: Console, runner: Runner, settings: Settings, repo: Path, desired: Desired
+) -> int:
+    """Steps 6 to 9: changes by hand, found as drift, repaired by a sync; the last drift's
+    exit code."""
+    _step(console, "6. Someone changes things by hand")
+    for change in CHANGES:
+        said = change(STACK)
+        if said:
+            console.print(f"  • {said}")
+    _step(console, "7. plumb drift")
+    do_drift(runner, desired, console)
+    _step(console, "8. plumb sync repairs the drift")
+    _sync(runner, settings, repo, console)
+    _step(console, "9. plumb drift: in sync again")
+    return do_drift(runner, desired, console)
+
+
+def _rolled(console: Console, runner: Runner, settings: Settings, repo: Path) -> None:
+    """Step 10: a new tag committed, planned, pushed and synced; what ECS runs then."""
+    commit_new_tag(repo, NEW_TAG)
+    rolled = runner.plan(load_desired(repo / "specs"), PlanOptions())
+    render.print_plan(rolled.plan, console)
+    console.print(f"  • {push_image('acme-app', NEW_TAG)}")
+    _sync(runner, settings, repo, console)
+    console.print(describe_rollout(STACK))
 
 
 def _sync(runner: Runner, settings: Settings, repo: Path, console: Console) -> int:
