@@ -7,8 +7,8 @@ What makes a repository risky, and where it is handled:
   - ECR cannot list repositories by tag, and the Resource Groups Tagging API does not see
     ECR repositories (not on moto either: docs/moto.md, Discovery by tag), so observation
     is one paginated DescribeRepositories, then one ListTagsForResource per repository
-    that could be ours (see `_candidates` for the trade-off), and a GetLifecyclePolicy
-    only for a desired, owned repository whose spec manages the policy.
+    that could be ours (`_ownership.could_be_ours`, which says the trade-off), and a
+    GetLifecyclePolicy only for a desired, owned repository whose spec manages the policy.
   - CreateRepository takes no client token: a create whose answer was lost answers
     RepositoryAlreadyExistsException on the retry, and the repository is adopted only if
     it carries this resource's `plumb:id` tag.
@@ -21,8 +21,8 @@ What makes a repository risky, and where it is handled:
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -30,17 +30,18 @@ from botocore.exceptions import ClientError
 from controller.aws.context import Context
 from controller.errors import ERR_DELETE, TerminalError
 from controller.kinds.base import BaseReconciler
+from controller.kinds.descriptor import Descriptor, Grants
 from controller.kinds.errors import error_code, ignoring
-from controller.kinds.fields import schema_defaults
 from controller.kinds.iam_scope import Scope, arn, but, tagging
 from controller.kinds.registry import register
-from controller.kinds.tags import tag_delta, to_dict, to_list
-from controller.model import TAG_ID, Diff, Observed, Resource
+from controller.kinds.tags import TagApi, to_dict
+from controller.model import Diff, Observed, Resource
+from reconcilers._ecr_lifecycle import put_policy, read_policy
+from reconcilers._ownership import by_owner, could_be_ours, tagged
 
 _NOT_FOUND = "RepositoryNotFoundException"
 _NOT_EMPTY = "RepositoryNotEmptyException"
 _EXISTS = "RepositoryAlreadyExistsException"
-_NO_POLICY = "LifecyclePolicyNotFoundException"
 
 
 def keep_last_images_policy(n: int) -> dict[str, Any]:
@@ -61,6 +62,19 @@ def keep_last_images_policy(n: int) -> dict[str, Any]:
     }
 
 
+_ACTIONS = (
+    "ecr:DescribeRepositories",
+    "ecr:CreateRepository",
+    "ecr:DeleteRepository",
+    "ecr:GetLifecyclePolicy",
+    "ecr:PutLifecyclePolicy",
+    "ecr:PutImageScanningConfiguration",
+    "ecr:PutImageTagMutability",
+    "ecr:BatchGetImage",
+    "ecr:ListTagsForResource",
+    "ecr:TagResource",
+    "ecr:UntagResource",
+)
 _REPOSITORY = arn("ecr", "repository/{name}")
 
 
@@ -68,38 +82,35 @@ _REPOSITORY = arn("ecr", "repository/{name}")
 class Repository(BaseReconciler):
     """An ECR repository with a fixed name, found by its ownership tags."""
 
-    kind = "Repository"
-    iam_actions = (
-        "ecr:DescribeRepositories",
-        "ecr:CreateRepository",
-        "ecr:DeleteRepository",
-        "ecr:GetLifecyclePolicy",
-        "ecr:PutLifecyclePolicy",
-        "ecr:PutImageScanningConfiguration",
-        "ecr:PutImageTagMutability",
-        "ecr:BatchGetImage",
-        "ecr:ListTagsForResource",
-        "ecr:TagResource",
-        "ecr:UntagResource",
-    )
-    iam_scopes = (
-        Scope(
-            but(iam_actions, "ecr:DescribeRepositories", "ecr:TagResource", "ecr:UntagResource"),
-            (_REPOSITORY,),
+    descriptor = Descriptor(
+        "Repository",
+        "ecr",
+        not_found_codes=frozenset({_NOT_FOUND}),
+        terminal_codes=frozenset(
+            {
+                _NOT_EMPTY,  # plumb never deletes images
+                _EXISTS,
+                "InvalidTagParameterException",
+                "TooManyTagsException",
+                "LifecyclePolicyPreviewInProgressException",
+                "KmsException",
+            }
         ),
-        *tagging("ecr:TagResource", "ecr:UntagResource", (_REPOSITORY,)),
-    )
-    service = "ecr"
-    not_found_codes = frozenset({_NOT_FOUND})
-    terminal_codes = frozenset(
-        {
-            _NOT_EMPTY,  # plumb never deletes images
-            _EXISTS,
-            "InvalidTagParameterException",
-            "TooManyTagsException",
-            "LifecyclePolicyPreviewInProgressException",
-            "KmsException",
-        }
+        iam=Grants(
+            actions=_ACTIONS,
+            scopes=(
+                Scope(
+                    but(
+                        _ACTIONS, "ecr:DescribeRepositories", "ecr:TagResource", "ecr:UntagResource"
+                    ),
+                    (_REPOSITORY,),
+                ),
+                *tagging("ecr:TagResource", "ecr:UntagResource", (_REPOSITORY,)),
+            ),
+        ),
+        tags=TagApi(
+            "tag_resource", "untag_resource", "resourceArn", tags_param="tags", keys_param="tagKeys"
+        ),
     )
 
     def physical_name(self, desired: Resource) -> str:
@@ -107,22 +118,16 @@ class Repository(BaseReconciler):
 
     def observe(self, desired: Sequence[Resource], ctx: Context) -> dict[str, Observed]:
         wanted = {str(r.spec["repositoryName"]): r for r in desired}
-        listed = ctx.describe("ecr", "describe_repositories", "repositories")
-        found: dict[str, Observed] = {}
-        for repo in _candidates(ctx, wanted, listed):
-            tags = _read_tags(ctx.ecr, repo["repositoryArn"])
-            if tags is None:
-                continue  # deleted between the listing and the tag read
-            res = wanted.get(repo["repositoryName"])
-            if ctx.owns(tags):
-                mine = res if res is not None and res.logical_id == tags[TAG_ID] else None
-                found[tags[TAG_ID]] = _observe_owned(ctx, repo, tags, mine)
-            if res is not None and res.logical_id not in found:
-                found[res.logical_id] = _observed(res.logical_id, repo, tags, ctx, owned=False)
-        return found
+        listed = tagged(
+            ctx.describe("ecr", "describe_repositories", "repositories"),
+            lambda repo: str(repo["repositoryName"]),
+            partial(could_be_ours, ctx, wanted=wanted),
+            lambda repo: _read_tags(ctx.ecr, repo["repositoryArn"]),
+        )
+        return by_owner(ctx, listed, wanted, partial(_observe, ctx))
 
     def create(self, desired: Resource, ctx: Context) -> Observed:
-        spec = {**schema_defaults(self.kind), **desired.spec}
+        spec = desired.spec
         try:
             repo = ctx.ecr.create_repository(
                 repositoryName=spec["repositoryName"],
@@ -138,7 +143,7 @@ class Repository(BaseReconciler):
         # Tagged from birth: a crash before the policy is put leaves an owned repository
         # whose missing policy the next run repairs as drift.
         if "lifecyclePolicy" in spec:
-            _put_policy(ctx.ecr, repo["repositoryName"], spec["lifecyclePolicy"])
+            put_policy(ctx.ecr, repo["repositoryName"], spec["lifecyclePolicy"])
         return _observed(desired.logical_id, repo, desired.ownership_tags(), ctx, spec=spec)
 
     def update(self, desired: Resource, observed: Observed, diff: Diff, ctx: Context) -> Observed:
@@ -153,15 +158,15 @@ class Repository(BaseReconciler):
                 imageScanningConfiguration={"scanOnPush": bool(spec["scanOnPush"])},
             )
         if diff.changed("lifecyclePolicy"):
-            _put_policy(ctx.ecr, name, spec["lifecyclePolicy"])
+            put_policy(ctx.ecr, name, spec["lifecyclePolicy"])
         if diff.changed("tags"):
-            _sync_tags(ctx.ecr, observed.attrs["arn"], observed.tags, desired.ownership_tags())
+            self.sync_tags(ctx, observed.attrs["arn"], observed, desired)
         return self.observe_one(desired, ctx, name)
 
     def delete(self, observed: Observed, ctx: Context) -> None:
         # Never force: force would delete every image in the repository with it.
         try:
-            with ignoring(self.not_found_codes):
+            with ignoring(self.descriptor.not_found_codes):
                 ctx.ecr.delete_repository(repositoryName=observed.physical_id)
         except ClientError as err:
             if error_code(err) != _NOT_EMPTY:
@@ -205,24 +210,6 @@ class Repository(BaseReconciler):
 # -- observing ------------------------------------------------------------------------
 
 
-def _candidates(
-    ctx: Context, wanted: Mapping[str, Resource], listed: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """Listed repositories worth a tag read: desired names and names starting with a stack.
-
-    Each tag read is one call, so only repositories that could be ours are read. plumb
-    names its repositories "{stack}-..."; a Repository written directly in a spec under a
-    name that does not start with its stack is not found as an orphan once it leaves the
-    spec (it is never deleted by mistake, only forgotten).
-    """
-    prefixes = tuple(f"{stack}-" for stack in sorted(ctx.stacks))
-    return [
-        r
-        for r in listed
-        if r["repositoryName"] in wanted or str(r["repositoryName"]).startswith(prefixes)
-    ]
-
-
 def _read_tags(ecr: Any, arn: str) -> dict[str, str] | None:
     """The repository's tags, or None when it is gone."""
     try:
@@ -233,45 +220,19 @@ def _read_tags(ecr: Any, arn: str) -> dict[str, str] | None:
         raise
 
 
-def _read_policy(ecr: Any, name: str, want: Any) -> Any:
-    """The lifecycle document parsed, its rules in the spec's order; None when there is none."""
-    try:
-        text = ecr.get_lifecycle_policy(repositoryName=name)["lifecyclePolicyText"]
-    except ClientError as err:
-        if error_code(err) == _NO_POLICY:
-            return None
-        raise
-    return _in_spec_order(json.loads(text), want)
-
-
-def _in_spec_order(have: Any, want: Any) -> Any:
-    """ECR keeps rules sorted by rulePriority; priorities are unique, so ordering the rules
-    as the spec does changes nothing they mean. Rules the spec lacks go last."""
-    if not isinstance(have, dict) or not isinstance(want, Mapping):
-        return have
-    order = [r.get("rulePriority") for r in want.get("rules") or [] if isinstance(r, Mapping)]
-    rank = {priority: i for i, priority in enumerate(order)}
-    rules = have.get("rules")
-    if isinstance(rules, list):
-        have["rules"] = sorted(
-            rules, key=lambda r: (rank.get(r.get("rulePriority"), len(rank)), _priority(r))
-        )
-    return have
-
-
-def _priority(rule: Any) -> int:
-    return int(rule.get("rulePriority") or 0) if isinstance(rule, Mapping) else 0
-
-
-def _observe_owned(
-    ctx: Context, repo: Mapping[str, Any], tags: dict[str, str], desired: Resource | None
+def _observe(
+    ctx: Context,
+    logical_id: str,
+    repo: Mapping[str, Any],
+    tags: dict[str, str],
+    desired: Resource | None,
 ) -> Observed:
     """Reads the lifecycle policy only for a desired repository whose spec manages it."""
     spec = _spec(repo)
     if desired is not None and "lifecyclePolicy" in desired.spec:
         want = desired.spec["lifecyclePolicy"]
-        spec["lifecyclePolicy"] = _read_policy(ctx.ecr, repo["repositoryName"], want)
-    found = _observed(tags[TAG_ID], repo, tags, ctx, spec=spec)
+        spec["lifecyclePolicy"] = read_policy(ctx.ecr, repo["repositoryName"], want)
+    found = _observed(logical_id, repo, tags, ctx, spec=spec)
     expected = (desired.expects.get("imageTags") or []) if desired is not None else []
     if expected:
         present = _present_tags(ctx.ecr, repo["repositoryName"], [str(t) for t in expected])
@@ -299,7 +260,6 @@ def _observed(
     repo: Mapping[str, Any],
     tags: Mapping[str, str],
     ctx: Context,
-    owned: bool = True,
     spec: Mapping[str, Any] | None = None,
 ) -> Observed:
     name = str(repo["repositoryName"])
@@ -316,22 +276,5 @@ def _observed(
             "registryId": repo["registryId"],
         },
         tags=dict(tags),
-        owned=owned,
         region=ctx.region,
     )
-
-
-# -- writing: one call per drifted field ----------------------------------------------
-
-
-def _put_policy(ecr: Any, name: str, document: Any) -> None:
-    text = document if isinstance(document, str) else json.dumps(document)
-    ecr.put_lifecycle_policy(repositoryName=name, lifecyclePolicyText=text)
-
-
-def _sync_tags(ecr: Any, arn: str, have: Mapping[str, str], want: Mapping[str, str]) -> None:
-    to_set, to_remove = tag_delta(have, want)
-    if to_set:
-        ecr.tag_resource(resourceArn=arn, tags=to_list(to_set))
-    if to_remove:
-        ecr.untag_resource(resourceArn=arn, tagKeys=to_remove)
