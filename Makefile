@@ -22,6 +22,7 @@ test: lint
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy
 
 demo: $(STAMP)
 	$(BIN)/plumb demo
@@ -37,7 +38,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $@
 
 clean:
-	rm -rf build dist *.egg-info .pytest_cache .ruff_cache .import_linter_cache
+	rm -rf build dist *.egg-info .pytest_cache .ruff_cache .import_linter_cache .mypy_cache
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
 
 distclean: clean

@@ -65,14 +65,12 @@ def note(**fields: Any) -> None:
         _context.update(fields)
 
 
-class JsonLines(io.TextIOBase):
-    """A text file whose every line becomes a `message` event."""
+class JsonLines(io.StringIO):
+    """A text file whose every line becomes a `message` event (it keeps no text)."""
 
     def __init__(self) -> None:
+        super().__init__()
         self._partial = ""
-
-    def writable(self) -> bool:
-        return True
 
     def write(self, text: str) -> int:
         self._partial += text

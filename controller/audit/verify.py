@@ -82,7 +82,7 @@ def verify(
         walk.runs.append({"id": run["id"], "seq": run["seq"], "hash": run["hash"]})
         # Go on from the stored hash so one edit is reported once, not for every later run.
         prev_hash, prev_seq, prev_id = run["hash"], run["seq"], run["id"]
-    problems, notes = walk.problems, []
+    problems, notes = walk.problems, list[str]()
     if walk.unkeyed:
         text = (
             f"{_runs(walk.unkeyed)} sealed with the audit key (HMAC-SHA256): cannot check "

@@ -195,7 +195,7 @@ def _note_gave_up(service: str, max_attempts: int) -> Any:
         operation = event_name.rsplit(".", 1)[-1]
         text = GAVE_UP.format(service=service, operation=operation, attempts=attempts)
         if isinstance(exception, BotoCoreError):
-            exception.plumb_gave_up = text  # type: ignore[attr-defined]
+            exception.plumb_gave_up = text
         else:
             parsed.setdefault("ResponseMetadata", {})[_GAVE_UP_KEY] = text
 

@@ -27,7 +27,8 @@ OUTCOME_STYLE = {
 
 def print_history(store: Store, stacks: Sequence[str], limit: int, console: Console) -> int:
     runs: list[dict[str, Any]] = []
-    for stack in stacks or [None]:
+    everywhere: list[str | None] = [None]
+    for stack in stacks or everywhere:
         runs += store.runs.recent(stack=stack, limit=limit)
     runs = sorted({r["id"]: r for r in runs}.values(), key=lambda r: r["id"], reverse=True)[:limit]
     table = Table(show_edge=False)

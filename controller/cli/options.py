@@ -244,7 +244,7 @@ def recorded_state(settings: Settings) -> Any:
     return Store(settings.state_url, must_exist=True)
 
 
-def PlanOptions(**options: bool) -> Any:
+def PlanOptions(allow_replace: bool = False, allow_deletes: bool = False) -> Any:
     from controller.engine.plan import PlanOptions as Options
 
-    return Options(**options)
+    return Options(allow_replace=allow_replace, allow_deletes=allow_deletes)

@@ -76,7 +76,7 @@ def load_desired(
         commit.to_json() if commit else {},
         source or (str(specs) if isinstance(specs, str | Path) else " ".join(map(str, specs))),
     )
-    if commit is None and by_hand:
+    if commit is None and by_hand and isinstance(specs, str | Path):
         desired.commit, tree = actor.worktree(specs)
         desired.actor = {**actor.operator(), **({"worktree": tree} if tree else {})}
     unknown = sorted(set(stacks) - set(desired.stacks))

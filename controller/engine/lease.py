@@ -72,7 +72,7 @@ class Leases:
         theirs = previous is not None and previous.nonce != self.holder.nonce
         with self._guard:
             self.held.append(stack)
-            if theirs and previous and previous.run:
+            if theirs and previous and before and previous.run:
                 self.orphaned_runs[previous.run] = (
                     f"{previous.describe()} held stack {stack} since {before['acquiredAt']}"
                 )

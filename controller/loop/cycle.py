@@ -59,10 +59,10 @@ def do_sync(
             commit = err.commit
         errors = error_lines(getattr(err, "issues", None) or [err])  # 100,000 or not: bounded
         _refuse(runner, console, trigger, source, commit, errors, asked_by)
-        desired = _in_force(runner, console, repo, branch, path, source, workdir)
-        if desired is None:
+        in_force = _in_force(runner, console, repo, branch, path, source, workdir)
+        if in_force is None:
             return ERROR
-        _converge(converge, runner, desired, console, trigger, asked_by)
+        _converge(converge, runner, in_force, console, trigger, asked_by)
         return ERROR  # the head is refused: not a success, whatever the commit in force did
     return _converge(converge, runner, desired, console, trigger, asked_by)
 

@@ -187,9 +187,7 @@ def _new_member(backend: Any, group: Any, cluster_id: str) -> Any:
         transit_encryption_enabled=group.transit_encryption_enabled,
         log_delivery_configurations=[],
     )
-    cluster = CacheCluster(**args)
-    cluster.at_rest_encryption_enabled = group.at_rest_encryption_enabled
-    return cluster
+    return CacheCluster(**args)
 
 
 def _reported_version(asked: str | None) -> str:

@@ -68,7 +68,8 @@ def upgrade(conn: Connection, to: str = "head") -> None:
 
     def steps(stamped: tuple[str, ...], _context: MigrationContext) -> Iterable[RevisionStep]:
         # What alembic's own `upgrade` command asks of the script directory.
-        return script._upgrade_revs(to, stamped)
+        # Alembic's own passes the stamped heads, a tuple, though the annotation says str.
+        return script._upgrade_revs(to, stamped)  # type: ignore[arg-type]
 
     context = MigrationContext.configure(conn, opts={"fn": steps})
     with _op_proxy, Operations.context(context):
