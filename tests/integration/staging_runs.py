@@ -14,12 +14,11 @@ from moto import mock_aws
 
 from controller.cli.demo.drift import shorten_lifecycle
 from controller.cli.verbs import load_desired
-from controller.config import Settings
 from controller.engine.desired import Desired
 from controller.engine.plan import PlanOptions
 from controller.engine.runner import Runner
-from controller.reports.files import records
 from tests.conftest import REGION, provide_example_certificates
+from tests.integration.sqlite_runner import sqlite_runner
 from tests.integration.test_engine import failing
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,10 +47,7 @@ def staging_specs(folder: Path) -> Path:
 
 
 def staging_runner(tmp: Path) -> Runner:
-    settings = Settings(
-        state_url=f"sqlite:///{tmp}/state.db", max_attempts=1, reports_dir=tmp / "reports"
-    )
-    return Runner(settings, observers=records(settings))
+    return sqlite_runner(tmp, max_attempts=1)
 
 
 def first_runs(runner: Runner, desired: Desired) -> dict[str, int]:

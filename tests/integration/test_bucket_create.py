@@ -20,15 +20,13 @@ from controller.aws.clients import ClientFactory
 from controller.aws.context import Context
 from controller.aws.retry_guard import AmbiguousWrite, create_attempt
 from controller.cli.verbs import load_desired
-from controller.config import Settings
 from controller.engine.plan import PlanOptions
-from controller.engine.runner import Runner
 from controller.errors import TerminalError
 from controller.kinds.errors import error_code
 from controller.kinds.tags import to_dict
-from controller.reports.files import records
 from reconcilers.bucket import Bucket
 from tests.conftest import REGION, count_calls
+from tests.integration.sqlite_runner import sqlite_runner
 from tests.integration.test_bucket import LOGICAL_ID, NAME, desired
 from tests.integration.test_lost_answer import losing
 
@@ -116,10 +114,7 @@ def test_an_apply_losing_the_create_answer_converges_with_one_bucket(
     specs = tmp_path / "specs"
     specs.mkdir()
     shutil.copy(ROOT / "specs" / "acme-staging.yaml", specs)
-    settings = Settings(
-        state_url=f"sqlite:///{tmp_path}/state.db", max_attempts=3, reports_dir=tmp_path / "r"
-    )
-    runner = Runner(settings, observers=records(settings))
+    runner = sqlite_runner(tmp_path, max_attempts=3)
     factory = losing("CreateBucket")
     monkeypatch.setattr(runner, "new_clients", lambda: factory)
     first = runner.apply(load_desired(specs), PlanOptions())
@@ -140,10 +135,7 @@ def test_a_bucket_a_killed_apply_made_but_never_tagged_is_completed_by_the_next(
     specs = tmp_path / "specs"
     specs.mkdir()
     shutil.copy(ROOT / "specs" / "acme-staging.yaml", specs)
-    settings = Settings(
-        state_url=f"sqlite:///{tmp_path}/state.db", max_attempts=1, reports_dir=tmp_path / "r"
-    )
-    runner = Runner(settings, observers=records(settings))
+    runner = sqlite_runner(tmp_path, max_attempts=1)
     desired = load_desired(specs)
     [res] = [r for r in desired.resources if r.kind == "Bucket"]
     name = str(res.spec["bucketName"])

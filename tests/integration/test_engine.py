@@ -18,10 +18,9 @@ from botocore.exceptions import ClientError
 
 from controller.aws.clients import ClientFactory
 from controller.cli.verbs import load_desired
-from controller.config import Settings
 from controller.engine.plan import PlanOptions
 from controller.engine.runner import Runner
-from controller.reports.files import records
+from tests.integration.sqlite_runner import sqlite_runner
 
 ROOT = Path(__file__).resolve().parents[2]
 STAGING = "acme-staging"
@@ -37,10 +36,7 @@ def specs(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def runner(aws: None, tmp_path: Path) -> Iterator[Runner]:
-    settings = Settings(
-        state_url=f"sqlite:///{tmp_path}/state.db", max_attempts=1, reports_dir=tmp_path / "reports"
-    )
-    yield Runner(settings, observers=records(settings))
+    yield sqlite_runner(tmp_path, max_attempts=1)
 
 
 def edit(specs: Path, change) -> None:

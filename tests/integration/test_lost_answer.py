@@ -34,6 +34,7 @@ from controller.kinds.registry import REGISTRY, load_all
 from controller.kinds.tags import to_dict
 from controller.reports.files import records
 from tests.conformance import sample_for
+from tests.integration.sqlite_runner import sqlite_runner
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK = "acme-staging"
@@ -86,10 +87,7 @@ def specs(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def runner(aws: None, tmp_path: Path) -> Iterator[Runner]:
-    settings = Settings(
-        state_url=f"sqlite:///{tmp_path}/state.db", max_attempts=3, reports_dir=tmp_path / "reports"
-    )
-    yield Runner(settings, observers=records(settings))
+    yield sqlite_runner(tmp_path, max_attempts=3)
 
 
 def ec2() -> Any:
