@@ -7,31 +7,41 @@ roles (tags, inline and attached policies; it has no description). Per-role read
 with every environment. The trade-off: the second call lists every role of the account, so
 plumb's own IAM policy needs iam:GetAccountAuthorizationDetails, and an account of
 thousands of roles costs a page per thousand. A role too new to be in the details yet is
-read on its own. Inline policies the spec does not name are drift and are deleted on
-update: privilege creep is the drift that matters most.
+read on its own. A role's policies are read and written in _role_policies.py.
 """
 
 from __future__ import annotations
 
-import json
+import dataclasses
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from controller.aws.context import Context
 from controller.kinds.base import BaseReconciler
+from controller.kinds.descriptor import Descriptor, Grants
 from controller.kinds.errors import error_code, ignoring
-from controller.kinds.fields import normalize_set
 from controller.kinds.iam_scope import Scope, tagging
 from controller.kinds.iam_scope import arn as iam_arn
 from controller.kinds.registry import register
-from controller.kinds.tags import tag_delta, to_dict, to_list
-from controller.model import TAG_ID, Diff, Observed, Resource
+from controller.kinds.tags import TagApi, to_dict
+from controller.model import Diff, Observed, Resource
 from reconcilers._boundary import BOUNDARY_ENV, ROLE_BOUNDARY, boundary_of
+from reconcilers._ownership import by_owner
+from reconcilers._role_policies import (
+    NOT_FOUND,
+    as_json,
+    document,
+    policies_of,
+    put_inline,
+    read_inline,
+    sync_inline,
+    sync_managed,
+)
 
 PATH = "/plumb/"  # every role plumb creates lives under it; ListRoles filters on it
-_NOT_FOUND = "NoSuchEntity"
 _ROLE = iam_arn("iam", "role/plumb/{name}", regional=False)  # a stronger role needs "bounded"
 
 
@@ -39,64 +49,70 @@ _ROLE = iam_arn("iam", "role/plumb/{name}", regional=False)  # a stronger role n
 class Role(BaseReconciler):
     """An IAM role with a fixed name under /plumb/, found by its ownership tags."""
 
-    kind = "Role"
-    iam_actions = (
-        "iam:ListRoles",
-        "iam:GetAccountAuthorizationDetails",
-        "iam:GetRole",
-        "iam:ListRolePolicies",
-        "iam:GetRolePolicy",
-        "iam:ListAttachedRolePolicies",
-        "iam:CreateRole",
-        "iam:UpdateRole",
-        "iam:UpdateAssumeRolePolicy",
-        "iam:DeleteRole",
-        "iam:PutRolePolicy",
-        "iam:DeleteRolePolicy",
-        "iam:AttachRolePolicy",
-        "iam:DetachRolePolicy",
-        "iam:TagRole",
-        "iam:UntagRole",
-        "iam:PutRolePermissionsBoundary",
-    )
-    iam_scopes = (
-        Scope(
-            (
+    descriptor = Descriptor(
+        "Role",
+        "iam",
+        not_found_codes=frozenset({NOT_FOUND}),
+        terminal_codes=frozenset(
+            {
+                "DeleteConflict",
+                "MalformedPolicyDocument",
+                "PolicyNotAttachable",
+                "UnmodifiableEntity",
+                "InvalidInput",
+            }
+        ),
+        name_scope="account",
+        iam=Grants(
+            actions=(
+                "iam:ListRoles",
+                "iam:GetAccountAuthorizationDetails",
                 "iam:GetRole",
                 "iam:ListRolePolicies",
                 "iam:GetRolePolicy",
                 "iam:ListAttachedRolePolicies",
+                "iam:CreateRole",
                 "iam:UpdateRole",
                 "iam:UpdateAssumeRolePolicy",
                 "iam:DeleteRole",
-                "iam:DeleteRolePolicy",
-                "iam:DetachRolePolicy",
-            ),
-            (_ROLE,),
-        ),
-        Scope(
-            (
-                "iam:CreateRole",
                 "iam:PutRolePolicy",
+                "iam:DeleteRolePolicy",
                 "iam:AttachRolePolicy",
+                "iam:DetachRolePolicy",
+                "iam:TagRole",
+                "iam:UntagRole",
                 "iam:PutRolePermissionsBoundary",
             ),
-            (_ROLE,),
-            ("bounded",),
+            scopes=(
+                Scope(
+                    (
+                        "iam:GetRole",
+                        "iam:ListRolePolicies",
+                        "iam:GetRolePolicy",
+                        "iam:ListAttachedRolePolicies",
+                        "iam:UpdateRole",
+                        "iam:UpdateAssumeRolePolicy",
+                        "iam:DeleteRole",
+                        "iam:DeleteRolePolicy",
+                        "iam:DetachRolePolicy",
+                    ),
+                    (_ROLE,),
+                ),
+                Scope(
+                    (
+                        "iam:CreateRole",
+                        "iam:PutRolePolicy",
+                        "iam:AttachRolePolicy",
+                        "iam:PutRolePermissionsBoundary",
+                    ),
+                    (_ROLE,),
+                    ("bounded",),
+                ),
+                *tagging("iam:TagRole", "iam:UntagRole", (_ROLE,)),
+            ),
+            role_boundary=ROLE_BOUNDARY,
         ),
-        *tagging("iam:TagRole", "iam:UntagRole", (_ROLE,)),
-    )
-    role_boundary = ROLE_BOUNDARY
-    name_scope = "account"
-    not_found_codes = frozenset({_NOT_FOUND})
-    terminal_codes = frozenset(
-        {
-            "DeleteConflict",
-            "MalformedPolicyDocument",
-            "PolicyNotAttachable",
-            "UnmodifiableEntity",
-            "InvalidInput",
-        }
+        tags=TagApi("tag_role", "untag_role", "RoleName"),
     )
 
     def physical_name(self, desired: Resource) -> str:
@@ -104,7 +120,7 @@ class Role(BaseReconciler):
 
     def iam_name(self, desired: Resource) -> str:
         """The role's path below /plumb/ and its name: its ARN is role/plumb/{this}."""
-        return str(desired.spec.get("path", PATH))[len(PATH) :] + self.physical_name(desired)
+        return str(desired.spec["path"])[len(PATH) :] + self.physical_name(desired)
 
     def warnings(self, desired: Resource, observed: Observed | None) -> list[str]:
         """A boundary the spec names is repaired as drift; the deployment's is reported."""
@@ -126,27 +142,21 @@ class Role(BaseReconciler):
                 "iam", "get_account_authorization_details", "RoleDetailList", Filter=["Role"]
             )
         }
-        found: dict[str, Observed] = {}
-        for name in sorted(set(listed) | set(wanted)):
-            role = _role(ctx, name, listed.get(name), details.get(name))
-            if role is None:
-                continue
-            if name in listed:
-                self._sort(ctx, role, wanted.get(name), found)
-            else:
-                # Not under /plumb/: anything of that name is a conflict, never ours to change.
-                found[wanted[name].logical_id] = _foreign(wanted[name], role, ctx)
+        read = partial(_observe, ctx)
+        ours = (
+            (name, role, to_dict(role.get("Tags")))
+            for name in sorted(listed)
+            if (role := _role(ctx, name, listed[name], details.get(name))) is not None
+        )
+        found = by_owner(ctx, ours, wanted, read)
+        for name in sorted(set(wanted) - set(listed)):
+            # Not under /plumb/: anything of that name is a conflict, never ours to change.
+            role = _role(ctx, name, None, details.get(name))
+            if role is not None:
+                lid = wanted[name].logical_id
+                theirs = read(lid, role, to_dict(role.get("Tags")), None)
+                found[lid] = dataclasses.replace(theirs, owned=False)
         return found
-
-    def _sort(
-        self, ctx: Context, role: dict[str, Any], res: Resource | None, found: dict[str, Observed]
-    ) -> None:
-        tags = to_dict(role.get("Tags"))
-        if ctx.owns(tags):
-            mine = res if res is not None and res.logical_id == tags[TAG_ID] else None
-            found[tags[TAG_ID]] = _observe_owned(ctx, role, tags, mine)
-        if res is not None and res.logical_id not in found:
-            found[res.logical_id] = _foreign(res, role, ctx)
 
     def create(self, desired: Resource, ctx: Context) -> Observed:
         spec = desired.spec
@@ -155,8 +165,8 @@ class Role(BaseReconciler):
         try:
             out = ctx.iam.create_role(
                 RoleName=spec["roleName"],
-                Path=spec.get("path", PATH),
-                AssumeRolePolicyDocument=_json(spec["assumeRolePolicy"]),
+                Path=spec["path"],
+                AssumeRolePolicyDocument=as_json(spec["assumeRolePolicy"]),
                 Tags=ctx.tag_list(desired),
                 **extra,
             )["Role"]
@@ -167,8 +177,8 @@ class Role(BaseReconciler):
             return self.adopt_own(desired, ctx, err)
         # The role is tagged from birth, so a crash below leaves an owned role whose
         # missing policies the next run repairs as drift.
-        for policy_name, document in sorted((spec.get("inlinePolicies") or {}).items()):
-            _put_inline(ctx.iam, out["RoleName"], policy_name, document)
+        for policy_name, policy in sorted((spec.get("inlinePolicies") or {}).items()):
+            put_inline(ctx.iam, out["RoleName"], policy_name, policy)
         for arn in sorted(spec.get("managedPolicyArns") or []):
             ctx.iam.attach_role_policy(RoleName=out["RoleName"], PolicyArn=arn)
         return _observed(desired.logical_id, out, dict(spec), desired.ownership_tags(), ctx)
@@ -180,25 +190,25 @@ class Role(BaseReconciler):
             ctx.iam.update_role(RoleName=name, Description=spec.get("description") or "")
         if diff.changed("assumeRolePolicy"):
             ctx.iam.update_assume_role_policy(
-                RoleName=name, PolicyDocument=_json(spec["assumeRolePolicy"])
+                RoleName=name, PolicyDocument=as_json(spec["assumeRolePolicy"])
             )
         if diff.changed("inlinePolicies"):
-            _sync_inline(ctx.iam, name, spec["inlinePolicies"], diff)
+            sync_inline(ctx.iam, name, spec["inlinePolicies"], diff)
         if diff.changed("managedPolicyArns"):
-            _sync_managed(
+            sync_managed(
                 ctx.iam, name, spec["managedPolicyArns"], observed.spec.get("managedPolicyArns")
             )
         if diff.changed("permissionsBoundary"):
             boundary = spec["permissionsBoundary"]
             ctx.iam.put_role_permissions_boundary(RoleName=name, PermissionsBoundary=boundary)
         if diff.changed("tags"):
-            _sync_tags(ctx.iam, name, observed.tags, desired.ownership_tags())
+            self.sync_tags(ctx, name, observed, desired)
         return self.observe_one(desired, ctx, observed.physical_id)
 
     def delete(self, observed: Observed, ctx: Context) -> None:
         # IAM refuses to delete a role that still has policies (DeleteConflict).
         name = observed.physical_id
-        with ignoring(self.not_found_codes):
+        with ignoring(self.descriptor.not_found_codes):
             for policy in ctx.describe("iam", "list_role_policies", "PolicyNames", RoleName=name):
                 ctx.iam.delete_role_policy(RoleName=name, PolicyName=policy)
             attached = ctx.describe(
@@ -224,8 +234,8 @@ def _role(
     role = _get_role(ctx.iam, name)
     if role is not None:
         role["RolePolicyList"] = [
-            {"PolicyName": policy, "PolicyDocument": document}
-            for policy, document in _read_inline(ctx, name).items()
+            {"PolicyName": policy, "PolicyDocument": doc}
+            for policy, doc in read_inline(ctx, name).items()
         ]
     return role
 
@@ -234,41 +244,22 @@ def _get_role(iam: Any, name: str) -> dict[str, Any] | None:
     try:
         return dict(iam.get_role(RoleName=name)["Role"])
     except ClientError as err:
-        if error_code(err) == _NOT_FOUND:
+        if error_code(err) == NOT_FOUND:
             return None
         raise
 
 
-def _observe_owned(
-    ctx: Context, role: dict[str, Any], tags: dict[str, str], desired: Resource | None
+def _observe(
+    ctx: Context,
+    logical_id: str,
+    role: dict[str, Any],
+    tags: dict[str, str],
+    desired: Resource | None,
 ) -> Observed:
     """Reads the policies only for a desired role whose spec manages them; orphans need none."""
-    spec = _base_spec(role)
     managed = desired.spec if desired is not None else {}
-    name = role["RoleName"]
-    if "inlinePolicies" in managed:
-        spec["inlinePolicies"] = {
-            str(p["PolicyName"]): _document(p["PolicyDocument"])
-            for p in role.get("RolePolicyList") or ()
-        }
-    if "managedPolicyArns" in managed:
-        attached = role.get("AttachedManagedPolicies")
-        if attached is None:
-            attached = ctx.describe(
-                "iam", "list_attached_role_policies", "AttachedPolicies", RoleName=name
-            )
-        spec["managedPolicyArns"] = sorted(p["PolicyArn"] for p in attached)
-    return _observed(tags[TAG_ID], role, spec, tags, ctx)
-
-
-def _read_inline(ctx: Context, name: str) -> dict[str, Any]:
-    names = ctx.describe("iam", "list_role_policies", "PolicyNames", RoleName=name)
-    return {
-        policy: _document(
-            ctx.iam.get_role_policy(RoleName=name, PolicyName=policy)["PolicyDocument"]
-        )
-        for policy in names
-    }
+    spec = {**_base_spec(role), **policies_of(ctx, role, managed)}
+    return _observed(logical_id, role, spec, tags, ctx)
 
 
 def _base_spec(role: Mapping[str, Any]) -> dict[str, Any]:
@@ -276,16 +267,11 @@ def _base_spec(role: Mapping[str, Any]) -> dict[str, Any]:
         "roleName": role["RoleName"],
         "path": role.get("Path", "/"),
         "description": role.get("Description", ""),
-        "assumeRolePolicy": _document(role.get("AssumeRolePolicyDocument")),
+        "assumeRolePolicy": document(role.get("AssumeRolePolicyDocument")),
         "permissionsBoundary": (role.get("PermissionsBoundary") or {}).get(
             "PermissionsBoundaryArn", ""
         ),
     }
-
-
-def _document(doc: Any) -> Any:
-    """boto3 decodes IAM documents to dicts; a raw (URL-decoded) string is parsed too."""
-    return json.loads(doc) if isinstance(doc, str) else doc
 
 
 def _observed(
@@ -294,7 +280,6 @@ def _observed(
     spec: dict[str, Any],
     tags: Mapping[str, str],
     ctx: Context,
-    owned: bool = True,
 ) -> Observed:
     return Observed(
         kind=Role.kind,
@@ -308,53 +293,5 @@ def _observed(
             "roleId": role.get("RoleId", ""),
         },
         tags=dict(tags),
-        owned=owned,
         region=ctx.region,
     )
-
-
-def _foreign(desired: Resource, role: dict[str, Any], ctx: Context) -> Observed:
-    tags = to_dict(role.get("Tags"))
-    return _observed(desired.logical_id, role, _base_spec(role), tags, ctx, owned=False)
-
-
-# -- writing: one call per drifted item -----------------------------------------------
-
-
-def _json(document: Any) -> str:
-    return document if isinstance(document, str) else json.dumps(document)
-
-
-def _put_inline(iam: Any, role: str, name: str, document: Any) -> None:
-    iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=_json(document))
-
-
-def _sync_inline(iam: Any, role: str, want: Mapping[str, Any], diff: Diff) -> None:
-    """Puts each policy the diff names and the spec holds; deletes each one it does not."""
-    prefix = "inlinePolicies."
-    drifted = {c.path[len(prefix) :] for c in diff.changes if c.path.startswith(prefix)}
-    if diff.changed("inlinePolicies") and not drifted:
-        drifted = set(want)  # the whole map differed (it was unknown at plan time)
-    for name in sorted(drifted):
-        if name not in want:
-            with ignoring({_NOT_FOUND}):
-                iam.delete_role_policy(RoleName=role, PolicyName=name)
-        else:
-            _put_inline(iam, role, name, want[name])
-
-
-def _sync_managed(iam: Any, role: str, want: Sequence[str], have: Any) -> None:
-    want_set, have_set = set(normalize_set(list(want))), set(have or [])
-    for arn in sorted(want_set - have_set):
-        iam.attach_role_policy(RoleName=role, PolicyArn=arn)
-    for arn in sorted(have_set - want_set):
-        with ignoring({_NOT_FOUND}):
-            iam.detach_role_policy(RoleName=role, PolicyArn=arn)
-
-
-def _sync_tags(iam: Any, role: str, have: Mapping[str, str], want: Mapping[str, str]) -> None:
-    to_set, to_remove = tag_delta(have, want)
-    if to_set:
-        iam.tag_role(RoleName=role, Tags=to_list(to_set))
-    if to_remove:
-        iam.untag_role(RoleName=role, TagKeys=to_remove)
