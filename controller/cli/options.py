@@ -231,9 +231,9 @@ def Runner(settings: Settings) -> Any:
     """The engine as the commands use it: each sealed run leaves its reports beside the
     state, and its anchor archives the JSON report."""
     from controller.engine.runner import Runner as Engine
-    from controller.reports.files import ReportFiles
+    from controller.reports.files import records
 
-    return Engine(settings, records=ReportFiles())
+    return Engine(settings, observers=records(settings))
 
 
 def recorded_state(settings: Settings) -> Any:

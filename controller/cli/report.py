@@ -92,13 +92,13 @@ def _run(state: State, run_ref: str) -> tuple[dict[str, object], tuple[int | Non
 
     store = recorded_state(state.settings)
     try:
-        run = store.run(int(run_ref) if run_ref.isdigit() else run_ref)
+        run = store.runs.get(int(run_ref) if run_ref.isdigit() else run_ref)
     except KeyError:
         what = "no run is recorded yet" if run_ref == "latest" else f"there is no run {run_ref}"
         raise PlumbError(
             f"{what} in {shown_url(state.settings.state_url)}; `plumb history` lists the runs"
         ) from None
-    return run, store.chain_neighbours(run["seq"])
+    return run, store.periods.chain_neighbours(run["seq"])
 
 
 def _period(state: State, since: datetime | None, until: datetime | None, fmt: str) -> str:

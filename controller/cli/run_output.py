@@ -53,7 +53,7 @@ def render_json(result: RunResult, key: bytes | None = None) -> str:
 def said_before(store: Store, result: RunResult) -> tuple[int, set[str]]:
     """The previous apply of the same stacks, and the warnings it already gave."""
     stacks = sorted({a.stack for a in result.plan.actions})
-    for run in store.runs(stack=stacks[0] if stacks else None, limit=20):
+    for run in store.runs.recent(stack=stacks[0] if stacks else None, limit=20):
         if run["id"] < result.run_id and run["command"] == "apply" and run["stacks"] == stacks:
             return int(run["id"]), set(run.get("warnings") or ())
     return 0, set()

@@ -149,7 +149,7 @@ def converge_shared(
 
 
 def do_locks(store: Store, fmt: str, console: Console) -> int:
-    held = store.locks()
+    held = store.locks.rows()
     if fmt == "json":
         console.print_json(json.dumps(held))
         return OK

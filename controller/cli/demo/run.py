@@ -22,7 +22,7 @@ from controller.engine.plan import PlanOptions
 from controller.engine.runner import Runner
 from controller.loop.cycle import do_sync
 from controller.reports import render
-from controller.reports.files import ReportFiles
+from controller.reports.files import records
 from controller.words import counted
 from plumb_embedded.endpoint import embedded_aws, require_moto
 
@@ -120,7 +120,7 @@ def _steps(console: Console, folder: Path, settings: Settings) -> int:
     _step(console, f"1. A git repository of specs: {repo}")
     with embedded_aws() as aws:
         console.print(f"embedded AWS endpoint (moto) on {aws.endpoint}")
-        runner = Runner(settings, records=ReportFiles())
+        runner = Runner(settings, observers=records(settings))
         desired = _first_sync(console, runner, settings, repo)
         if desired is None:
             return 1
