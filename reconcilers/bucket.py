@@ -2,14 +2,15 @@
 
 S3 cannot list buckets by tag, so observation is one ListBuckets and then a tag read for
 each bucket that could be ours (see `_candidates` for the trade-off), plus one read per
-managed sub-resource of each desired bucket. A sub-resource AWS reports as missing
-(NoSuchBucketPolicy, ...) reads as None for its field: absent, not an error.
+managed sub-resource of each desired bucket (reconcilers/_bucket_config.py). A
+sub-resource AWS reports as missing (NoSuchBucketPolicy, ...) reads as None for its field:
+absent, not an error.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -17,14 +18,15 @@ from botocore.exceptions import ClientError
 from controller.aws.context import Context
 from controller.errors import ERR_CREATE, TerminalError
 from controller.kinds.base import BaseReconciler
+from controller.kinds.descriptor import Descriptor, Grants
 from controller.kinds.errors import error_code, ignoring
 from controller.kinds.iam_scope import Scope, but
 from controller.kinds.registry import register
 from controller.kinds.tags import to_dict, to_list, user_tags
 from controller.model import TAG_ID, Diff, Observed, Resource
+from reconcilers._bucket_config import READERS, WRITERS, read_or_none
+from reconcilers._ownership import by_owner, stack_prefixes
 
-# The one lifecycle rule plumb writes; rules with other ids belong to someone else.
-RULE_ID = "plumb-expire"
 US_EAST_1 = "us-east-1"  # the one region whose CreateBucket refuses a LocationConstraint
 _TAKEN = "BucketNotOwned"
 # Buckets whose CreateBucket this process sent and has not tagged yet, by the create
@@ -33,56 +35,48 @@ _TAKEN = "BucketNotOwned"
 # tags it rather than refusing it. A later run knows it from the journal instead.
 _sent: dict[str, str] = {}
 
-_ABSENT = frozenset(
-    {
-        "NoSuchTagSet",
-        "NoSuchLifecycleConfiguration",
-        "NoSuchBucketPolicy",
-        "ServerSideEncryptionConfigurationNotFoundError",
-        "NoSuchPublicAccessBlockConfiguration",
-    }
+_ACTIONS = (
+    "s3:ListAllMyBuckets",
+    "s3:CreateBucket",
+    "s3:DeleteBucket",
+    "s3:GetBucketTagging",
+    "s3:PutBucketTagging",
+    "s3:GetEncryptionConfiguration",
+    "s3:PutEncryptionConfiguration",
+    "s3:GetBucketPublicAccessBlock",
+    "s3:PutBucketPublicAccessBlock",
+    "s3:GetLifecycleConfiguration",
+    "s3:PutLifecycleConfiguration",
+    "s3:GetBucketPolicy",
+    "s3:PutBucketPolicy",
 )
-_PUBLIC_ACCESS = {
-    "blockPublicAcls": "BlockPublicAcls",
-    "ignorePublicAcls": "IgnorePublicAcls",
-    "blockPublicPolicy": "BlockPublicPolicy",
-    "restrictPublicBuckets": "RestrictPublicBuckets",
-}
 
 
 @register
 class Bucket(BaseReconciler):
     """An S3 bucket with a fixed name, found by its ownership tags."""
 
-    kind = "Bucket"
-    iam_actions = (
-        "s3:ListAllMyBuckets",
-        "s3:CreateBucket",
-        "s3:DeleteBucket",
-        "s3:GetBucketTagging",
-        "s3:PutBucketTagging",
-        "s3:GetEncryptionConfiguration",
-        "s3:PutEncryptionConfiguration",
-        "s3:GetBucketPublicAccessBlock",
-        "s3:PutBucketPublicAccessBlock",
-        "s3:GetLifecycleConfiguration",
-        "s3:PutLifecycleConfiguration",
-        "s3:GetBucketPolicy",
-        "s3:PutBucketPolicy",
-    )
-    iam_scopes = (Scope(but(iam_actions, "s3:ListAllMyBuckets"), ("arn:{partition}:s3:::{name}",)),)
-    name_scope = "global"
-    stateful = True
-    not_found_codes = frozenset({"NoSuchBucket"})
-    terminal_codes = frozenset(
-        {
-            "BucketNotEmpty",  # plumb never empties a bucket on the user's behalf
-            "BucketAlreadyOwnedByYou",
-            "InvalidLocationConstraint",
-            "IllegalLocationConstraintException",
-            "TooManyBuckets",
-            "MalformedXML",
-        }
+    # No TagApi: PutBucketTagging sets the whole set at once (`_put_tags`).
+    descriptor = Descriptor(
+        "Bucket",
+        "s3",
+        not_found_codes=frozenset({"NoSuchBucket"}),
+        terminal_codes=frozenset(
+            {
+                "BucketNotEmpty",  # plumb never empties a bucket on the user's behalf
+                "BucketAlreadyOwnedByYou",
+                "InvalidLocationConstraint",
+                "IllegalLocationConstraintException",
+                "TooManyBuckets",
+                "MalformedXML",
+            }
+        ),
+        stateful=True,
+        name_scope="global",
+        iam=Grants(
+            actions=_ACTIONS,
+            scopes=(Scope(but(_ACTIONS, "s3:ListAllMyBuckets"), ("arn:{partition}:s3:::{name}",)),),
+        ),
     )
 
     def physical_name(self, desired: Resource) -> str:
@@ -91,23 +85,16 @@ class Bucket(BaseReconciler):
     def observe(self, desired: Sequence[Resource], ctx: Context) -> dict[str, Observed]:
         wanted = {str(r.spec["bucketName"]): r for r in desired}
         found: dict[str, Observed] = {}
+        local: list[str] = []
         for name, region in _candidates(ctx, wanted):
-            res = wanted.get(name)
-            if region != ctx.region and res is not None:
+            if region == ctx.region:
+                local.append(name)
+            elif name in wanted:
                 # Only a desired name is worth a cross-region read: it is a conflict either way.
-                found[res.logical_id] = _foreign(
-                    res, name, {}, region, f"bucket {name} exists in {region}"
-                )
-                continue
-            tags = _read_tags(ctx.s3, name)
-            if tags is None:
-                continue  # deleted between the listing and the tag read
-            if ctx.owns(tags):
-                mine = res if res is not None and res.logical_id == tags[TAG_ID] else None
-                found[tags[TAG_ID]] = _observe_owned(ctx, name, tags, mine)
-            if res is not None and res.logical_id not in found:
-                found[res.logical_id] = _foreign(res, name, tags, region)
-        return found
+                note = f"bucket {name} exists in {region}"
+                found[wanted[name].logical_id] = _elsewhere(wanted[name], name, region, note)
+        listed = ((name, name, _read_tags(ctx.s3, name)) for name in local)
+        return found | by_owner(ctx, listed, wanted, partial(_observe, ctx))
 
     def create(self, desired: Resource, ctx: Context) -> Observed:
         name = str(desired.spec["bucketName"])
@@ -131,7 +118,7 @@ class Bucket(BaseReconciler):
         # its own and repairs as drift, not a bucket of that name it may never touch.
         _put_tags(ctx.s3, name, desired.ownership_tags())
         _sent.pop(name, None)
-        for field, write in _WRITERS.items():
+        for field, write in WRITERS.items():
             if field in desired.spec:
                 write(ctx.s3, name, desired.spec[field])
         return _observed(
@@ -140,7 +127,7 @@ class Bucket(BaseReconciler):
 
     def update(self, desired: Resource, observed: Observed, diff: Diff, ctx: Context) -> Observed:
         name = observed.physical_id
-        for field, write in _WRITERS.items():
+        for field, write in WRITERS.items():
             if field in desired.spec and diff.changed(field):
                 write(ctx.s3, name, desired.spec[field])
         if diff.changed("tags"):
@@ -149,7 +136,7 @@ class Bucket(BaseReconciler):
 
     def delete(self, observed: Observed, ctx: Context) -> None:
         # An empty bucket only: BucketNotEmpty is terminal and the data stays.
-        with ignoring(self.not_found_codes):
+        with ignoring(self.descriptor.not_found_codes):
             ctx.s3.delete_bucket(Bucket=observed.physical_id)
 
     def _taken(self, desired: Resource, name: str) -> TerminalError:
@@ -180,7 +167,7 @@ def _candidates(ctx: Context, wanted: Mapping[str, Resource]) -> list[tuple[str,
     bucket in one call, but it is eventually consistent: a bucket tagged a moment ago could
     be missed, and plumb would then plan to create a bucket that already exists.
     """
-    prefixes = tuple(f"{stack}-" for stack in sorted(ctx.stacks))
+    prefixes = stack_prefixes(ctx)
     out: list[tuple[str, str]] = []
     for bucket in ctx.describe("s3", "list_buckets", "Buckets"):
         name = str(bucket["Name"])
@@ -191,20 +178,10 @@ def _candidates(ctx: Context, wanted: Mapping[str, Resource]) -> list[tuple[str,
     return out
 
 
-def _get(call: Callable[..., dict[str, Any]], **kwargs: Any) -> dict[str, Any] | None:
-    """The response of a sub-resource read, or None when AWS says it is not configured."""
-    try:
-        return call(**kwargs)
-    except ClientError as err:
-        if error_code(err) in _ABSENT:
-            return None
-        raise
-
-
 def _read_tags(s3: Any, name: str) -> dict[str, str] | None:
     """The bucket's tags ({} when it has none), or None when the bucket is gone."""
     try:
-        out = _get(s3.get_bucket_tagging, Bucket=name)
+        out = read_or_none(s3.get_bucket_tagging, Bucket=name)
     except ClientError as err:
         if error_code(err) == "NoSuchBucket":
             return None
@@ -212,89 +189,15 @@ def _read_tags(s3: Any, name: str) -> dict[str, str] | None:
     return to_dict(out["TagSet"]) if out else {}
 
 
-def _read_encryption(s3: Any, name: str) -> dict[str, Any] | None:
-    out = _get(s3.get_bucket_encryption, Bucket=name)
-    rules = (out or {}).get("ServerSideEncryptionConfiguration", {}).get("Rules", [])
-    if not rules:
-        return None
-    default = rules[0].get("ApplyServerSideEncryptionByDefault", {})
-    spec: dict[str, Any] = {"algorithm": default.get("SSEAlgorithm")}
-    if default.get("KMSMasterKeyID"):
-        spec["kmsKeyId"] = default["KMSMasterKeyID"]
-    return spec
-
-
-def _read_public_access(s3: Any, name: str) -> dict[str, bool] | None:
-    out = _get(s3.get_public_access_block, Bucket=name)
-    if out is None:
-        return None
-    config = out.get("PublicAccessBlockConfiguration", {})
-    return {field: bool(config.get(key, False)) for field, key in _PUBLIC_ACCESS.items()}
-
-
-def _lifecycle_rules(s3: Any, name: str) -> list[dict[str, Any]]:
-    out = _get(s3.get_bucket_lifecycle_configuration, Bucket=name)
-    return list((out or {}).get("Rules", []))
-
-
-def _read_lifecycle(s3: Any, name: str) -> dict[str, Any] | None:
-    """{"expireAfterDays": N} while plumb's rule is in force as written, plus "otherRules"
-    naming every rule plumb did not write (each one is drift: plumb owns the lifecycle)."""
-    rules = _lifecycle_rules(s3, name)
-    if not rules:
-        return None
-    out: dict[str, Any] = {"expireAfterDays": None}
-    rule = next((r for r in rules if r.get("ID") == RULE_ID), None)
-    if rule is not None:
-        # A rule narrowed by hand (a prefix, a tag, a size) no longer expires everything.
-        scope = rule.get("Filter", {})
-        whole = not rule.get("Prefix") and set(scope) <= {"Prefix"} and not scope.get("Prefix")
-        in_force = rule.get("Status") == "Enabled" and whole
-        out["expireAfterDays"] = rule.get("Expiration", {}).get("Days") if in_force else None
-    others = [_describe_rule(r) for r in rules if r.get("ID") != RULE_ID]
-    if others:
-        out["otherRules"] = sorted(others)
-    return out
-
-
-def _describe_rule(rule: Mapping[str, Any]) -> str:
-    """ "hand-7 (Enabled: expires after 7 days)": enough to recognize a rule in a plan."""
-    what = []
-    if rule.get("Expiration", {}).get("Days"):
-        what.append(f"expires after {rule['Expiration']['Days']} days")
-    if rule.get("Transitions"):
-        what.append("transitions")
-    if rule.get("NoncurrentVersionExpiration"):
-        what.append("expires noncurrent versions")
-    if rule.get("AbortIncompleteMultipartUpload"):
-        what.append("aborts incomplete uploads")
-    return (
-        f"{rule.get('ID') or '(no id)'} ({rule.get('Status', '?')}: {', '.join(what) or 'other'})"
-    )
-
-
-def _read_policy(s3: Any, name: str) -> Any:
-    out = _get(s3.get_bucket_policy, Bucket=name)
-    return json.loads(out["Policy"]) if out else None
-
-
-_READERS: dict[str, Callable[[Any, str], Any]] = {
-    "encryption": _read_encryption,
-    "publicAccessBlock": _read_public_access,
-    "lifecycle": _read_lifecycle,
-    "policy": _read_policy,
-}
-
-
-def _observe_owned(
-    ctx: Context, name: str, tags: dict[str, str], desired: Resource | None
+def _observe(
+    ctx: Context, logical_id: str, name: str, tags: dict[str, str], desired: Resource | None
 ) -> Observed:
     """Reads only the sub-resources the desired spec manages; an orphan needs none."""
     spec: dict[str, Any] = {"bucketName": name}
-    for field, read in _READERS.items():
+    for field, read in READERS.items():
         if desired is not None and field in desired.spec:
             spec[field] = read(ctx.s3, name)
-    return _observed(tags[TAG_ID], name, spec, tags, ctx)
+    return _observed(logical_id, name, spec, tags, ctx)
 
 
 def _observed(
@@ -311,9 +214,8 @@ def _observed(
     )
 
 
-def _foreign(
-    desired: Resource, name: str, tags: dict[str, str], region: str, note: str = ""
-) -> Observed:
+def _elsewhere(desired: Resource, name: str, region: str, note: str) -> Observed:
+    """A desired name held in another region: a conflict whoever holds it."""
     partition = "aws-us-gov" if region.startswith("us-gov-") else "aws"
     return Observed(
         kind=Bucket.kind,
@@ -321,10 +223,9 @@ def _foreign(
         physical_id=name,
         spec={"bucketName": name},
         attrs=_attrs(name, region, partition),
-        tags=tags,
         owned=False,
         region=region,
-        warnings=(note,) if note else (),
+        warnings=(note,),
     )
 
 
@@ -343,42 +244,3 @@ def _attrs(name: str, region: str, partition: str) -> dict[str, str]:
 def _put_tags(s3: Any, name: str, tags: Mapping[str, str]) -> None:
     # PutBucketTagging replaces the whole set, so one call both adds and removes.
     s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": to_list(user_tags(tags))})
-
-
-def _put_encryption(s3: Any, name: str, spec: Mapping[str, Any]) -> None:
-    default: dict[str, str] = {"SSEAlgorithm": str(spec["algorithm"])}
-    if spec.get("kmsKeyId"):
-        default["KMSMasterKeyID"] = str(spec["kmsKeyId"])
-    rules = [{"ApplyServerSideEncryptionByDefault": default}]
-    s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules})
-
-
-def _put_public_access(s3: Any, name: str, spec: Mapping[str, Any]) -> None:
-    config = {key: bool(spec.get(field, True)) for field, key in _PUBLIC_ACCESS.items()}
-    s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=config)
-
-
-def _put_lifecycle(s3: Any, name: str, spec: Mapping[str, Any]) -> None:
-    """Writes plumb's rule as the whole configuration: S3 replaces the set in one call, so
-    rules plumb did not write go with it."""
-    rule = {
-        "ID": RULE_ID,
-        "Filter": {"Prefix": ""},
-        "Status": "Enabled",
-        "Expiration": {"Days": int(spec["expireAfterDays"])},
-    }
-    s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": [rule]})
-
-
-def _put_policy(s3: Any, name: str, policy: Any) -> None:
-    document = policy if isinstance(policy, str) else json.dumps(policy)
-    s3.put_bucket_policy(Bucket=name, Policy=document)
-
-
-# Order matters on create: block public access before a policy is attached.
-_WRITERS: dict[str, Callable[[Any, str, Any], None]] = {
-    "encryption": _put_encryption,
-    "publicAccessBlock": _put_public_access,
-    "lifecycle": _put_lifecycle,
-    "policy": _put_policy,
-}
