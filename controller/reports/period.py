@@ -10,6 +10,7 @@ in a run's report: the HTML template autoescapes, and Markdown puts it in code s
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -161,42 +162,55 @@ def _markdown(model: dict[str, Any]) -> str:
         f"drift on **{n['drift']}** resource(s), **{n['rejected']}** commit(s) rejected. "
         f"Chain: {escape(chain_line(model['chain']))}.",
     ]
-    if model["runs"]:
-        lines = ["| Run | Started | Trigger | Commit | Stacks | Outcome | Changes |"]
-        lines.append("|---|---|---|---|---|---|---:|")
-        lines += [
-            f"| {r['id']} | {str(r['startedAt'])[:19].replace('T', ' ')} | "
-            f"{code(r['trigger'], table=True)} | {code(r['commit']['sha'][:12], table=True)} | "
-            f"{', '.join(code(s, table=True) for s in r['stacks'])} | {r['outcome']} | "
-            f"{r['changes']} |"
-            for r in model["runs"]
-        ]
-        parts.append("### Runs\n\n" + "\n".join(lines))
-    if model["changes"]:
-        lines = [
-            f"- run {c['runId']}: `{c['symbol']}` {code(c['logicalId'])} ({code(c['kind'])}) "
-            f"{c['action']}, {c['outcome']}"
-            for c in model["changes"]
-        ]
-        parts.append("### Changes\n\n" + "\n".join(lines))
-    if model["drift"]:
-        lines = [
-            f"- run {d['runId']}: {code(d['logicalId'])} {code(', '.join(d['fields']))} "
-            f"({d['action']})"
-            for d in model["drift"]
-        ]
-        parts.append("### Drift found\n\n" + "\n".join(lines))
-    if model["rejected"]:
-        lines = []
-        for r in model["rejected"]:
-            lines.append(f"- run {r['runId']}: commit {code(r['commit'].get('sha', '')[:12])}")
-            lines += [
-                f"  - {code(':'.join(x for x in (e['file'], e['line']) if x))} "
-                f"{code(e['field'])} {code(e['message'])}"
-                for e in r["errors"]
-            ]
-        parts.append("### Rejected commits\n\n" + "\n".join(lines))
+    sections: tuple[tuple[str, str, Callable[[dict[str, Any]], list[str]]], ...] = (
+        ("Runs", "runs", _md_runs),
+        ("Changes", "changes", _md_changes),
+        ("Drift found", "drift", _md_drift),
+        ("Rejected commits", "rejected", _md_rejected),
+    )
+    for heading, key, lines in sections:
+        if model[key]:
+            parts.append(f"### {heading}\n\n" + "\n".join(lines(model)))
     problems = model["chain"].get("problems") or []
     if problems:
         parts.append("### Chain problems\n\n" + "\n".join(f"- {code(p)}" for p in problems))
     return "\n\n".join(parts) + "\n"
+
+
+def _md_runs(model: dict[str, Any]) -> list[str]:
+    lines = ["| Run | Started | Trigger | Commit | Stacks | Outcome | Changes |"]
+    lines.append("|---|---|---|---|---|---|---:|")
+    return lines + [
+        f"| {r['id']} | {str(r['startedAt'])[:19].replace('T', ' ')} | "
+        f"{code(r['trigger'], table=True)} | {code(r['commit']['sha'][:12], table=True)} | "
+        f"{', '.join(code(s, table=True) for s in r['stacks'])} | {r['outcome']} | "
+        f"{r['changes']} |"
+        for r in model["runs"]
+    ]
+
+
+def _md_changes(model: dict[str, Any]) -> list[str]:
+    return [
+        f"- run {c['runId']}: `{c['symbol']}` {code(c['logicalId'])} ({code(c['kind'])}) "
+        f"{c['action']}, {c['outcome']}"
+        for c in model["changes"]
+    ]
+
+
+def _md_drift(model: dict[str, Any]) -> list[str]:
+    return [
+        f"- run {d['runId']}: {code(d['logicalId'])} {code(', '.join(d['fields']))} ({d['action']})"
+        for d in model["drift"]
+    ]
+
+
+def _md_rejected(model: dict[str, Any]) -> list[str]:
+    lines = []
+    for r in model["rejected"]:
+        lines.append(f"- run {r['runId']}: commit {code(r['commit'].get('sha', '')[:12])}")
+        lines += [
+            f"  - {code(':'.join(x for x in (e['file'], e['line']) if x))} "
+            f"{code(e['field'])} {code(e['message'])}"
+            for e in r["errors"]
+        ]
+    return lines
