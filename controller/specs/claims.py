@@ -9,6 +9,7 @@ resource of a group with more than one is an issue naming the others and where t
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 
 from controller.errors import SpecIssue
@@ -16,6 +17,7 @@ from controller.kinds import registry
 from controller.kinds.document import Document
 from controller.model import Resource
 
+_log = logging.getLogger(__name__)
 _SCOPE_WORDS = {"global": "all of AWS", "account": "the account"}
 
 Claim = tuple[Document, Resource]
@@ -50,7 +52,11 @@ def _claim(res: Resource) -> tuple[str, str, str] | None:
     try:
         rec = registry.reconciler_for(res.kind)
         name = rec.physical_name(res)
-    except Exception:  # a spec still holding unresolved references: nothing to compare
+    except Exception:
+        # Whatever a kind's physical_name raises on a spec still holding references (a ref
+        # where the name is built from): no name yet, so nothing to compare; the reference's
+        # own issue is said elsewhere.
+        _log.debug("no physical name for %s yet", res.logical_id, exc_info=True)
         return None
     if not name or not rec.descriptor.name_scope:
         return None

@@ -38,6 +38,11 @@ def expand_document(doc: Document) -> list[Resource]:
     ]
 
 
+def is_composition(kind: str) -> bool:
+    """A kind with an expander: one document of it is many resources."""
+    return kind in EXPANDERS
+
+
 def expand_all(docs: Iterable[Document]) -> list[Resource]:
     return [res for doc in docs for res in expand_document(doc)]
 

@@ -12,7 +12,6 @@ whose stack it is), or, when a plan runs against AWS, the account STS says plumb
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from typing import Any, TypeVar
 from controller.kinds import registry
 from controller.kinds.guardrail import Path, Scope
 from controller.model import Resource
+from controller.specs.messages import did_you_mean
 from controller.specs.policy import GuardrailException, StackPolicy
 
 D = TypeVar("D")
@@ -142,18 +142,13 @@ def exception_problems(
         base: Path = ("policy", "exceptions", index)
         guardrail, resource = str(entry.get("guardrail")), str(entry.get("resource"))
         if guardrail not in registry.GUARDRAIL_NAMES:
-            hint = _close(guardrail, known)
+            hint = did_you_mean(guardrail, known)
             message = f"unknown guardrail '{guardrail}'{hint}; known: {', '.join(known)}"
             out.append(((*base, "guardrail"), message))
         if resource not in names:
-            hint = _close(resource, names)
+            hint = did_you_mean(resource, names)
             out.append(((*base, "resource"), f"no resource '{resource}' in stack {stack}{hint}"))
     return out
-
-
-def _close(word: str, choices: Sequence[str]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def records(policies: Mapping[str, StackPolicy], today: dt.date) -> list[dict[str, Any]]:

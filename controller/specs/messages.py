@@ -1,17 +1,20 @@
-"""jsonschema errors in a user's words: what is wrong, at the path it concerns."""
+"""What a problem in a spec says, and where: jsonschema errors in a user's words, at the
+path they concern; an issue at a document's path; the name a typo was close to."""
 
 from __future__ import annotations
 
 import difflib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from jsonschema import ValidationError
 from jsonschema.exceptions import best_match
 
-from controller.kinds.document import Path
+from controller.errors import SpecIssue
+from controller.kinds.document import Document, Path
+from controller.specs.credentials import shown_path
 
 _BOUNDS = {
     "minimum": "must be at least {}",
@@ -78,8 +81,19 @@ def explain(error: ValidationError) -> list[tuple[Path, str]]:
 
 
 def _unknown(key: str, schema: Mapping[str, Any]) -> str:
-    close = difflib.get_close_matches(key, list(schema.get("properties") or {}), n=1)
-    return f"unknown field '{key}'" + (f" (did you mean '{close[0]}'?)" if close else "")
+    return f"unknown field '{key}'" + did_you_mean(key, schema.get("properties") or {})
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """ " (did you mean 'x'?)" for the choice closest to a typo, "" when none is close."""
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def issue_at(doc: Document, path: Path, message: str) -> SpecIssue:
+    """An issue at `path` in `doc`: its file, line and column, and the path as shown."""
+    line, column = doc.position(path)
+    return SpecIssue(doc.file, line, column, shown_path(path), message)
 
 
 def _extra_keys(schema: Mapping[str, Any], error: ValidationError) -> list[str]:

@@ -5,14 +5,29 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import Field, dataclass, field, fields
+from typing import Any, ClassVar, TypeVar
 
 from controller.model import FieldChange
 
 
+class _Dated:
+    """A policy entry that ends: a waiver or a guardrail exception, its fields what it names,
+    then a reason, an owner and the day it expires (read by `_entry`)."""
+
+    __dataclass_fields__: ClassVar[dict[str, Field[Any]]]  # each subclass is a dataclass
+    expires: dt.date
+
+    def active(self, today: dt.date) -> bool:
+        return today <= self.expires
+
+    def to_json(self) -> dict[str, Any]:
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {**out, "expires": self.expires.isoformat()}
+
+
 @dataclass(frozen=True)
-class Waiver:
+class Waiver(_Dated):
     """Drift on `field` of `resource` is reported, not repaired, until `expires`."""
 
     resource: str  # "app/service", relative to the stack
@@ -21,9 +36,6 @@ class Waiver:
     owner: str
     expires: dt.date
 
-    def active(self, today: dt.date) -> bool:
-        return today <= self.expires
-
     def covers(self, name: str, change: FieldChange) -> bool:
         return name == self.resource and (
             change.path == self.field
@@ -31,18 +43,9 @@ class Waiver:
             or change.path.startswith(self.field + "[")
         )
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "resource": self.resource,
-            "field": self.field,
-            "reason": self.reason,
-            "owner": self.owner,
-            "expires": self.expires.isoformat(),
-        }
-
 
 @dataclass(frozen=True)
-class GuardrailException:
+class GuardrailException(_Dated):
     """A grant `guardrail` refuses is accepted on `resource` until `expires`."""
 
     guardrail: str  # a name in the registry's GUARDRAIL_NAMES: "trust-foreign-account"
@@ -51,20 +54,8 @@ class GuardrailException:
     owner: str
     expires: dt.date
 
-    def active(self, today: dt.date) -> bool:
-        return today <= self.expires
-
     def covers(self, name: str, guardrail: str) -> bool:
         return name == self.resource and guardrail == self.guardrail
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "guardrail": self.guardrail,
-            "resource": self.resource,
-            "reason": self.reason,
-            "owner": self.owner,
-            "expires": self.expires.isoformat(),
-        }
 
 
 @dataclass(frozen=True)
@@ -83,26 +74,8 @@ class StackPolicy:
             prune=bool(policy.get("prune", False)),
             self_heal=bool(policy.get("selfHeal", True)),
             max_deletes=int(policy.get("maxDeletes", 3)),
-            waivers=tuple(
-                Waiver(
-                    str(w["resource"]),
-                    str(w["field"]),
-                    str(w.get("reason", "")),
-                    str(w.get("owner", "")),
-                    _date(w["expires"]),
-                )
-                for w in policy.get("ignoreDrift") or ()
-            ),
-            exceptions=tuple(
-                GuardrailException(
-                    str(e["guardrail"]),
-                    str(e["resource"]),
-                    str(e.get("reason", "")),
-                    str(e.get("owner", "")),
-                    _date(e["expires"]),
-                )
-                for e in policy.get("exceptions") or ()
-            ),
+            waivers=tuple(_entry(Waiver, w) for w in policy.get("ignoreDrift") or ()),
+            exceptions=tuple(_entry(GuardrailException, e) for e in policy.get("exceptions") or ()),
             managed_policies=tuple(str(p) for p in policy.get("allowManagedPolicies") or ()),
         )
 
@@ -120,6 +93,21 @@ class StackPolicy:
                 else {}
             ),
         }
+
+
+_Entry = TypeVar("_Entry", "Waiver", "GuardrailException")
+
+
+def _entry(kind: type[_Entry], written: Mapping[str, Any]) -> _Entry:
+    """A waiver or an exception as the stack's policy writes it: what it names, then a
+    reason and an owner (either may be left out) and the day it expires."""
+    named: dict[str, Any] = {f.name: str(written[f.name]) for f in fields(kind)[:-3]}
+    return kind(
+        **named,
+        reason=str(written.get("reason", "")),
+        owner=str(written.get("owner", "")),
+        expires=_date(written["expires"]),
+    )
 
 
 def _date(value: Any) -> dt.date:

@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from controller.errors import SpecIssue
-from controller.specs.bounds import Limits, limits
+from controller.specs.bounds import ENV, Limits, limits
 
 # C0 controls but tab, newline and carriage return, and DEL: never in a hand-written spec,
 # and PyYAML's own refusal of some of them would quote the text around them.
@@ -34,6 +34,14 @@ class Tally:
     bytes: int = 0
     documents: int = 0
     exceeded: bool = False  # a bound of the whole validation was passed: read no further
+
+    def past(self, bound: str, what: str) -> str:
+        """Why the validation is past `bound` (a field of Limits) and reads no further."""
+        self.exceeded = True
+        return (
+            f"more than {getattr(self.limits, bound):,} {what} to validate together: "
+            f"validate fewer at a time, or raise {ENV[bound]}"
+        )
 
 
 class Refused(Exception):
@@ -105,10 +113,5 @@ def documents(loader: Loader, tally: Tally) -> Iterator[yaml.Node]:
                 "or raise PLUMB_MAX_FILE_DOCUMENTS",
             )
         if tally.documents > tally.limits.documents:
-            tally.exceeded = True
-            raise Refused(
-                loader.peek_event().start_mark,
-                f"more than {tally.limits.documents:,} documents to validate together: "
-                "validate fewer at a time, or raise PLUMB_MAX_DOCUMENTS",
-            )
+            raise Refused(loader.peek_event().start_mark, tally.past("documents", "documents"))
         yield loader.get_node()
