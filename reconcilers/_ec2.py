@@ -1,5 +1,6 @@
-"""What the EC2 network kinds share: one tag-filtered describe per kind, tag sync, and the
-error codes that only mean "something else has to go first".
+"""What the EC2 network kinds share: one tag-filtered describe per kind, the service's tag
+calls, the shape of their IAM, and the error codes that only mean "something else has to
+go first".
 
 Every EC2 network kind is found the same way: one paginated describe filtered on
 `tag:plumb:stack` for all stacks in scope, then grouped by the `plumb:id` tag. The tags are
@@ -21,14 +22,22 @@ from botocore.exceptions import ClientError
 from controller.aws.context import Context
 from controller.errors import TransientError
 from controller.kinds.base import BaseReconciler
-from controller.kinds.errors import error_code, error_message
+from controller.kinds.descriptor import Grants
+from controller.kinds.errors import error_code, error_message, ignoring
 from controller.kinds.iam_scope import Scope, arn
-from controller.kinds.tags import tag_delta, to_dict, to_list
-from controller.model import TAG_ID, Observed, Resource
+from controller.kinds.tags import TagApi, to_dict
+from controller.model import TAG_ID, Diff, Observed, Resource
 
 Raw = Mapping[str, Any]
+SERVICE = "ec2"
+# CreateTags and DeleteTags take a list of resources; DeleteTags names the keys as pairs.
+TAGS = TagApi(
+    "create_tags", "delete_tags", "Resources", many=True, keys_param="Tags", keys_as_pairs=True
+)
 # Every EC2 kind tags on create (TagSpecifications needs ec2:CreateTags too) and syncs tags.
 TAG_ACTIONS = ("ec2:CreateTags", "ec2:DeleteTags")
+# What a delete meets while a dependent is still going away.
+IN_USE = frozenset({"DependencyViolation"})
 
 
 def ec2_arn(resource_type: str) -> str:
@@ -46,8 +55,31 @@ def tag_scopes(resource_type: str, create_action: str) -> tuple[Scope, Scope]:
     )
 
 
+def grants(
+    resource_type: str,
+    create: str,
+    actions: tuple[str, ...],
+    *more: Scope,
+    parents: tuple[str, ...] = (),
+) -> Grants:
+    """The IAM of an EC2 kind: `create` makes a `resource_type` (tagged in the same call)
+    inside the `parents` plumb owns; every other write acts on a resource of its own; the
+    reads (Describe*) cannot be scoped; `more` scopes what is particular to the kind."""
+    where = (ec2_arn(resource_type),)
+    writes = tuple(a for a in actions if a != create and not a.startswith("ec2:Describe"))
+    scopes = [Scope((create,), where, ("created",))]
+    if parents:
+        scopes.append(Scope((create,), tuple(ec2_arn(p) for p in parents), ("owned",)))
+    scopes.append(Scope(writes, where, ("owned",)))
+    return Grants(
+        actions=(*actions, *TAG_ACTIONS),
+        scopes=(*scopes, *more, *tag_scopes(resource_type, create.removeprefix("ec2:"))),
+    )
+
+
 class Ec2Kind(BaseReconciler):
-    """A kind read with one `describe_*` call; subclasses say which and map one item."""
+    """A kind read with one `describe_*` call; subclasses say which and map one item
+    (`spec_of`, `attrs_of`, `ready_of`), and write what drifted besides tags (`modify`)."""
 
     describe_op: ClassVar[str]  # "describe_vpcs"
     list_key: ClassVar[str]  # "Vpcs"
@@ -74,15 +106,77 @@ class Ec2Kind(BaseReconciler):
         """One Observed per logical id; the others carrying it ride along as alternates,
         for the plan to keep the one in use (controller/engine/twins.py)."""
         return {
-            lid: with_alternates([self._to_observed(r, ctx, []) for r in group])
+            lid: with_alternates([self._to_observed(r, ctx) for r in group])
             for lid, group in owned_groups(ctx, items, self.id_key).items()
         }
 
     def _describe(self, ctx: Context, filters: list[dict[str, Any]]) -> list[Raw]:
-        return ctx.describe("ec2", self.describe_op, self.list_key, Filters=filters)
+        return ctx.describe(SERVICE, self.describe_op, self.list_key, Filters=filters)
 
-    def _to_observed(self, raw: Raw, ctx: Context, duplicates: list[str]) -> Observed:
+    def _to_observed(self, raw: Raw, ctx: Context, logical_id: str = "") -> Observed:
+        """An item as plumb sees it; `logical_id` names one that carries no `plumb:id`."""
+        tags = to_dict(raw.get("Tags"))
+        return Observed(
+            self.kind,
+            logical_id or tags[TAG_ID],
+            str(raw[self.id_key]),
+            self.spec_of(raw),
+            self.attrs_of(raw),
+            tags,
+            ready=self.ready_of(raw),
+            region=ctx.region,
+        )
+
+    def spec_of(self, raw: Raw) -> dict[str, Any]:
         raise NotImplementedError
+
+    def attrs_of(self, raw: Raw) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def ready_of(self, raw: Raw) -> bool:
+        return True
+
+    def created(
+        self,
+        desired: Resource,
+        ctx: Context,
+        raw: Raw,
+        spec: Mapping[str, Any] | None = None,
+        attrs: Mapping[str, Any] | None = None,
+    ) -> Observed:
+        """The Observed of a resource just made: what AWS answered (`raw`, read as an item
+        unless `spec` or `attrs` say more) plus what plumb wrote.
+
+        Built from the responses rather than read back, because EC2 reads are eventually
+        consistent: a describe right after a create may not see it yet.
+        """
+        return Observed(
+            self.kind,
+            desired.logical_id,
+            str(raw[self.id_key]),
+            dict(self.spec_of(raw) if spec is None else spec),
+            dict(self.attrs_of(raw) if attrs is None else attrs),
+            desired.ownership_tags(),
+            ready=self.ready_of(raw),
+            region=ctx.region,
+        )
+
+    def update(self, desired: Resource, observed: Observed, diff: Diff, ctx: Context) -> Observed:
+        self.modify(desired, observed, diff, ctx)
+        if diff.changed("tags"):
+            self.sync_tags(ctx, observed.physical_id, observed, desired)
+        return self.observe_one(desired, ctx, observed.physical_id)
+
+    def modify(self, desired: Resource, observed: Observed, diff: Diff, ctx: Context) -> None:
+        """Write what drifted besides tags; a kind whose other fields are all immutable
+        has nothing to write."""
+
+    @contextlib.contextmanager
+    def deleting(self, waits_on: Iterable[str] = IN_USE) -> Iterator[None]:
+        """Around a delete: gone already is what was wanted; `waits_on` codes clear once
+        something else is gone, and are retried."""
+        with ignoring(self.descriptor.not_found_codes), transient_on(waits_on):
+            yield
 
 
 def id_filter(id_key: str) -> str:
@@ -91,7 +185,8 @@ def id_filter(id_key: str) -> str:
 
 
 def owned_groups(ctx: Context, items: Iterable[Raw], id_key: str) -> dict[str, list[Raw]]:
-    """The items a stack in scope owns, by logical id, each group lowest physical id first."""
+    """The items a stack in scope owns, by logical id, each group lowest physical id first
+    (so the choice among them is stable across runs)."""
     groups: dict[str, list[Raw]] = {}
     for raw in items:
         tags = to_dict(raw.get("Tags"))
@@ -105,86 +200,6 @@ def owned_groups(ctx: Context, items: Iterable[Raw], id_key: str) -> dict[str, l
 def with_alternates(group: Sequence[Observed]) -> Observed:
     """The first of one logical id's resources, carrying the others."""
     return dataclasses.replace(group[0], alternates=tuple(group[1:]))
-
-
-def owned(ctx: Context, items: Iterable[Raw], id_key: str) -> Iterator[tuple[str, Raw, list[str]]]:
-    """(logical id, item, ids of other items carrying the same logical id) for each item a
-    stack in scope owns; the lowest physical id wins, so the choice is stable across runs."""
-    groups: dict[str, list[Raw]] = {}
-    for raw in items:
-        tags = to_dict(raw.get("Tags"))
-        if ctx.owns(tags):
-            groups.setdefault(tags[TAG_ID], []).append(raw)
-    for lid, group in sorted(groups.items()):
-        group.sort(key=lambda r: str(r[id_key]))
-        yield lid, group[0], [str(r[id_key]) for r in group[1:]]
-
-
-def observed(
-    kind: str,
-    raw: Raw,
-    ctx: Context,
-    *,
-    physical_id: str,
-    spec: Mapping[str, Any],
-    attrs: Mapping[str, Any],
-    ready: bool = True,
-    duplicates: Sequence[str] = (),
-) -> Observed:
-    """An Observed of an owned EC2 item, with a warning when its logical id is not unique."""
-    tags = to_dict(raw.get("Tags"))
-    warnings = ()
-    if duplicates:
-        warnings = (
-            f"{', '.join(duplicates)} also carry {TAG_ID}={tags[TAG_ID]}; plumb manages "
-            f"{physical_id} only: delete the others by hand",
-        )
-    return Observed(
-        kind=kind,
-        logical_id=tags[TAG_ID],
-        physical_id=physical_id,
-        spec=dict(spec),
-        attrs=dict(attrs),
-        tags=tags,
-        ready=ready,
-        region=ctx.region,
-        warnings=warnings,
-    )
-
-
-def created(
-    kind: str,
-    desired: Resource,
-    ctx: Context,
-    physical_id: str,
-    spec: Mapping[str, Any],
-    attrs: Mapping[str, Any],
-    ready: bool = True,
-) -> Observed:
-    """The Observed of a resource just made: what AWS answered plus what plumb wrote.
-
-    Built from the responses rather than read back, because EC2 reads are eventually
-    consistent: a describe right after a create may not see it yet.
-    """
-    return Observed(
-        kind=kind,
-        logical_id=desired.logical_id,
-        physical_id=physical_id,
-        spec=dict(spec),
-        attrs=dict(attrs),
-        tags=desired.ownership_tags(),
-        ready=ready,
-        region=ctx.region,
-    )
-
-
-def sync_tags(ec2: Any, resource_id: str, have: Mapping[str, str], want: Mapping[str, str]) -> None:
-    """Set the missing and changed tags, remove the extra ones; `aws:` tags are left alone."""
-    to_set, to_remove = tag_delta(have, want)
-    if to_set:
-        ec2.create_tags(Resources=[resource_id], Tags=to_list(to_set))
-    if to_remove:
-        ec2.delete_tags(Resources=[resource_id], Tags=[{"Key": k} for k in to_remove])
 
 
 @contextlib.contextmanager

@@ -10,92 +10,66 @@ from __future__ import annotations
 from typing import Any
 
 from controller.aws.context import Context
+from controller.kinds.descriptor import Descriptor
 from controller.kinds.errors import ignoring
-from controller.kinds.iam_scope import Scope, but
+from controller.kinds.iam_scope import Scope
 from controller.kinds.registry import register
 from controller.model import Diff, Observed, Resource
-from reconcilers._ec2 import TAG_ACTIONS as EC2_TAGS
-from reconcilers._ec2 import (
-    Ec2Kind,
-    Raw,
-    created,
-    ec2_arn,
-    observed,
-    sync_tags,
-    tag_scopes,
-    transient_on,
-)
+from reconcilers._ec2 import SERVICE, TAGS, Ec2Kind, Raw, ec2_arn, grants
 
 # Attachment states that count as attached; "detaching" and "detached" do not.
 _ATTACHED = frozenset({"attaching", "attached", "available"})
+_MOVES = ("ec2:AttachInternetGateway", "ec2:DetachInternetGateway")
+_ACTIONS = (
+    "ec2:DescribeInternetGateways",
+    "ec2:CreateInternetGateway",
+    *_MOVES,
+    "ec2:DeleteInternetGateway",
+)
 
 
 @register
 class InternetGateway(Ec2Kind):
     """An internet gateway attached to one VPC, found by its ownership tags."""
 
-    kind = "InternetGateway"
-    iam_actions = (
-        "ec2:DescribeInternetGateways",
-        "ec2:CreateInternetGateway",
-        "ec2:AttachInternetGateway",
-        "ec2:DetachInternetGateway",
-        "ec2:DeleteInternetGateway",
-        *EC2_TAGS,
-    )
-    iam_scopes = (
-        Scope(("ec2:CreateInternetGateway",), (ec2_arn("internet-gateway"),), ("created",)),
-        Scope(
-            but(
-                iam_actions, "ec2:DescribeInternetGateways", "ec2:CreateInternetGateway", *EC2_TAGS
-            ),
-            (ec2_arn("internet-gateway"),),
-            ("owned",),
+    descriptor = Descriptor(
+        "InternetGateway",
+        SERVICE,
+        not_found_codes=frozenset({"InvalidInternetGatewayID.NotFound"}),
+        # The VPC already has another gateway: someone else's, which plumb does not remove.
+        terminal_codes=frozenset({"Resource.AlreadyAssociated", "InternetGatewayLimitExceeded"}),
+        requires=("Vpc",),
+        iam=grants(
+            "internet-gateway",
+            "ec2:CreateInternetGateway",
+            _ACTIONS,
+            Scope(_MOVES, (ec2_arn("vpc"),), ("owned",)),
         ),
-        Scope(
-            ("ec2:AttachInternetGateway", "ec2:DetachInternetGateway"),
-            (ec2_arn("vpc"),),
-            ("owned",),
-        ),
-        *tag_scopes("internet-gateway", "CreateInternetGateway"),
+        tags=TAGS,
     )
     describe_op, list_key = "describe_internet_gateways", "InternetGateways"
     id_key = "InternetGatewayId"
-    requires = ("Vpc",)
-    not_found_codes = frozenset({"InvalidInternetGatewayID.NotFound"})
-    # The VPC already has another gateway: someone else's, which plumb does not remove.
-    terminal_codes = frozenset({"Resource.AlreadyAssociated", "InternetGatewayLimitExceeded"})
 
-    def _to_observed(self, raw: Raw, ctx: Context, duplicates: list[str]) -> Observed:
-        igw_id = raw["InternetGatewayId"]
-        return observed(
-            self.kind,
-            raw,
-            ctx,
-            physical_id=igw_id,
-            spec={"vpcId": _attached_vpc(raw)},
-            attrs={"id": igw_id},
-            duplicates=duplicates,
-        )
+    def spec_of(self, raw: Raw) -> dict[str, Any]:
+        return {"vpcId": _attached_vpc(raw)}
+
+    def attrs_of(self, raw: Raw) -> dict[str, Any]:
+        return {"id": raw["InternetGatewayId"]}
 
     def create(self, desired: Resource, ctx: Context) -> Observed:
         out = ctx.ec2.create_internet_gateway(**ctx.tag_specs(desired, "internet-gateway"))
-        igw_id = out["InternetGateway"]["InternetGatewayId"]
-        ctx.ec2.attach_internet_gateway(InternetGatewayId=igw_id, VpcId=desired.spec["vpcId"])
-        return created(
-            self.kind, desired, ctx, igw_id, {"vpcId": desired.spec["vpcId"]}, {"id": igw_id}
-        )
+        raw = out["InternetGateway"]
+        vpc_id = desired.spec["vpcId"]
+        ctx.ec2.attach_internet_gateway(InternetGatewayId=raw["InternetGatewayId"], VpcId=vpc_id)
+        return self.created(desired, ctx, raw, {"vpcId": vpc_id})
 
-    def update(self, desired: Resource, observed: Observed, diff: Diff, ctx: Context) -> Observed:
+    def modify(self, desired: Resource, observed: Observed, diff: Diff, ctx: Context) -> None:
         if diff.changed("vpcId"):
             _move(ctx.ec2, observed.physical_id, observed.spec.get("vpcId"), desired.spec["vpcId"])
-        if diff.changed("tags"):
-            sync_tags(ctx.ec2, observed.physical_id, observed.tags, desired.ownership_tags())
-        return self.observe_one(desired, ctx, observed.physical_id)
 
     def delete(self, observed: Observed, ctx: Context) -> None:
         # Detaching fails while the VPC still maps public addresses (a NAT gateway going away).
-        with ignoring(self.not_found_codes), transient_on({"DependencyViolation"}):
+        with self.deleting():
             if observed.spec.get("vpcId"):
                 _detach(ctx.ec2, observed.physical_id, str(observed.spec["vpcId"]))
             ctx.ec2.delete_internet_gateway(InternetGatewayId=observed.physical_id)

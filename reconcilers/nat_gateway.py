@@ -20,39 +20,34 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from controller.aws.context import Context
-from controller.kinds.errors import ignoring
-from controller.kinds.iam_scope import Scope
+from controller.kinds.descriptor import Descriptor
 from controller.kinds.registry import register
-from controller.model import Diff, Observed, Resource
-from reconcilers._ec2 import TAG_ACTIONS as EC2_TAGS
-from reconcilers._ec2 import Ec2Kind, Raw, created, ec2_arn, observed, owned, sync_tags, tag_scopes
+from controller.model import Observed, Resource
+from reconcilers._ec2 import SERVICE, TAGS, Ec2Kind, Raw, grants, owned_groups
 
 _LIVE = ("pending", "available")
 _FAILED = "failed"
+_ACTIONS = ("ec2:DescribeNatGateways", "ec2:CreateNatGateway", "ec2:DeleteNatGateway")
 
 
 @register
 class NatGateway(Ec2Kind):
-    """A public NAT gateway, found by its ownership tags (checked client-side)."""
+    """A public NAT gateway, found by its ownership tags (checked client-side). Subnet and
+    address are immutable, so tags are all an update can change."""
 
-    kind = "NatGateway"
-    iam_actions = (
-        "ec2:DescribeNatGateways",
-        "ec2:CreateNatGateway",
-        "ec2:DeleteNatGateway",
-        *EC2_TAGS,
-    )
-    iam_scopes = (
-        Scope(("ec2:CreateNatGateway",), (ec2_arn("natgateway"),), ("created",)),
-        Scope(("ec2:CreateNatGateway",), (ec2_arn("subnet"), ec2_arn("elastic-ip")), ("owned",)),
-        Scope(("ec2:DeleteNatGateway",), (ec2_arn("natgateway"),), ("owned",)),
-        *tag_scopes("natgateway", "CreateNatGateway"),
+    descriptor = Descriptor(
+        "NatGateway",
+        SERVICE,
+        not_found_codes=frozenset({"NatGatewayNotFound", "InvalidNatGatewayID.NotFound"}),
+        terminal_codes=frozenset({"NatGatewayLimitExceeded", "IdempotentParameterMismatch"}),
+        # Deleted before the gateway it routes through can be detached.
+        requires=("Subnet", "ElasticIp", "InternetGateway"),
+        iam=grants(
+            "natgateway", "ec2:CreateNatGateway", _ACTIONS, parents=("subnet", "elastic-ip")
+        ),
+        tags=TAGS,
     )
     describe_op, list_key, id_key = "describe_nat_gateways", "NatGateways", "NatGatewayId"
-    # Deleted before the gateway it routes through can be detached.
-    requires = ("Subnet", "ElasticIp", "InternetGateway")
-    not_found_codes = frozenset({"NatGatewayNotFound", "InvalidNatGatewayID.NotFound"})
-    terminal_codes = frozenset({"NatGatewayLimitExceeded", "IdempotentParameterMismatch"})
 
     # (region, logical id) -> why its gateway failed. Shared by all instances because the
     # engine asks a fresh reconciler for warnings after another one observed.
@@ -61,34 +56,34 @@ class NatGateway(Ec2Kind):
 
     def _describe(self, ctx: Context, filters: list[dict[str, Any]]) -> list[Raw]:
         states = {"Name": "state", "Values": [*_LIVE, _FAILED]}
-        return ctx.describe("ec2", self.describe_op, self.list_key, Filters=[*filters, states])
+        return super()._describe(ctx, [*filters, states])
 
     def _observe(
         self, ctx: Context, filters: list[dict[str, Any]], desired: Sequence[Resource]
     ) -> dict[str, Observed]:
         items = self._describe(ctx, filters)
         live = [r for r in items if r.get("State") in _LIVE]
-        failed = {
-            lid: raw
-            for lid, raw, _ in owned(
-                ctx, [r for r in items if r.get("State") == _FAILED], self.id_key
-            )
-        }
+        failing = [r for r in items if r.get("State") == _FAILED]
+        failed = {lid: group[0] for lid, group in owned_groups(ctx, failing, self.id_key).items()}
         found = self._grouped(ctx, live)
         self._remember_failures(ctx.region, [r.logical_id for r in desired], found, failed)
         return found
 
-    def _to_observed(self, raw: Raw, ctx: Context, duplicates: list[str]) -> Observed:
-        return observed(
-            self.kind,
-            raw,
-            ctx,
-            physical_id=raw["NatGatewayId"],
-            spec=_spec(raw),
-            attrs=_attrs(raw),
-            ready=raw.get("State") == "available",
-            duplicates=duplicates,
-        )
+    def spec_of(self, raw: Raw) -> dict[str, Any]:
+        return {"subnetId": raw["SubnetId"], "allocationId": _address(raw).get("AllocationId")}
+
+    def attrs_of(self, raw: Raw) -> dict[str, Any]:
+        address = _address(raw)
+        return {
+            "id": raw["NatGatewayId"],
+            "subnetId": raw["SubnetId"],
+            "vpcId": raw.get("VpcId"),
+            "allocationId": address.get("AllocationId"),
+            "publicIp": address.get("PublicIp"),
+        }
+
+    def ready_of(self, raw: Raw) -> bool:
+        return raw.get("State") == "available"
 
     def warnings(self, desired: Resource, observed: Observed | None) -> list[str]:
         if observed is not None:
@@ -98,27 +93,12 @@ class NatGateway(Ec2Kind):
         return [why] if why else []
 
     def create(self, desired: Resource, ctx: Context) -> Observed:
-        out = _create(ctx, desired, ctx.client_token())
-        return created(
-            self.kind,
-            desired,
-            ctx,
-            out["NatGatewayId"],
-            _spec(out),
-            _attrs(out),
-            ready=out.get("State") == "available",
-        )
-
-    def update(self, desired: Resource, observed: Observed, diff: Diff, ctx: Context) -> Observed:
-        # Subnet and address are immutable, so tags are all an update can change.
-        if diff.changed("tags"):
-            sync_tags(ctx.ec2, observed.physical_id, observed.tags, desired.ownership_tags())
-        return self.observe_one(desired, ctx, observed.physical_id)
+        return self.created(desired, ctx, _create(ctx, desired, ctx.client_token()))
 
     def delete(self, observed: Observed, ctx: Context) -> None:
         # Returns at once; the gateway is "deleting" for minutes and holds its address and
         # network interface until it is "deleted" (the Elastic IP's release waits for that).
-        with ignoring(self.not_found_codes):
+        with self.deleting(()):
             ctx.ec2.delete_nat_gateway(NatGatewayId=observed.physical_id)
 
     def _remember_failures(
@@ -149,18 +129,3 @@ def _create(ctx: Context, desired: Resource, token: str) -> Raw:
 def _address(raw: Raw) -> Raw:
     addresses = raw.get("NatGatewayAddresses") or [{}]
     return next((a for a in addresses if a.get("IsPrimary")), addresses[0])
-
-
-def _spec(raw: Raw) -> dict[str, Any]:
-    return {"subnetId": raw["SubnetId"], "allocationId": _address(raw).get("AllocationId")}
-
-
-def _attrs(raw: Raw) -> dict[str, Any]:
-    address = _address(raw)
-    return {
-        "id": raw["NatGatewayId"],
-        "subnetId": raw["SubnetId"],
-        "vpcId": raw.get("VpcId"),
-        "allocationId": address.get("AllocationId"),
-        "publicIp": address.get("PublicIp"),
-    }

@@ -14,21 +14,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from controller.aws.context import Context
+from controller.kinds.descriptor import Descriptor
 from controller.kinds.errors import ignoring
-from controller.kinds.iam_scope import Scope, but
+from controller.kinds.iam_scope import Scope
 from controller.kinds.registry import register
 from controller.model import Diff, Observed, Resource
-from reconcilers._ec2 import TAG_ACTIONS as EC2_TAGS
-from reconcilers._ec2 import (
-    Ec2Kind,
-    Raw,
-    created,
-    ec2_arn,
-    observed,
-    sync_tags,
-    tag_scopes,
-    transient_on,
-)
+from reconcilers._ec2 import SERVICE, TAGS, Ec2Kind, Raw, ec2_arn, grants
 
 # Route target: AWS field -> spec field. An instance route also names its interface,
 # which is what a route can be created with, so the instance id is left out.
@@ -51,60 +42,56 @@ _DESTINATIONS = {
 }
 
 
+_ASSOCIATIONS = (
+    "ec2:AssociateRouteTable",
+    "ec2:DisassociateRouteTable",
+    "ec2:ReplaceRouteTableAssociation",
+)
+_ACTIONS = (
+    "ec2:DescribeRouteTables",
+    "ec2:CreateRouteTable",
+    "ec2:DeleteRouteTable",
+    "ec2:CreateRoute",
+    "ec2:ReplaceRoute",
+    "ec2:DeleteRoute",
+    *_ASSOCIATIONS,
+)
+
+
 @register
 class RouteTable(Ec2Kind):
     """A VPC route table with its routes and subnet associations, found by its tags."""
 
-    kind = "RouteTable"
-    iam_actions = (
-        "ec2:DescribeRouteTables",
-        "ec2:CreateRouteTable",
-        "ec2:DeleteRouteTable",
-        "ec2:CreateRoute",
-        "ec2:ReplaceRoute",
-        "ec2:DeleteRoute",
-        "ec2:AssociateRouteTable",
-        "ec2:DisassociateRouteTable",
-        "ec2:ReplaceRouteTableAssociation",
-        *EC2_TAGS,
-    )
-    iam_scopes = (
-        Scope(("ec2:CreateRouteTable",), (ec2_arn("route-table"),), ("created",)),
-        Scope(("ec2:CreateRouteTable",), (ec2_arn("vpc"),), ("owned",)),
-        Scope(
-            but(iam_actions, "ec2:DescribeRouteTables", "ec2:CreateRouteTable", *EC2_TAGS),
-            (ec2_arn("route-table"),),
-            ("owned",),
+    descriptor = Descriptor(
+        "RouteTable",
+        SERVICE,
+        not_found_codes=frozenset({"InvalidRouteTableID.NotFound"}),
+        terminal_codes=frozenset({"RouteTableLimitExceeded", "RouteLimitExceeded"}),
+        requires=("Vpc", "Subnet", "InternetGateway", "NatGateway"),
+        iam=grants(
+            "route-table",
+            "ec2:CreateRouteTable",
+            _ACTIONS,
+            Scope(_ASSOCIATIONS, (ec2_arn("subnet"),), ("owned",)),
+            parents=("vpc",),
         ),
-        Scope(
-            (
-                "ec2:AssociateRouteTable",
-                "ec2:DisassociateRouteTable",
-                "ec2:ReplaceRouteTableAssociation",
-            ),
-            (ec2_arn("subnet"),),
-            ("owned",),
-        ),
-        *tag_scopes("route-table", "CreateRouteTable"),
+        tags=TAGS,
     )
     describe_op, list_key, id_key = "describe_route_tables", "RouteTables", "RouteTableId"
-    requires = ("Vpc", "Subnet", "InternetGateway", "NatGateway")
-    not_found_codes = frozenset({"InvalidRouteTableID.NotFound"})
-    terminal_codes = frozenset({"RouteTableLimitExceeded", "RouteLimitExceeded"})
 
-    def _to_observed(self, raw: Raw, ctx: Context, duplicates: list[str]) -> Observed:
-        links = _associations(raw)
-        spec = {"vpcId": raw["VpcId"], "routes": _routes(raw), "associations": sorted(links)}
-        attrs = {"id": raw["RouteTableId"], "vpcId": raw["VpcId"], "associationIds": links}
-        return observed(
-            self.kind,
-            raw,
-            ctx,
-            physical_id=raw["RouteTableId"],
-            spec=spec,
-            attrs=attrs,
-            duplicates=duplicates,
-        )
+    def spec_of(self, raw: Raw) -> dict[str, Any]:
+        return {
+            "vpcId": raw["VpcId"],
+            "routes": _routes(raw),
+            "associations": sorted(_associations(raw)),
+        }
+
+    def attrs_of(self, raw: Raw) -> dict[str, Any]:
+        return {
+            "id": raw["RouteTableId"],
+            "vpcId": raw["VpcId"],
+            "associationIds": _associations(raw),
+        }
 
     def create(self, desired: Resource, ctx: Context) -> Observed:
         out = ctx.ec2.create_route_table(
@@ -113,21 +100,15 @@ class RouteTable(Ec2Kind):
             **ctx.tag_specs(desired, "route-table"),
         )["RouteTable"]
         rtb = out["RouteTableId"]
-        routes = list(desired.spec.get("routes") or [])
-        subnets = sorted(desired.spec.get("associations") or [])
+        routes = list(desired.spec["routes"])
+        subnets = sorted(desired.spec["associations"])
         _sync_routes(ctx.ec2, rtb, [], routes)
         links = _sync_associations(ctx, rtb, {}, subnets)
         spec = {"vpcId": out["VpcId"], "routes": routes, "associations": subnets}
-        return created(
-            self.kind,
-            desired,
-            ctx,
-            rtb,
-            spec,
-            {"id": rtb, "vpcId": out["VpcId"], "associationIds": links},
-        )
+        attrs = {"id": rtb, "vpcId": out["VpcId"], "associationIds": links}
+        return self.created(desired, ctx, out, spec, attrs)
 
-    def update(self, desired: Resource, observed: Observed, diff: Diff, ctx: Context) -> Observed:
+    def modify(self, desired: Resource, observed: Observed, diff: Diff, ctx: Context) -> None:
         rtb = observed.physical_id
         if diff.changed("routes"):
             _sync_routes(ctx.ec2, rtb, observed.spec.get("routes") or [], desired.spec["routes"])
@@ -135,14 +116,11 @@ class RouteTable(Ec2Kind):
             _sync_associations(
                 ctx, rtb, observed.attrs.get("associationIds") or {}, desired.spec["associations"]
             )
-        if diff.changed("tags"):
-            sync_tags(ctx.ec2, rtb, observed.tags, desired.ownership_tags())
-        return self.observe_one(desired, ctx, observed.physical_id)
 
     def delete(self, observed: Observed, ctx: Context) -> None:
         # An association made since the observation makes the delete fail; the next run
         # observes it and disassociates it first.
-        with ignoring(self.not_found_codes), transient_on({"DependencyViolation"}):
+        with self.deleting():
             for assoc_id in (observed.attrs.get("associationIds") or {}).values():
                 _disassociate(ctx.ec2, assoc_id)
             ctx.ec2.delete_route_table(RouteTableId=observed.physical_id)

@@ -14,6 +14,7 @@ All groups of all stacks in scope are read with one DescribeSecurityGroups.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -21,22 +22,12 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from controller.aws.context import Context
+from controller.kinds.descriptor import Descriptor
 from controller.kinds.errors import error_code, ignoring
-from controller.kinds.iam_scope import Scope, but
+from controller.kinds.iam_scope import Scope
 from controller.kinds.registry import register
-from controller.kinds.tags import to_dict
 from controller.model import Diff, Observed, Resource
-from reconcilers._ec2 import TAG_ACTIONS as EC2_TAGS
-from reconcilers._ec2 import (
-    Ec2Kind,
-    Raw,
-    created,
-    ec2_arn,
-    observed,
-    sync_tags,
-    tag_scopes,
-    transient_on,
-)
+from reconcilers._ec2 import SERVICE, TAGS, Ec2Kind, Raw, ec2_arn, grants
 
 Rule = Mapping[str, Any]
 DIRECTIONS = ("ingress", "egress")
@@ -49,68 +40,69 @@ _PEERS = (
     ("PrefixListIds", "PrefixListId", "prefixListId"),
     ("UserIdGroupPairs", "GroupId", "sourceGroupId"),
 )
+_AUTHORIZE = ("ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupEgress")
+_ACTIONS = (
+    "ec2:DescribeSecurityGroups",
+    "ec2:CreateSecurityGroup",
+    "ec2:DeleteSecurityGroup",
+    *_AUTHORIZE,
+    "ec2:RevokeSecurityGroupIngress",
+    "ec2:RevokeSecurityGroupEgress",
+)
 
 
 @register
 class SecurityGroup(Ec2Kind):
     """A VPC security group with a fixed name, found by its ownership tags."""
 
-    kind = "SecurityGroup"
-    iam_actions = (
-        "ec2:DescribeSecurityGroups",
-        "ec2:CreateSecurityGroup",
-        "ec2:DeleteSecurityGroup",
-        "ec2:AuthorizeSecurityGroupIngress",
-        "ec2:AuthorizeSecurityGroupEgress",
-        "ec2:RevokeSecurityGroupIngress",
-        "ec2:RevokeSecurityGroupEgress",
-        *EC2_TAGS,
-    )
-    iam_scopes = (
-        Scope(("ec2:CreateSecurityGroup",), (ec2_arn("security-group"),), ("created",)),
-        Scope(("ec2:CreateSecurityGroup",), (ec2_arn("vpc"),), ("owned",)),
-        Scope(
-            but(iam_actions, "ec2:DescribeSecurityGroups", "ec2:CreateSecurityGroup", *EC2_TAGS),
-            (ec2_arn("security-group"),),
-            ("owned",),
+    descriptor = Descriptor(
+        "SecurityGroup",
+        SERVICE,
+        not_found_codes=frozenset({"InvalidGroup.NotFound", "InvalidGroupId.NotFound"}),
+        terminal_codes=frozenset(
+            {
+                # The name is taken in the VPC by a group plumb does not own.
+                "InvalidGroup.Duplicate",
+                "SecurityGroupLimitExceeded",
+                "RulesPerSecurityGroupLimitExceeded",
+                "InvalidPermission.Malformed",
+            }
         ),
-        # A rule is a new resource of the group the statement above holds to its owner.
-        Scope(
-            ("ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupEgress"),
-            (ec2_arn("security-group-rule"),),
+        requires=("Vpc",),
+        name_scope="",
+        iam=grants(
+            "security-group",
+            "ec2:CreateSecurityGroup",
+            _ACTIONS,
+            # A rule is a new resource of the group the owned scope holds to its owner.
+            Scope(_AUTHORIZE, (ec2_arn("security-group-rule"),)),
+            parents=("vpc",),
         ),
-        *tag_scopes("security-group", "CreateSecurityGroup"),
+        tags=TAGS,
     )
-    name_scope = ""
     describe_op, list_key, id_key = "describe_security_groups", "SecurityGroups", "GroupId"
-    requires = ("Vpc",)
-    not_found_codes = frozenset({"InvalidGroup.NotFound", "InvalidGroupId.NotFound"})
-    terminal_codes = frozenset(
-        {
-            "InvalidGroup.Duplicate",  # the name is taken in the VPC by a group plumb does not own
-            "SecurityGroupLimitExceeded",
-            "RulesPerSecurityGroupLimitExceeded",
-            "InvalidPermission.Malformed",
-        }
-    )
 
     def physical_name(self, desired: Resource) -> str:
         return str(desired.spec["groupName"])
 
     def observe(self, desired: Sequence[Resource], ctx: Context) -> dict[str, Observed]:
         found = super().observe(desired, ctx)
-        return {**_name_conflicts(ctx, desired, found), **found}
+        return {**_name_conflicts(self, ctx, desired, found), **found}
 
-    def _to_observed(self, raw: Raw, ctx: Context, duplicates: list[str]) -> Observed:
-        return observed(
-            self.kind,
-            raw,
-            ctx,
-            physical_id=raw["GroupId"],
-            spec=_spec(raw),
-            attrs=_attrs(raw),
-            duplicates=duplicates,
-        )
+    def spec_of(self, raw: Raw) -> dict[str, Any]:
+        return {
+            "groupName": raw["GroupName"],
+            "description": raw.get("Description", ""),
+            "vpcId": raw.get("VpcId"),
+            "ingress": _rules(raw.get("IpPermissions") or ()),
+            "egress": _rules(raw.get("IpPermissionsEgress") or ()),
+        }
+
+    def attrs_of(self, raw: Raw) -> dict[str, Any]:
+        attrs = {"id": raw["GroupId"], "name": raw["GroupName"], "vpcId": raw.get("VpcId")}
+        if raw.get("SecurityGroupArn"):
+            attrs["arn"] = raw["SecurityGroupArn"]
+        return attrs
 
     def create(self, desired: Resource, ctx: Context) -> Observed:
         spec = desired.spec
@@ -127,7 +119,7 @@ class SecurityGroup(Ec2Kind):
             # A retried create meeting its own group (the first answer was lost) adopts it.
             return self.adopt_own(desired, ctx, err)
         group_id = out["GroupId"]
-        want = {d: list(spec.get(d) or []) for d in DIRECTIONS}
+        want = {d: list(spec[d]) for d in DIRECTIONS}
         _sync_rules(ctx.ec2, group_id, "ingress", [], want["ingress"])
         # Assumed, not read back (a read right after the create may not see the group yet);
         # the next observation catches anything AWS added that this does not expect.
@@ -138,68 +130,33 @@ class SecurityGroup(Ec2Kind):
             "VpcId": spec["vpcId"],
             "SecurityGroupArn": out.get("SecurityGroupArn"),
         }
-        return created(
-            self.kind,
-            desired,
-            ctx,
-            group_id,
-            {
-                "groupName": spec["groupName"],
-                "description": spec["description"],
-                "vpcId": spec["vpcId"],
-                **want,
-            },
-            _attrs(raw),
-        )
+        made = {k: spec[k] for k in ("groupName", "description", "vpcId")}
+        return self.created(desired, ctx, raw, {**made, **want})
 
-    def update(self, desired: Resource, observed: Observed, diff: Diff, ctx: Context) -> Observed:
+    def modify(self, desired: Resource, observed: Observed, diff: Diff, ctx: Context) -> None:
         for direction in DIRECTIONS:
             if diff.changed(direction):
-                _sync_rules(
-                    ctx.ec2,
-                    observed.physical_id,
-                    direction,
-                    observed.spec.get(direction) or [],
-                    desired.spec[direction],
-                )
-        if diff.changed("tags"):
-            sync_tags(ctx.ec2, observed.physical_id, observed.tags, desired.ownership_tags())
-        return self.observe_one(desired, ctx, observed.physical_id)
+                have = observed.spec.get(direction) or []
+                _sync_rules(ctx.ec2, observed.physical_id, direction, have, desired.spec[direction])
 
     def release(self, observed: Observed, ctx: Context) -> None:
         # Rules that name other groups: while they stand, AWS refuses to delete those groups.
         for direction in DIRECTIONS:
             for rule in observed.spec.get(direction) or ():
                 if "sourceGroupId" in rule:
-                    with ignoring(self.not_found_codes):  # either group may be gone already
+                    # Either group may be gone already.
+                    with ignoring(self.descriptor.not_found_codes):
                         _revoke(ctx.ec2, observed.physical_id, direction, [rule])
 
     def delete(self, observed: Observed, ctx: Context) -> None:
         # A group still named by another group's rule, or still used by a network
         # interface, fails with DependencyViolation until those are gone.
         self.release(observed, ctx)
-        with ignoring(self.not_found_codes), transient_on({"DependencyViolation"}):
+        with self.deleting():
             ctx.ec2.delete_security_group(GroupId=observed.physical_id)
 
 
 # -- observing ------------------------------------------------------------------------
-
-
-def _spec(raw: Raw) -> dict[str, Any]:
-    return {
-        "groupName": raw["GroupName"],
-        "description": raw.get("Description", ""),
-        "vpcId": raw.get("VpcId"),
-        "ingress": _rules(raw.get("IpPermissions") or ()),
-        "egress": _rules(raw.get("IpPermissionsEgress") or ()),
-    }
-
-
-def _attrs(raw: Raw) -> dict[str, Any]:
-    attrs = {"id": raw["GroupId"], "name": raw["GroupName"], "vpcId": raw.get("VpcId")}
-    if raw.get("SecurityGroupArn"):
-        attrs["arn"] = raw["SecurityGroupArn"]
-    return attrs
 
 
 def _rules(permissions: Sequence[Raw]) -> list[dict[str, Any]]:
@@ -220,7 +177,7 @@ def _rules(permissions: Sequence[Raw]) -> list[dict[str, Any]]:
 
 
 def _name_conflicts(
-    ctx: Context, desired: Sequence[Resource], found: Mapping[str, Observed]
+    kind: SecurityGroup, ctx: Context, desired: Sequence[Resource], found: Mapping[str, Observed]
 ) -> dict[str, Observed]:
     """Groups that hold a desired name in the desired VPC without being that resource.
 
@@ -245,16 +202,8 @@ def _name_conflicts(
     for raw in groups:
         res = missing.get((raw["GroupName"], raw.get("VpcId")))
         if res is not None:
-            out[res.logical_id] = Observed(
-                kind=res.kind,
-                logical_id=res.logical_id,
-                physical_id=raw["GroupId"],
-                spec=_spec(raw),
-                attrs=_attrs(raw),
-                tags=to_dict(raw.get("Tags")),
-                owned=False,
-                region=ctx.region,
-            )
+            foreign = kind._to_observed(raw, ctx, res.logical_id)
+            out[res.logical_id] = dataclasses.replace(foreign, owned=False)
     return out
 
 

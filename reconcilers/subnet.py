@@ -10,20 +10,16 @@ from __future__ import annotations
 from typing import Any
 
 from controller.aws.context import Context
-from controller.kinds.errors import ignoring
-from controller.kinds.iam_scope import Scope
+from controller.kinds.descriptor import Descriptor
 from controller.kinds.registry import register
 from controller.model import Diff, Observed, Resource
-from reconcilers._ec2 import TAG_ACTIONS as EC2_TAGS
-from reconcilers._ec2 import (
-    Ec2Kind,
-    Raw,
-    created,
-    ec2_arn,
-    observed,
-    sync_tags,
-    tag_scopes,
-    transient_on,
+from reconcilers._ec2 import SERVICE, TAGS, Ec2Kind, Raw, grants
+
+_ACTIONS = (
+    "ec2:DescribeSubnets",
+    "ec2:CreateSubnet",
+    "ec2:ModifySubnetAttribute",
+    "ec2:DeleteSubnet",
 )
 
 
@@ -31,37 +27,37 @@ from reconcilers._ec2 import (
 class Subnet(Ec2Kind):
     """An EC2 subnet in one availability zone, found by its ownership tags."""
 
-    kind = "Subnet"
-    iam_actions = (
-        "ec2:DescribeSubnets",
-        "ec2:CreateSubnet",
-        "ec2:ModifySubnetAttribute",
-        "ec2:DeleteSubnet",
-        *EC2_TAGS,
-    )
-    iam_scopes = (
-        Scope(("ec2:CreateSubnet",), (ec2_arn("subnet"),), ("created",)),
-        Scope(("ec2:CreateSubnet",), (ec2_arn("vpc"),), ("owned",)),
-        Scope(("ec2:ModifySubnetAttribute", "ec2:DeleteSubnet"), (ec2_arn("subnet"),), ("owned",)),
-        *tag_scopes("subnet", "CreateSubnet"),
+    descriptor = Descriptor(
+        "Subnet",
+        SERVICE,
+        not_found_codes=frozenset({"InvalidSubnetID.NotFound"}),
+        terminal_codes=frozenset(
+            {"InvalidSubnet.Conflict", "InvalidSubnet.Range", "SubnetLimitExceeded"}
+        ),
+        requires=("Vpc",),
+        iam=grants("subnet", "ec2:CreateSubnet", _ACTIONS, parents=("vpc",)),
+        tags=TAGS,
     )
     describe_op, list_key, id_key = "describe_subnets", "Subnets", "SubnetId"
-    requires = ("Vpc",)
-    not_found_codes = frozenset({"InvalidSubnetID.NotFound"})
-    terminal_codes = frozenset(
-        {"InvalidSubnet.Conflict", "InvalidSubnet.Range", "SubnetLimitExceeded"}
-    )
 
-    def _to_observed(self, raw: Raw, ctx: Context, duplicates: list[str]) -> Observed:
-        return observed(
-            self.kind,
-            raw,
-            ctx,
-            physical_id=raw["SubnetId"],
-            spec=_spec(raw),
-            attrs=_attrs(raw),
-            duplicates=duplicates,
-        )
+    def spec_of(self, raw: Raw) -> dict[str, Any]:
+        return {
+            "vpcId": raw["VpcId"],
+            "cidr": raw["CidrBlock"],
+            "availabilityZone": raw["AvailabilityZone"],
+            "mapPublicIpOnLaunch": bool(raw.get("MapPublicIpOnLaunch", False)),
+        }
+
+    def attrs_of(self, raw: Raw) -> dict[str, Any]:
+        attrs = {
+            "id": raw["SubnetId"],
+            "vpcId": raw["VpcId"],
+            "cidr": raw["CidrBlock"],
+            "availabilityZone": raw["AvailabilityZone"],
+        }
+        if raw.get("SubnetArn"):
+            attrs["arn"] = raw["SubnetArn"]
+        return attrs
 
     def create(self, desired: Resource, ctx: Context) -> Observed:
         spec = desired.spec
@@ -71,50 +67,19 @@ class Subnet(Ec2Kind):
             AvailabilityZone=spec["availabilityZone"],
             **ctx.tag_specs(desired, "subnet"),
         )["Subnet"]
-        public = bool(spec.get("mapPublicIpOnLaunch", False))
+        public = bool(spec["mapPublicIpOnLaunch"])
         if public != bool(out.get("MapPublicIpOnLaunch")):
             _set_public_ip(ctx.ec2, out["SubnetId"], public)
-        return created(
-            self.kind,
-            desired,
-            ctx,
-            out["SubnetId"],
-            {**_spec(out), "mapPublicIpOnLaunch": public},
-            _attrs(out),
-        )
+        return self.created(desired, ctx, out, {**self.spec_of(out), "mapPublicIpOnLaunch": public})
 
-    def update(self, desired: Resource, observed: Observed, diff: Diff, ctx: Context) -> Observed:
+    def modify(self, desired: Resource, observed: Observed, diff: Diff, ctx: Context) -> None:
         if diff.changed("mapPublicIpOnLaunch"):
             _set_public_ip(ctx.ec2, observed.physical_id, desired.spec["mapPublicIpOnLaunch"])
-        if diff.changed("tags"):
-            sync_tags(ctx.ec2, observed.physical_id, observed.tags, desired.ownership_tags())
-        return self.observe_one(desired, ctx, observed.physical_id)
 
     def delete(self, observed: Observed, ctx: Context) -> None:
         # A NAT gateway being deleted holds its network interface here for a while.
-        with ignoring(self.not_found_codes), transient_on({"DependencyViolation"}):
+        with self.deleting():
             ctx.ec2.delete_subnet(SubnetId=observed.physical_id)
-
-
-def _spec(raw: Raw) -> dict[str, Any]:
-    return {
-        "vpcId": raw["VpcId"],
-        "cidr": raw["CidrBlock"],
-        "availabilityZone": raw["AvailabilityZone"],
-        "mapPublicIpOnLaunch": bool(raw.get("MapPublicIpOnLaunch", False)),
-    }
-
-
-def _attrs(raw: Raw) -> dict[str, Any]:
-    attrs = {
-        "id": raw["SubnetId"],
-        "vpcId": raw["VpcId"],
-        "cidr": raw["CidrBlock"],
-        "availabilityZone": raw["AvailabilityZone"],
-    }
-    if raw.get("SubnetArn"):
-        attrs["arn"] = raw["SubnetArn"]
-    return attrs
 
 
 def _set_public_ip(ec2: Any, subnet_id: str, value: bool) -> None:
