@@ -56,7 +56,8 @@ _TAG_READ_GONE = frozenset(
 
 class DocDbKind(BaseReconciler):
     """A DocumentDB kind read with one `describe_*` call; subclasses map one item
-    (`spec_of`, `attrs_of`), build its create (`create_args`) and its modify (`modify`)."""
+    (`spec_of`, `attrs_of`), build its create (`create_args`) and its modify
+    (`modifications`)."""
 
     describe_op: ClassVar[str]  # "describe_db_clusters"
     # Clusters and instances are read through the RDS API: the same endpoint and IAM
@@ -72,6 +73,8 @@ class DocDbKind(BaseReconciler):
     exists_code: ClassVar[str]  # what a create over an existing name answers
     create_op: ClassVar[str]  # "create_db_cluster"
     item_key: ClassVar[str]  # "DBCluster": the created item in the create's answer
+    modify_op: ClassVar[str]  # "modify_db_cluster"
+    apply_now: ClassVar[bool] = True  # a modify takes ApplyImmediately
     filters: ClassVar[list[dict[str, Any]] | None] = None
 
     def physical_name(self, desired: Resource) -> str:
@@ -107,8 +110,9 @@ class DocDbKind(BaseReconciler):
     def create_args(self, desired: Resource, ctx: Context) -> dict[str, Any]:
         raise NotImplementedError
 
-    def modify(self, desired: Resource, observed: Observed, diff: Diff, ctx: Context) -> None:
-        """The kind's one modify call for what drifted, tags aside; none when nothing did."""
+    def modifications(self, desired: Resource, observed: Observed, diff: Diff) -> dict[str, Any]:
+        """The arguments of the kind's one modify call for what drifted, tags aside ({}: no
+        call)."""
         raise NotImplementedError
 
     def create(self, desired: Resource, ctx: Context) -> Observed:
@@ -125,7 +129,13 @@ class DocDbKind(BaseReconciler):
         return self.to_observed(out[self.item_key], tags, desired.logical_id, ctx)
 
     def update(self, desired: Resource, observed: Observed, diff: Diff, ctx: Context) -> Observed:
-        self.modify(desired, observed, diff, ctx)
+        changes = self.modifications(desired, observed, diff)
+        if changes:
+            # ApplyImmediately: waiting for the maintenance window would show the same
+            # drift on every run until then.
+            now = {"ApplyImmediately": True} if self.apply_now else {}
+            modify = getattr(ctx.docdb, self.modify_op)
+            modify(**{self.name_key: observed.physical_id}, **now, **changes)
         if diff.changed("tags"):
             self.sync_tags(ctx, observed.attrs["arn"], observed, desired)
         return self.observe_one(desired, ctx, observed.physical_id)

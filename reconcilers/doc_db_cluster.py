@@ -121,6 +121,7 @@ class DocDbCluster(DocDbKind):
     name_field = "clusterIdentifier"
     exists_code = "DBClusterAlreadyExistsFault"
     create_op, item_key = "create_db_cluster", "DBCluster"
+    modify_op = "modify_db_cluster"
     filters = ENGINE_FILTER
 
     def create_args(self, desired: Resource, ctx: Context) -> dict[str, Any]:
@@ -144,12 +145,8 @@ class DocDbCluster(DocDbKind):
             optional["VpcSecurityGroupIds"] = sorted(optional["VpcSecurityGroupIds"])
         return {**args, **optional}
 
-    def modify(self, desired: Resource, observed: Observed, diff: Diff, ctx: Context) -> None:
-        changes = _modifications(desired.spec, observed.spec, diff)
-        if changes:
-            ctx.docdb.modify_db_cluster(
-                DBClusterIdentifier=observed.physical_id, ApplyImmediately=True, **changes
-            )
+    def modifications(self, desired: Resource, observed: Observed, diff: Diff) -> dict[str, Any]:
+        return _modifications(desired.spec, observed.spec, diff)
 
     def spec_of(self, raw: Raw) -> dict[str, Any]:
         return {

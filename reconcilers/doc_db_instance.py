@@ -84,6 +84,7 @@ class DocDbInstance(DocDbKind):
     name_field = "instanceIdentifier"
     exists_code = "DBInstanceAlreadyExists"
     create_op, item_key = "create_db_instance", "DBInstance"
+    modify_op = "modify_db_instance"
     filters = ENGINE_FILTER
 
     def create_args(self, desired: Resource, ctx: Context) -> dict[str, Any]:
@@ -97,12 +98,8 @@ class DocDbInstance(DocDbKind):
             "Tags": ctx.tag_list(desired),
         }
 
-    def modify(self, desired: Resource, observed: Observed, diff: Diff, ctx: Context) -> None:
-        changes = {p: desired.spec[f] for f, p in _MODIFIABLE.items() if diff.changed(f)}
-        if changes:
-            ctx.docdb.modify_db_instance(
-                DBInstanceIdentifier=observed.physical_id, ApplyImmediately=True, **changes
-            )
+    def modifications(self, desired: Resource, observed: Observed, diff: Diff) -> dict[str, Any]:
+        return {p: desired.spec[f] for f, p in _MODIFIABLE.items() if diff.changed(f)}
 
     def spec_of(self, raw: Raw) -> dict[str, Any]:
         return {

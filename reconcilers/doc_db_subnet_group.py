@@ -75,6 +75,7 @@ class DocDbSubnetGroup(DocDbKind):
     name_field = "name"
     exists_code = "DBSubnetGroupAlreadyExists"
     create_op, item_key = "create_db_subnet_group", "DBSubnetGroup"
+    modify_op, apply_now = "modify_db_subnet_group", False
 
     def create_args(self, desired: Resource, ctx: Context) -> dict[str, Any]:
         return {
@@ -84,18 +85,16 @@ class DocDbSubnetGroup(DocDbKind):
             "Tags": ctx.tag_list(desired),
         }
 
-    def modify(self, desired: Resource, observed: Observed, diff: Diff, ctx: Context) -> None:
-        """One ModifyDBSubnetGroup; the API wants the subnet list even for a new description."""
+    def modifications(self, desired: Resource, observed: Observed, diff: Diff) -> dict[str, Any]:
+        """The API wants the subnet list even for a new description."""
         if not (diff.changed("description") or diff.changed("subnetIds")):
-            return
+            return {}
         spec = desired.spec
         subnets = spec["subnetIds"] if "subnetIds" in spec else observed.spec["subnetIds"]
-        extra = {}
+        out = {"SubnetIds": sorted(subnets)}
         if diff.changed("description"):
-            extra["DBSubnetGroupDescription"] = spec["description"]
-        ctx.docdb.modify_db_subnet_group(
-            DBSubnetGroupName=observed.physical_id, SubnetIds=sorted(subnets), **extra
-        )
+            out["DBSubnetGroupDescription"] = spec["description"]
+        return out
 
     def spec_of(self, raw: Raw) -> dict[str, Any]:
         return {
