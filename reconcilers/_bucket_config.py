@@ -8,9 +8,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from controller.kinds.errors import error_code
+from controller.kinds.errors import ignoring
 
 # The one lifecycle rule plumb writes; rules with other ids belong to someone else.
 RULE_ID = "plumb-expire"
@@ -33,12 +31,9 @@ _PUBLIC_ACCESS = {
 
 def read_or_none(call: Callable[..., dict[str, Any]], **kwargs: Any) -> dict[str, Any] | None:
     """The response of a sub-resource read, or None when AWS says it is not configured."""
-    try:
+    with ignoring(_ABSENT):
         return call(**kwargs)
-    except ClientError as err:
-        if error_code(err) in _ABSENT:
-            return None
-        raise
+    return None
 
 
 def _read_encryption(s3: Any, name: str) -> dict[str, Any] | None:

@@ -10,22 +10,17 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from controller.kinds.errors import error_code
+from controller.kinds.errors import ignoring
 
 _NO_POLICY = "LifecyclePolicyNotFoundException"
 
 
 def read_policy(ecr: Any, name: str, want: Any) -> Any:
     """The lifecycle document parsed, its rules in the spec's order; None when there is none."""
-    try:
+    with ignoring({_NO_POLICY}):
         text = ecr.get_lifecycle_policy(repositoryName=name)["lifecyclePolicyText"]
-    except ClientError as err:
-        if error_code(err) == _NO_POLICY:
-            return None
-        raise
-    return _in_spec_order(json.loads(text), want)
+        return _in_spec_order(json.loads(text), want)
+    return None
 
 
 def _in_spec_order(have: Any, want: Any) -> Any:

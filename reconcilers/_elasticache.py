@@ -11,10 +11,8 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from controller.aws.context import Context
-from controller.kinds.errors import error_code
+from controller.kinds.errors import ignoring
 from controller.kinds.tags import TagApi, to_dict
 
 SERVICE = "elasticache"
@@ -31,10 +29,6 @@ Raw = dict[str, Any]
 
 def read_tags(ctx: Context, arn: str, gone: Collection[str]) -> dict[str, str] | None:
     """The resource's tags; None when it vanished since it was listed (codes in `gone`)."""
-    try:
-        out = ctx.elasticache.list_tags_for_resource(ResourceName=arn)
-    except ClientError as err:
-        if error_code(err) in gone:
-            return None
-        raise
-    return to_dict(out.get("TagList"))
+    with ignoring(gone):
+        return to_dict(ctx.elasticache.list_tags_for_resource(ResourceName=arn).get("TagList"))
+    return None

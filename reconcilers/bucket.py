@@ -13,13 +13,11 @@ from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from controller.aws.context import Context
 from controller.errors import ERR_CREATE, TerminalError
 from controller.kinds.base import BaseReconciler
 from controller.kinds.descriptor import Descriptor, Grants
-from controller.kinds.errors import error_code, ignoring
+from controller.kinds.errors import ignoring
 from controller.kinds.iam_scope import Scope, but
 from controller.kinds.registry import register
 from controller.kinds.tags import to_dict, to_list, user_tags
@@ -180,13 +178,10 @@ def _candidates(ctx: Context, wanted: Mapping[str, Resource]) -> list[tuple[str,
 
 def _read_tags(s3: Any, name: str) -> dict[str, str] | None:
     """The bucket's tags ({} when it has none), or None when the bucket is gone."""
-    try:
+    with ignoring({"NoSuchBucket"}):
         out = read_or_none(s3.get_bucket_tagging, Bucket=name)
-    except ClientError as err:
-        if error_code(err) == "NoSuchBucket":
-            return None
-        raise
-    return to_dict(out["TagSet"]) if out else {}
+        return to_dict(out["TagSet"]) if out else {}
+    return None
 
 
 def _observe(

@@ -202,13 +202,10 @@ class CacheReplicationGroup(BaseReconciler):
 
 def _describe_one(ctx: Context, desired: Resource) -> list[Raw]:
     group_id = str(desired.spec["replicationGroupId"])
-    try:
+    with ignoring({_NOT_FOUND}):
         out = ctx.elasticache.describe_replication_groups(ReplicationGroupId=group_id)
-    except ClientError as err:
-        if error_code(err) != _NOT_FOUND:
-            raise
-        return []
-    return list(out.get("ReplicationGroups", []))
+        return list(out.get("ReplicationGroups", []))
+    return []
 
 
 def _tags(ctx: Context, group: Raw) -> dict[str, str] | None:

@@ -88,15 +88,11 @@ class CacheSubnetGroup(BaseReconciler):
     def observe_one(self, desired: Resource, ctx: Context, physical_id: str = "") -> Observed:
         """One group by name: cheaper than listing them all after a write."""
         name = physical_id or str(desired.spec["name"])
-        try:
-            groups = ctx.elasticache.describe_cache_subnet_groups(CacheSubnetGroupName=name)
-        except ClientError as err:
-            if error_code(err) != _NOT_FOUND:
-                raise
-            groups = {}
-        found = self._sort(
-            ctx.only({desired.stack}), groups.get("CacheSubnetGroups", []), [desired]
-        )
+        groups: list[Raw] = []
+        with ignoring({_NOT_FOUND}):
+            out = ctx.elasticache.describe_cache_subnet_groups(CacheSubnetGroupName=name)
+            groups = out.get("CacheSubnetGroups", [])
+        found = self._sort(ctx.only({desired.stack}), groups, [desired])
         return self.must_see(found.get(desired.logical_id), desired)
 
     def _sort(

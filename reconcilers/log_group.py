@@ -145,12 +145,9 @@ def _arn(group: Mapping[str, Any]) -> str:
 
 def _read_tags(logs: Any, arn: str) -> dict[str, str] | None:
     """The group's tags, or None when it is gone."""
-    try:
+    with ignoring({_NOT_FOUND}):
         return dict(logs.list_tags_for_resource(resourceArn=arn).get("tags") or {})
-    except ClientError as err:
-        if error_code(err) == _NOT_FOUND:
-            return None
-        raise
+    return None
 
 
 def _observed(

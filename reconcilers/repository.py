@@ -212,12 +212,9 @@ class Repository(BaseReconciler):
 
 def _read_tags(ecr: Any, arn: str) -> dict[str, str] | None:
     """The repository's tags, or None when it is gone."""
-    try:
+    with ignoring({_NOT_FOUND}):
         return to_dict(ecr.list_tags_for_resource(resourceArn=arn).get("tags"))
-    except ClientError as err:
-        if error_code(err) == _NOT_FOUND:
-            return None
-        raise
+    return None
 
 
 def _observe(

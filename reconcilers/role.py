@@ -241,12 +241,9 @@ def _role(
 
 
 def _get_role(iam: Any, name: str) -> dict[str, Any] | None:
-    try:
+    with ignoring({NOT_FOUND}):
         return dict(iam.get_role(RoleName=name)["Role"])
-    except ClientError as err:
-        if error_code(err) == NOT_FOUND:
-            return None
-        raise
+    return None
 
 
 def _observe(

@@ -186,12 +186,9 @@ def _owned_filters(ctx: Context) -> list[dict[str, Any]]:
 
 
 def _describe(ctx: Context, name: str) -> dict[str, Any] | None:
-    try:
+    with ignoring({_NOT_FOUND}):
         return dict(ctx.secretsmanager.describe_secret(SecretId=name))
-    except ClientError as err:
-        if error_code(err) == _NOT_FOUND:
-            return None
-        raise
+    return None
 
 
 def _has_value(item: Mapping[str, Any]) -> bool:
