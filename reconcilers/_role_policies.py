@@ -9,8 +9,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from controller.aws.context import Context
+from controller.kinds.comparators import normalize_set
 from controller.kinds.errors import ignoring
-from controller.kinds.fields import normalize_set
 from controller.model import Diff
 
 NOT_FOUND = "NoSuchEntity"

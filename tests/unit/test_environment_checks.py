@@ -14,9 +14,9 @@ from controller.errors import SpecError, SpecIssue
 from controller.specs.validate import load_and_validate
 from reconcilers.environment.checks import (  # importing it registers the checks
     SECRET_VALUE,
-    bucket_name_problem,
     looks_like_credential,
 )
+from reconcilers.environment.name_checks import bucket_name_problem
 from tests.unit.base_spec import BASE, line_of, spec
 
 NOT_INSIDE = "is not inside the VPC's 10.20.0.0/16 (spec.network.cidr)"
