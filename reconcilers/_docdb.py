@@ -32,6 +32,7 @@ from controller.kinds.diff import diff as diff_of
 from controller.kinds.errors import error_code, is_code
 from controller.kinds.tags import TagApi, to_dict
 from controller.model import TAG_ID, Diff, Observed, Resource
+from reconcilers._ownership import could_be_ours
 
 Raw = Mapping[str, Any]
 SERVICE = ENGINE = "docdb"
@@ -234,12 +235,7 @@ def candidates(
     ctx: Context, items: Sequence[Raw], name_key: str, wanted: Mapping[str, Resource]
 ) -> list[Raw]:
     """Items worth a tag read: desired names and names starting with "{stack}-"."""
-    prefixes = tuple(f"{stack}-" for stack in sorted(ctx.stacks))
-    return [
-        raw
-        for raw in items
-        if (name := str(raw[name_key]).lower()) in wanted or name.startswith(prefixes)
-    ]
+    return [raw for raw in items if could_be_ours(ctx, str(raw[name_key]).lower(), wanted)]
 
 
 def read_tags(ctx: Context, raw: Raw, arn_key: str) -> dict[str, str] | None:

@@ -39,6 +39,7 @@ from controller.kinds.registry import register
 from controller.model import TAG_ID, TAG_STACK, Diff, FieldChange, Observed, Resource
 from reconcilers._ecs import SERVICE, TAGS, tags_of
 from reconcilers._ecs import TAG_ACTIONS as ECS_TAGS
+from reconcilers._ownership import could_be_ours
 
 Raw = Mapping[str, Any]
 # Fixed for every task definition plumb registers; not in the spec.
@@ -98,12 +99,11 @@ class TaskDefinition(BaseReconciler):
 
     def observe(self, desired: Sequence[Resource], ctx: Context) -> dict[str, Observed]:
         wanted = {r.spec["family"]: r for r in desired if isinstance(r.spec.get("family"), str)}
-        prefixes = tuple(f"{stack}-" for stack in sorted(ctx.stacks))
         families = ctx.describe("ecs", "list_task_definition_families", "families", status="ACTIVE")
         latest = [
             _describe(ctx, family)
             for family in sorted(set(families))
-            if family in wanted or family.startswith(prefixes)
+            if could_be_ours(ctx, family, wanted)
         ]
         found: dict[str, Observed] = {}
         for td, tags in latest:
