@@ -14,54 +14,32 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import datetime as dt
-import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from controller.aws.context import Context
-from controller.aws.retry_guard import WRITE_TRIES, AmbiguousWrite, create_attempt, settle
 from controller.engine.graph import Graph, resolve, without_unknown_members
+from controller.engine.holds import Hold, Holds
+from controller.engine.kind_order import orphan_waves
+from controller.engine.ledger import Ledger
+from controller.engine.outcome import (
+    APPLIED,
+    FAILED,
+    SKIPPED,
+    UNCHANGED,
+    Event,
+    Outcome,
+    Progress,
+    recorded_as,
+)
 from controller.engine.plan import Plan
 from controller.engine.readiness import Waiter
-from controller.kinds.diff import contains_unknown, diff
-from controller.kinds.registry import REGISTRY, reconciler_for
-from controller.model import Action, ActionType, Diff, Observed, Resource
+from controller.engine.writes import write
+from controller.kinds.diff import contains_unknown
+from controller.kinds.registry import reconciler_for
+from controller.model import Action, ActionType, Observed, Resource
 
 A = ActionType
-APPLIED, FAILED, SKIPPED, PENDING, UNCHANGED = (
-    "applied",
-    "failed",
-    "skipped",
-    "pending",
-    "unchanged",
-)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    status: str
-    error: str = ""
-    observed: Observed | None = None
-
-
-class Journal(Protocol):
-    def mark_create_pending(
-        self, run_id: int, stack: str, logical_id: str, kind: str, physical_name: str
-    ) -> None: ...
-    def mark_created(self, run_id: int, observed: Observed) -> None: ...
-    def record_change(
-        self,
-        run_id: int,
-        action: Action,
-        outcome: str,
-        error: str = "",
-        started_at: dt.datetime | None = None,
-        finished_at: dt.datetime | None = None,
-    ) -> None: ...
-
-
-Event = Callable[[Action, str], None]
 
 
 class Applier:
@@ -69,7 +47,7 @@ class Applier:
         self,
         plan: Plan,
         contexts: Mapping[str, Context],
-        journal: Journal,
+        journal: Ledger,
         run_id: int,
         account_id: Callable[[], str],
         workers: int = 8,
@@ -78,24 +56,33 @@ class Applier:
         may_write: Callable[[str], bool] = lambda stack: True,
         stopping: Callable[[], bool] = lambda: False,
     ) -> None:
+        """`may_write(stack)` is False once the run has lost the stack's lease; `stopping()`
+        True once plumb is told to stop: steps in flight end, no new one starts."""
         self.plan, self.contexts, self.journal, self.run_id = plan, contexts, journal, run_id
         self.account_id = account_id
         self.workers = max(1, workers)
         self.on_event = on_event or (lambda action, status: None)
         self.graph = Graph(plan.resources.values())
         self.actions = plan.by_id()
-        self.live: dict[str, Observed] = {
-            lid: o for lid, o in plan.observation.observed.items() if o.owned
-        }
-        self.outcomes: dict[str, Outcome] = {}
+        owned = {lid: o for lid, o in plan.observation.observed.items() if o.owned}
+        self.progress = Progress(owned)
+        self.live, self.outcomes = self.progress.live, self.progress.outcomes
         self.deferred: set[str] = set()  # written without their late members; finished last
-        self.waiter = waiter or Waiter(0)
-        # False once the run has lost its stack's lease: another writer may be at work.
-        self.may_write = may_write
-        # True once plumb is told to stop (SIGTERM): steps in flight end, no new one starts.
-        self.stopping = stopping
-        self.stopped = False
-        self._lock = threading.Lock()
+        self.holds = Holds(
+            self.graph,
+            self.actions,
+            self.progress,
+            contexts,
+            waiter or Waiter(0),
+            may_write,
+            stopping,
+        )
+        self._lock = self.progress.lock
+
+    @property
+    def stopped(self) -> bool:
+        """Some action was not started because plumb was told to stop."""
+        return self.holds.stopped
 
     def run(self) -> dict[str, Outcome]:
         replaced = {lid for lid, a in self.actions.items() if a.type is A.REPLACE}
@@ -106,14 +93,12 @@ class Applier:
         for wave in self.graph.waves():
             self._run_wave(wave, self._converge)
         self._run_wave(sorted(self.deferred), self._second_pass)
-        for wave in self._orphan_waves():
+        for wave in orphan_waves(self.graph, self.actions.values()):
             self._run_wave(wave, self._delete_orphan)
         for lid, action in self.actions.items():
             if lid not in self.outcomes:
                 self._finish(action, UNCHANGED)
         return self.outcomes
-
-    # -- scheduling --------------------------------------------------------------------
 
     def _run_wave(self, wave: Iterable[str], step: Callable[[Action], None]) -> None:
         todo = [self.actions[lid] for lid in wave if lid in self.actions]
@@ -122,22 +107,11 @@ class Applier:
         with cf.ThreadPoolExecutor(max_workers=self.workers) as pool:
             list(pool.map(step, todo))
 
-    def _orphan_waves(self) -> list[list[str]]:
-        """Deletes of what left the spec, most dependent kinds first."""
-        rank = kind_ranks(self.graph)
-        doomed = [a for a in self.actions.values() if a.type is A.DELETE]
-        levels = sorted({rank.get(a.kind, 0) for a in doomed}, reverse=True)
-        return [[a.logical_id for a in doomed if rank.get(a.kind, 0) == lvl] for lvl in levels]
-
     # -- steps -------------------------------------------------------------------------
 
     def _release(self, action: Action) -> None:
-        found = self.live.get(action.logical_id)
+        found = self._to_touch(action)
         if found is None:
-            return
-        held = self._held_back(action)
-        if held:
-            self._finish(action, *held)
             return
         try:
             reconciler_for(action.kind).release(found, self._ctx(found.region))
@@ -145,12 +119,8 @@ class Applier:
             self._fail(action, err)
 
     def _destroy_old(self, action: Action) -> None:
-        found = self.live.get(action.logical_id)
-        if found is None or action.logical_id in self.outcomes:
-            return
-        held = self._held_back(action)
-        if held:
-            self._finish(action, *held)
+        found = None if action.logical_id in self.outcomes else self._to_touch(action)
+        if found is None:
             return
         try:
             reconciler_for(action.kind).delete(found, self._ctx(found.region))
@@ -165,10 +135,9 @@ class Applier:
             return  # its old half failed to go
         if not action.type.mutates:
             return
-        blocker = self._waiting_on(action) or self._held_back(action)
+        blocker = self.holds.waiting_on(action) or self.holds.held_back(action)
         if blocker:
-            status, why = blocker
-            self._finish(action, status, why)
+            self._finish(action, *blocker)
             return
         res = resolve(self.plan.resources[action.logical_id], self._attrs_of, self.account_id)
         if contains_unknown(dict(res.spec)):
@@ -185,8 +154,6 @@ class Applier:
         except Exception as err:
             self._fail(action, err, started)
             return
-        with self._lock:
-            self.live[action.logical_id] = observed
         self._finish(action, APPLIED, "", started, observed)
 
     def _second_pass(self, action: Action) -> None:
@@ -203,51 +170,16 @@ class Applier:
             self._fail(action, err)
             return
         with self._lock:
-            self.live[action.logical_id] = observed
             self.outcomes[action.logical_id] = Outcome(APPLIED, "", observed)
-
-    def _write(self, action: Action, res: Resource) -> Observed:
-        """Create or update; a write whose answer was lost (retry_guard.py) is followed by
-        an observation by tag, and sent again only if nothing of it is there."""
-        rec = reconciler_for(res.kind)
-        ctx = self._ctx(res.region)
-        found = self.live.get(res.logical_id)
-        creating = found is None
-        with create_attempt():  # one client token for every send of this create
-            for attempt in range(1, WRITE_TRIES + 1):
-                try:
-                    observed = self._write_once(action, res, rec, ctx, found)
-                    break
-                except AmbiguousWrite:
-                    if attempt == WRITE_TRIES:
-                        raise
-                    found = settle(lambda: rec.find_own(res, ctx)) or found
-        if creating:
-            self.journal.mark_created(self.run_id, observed)
-        return observed
-
-    def _write_once(
-        self, action: Action, res: Resource, rec: Any, ctx: Context, found: Observed | None
-    ) -> Observed:
-        if found is None:
-            self.journal.mark_create_pending(
-                self.run_id, res.stack, res.logical_id, res.kind, rec.physical_name(res)
-            )
-            return rec.create(res, ctx)  # type: ignore[no-any-return]
-        waived = {c.path for c in action.waived}
-        delta = Diff(tuple(c for c in diff(res, found).changes if c.path not in waived))
-        return rec.update(res, found, delta, ctx) if delta else found
 
     def _delete_orphan(self, action: Action) -> None:
         if action.logical_id in self.outcomes:
             return  # its release failed
-        found = self.live.get(action.logical_id)
-        if found is None:
+        if action.logical_id not in self.live:
             self._finish(action, UNCHANGED, "already gone")
             return
-        lost = self._held_back(action)
-        if lost:
-            self._finish(action, *lost)
+        found = self._to_touch(action)
+        if found is None:
             return
         started = _now()
         try:
@@ -261,50 +193,22 @@ class Applier:
 
     # -- helpers -----------------------------------------------------------------------
 
-    def _waiting_on(self, action: Action) -> tuple[str, str] | None:
-        for dep in sorted(self.graph.deps.get(action.logical_id, ())):
-            outcome = self.outcomes.get(dep)
-            if outcome and outcome.status in (FAILED, SKIPPED):
-                return SKIPPED, f"dependency {dep} {outcome.status}"
-            if outcome and outcome.status == PENDING:
-                return PENDING, f"waits for {dep}"
-            dep_action = self.actions.get(dep)
-            if (
-                dep_action is not None
-                and dep_action.type in (A.BLOCKED, A.UNKNOWN)
-                and dep not in self.live
-            ):
-                return SKIPPED, f"dependency {dep} is {dep_action.type.value}"
-            found = self.live.get(dep)
-            if found is not None and not found.ready and not self._await(dep, found).ready:
-                return PENDING, f"waits for {dep} to become ready"
-        return None
-
-    def _await(self, lid: str, found: Observed) -> Observed:
-        """Polls a dependency still becoming ready, within the run's wait budget."""
-        res = self.plan.resources.get(lid)
-        if res is None:
-            return found
-
-        def poll() -> Observed | None:
-            try:
-                rec = reconciler_for(found.kind)
-                return rec.observe_one(res, self._ctx(res.region), found.physical_id)
-            except Exception:  # a failed poll is "not ready yet", never "gone"
-                return None
-
-        latest = self.waiter.wait(lid, found, poll)
-        with self._lock:
-            self.live[lid] = latest
-        return latest
-
-    def _held_back(self, action: Action) -> tuple[str, str] | None:
-        if self.stopping():
-            self.stopped = True
-            return SKIPPED, "not started: plumb was told to stop; the next run goes on"
-        if self.may_write(action.stack):
+    def _to_touch(self, action: Action) -> Observed | None:
+        """What is live of the action's resource, unless nothing is, or the run may write
+        no more of its stack (the action then ends so)."""
+        found = self.live.get(action.logical_id)
+        held: Hold | None = None if found is None else self.holds.held_back(action)
+        if held:
+            self._finish(action, *held)
             return None
-        return SKIPPED, f"the lease on stack {action.stack} was lost; no more writes this run"
+        return found
+
+    def _write(self, action: Action, res: Resource) -> Observed:
+        ctx, found = self._ctx(res.region), self.live.get(res.logical_id)
+        observed = write(action, res, found, ctx, self.journal, self.run_id)
+        with self._lock:
+            self.live[action.logical_id] = observed
+        return observed
 
     def _attrs_of(self, lid: str) -> Mapping[str, Any] | None:
         found = self.live.get(lid)
@@ -329,39 +233,9 @@ class Applier:
     ) -> None:
         with self._lock:
             self.outcomes[action.logical_id] = Outcome(status, error, observed)
-        outcome = {
-            APPLIED: "applied",
-            FAILED: "failed",
-            SKIPPED: "skipped",
-            PENDING: "pending",
-            UNCHANGED: "unchanged",
-        }[status]
-        if action.type in (A.BLOCKED, A.UNKNOWN, A.ORPHAN) and status == UNCHANGED:
-            outcome = "refused" if action.type is A.BLOCKED else action.type.value
+        outcome = recorded_as(action, status)
         self.journal.record_change(self.run_id, action, outcome, error, started, _now())
         self.on_event(action, status)
-
-
-def kind_ranks(graph: Graph) -> dict[str, int]:
-    """Kinds in dependency order: edges from the desired graph and each kind's `requires`."""
-    edges: dict[str, set[str]] = {
-        kind: set(cls.descriptor.requires) for kind, cls in REGISTRY.items()
-    }
-    for lid, deps in graph.deps.items():
-        kind = graph.nodes[lid].kind
-        edges.setdefault(kind, set()).update(graph.nodes[d].kind for d in deps)
-    rank: dict[str, int] = {}
-
-    def depth(kind: str, seen: frozenset[str]) -> int:
-        if kind in rank:
-            return rank[kind]
-        parents = [d for d in edges.get(kind, ()) if d not in seen and d != kind]
-        rank[kind] = 1 + max((depth(p, seen | {kind}) for p in parents), default=-1)
-        return rank[kind]
-
-    for kind in edges:
-        depth(kind, frozenset())
-    return rank
 
 
 def _now() -> dt.datetime:

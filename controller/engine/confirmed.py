@@ -14,7 +14,8 @@ from controller.aws.context import Context
 from controller.config import Settings
 from controller.engine.desired import Desired
 from controller.engine.observe import Observation, observe_all
-from controller.engine.plan import Plan, PlanOptions, StoreState, build_plan
+from controller.engine.plan import Plan, PlanOptions, build_plan
+from controller.engine.plan_state import StoreState
 from controller.engine.planfile import SavedPlan, plan_to_json
 from controller.errors import LockError
 from controller.state.store import Store

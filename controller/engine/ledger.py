@@ -14,7 +14,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from controller.engine.apply import APPLIED, FAILED, PENDING, SKIPPED, Outcome
+from controller.engine.outcome import APPLIED, FAILED, PENDING, SKIPPED, Outcome
 from controller.engine.plan import Plan
 from controller.model import Action, ActionType, FieldChange, Observed
 from controller.state.models import ResourceRow

@@ -23,6 +23,9 @@ from typing import Any
 from controller.engine.grant_check import hold_refused_grants
 from controller.engine.graph import Graph, resolve
 from controller.engine.observe import Observation
+from controller.engine.plan_state import StateView
+from controller.engine.prune import orphans, within_delete_budget
+from controller.engine.replace import replace_or_refuse
 from controller.engine.twins import Twins, hold_links, keep_in_use
 from controller.kinds.diff import diff
 from controller.kinds.fields import rules_for
@@ -31,7 +34,6 @@ from controller.model import (
     COMMIT,
     DRIFT,
     FOLLOWS,
-    TAG_DELETION_POLICY,
     Action,
     ActionType,
     Diff,
@@ -41,8 +43,7 @@ from controller.model import (
     contains_unknown,
 )
 from controller.specs.policy import StackPolicy
-from controller.state.drift import DriftRecord, held_back
-from controller.state.store import Store
+from controller.state.drift import held_back
 
 A = ActionType
 
@@ -85,40 +86,6 @@ class Plan:
         return [f"{a.logical_id}: {w}" for a in self.actions for w in a.warnings]
 
 
-class StateView:
-    """What the plan needs from the state; the store or a stand-in for tests."""
-
-    def pending_creates(self, stack: str) -> Mapping[str, str]:
-        return {}
-
-    def drift_streak(self, stack: str, logical_id: str) -> tuple[int, list[str]]:
-        return 0, []
-
-    def drift(self, stack: str, logical_id: str) -> DriftRecord:
-        streak, fields = self.drift_streak(stack, logical_id)
-        return DriftRecord(streak, fields)
-
-    def resources(self, stack: str | None = None) -> list[dict[str, Any]]:
-        """The recorded resource rows (`logicalId`, `physicalId`, `status`, ...)."""
-        return []
-
-
-class StoreState(StateView):
-    """The plan's reads of the state's stores."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-
-    def pending_creates(self, stack: str) -> Mapping[str, str]:
-        return self.store.journal.pending(stack)
-
-    def drift(self, stack: str, logical_id: str) -> DriftRecord:
-        return self.store.drift.get(stack, logical_id)
-
-    def resources(self, stack: str | None = None) -> list[dict[str, Any]]:
-        return self.store.resources.rows(stack)
-
-
 def build_plan(
     resources: list[Resource],
     policies: Mapping[str, StackPolicy],
@@ -133,8 +100,9 @@ def build_plan(
     twins = keep_in_use(observation.observed, _recorded_ids(state))
     planner = _Planner(graph, policies, observation, account_id, state, options)
     actions = [planner.decide(lid) for lid in graph.order()]
-    actions += planner.orphans()
-    actions = hold_links(_enforce_delete_budget(actions, policies, options), twins)
+    deletes_allowed = options.allow_deletes and not options.scheduled
+    actions += orphans(graph.nodes, observation, policies, deletes_allowed)
+    actions = hold_links(within_delete_budget(actions, policies, deletes_allowed), twins)
     # The spec's account was a guess from its ARNs; STS says which account this is.
     actions, refused = hold_refused_grants(actions, resources, policies, account_id, options.today)
     return Plan(
@@ -290,80 +258,8 @@ class _Planner:
                 base, type=A.BLOCKED, reason="drift reported, not repaired: policy.selfHeal is off"
             )
         if Diff(live).needs_replace:
-            return self._replace(resolved, base, live, stateful)
+            return replace_or_refuse(resolved, base, live, stateful, self.options.allow_replace)
         return dataclasses.replace(base, type=A.UPDATE)
-
-    def _replace(
-        self, res: Resource, base: Action, live: tuple[FieldChange, ...], stateful: bool
-    ) -> Action:
-        """A replace destroys the resource; one that holds data needs the spec's consent
-        (deletionPolicy Delete) as well as the run's (--allow-replace)."""
-        fields_txt = ", ".join(c.path for c in live if c.immutable)
-        why = f"{fields_txt} cannot change in place"
-        if stateful and res.deletion_policy == "Retain":
-            return dataclasses.replace(
-                base,
-                type=A.BLOCKED,
-                reason=(
-                    f"replace refused: {why}, and replacing it destroys the data it holds; "
-                    "its deletionPolicy is Retain: set deletionPolicy: Delete in its section "
-                    "and rerun with --allow-replace to destroy and recreate it"
-                ),
-            )
-        if not self.options.allow_replace:
-            what = "stateful resource (deletionPolicy Delete)" if stateful else "resource"
-            return dataclasses.replace(
-                base,
-                type=A.BLOCKED,
-                reason=(
-                    f"replace refused: {why} and the {what} would be destroyed and "
-                    "recreated; rerun with --allow-replace to allow it"
-                ),
-            )
-        if stateful:
-            why += "; its data is destroyed with it (deletionPolicy Delete, --allow-replace)"
-        return dataclasses.replace(base, type=A.REPLACE, reason=why)
-
-    def orphans(self) -> list[Action]:
-        out = []
-        for lid, found in sorted(self.obs.observed.items()):
-            if lid in self.graph.nodes or not found.owned:
-                continue
-            base = Action(
-                A.ORPHAN,
-                found.kind,
-                lid,
-                physical_id=found.physical_id,
-                reason=self._orphan_reason(found),
-            )
-            if not base.reason:
-                base = dataclasses.replace(
-                    base,
-                    type=A.DELETE,
-                    reason="left the spec; prune is on",
-                    changes=(FieldChange("(resource)", found.physical_id, None),),
-                )
-            out.append(base)
-        return out
-
-    def _orphan_reason(self, found: Observed) -> str:
-        """Why a resource that left the spec is kept, or "" when prune may delete it."""
-        if found.tags.get(TAG_DELETION_POLICY) == "Retain":
-            return "left the spec; kept: deletionPolicy Retain"
-        if not self.policies.get(found.stack, StackPolicy()).prune:
-            return "left the spec; kept: policy.prune is off"
-        if reconciler_for(found.kind).descriptor.stateful and (
-            self.options.scheduled or not self.options.allow_deletes
-        ):
-            return (
-                "left the spec; kept: it holds data, so it is deleted only by a run that "
-                "allows it (apply --allow-deletes), never by the scheduled loop"
-            )
-        blind = sorted(kind for region, kind in self.obs.failed if region == found.region)
-        if blind:
-            # Prune needs the whole picture: what still uses this may be in the unread kind.
-            return f"left the spec; not pruned this run: {', '.join(blind)} could not be observed"
-        return ""
 
 
 def creation_changes(res: Resource) -> tuple[FieldChange, ...]:
@@ -373,31 +269,3 @@ def creation_changes(res: Resource) -> tuple[FieldChange, ...]:
     ]
     out.append(FieldChange("tags", None, res.ownership_tags()))
     return tuple(out)
-
-
-def _enforce_delete_budget(
-    actions: list[Action], policies: Mapping[str, StackPolicy], options: PlanOptions
-) -> list[Action]:
-    """More deletes than policy.maxDeletes in a stack: refuse them all unless allowed."""
-    if options.allow_deletes and not options.scheduled:
-        return actions
-    over: dict[str, int] = {}
-    for stack in {a.stack for a in actions}:
-        n = sum(1 for a in actions if a.stack == stack and a.type in (A.DELETE, A.REPLACE))
-        if n > policies.get(stack, StackPolicy()).max_deletes:
-            over[stack] = n
-    if not over:
-        return actions
-    return [
-        dataclasses.replace(
-            a,
-            type=A.BLOCKED,
-            reason=(
-                f"refused: {over[a.stack]} deletes exceed policy.maxDeletes "
-                f"({policies.get(a.stack, StackPolicy()).max_deletes}); apply with --allow-deletes"
-            ),
-        )
-        if a.stack in over and a.type in (A.DELETE, A.REPLACE)
-        else a
-        for a in actions
-    ]

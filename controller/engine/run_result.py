@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from controller.engine.apply import FAILED, SKIPPED, Outcome
+from controller.engine.outcome import FAILED, SKIPPED, Outcome
 from controller.engine.plan import Plan
 
 

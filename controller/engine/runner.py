@@ -20,14 +20,16 @@ from controller.aws.clients import ClientFactory
 from controller.aws.context import Context
 from controller.config import Settings
 from controller.engine import cut_short
-from controller.engine.apply import Applier, Event
+from controller.engine.apply import Applier
 from controller.engine.confirmed import as_shown, still_open
 from controller.engine.desired import Desired
 from controller.engine.lease import Leases
 from controller.engine.ledger import Ledger
 from controller.engine.observe import Observation, contexts_for, observe_all
 from controller.engine.observers import RunObserver, SealedRun
-from controller.engine.plan import Plan, PlanOptions, StoreState, build_plan
+from controller.engine.outcome import Event
+from controller.engine.plan import Plan, PlanOptions, build_plan
+from controller.engine.plan_state import StoreState
 from controller.engine.readiness import Waiter
 from controller.engine.run_result import RunResult
 from controller.engine.seal import outcome_of, seal

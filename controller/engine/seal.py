@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from controller.aws.clients import ClientFactory
 from controller.aws.context import Context
 from controller.engine import run_facts, waivers
-from controller.engine.apply import APPLIED, FAILED, PENDING, SKIPPED, Outcome
+from controller.engine.outcome import APPLIED, FAILED, PENDING, SKIPPED, Outcome
 from controller.engine.plan import Plan
 from controller.engine.run_result import RunResult
 from controller.errors import LockError

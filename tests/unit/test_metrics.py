@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import generate_latest
 
-from controller.engine.apply import APPLIED, FAILED, Outcome
 from controller.engine.observe import Observation
+from controller.engine.outcome import APPLIED, FAILED, Outcome
 from controller.engine.plan import Plan, PlanOptions
 from controller.engine.runner import RunResult
 from controller.loop.metrics import Metrics

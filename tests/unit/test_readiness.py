@@ -7,8 +7,9 @@ from collections.abc import Iterator, Sequence
 
 import pytest
 
-from controller.engine.apply import APPLIED, PENDING, Applier
+from controller.engine.apply import Applier
 from controller.engine.observe import Observation
+from controller.engine.outcome import APPLIED, PENDING
 from controller.engine.plan import build_plan
 from controller.engine.readiness import Waiter
 from controller.kinds.base import BaseReconciler
