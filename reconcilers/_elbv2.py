@@ -7,7 +7,8 @@ way: list everything of the kind (one paginated describe), read the tags in batc
 resource would collide with (a load balancer or target group of the same name, a
 listener on the same port) as `Observed(owned=False)`. Names are unique per account and
 region, so a create whose answer was lost is found again by its name and adopted when it
-carries the resource's own `plumb:id`.
+carries the resource's own `plumb:id`. Tags are set and removed by AddTags and RemoveTags,
+declared once here (`TAGS`).
 """
 
 from __future__ import annotations
@@ -21,12 +22,17 @@ from botocore.exceptions import ClientError
 from controller.aws.context import Context
 from controller.errors import ERR_CREATE, TerminalError
 from controller.kinds.base import BaseReconciler
+from controller.kinds.descriptor import Grants
 from controller.kinds.errors import error_code, error_message
-from controller.kinds.fields import schema_defaults
-from controller.kinds.tags import tag_delta, to_dict, to_list
+from controller.kinds.iam_scope import Scope, tagging
+from controller.kinds.tags import TagApi, to_dict
 from controller.model import TAG_ID, Diff, Observed, Resource
 
 Raw = Mapping[str, Any]
+SERVICE = "elbv2"
+TAGS = TagApi("add_tags", "remove_tags", "ResourceArns", many=True)
+# Refused by every ELBv2 call that sets a resource up or tags it.
+TERMINAL = frozenset({"InvalidConfigurationRequest", "DuplicateTagKeys", "TooManyTags"})
 TAG_BATCH = 20  # DescribeTags takes at most 20 resource ARNs per call
 # What every ELBv2 kind calls to list load balancers and read and sync tags; a create that
 # carries tags needs elasticloadbalancing:AddTags as well.
@@ -36,6 +42,28 @@ SHARED_ACTIONS = (
     "elasticloadbalancing:DescribeTags",
     "elasticloadbalancing:RemoveTags",
 )
+
+
+def grants(
+    actions: tuple[str, ...],
+    tagged_on: str,
+    *scopes: Scope,
+    service_linked_roles: tuple[str, ...] = (),
+) -> Grants:
+    """The IAM of an ELBv2 kind: its `actions` and the shared ones. Its writes apply where
+    `scopes` say, by default all of them (every action but a Describe*) on `tagged_on`, the
+    ARN its tag calls are held to as well."""
+    writes = tuple(a for a in actions if ":Describe" not in a)
+    return Grants(
+        actions=(*actions, *SHARED_ACTIONS),
+        scopes=(
+            *(scopes or (Scope(writes, (tagged_on,)),)),
+            *tagging(
+                "elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags", (tagged_on,)
+            ),
+        ),
+        service_linked_roles=service_linked_roles,
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,46 +94,12 @@ def tagged(ctx: Context, items: Iterable[Raw], arn_key: str) -> list[Tagged]:
     return [Tagged(raw, str(raw[arn_key]), tags.get(str(raw[arn_key]), {})) for raw in listed]
 
 
-def load_balancers(ctx: Context, arns: Sequence[str] = ()) -> list[Tagged]:
-    """Every load balancer in the region (or the ones named), with its tags. The load
-    balancer kind observes with it, and the listener kind to find the load balancers whose
-    listeners it reads (listeners cannot be listed by tag)."""
-    where = {"LoadBalancerArns": list(arns)} if arns else {}
-    listed = ctx.describe("elbv2", "describe_load_balancers", "LoadBalancers", **where)
-    return tagged(ctx, listed, "LoadBalancerArn")
-
-
-def arn_suffix(arn: str, marker: str) -> str:
-    """The part of an ARN after `marker`: CloudWatch's LoadBalancer/TargetGroup dimension."""
-    return arn.split(marker, 1)[1] if marker in arn else ""
-
-
 def attribute_map(items: Iterable[Mapping[str, Any]] | None) -> dict[str, str]:
     return {str(a["Key"]): str(a.get("Value", "")) for a in items or ()}
 
 
-def as_bool(value: str | None) -> bool | None:
-    return None if value is None else value.lower() == "true"
-
-
 def as_int(value: str | None) -> int | None:
     return None if value in (None, "") else int(str(value))
-
-
-def defaults(kind: str, *path: str) -> dict[str, Any]:
-    return schema_defaults(kind, *path)
-
-
-# -- writing --------------------------------------------------------------------------
-
-
-def sync_tags(ctx: Context, arn: str, have: Mapping[str, str], want: Mapping[str, str]) -> None:
-    """Set the missing and changed tags, remove the extra ones; `aws:` tags are left alone."""
-    to_set, to_remove = tag_delta(have, want)
-    if to_set:
-        ctx.elbv2.add_tags(ResourceArns=[arn], Tags=to_list(to_set))
-    if to_remove:
-        ctx.elbv2.remove_tags(ResourceArns=[arn], TagKeys=to_remove)
 
 
 def changed_keys(diff: Diff, field: str, named: Iterable[str]) -> list[str]:
@@ -126,13 +120,19 @@ def changed_keys(diff: Diff, field: str, named: Iterable[str]) -> list[str]:
 class ElbKind(BaseReconciler):
     """An ELBv2 kind: list, read tags in batches, group by `plumb:id`, report collisions.
 
-    A subclass lists its items (`_list`, `_list_arn`), says what makes an item unique in
-    AWS (`identity`: the fields of the spec and the matching values of an item), and maps
-    one item to an Observed (`_to_observed`).
+    A subclass names its describe call (`describe_op`, its `list_key` and the items'
+    `arn_key`), says what makes an item unique in AWS (`identity`: pairs of a spec field and
+    the item's key holding it), maps one item to an Observed (`_to_observed`), makes one
+    (`create_item`, answered `exists_code` when its identity is taken) and writes what
+    drifted besides tags (`modify`).
     """
 
-    service = "elbv2"
-    identity: ClassVar[tuple[str, ...]] = ("name",)
+    describe_op: ClassVar[str]  # "describe_target_groups"
+    list_key: ClassVar[str]  # "TargetGroups"
+    arn_key: ClassVar[str]  # "TargetGroupArn"; the describe takes a list as "TargetGroupArns"
+    exists_code: ClassVar[str]  # "DuplicateTargetGroupName"
+    attributes_op: ClassVar[str] = ""  # "describe_target_group_attributes"
+    identity: ClassVar[tuple[tuple[str, str], ...]]  # (("name", "TargetGroupName"),)
 
     def observe(self, desired: Sequence[Resource], ctx: Context) -> dict[str, Observed]:
         return self._sort(ctx, self._list(ctx, desired), desired)
@@ -142,17 +142,29 @@ class ElbKind(BaseReconciler):
         if not physical_id:
             return super().observe_one(desired, ctx)
         scoped = ctx.only({desired.stack})
-        found = self._sort(scoped, self._list_arn(scoped, physical_id), [desired])
+        found = self._sort(scoped, self._listed(scoped, [physical_id]), [desired])
         return self.must_see(found.get(desired.logical_id), desired)
 
-    def _list(self, ctx: Context, desired: Sequence[Resource]) -> list[Tagged]:
-        raise NotImplementedError
+    def physical_name(self, desired: Resource) -> str:
+        """A load balancer's or target group's name; "" for a listener (AWS picks its id)."""
+        return str(desired.spec["name"]) if "name" in dict(self.identity) else ""
 
-    def _list_arn(self, ctx: Context, arn: str) -> list[Tagged]:
-        raise NotImplementedError
+    def _list(self, ctx: Context, desired: Sequence[Resource]) -> list[Tagged]:
+        return self._listed(ctx)
+
+    def _listed(self, ctx: Context, arns: Sequence[str] = ()) -> list[Tagged]:
+        """Every item of the kind in the region (or the ones named), with its tags."""
+        where = {f"{self.arn_key}s": list(arns)} if arns else {}
+        listed = ctx.describe(SERVICE, self.describe_op, self.list_key, **where)
+        return tagged(ctx, listed, self.arn_key)
+
+    def attributes_of(self, ctx: Context, arn: str) -> dict[str, str]:
+        """The attributes its describe does not report, by key (one call)."""
+        out = getattr(ctx.elbv2, self.attributes_op)(**{self.arn_key: arn})
+        return attribute_map(out["Attributes"])
 
     def _identity_of(self, raw: Raw) -> tuple[Hashable, ...]:
-        raise NotImplementedError
+        return tuple(raw[key] for _, key in self.identity)
 
     def _to_observed(
         self, item: Tagged, logical_id: str, ctx: Context, desired: Resource | None
@@ -160,9 +172,39 @@ class ElbKind(BaseReconciler):
         """`desired` is given for an owned item the run wants: only then are details read."""
         raise NotImplementedError
 
+    def create_item(self, desired: Resource, ctx: Context) -> Raw:
+        """The create call, tagged: the item it answers with."""
+        raise NotImplementedError
+
+    def made(self, desired: Resource, ctx: Context, item: Tagged) -> Observed:
+        """What a create made, once it is known to be this resource's: the item as
+        answered, and what the kind writes after the create."""
+        return self._to_observed(item, desired.logical_id, ctx, None)
+
+    def modify(self, desired: Resource, observed: Observed, diff: Diff, ctx: Context) -> None:
+        """Write what drifted besides tags."""
+
+    def create(self, desired: Resource, ctx: Context) -> Observed:
+        """AWS answers a create with the same settings as an existing resource with that
+        resource (`claimed` checks it is ours), other settings with `exists_code` (`adopt`)."""
+        try:
+            out = self.create_item(desired, ctx)
+        except ClientError as err:
+            if error_code(err) != self.exists_code:
+                raise
+            return self.adopt(desired, ctx, err)
+        arn = str(out[self.arn_key])
+        return self.made(desired, ctx, Tagged(out, arn, self.claimed(desired, ctx, arn)))
+
+    def update(self, desired: Resource, observed: Observed, diff: Diff, ctx: Context) -> Observed:
+        self.modify(desired, observed, diff, ctx)
+        if diff.changed("tags"):
+            self.sync_tags(ctx, observed.physical_id, observed, desired)
+        return self.observe_one(desired, ctx, observed.physical_id)
+
     def wanted_identity(self, res: Resource) -> tuple[Hashable, ...] | None:
         """What the desired resource would collide with; None while a reference is unresolved."""
-        values = tuple(res.spec.get(f) for f in self.identity)
+        values = tuple(res.spec.get(field) for field, _ in self.identity)
         return values if all(isinstance(v, str | int) for v in values) else None
 
     def _sort(
@@ -206,18 +248,42 @@ class ElbKind(BaseReconciler):
         adopted; anything else under that identity is someone else's and stops here."""
         found = self.observe([desired], ctx.only({desired.stack})).get(desired.logical_id)
         want = self.wanted_identity(desired)
-        if found is not None and found.owned and _identity(found, self.identity) == want:
+        have = tuple(found.spec.get(field) for field, _ in self.identity) if found else None
+        if found is not None and found.owned and have == want:
             return found
         raise self._refused(desired, error_code(err), error_message(err))
 
     def claimed(self, desired: Resource, ctx: Context, arn: str) -> dict[str, str]:
-        """The tags of what a create answered with. AWS answers a create with the same
-        settings as an existing resource with that resource: ours (a lost answer) when it
-        carries this resource's `plumb:id`, else someone else's, never taken over."""
+        """The tags of what a create answered with: ours (a lost answer's) when it carries
+        this resource's `plumb:id`, else someone else's, never taken over."""
         tags = tags_of(ctx, [arn]).get(arn, {})
         if tags.get(TAG_ID) != desired.logical_id:
             raise self._refused(desired, "AlreadyExists", f"{arn} exists with these settings")
         return tags
+
+    def observed(
+        self,
+        item: Tagged,
+        logical_id: str,
+        ctx: Context,
+        spec: Mapping[str, Any],
+        attrs: Mapping[str, Any],
+        ready: bool = True,
+        warnings: tuple[str, ...] = (),
+    ) -> Observed:
+        """An item as plumb sees it: its ARN is its id."""
+        attrs = {"id": item.arn, "arn": item.arn, **attrs}
+        return Observed(
+            self.kind,
+            logical_id,
+            item.arn,
+            dict(spec),
+            attrs,
+            dict(item.tags),
+            ready=ready,
+            region=ctx.region,
+            warnings=warnings,
+        )
 
     def _refused(self, desired: Resource, code: str, message: str) -> TerminalError:
         message = f"{message}; it is not this resource's (no {TAG_ID} tag of it)"
@@ -227,31 +293,3 @@ class ElbKind(BaseReconciler):
             ),
             code,
         )
-
-
-def _identity(found: Observed, fields: tuple[str, ...]) -> tuple[Hashable, ...]:
-    return tuple(found.spec.get(f) for f in fields)
-
-
-def observed(
-    kind: str,
-    item: Tagged,
-    logical_id: str,
-    ctx: Context,
-    *,
-    spec: Mapping[str, Any],
-    attrs: Mapping[str, Any],
-    ready: bool = True,
-    warnings: tuple[str, ...] = (),
-) -> Observed:
-    return Observed(
-        kind=kind,
-        logical_id=logical_id,
-        physical_id=item.arn,
-        spec=dict(spec),
-        attrs={"id": item.arn, "arn": item.arn, **attrs},
-        tags=dict(item.tags),
-        ready=ready,
-        region=ctx.region,
-        warnings=warnings,
-    )

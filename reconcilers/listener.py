@@ -3,8 +3,8 @@
 
 What makes it risky, and where it is handled:
   - Listeners cannot be listed by tag, nor at all without naming their load balancer. One
-    paginated DescribeLoadBalancers with DescribeTags in batches of 20 (shared with the
-    load balancer kind, `_elbv2.load_balancers`) finds the load balancers a stack in scope
+    paginated DescribeLoadBalancers with DescribeTags in batches of 20
+    (`_load_balancers`) finds the load balancers a stack in scope
     owns, plus any a desired listener names; DescribeListeners runs once per such load
     balancer, and the listeners' own tags (batches of 20) decide ownership. A listener on
     the port a desired listener wants, without its tags, is `owned=False`.
@@ -21,19 +21,26 @@ What makes it risky, and where it is handled:
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from controller.aws.context import Context
-from controller.kinds.errors import error_code, ignoring
-from controller.kinds.iam_scope import Scope, tagging
+from controller.kinds.descriptor import Descriptor
+from controller.kinds.errors import ignoring
+from controller.kinds.iam_scope import Scope
 from controller.kinds.iam_scope import arn as iam_arn
 from controller.kinds.registry import register
 from controller.model import Diff, Observed, Resource
-from reconcilers._elbv2 import SHARED_ACTIONS as ELB_SHARED
-from reconcilers._elbv2 import ElbKind, Raw, Tagged, load_balancers, observed, sync_tags, tagged
+from reconcilers._elbv2 import (
+    SERVICE,
+    TAGS,
+    TERMINAL,
+    ElbKind,
+    Raw,
+    Tagged,
+    grants,
+    tagged,
+)
 
 _NOT_FOUND = "ListenerNotFound"
 _LB_NOT_FOUND = "LoadBalancerNotFound"
@@ -44,31 +51,24 @@ _LB = iam_arn("elasticloadbalancing", "loadbalancer/app/{name:LoadBalancer}/*")
 _LISTENER = iam_arn("elasticloadbalancing", "listener/app/{name:LoadBalancer}/*/*")
 
 
+_ACTIONS = (
+    "elasticloadbalancing:DescribeListeners",
+    "elasticloadbalancing:CreateListener",
+    "elasticloadbalancing:ModifyListener",
+    "elasticloadbalancing:DeleteListener",
+)
+
+
 @register
 class Listener(ElbKind):
     """A load balancer listener, found through the load balancers and by its own tags."""
 
-    kind = "Listener"
-    iam_actions = (
-        "elasticloadbalancing:DescribeListeners",
-        "elasticloadbalancing:CreateListener",
-        "elasticloadbalancing:ModifyListener",
-        "elasticloadbalancing:DeleteListener",
-        *ELB_SHARED,
-    )
-    iam_scopes = (
-        Scope(("elasticloadbalancing:CreateListener",), (_LB,)),
-        Scope(
-            ("elasticloadbalancing:ModifyListener", "elasticloadbalancing:DeleteListener"),
-            (_LISTENER,),
-        ),
-        *tagging("elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags", (_LISTENER,)),
-    )
-    identity = ("loadBalancerArn", "port")
-    requires = ("LoadBalancer", "TargetGroup")
-    not_found_codes = frozenset({_NOT_FOUND})
-    terminal_codes = frozenset(
-        {
+    descriptor = Descriptor(
+        "Listener",
+        SERVICE,
+        not_found_codes=frozenset({_NOT_FOUND}),
+        terminal_codes=TERMINAL
+        | {
             "DuplicateListener",
             "TooManyListeners",
             "TooManyCertificates",
@@ -76,60 +76,58 @@ class Listener(ElbKind):
             "UnsupportedProtocol",
             "SSLPolicyNotFound",
             "IncompatibleProtocols",
-            "InvalidConfigurationRequest",
             "InvalidLoadBalancerAction",
             "TargetGroupAssociationLimit",
-            "DuplicateTagKeys",
-            "TooManyTags",
-        }
+        },
+        requires=("LoadBalancer", "TargetGroup"),
+        iam=grants(
+            _ACTIONS,
+            _LISTENER,
+            Scope(("elasticloadbalancing:CreateListener",), (_LB,)),
+            Scope(
+                ("elasticloadbalancing:ModifyListener", "elasticloadbalancing:DeleteListener"),
+                (_LISTENER,),
+            ),
+        ),
+        tags=TAGS,
     )
+    describe_op, list_key, arn_key = "describe_listeners", "Listeners", "ListenerArn"
+    exists_code = "DuplicateListener"
+    identity = (("loadBalancerArn", "LoadBalancerArn"), ("port", "Port"))
 
     def _list(self, ctx: Context, desired: Sequence[Resource]) -> list[Tagged]:
         # A desired listener may name a load balancer plumb does not own; unresolved
         # references (dicts) name none yet.
         named = {v for r in desired if isinstance(v := r.spec.get("loadBalancerArn"), str)}
-        balancers = [lb.arn for lb in load_balancers(ctx) if ctx.owns(lb.tags) or lb.arn in named]
+        balancers = [lb.arn for lb in _load_balancers(ctx) if ctx.owns(lb.tags) or lb.arn in named]
         listed: list[Raw] = []
         for arn in balancers:
             # Deleted since it was listed: its listeners went with it.
             with ignoring({_LB_NOT_FOUND}):
                 listed += ctx.describe(
-                    "elbv2", "describe_listeners", "Listeners", LoadBalancerArn=arn
+                    SERVICE, self.describe_op, self.list_key, LoadBalancerArn=arn
                 )
-        return tagged(ctx, listed, "ListenerArn")
-
-    def _list_arn(self, ctx: Context, arn: str) -> list[Tagged]:
-        listed = ctx.elbv2.describe_listeners(ListenerArns=[arn])["Listeners"]
-        return tagged(ctx, listed, "ListenerArn")
-
-    def _identity_of(self, raw: Raw) -> tuple[Hashable, ...]:
-        return (raw["LoadBalancerArn"], raw["Port"])
+        return tagged(ctx, listed, self.arn_key)
 
     def _to_observed(
         self, item: Tagged, logical_id: str, ctx: Context, desired: Resource | None
     ) -> Observed:
-        return observed(self.kind, item, logical_id, ctx, spec=_spec(item.raw), attrs={})
+        return self.observed(item, logical_id, ctx, _spec(item.raw), {})
 
-    def create(self, desired: Resource, ctx: Context) -> Observed:
+    def create_item(self, desired: Resource, ctx: Context) -> Raw:
         spec = desired.spec
-        try:
-            out = ctx.elbv2.create_listener(
-                LoadBalancerArn=spec["loadBalancerArn"],
-                Protocol=spec["protocol"],
-                Port=int(spec["port"]),
-                DefaultActions=[_aws_action(spec["defaultAction"])],
-                Tags=ctx.tag_list(desired),
-                **_tls(spec, ("certificateArn", "sslPolicy")),
-            )["Listeners"][0]
-        except ClientError as err:
-            if error_code(err) != "DuplicateListener":
-                raise
-            return self.adopt(desired, ctx, err)
-        item = Tagged(out, out["ListenerArn"], self.claimed(desired, ctx, out["ListenerArn"]))
-        return observed(self.kind, item, desired.logical_id, ctx, spec=_spec(out), attrs={})
+        out = ctx.elbv2.create_listener(
+            LoadBalancerArn=spec["loadBalancerArn"],
+            Protocol=spec["protocol"],
+            Port=int(spec["port"]),
+            DefaultActions=[_aws_action(spec["defaultAction"])],
+            Tags=ctx.tag_list(desired),
+            **_tls(spec, ("certificateArn", "sslPolicy")),
+        )
+        return dict(out["Listeners"][0])
 
-    def update(self, desired: Resource, observed: Observed, diff: Diff, ctx: Context) -> Observed:
-        arn, spec = observed.physical_id, desired.spec
+    def modify(self, desired: Resource, observed: Observed, diff: Diff, ctx: Context) -> None:
+        spec = desired.spec
         params = _tls(spec, [f for f in ("certificateArn", "sslPolicy") if diff.changed(f)])
         if diff.changed("protocol"):
             params["Protocol"] = spec["protocol"]
@@ -138,15 +136,18 @@ class Listener(ElbKind):
         if params:
             # One call for every drifted field: a protocol change to HTTPS carries its
             # certificate and policy with it, as AWS requires.
-            ctx.elbv2.modify_listener(ListenerArn=arn, **params)
-        if diff.changed("tags"):
-            sync_tags(ctx, arn, observed.tags, desired.ownership_tags())
-        return self.observe_one(desired, ctx, arn)
+            ctx.elbv2.modify_listener(ListenerArn=observed.physical_id, **params)
 
     def delete(self, observed: Observed, ctx: Context) -> None:
         # A listener whose load balancer is gone is gone too.
-        with ignoring(self.not_found_codes | {_LB_NOT_FOUND}):
+        with ignoring(self.descriptor.not_found_codes | {_LB_NOT_FOUND}):
             ctx.elbv2.delete_listener(ListenerArn=observed.physical_id)
+
+
+def _load_balancers(ctx: Context) -> list[Tagged]:
+    """Every load balancer in the region, with its tags."""
+    listed = ctx.describe(SERVICE, "describe_load_balancers", "LoadBalancers")
+    return tagged(ctx, listed, "LoadBalancerArn")
 
 
 def _tls(spec: Mapping[str, Any], fields: Sequence[str]) -> dict[str, Any]:

@@ -14,156 +14,124 @@ What makes it risky, and where it is handled:
     written (`ElbKind.claimed`); other settings answer DuplicateLoadBalancerName, and a
     load balancer of ours under that name (a create whose answer was lost) is adopted
     (`ElbKind.adopt`). Someone else's is never taken over either way.
+  - The attributes are written right after the create, all of them (the schema fills in
+    those the spec leaves out): the load balancer is tagged from birth, so if this write is
+    lost the next run repairs it as drift.
   - Deletion protection is the user's safety catch: plumb never turns it off to delete;
     AWS refuses (OperationNotPermitted) and the run says so.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from controller.aws.context import Context
-from controller.kinds.errors import error_code, ignoring
-from controller.kinds.iam_scope import Scope, arn, but, tagging
+from controller.kinds.descriptor import Descriptor
+from controller.kinds.errors import ignoring
+from controller.kinds.iam_scope import arn
 from controller.kinds.registry import register
 from controller.model import Diff, Observed, Resource
-from reconcilers._elbv2 import SHARED_ACTIONS as ELB_SHARED
 from reconcilers._elbv2 import (
+    SERVICE,
+    TAGS,
+    TERMINAL,
     ElbKind,
     Raw,
     Tagged,
-    arn_suffix,
-    as_bool,
     as_int,
     attribute_map,
     changed_keys,
-    defaults,
-    load_balancers,
-    observed,
-    sync_tags,
+    grants,
 )
 
 _NOT_FOUND = "LoadBalancerNotFound"
 _READY = frozenset({"active", "active_impaired"})  # impaired still serves traffic
+
+
+def _as_bool(value: str | None) -> bool | None:
+    return None if value is None else value.lower() == "true"
+
+
 # Spec attribute -> the ELBv2 attribute key, and how its string value reads back.
 _ATTRIBUTES = {
     "idleTimeoutSeconds": ("idle_timeout.timeout_seconds", as_int),
-    "dropInvalidHeaderFields": ("routing.http.drop_invalid_header_fields.enabled", as_bool),
-    "deletionProtection": ("deletion_protection.enabled", as_bool),
+    "dropInvalidHeaderFields": ("routing.http.drop_invalid_header_fields.enabled", _as_bool),
+    "deletionProtection": ("deletion_protection.enabled", _as_bool),
 }
 
 _LB = arn("elasticloadbalancing", "loadbalancer/app/{name}/*")
+
+
+_ACTIONS = (
+    "elasticloadbalancing:CreateLoadBalancer",
+    "elasticloadbalancing:DeleteLoadBalancer",
+    "elasticloadbalancing:DescribeLoadBalancerAttributes",
+    "elasticloadbalancing:ModifyLoadBalancerAttributes",
+    "elasticloadbalancing:SetSecurityGroups",
+    "elasticloadbalancing:SetSubnets",
+)
 
 
 @register
 class LoadBalancer(ElbKind):
     """An application load balancer with a fixed name, found by its ownership tags."""
 
-    kind = "LoadBalancer"
-    iam_actions = (
-        "elasticloadbalancing:CreateLoadBalancer",
-        "elasticloadbalancing:DeleteLoadBalancer",
-        "elasticloadbalancing:DescribeLoadBalancerAttributes",
-        "elasticloadbalancing:ModifyLoadBalancerAttributes",
-        "elasticloadbalancing:SetSecurityGroups",
-        "elasticloadbalancing:SetSubnets",
-        *ELB_SHARED,
-    )
-    iam_scopes = (
-        Scope(
-            but(iam_actions, "elasticloadbalancing:DescribeLoadBalancerAttributes", *ELB_SHARED),
-            (_LB,),
-        ),
-        *tagging("elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags", (_LB,)),
-    )
-    service_linked_roles = ("elasticloadbalancing.amazonaws.com",)
-    requires = ("Subnet", "SecurityGroup")
-    not_found_codes = frozenset({_NOT_FOUND})
-    terminal_codes = frozenset(
-        {
+    descriptor = Descriptor(
+        "LoadBalancer",
+        SERVICE,
+        not_found_codes=frozenset({_NOT_FOUND}),
+        terminal_codes=TERMINAL
+        | {
             "DuplicateLoadBalancerName",
             "TooManyLoadBalancers",
-            "InvalidConfigurationRequest",
             "InvalidSubnet",
             "SubnetNotFound",
             "InvalidSecurityGroup",
             "InvalidScheme",
             "OperationNotPermitted",
-            "DuplicateTagKeys",
-            "TooManyTags",
-        }
+        },
+        requires=("Subnet", "SecurityGroup"),
+        iam=grants(_ACTIONS, _LB, service_linked_roles=("elasticloadbalancing.amazonaws.com",)),
+        tags=TAGS,
     )
-
-    def physical_name(self, desired: Resource) -> str:
-        return str(desired.spec["name"])
-
-    def _list(self, ctx: Context, desired: Sequence[Resource]) -> list[Tagged]:
-        return load_balancers(ctx)
-
-    def _list_arn(self, ctx: Context, arn: str) -> list[Tagged]:
-        return load_balancers(ctx, [arn])
-
-    def _identity_of(self, raw: Raw) -> tuple[Hashable, ...]:
-        return (raw["LoadBalancerName"],)
+    describe_op, list_key, arn_key = "describe_load_balancers", "LoadBalancers", "LoadBalancerArn"
+    exists_code = "DuplicateLoadBalancerName"
+    attributes_op = "describe_load_balancer_attributes"
+    identity = (("name", "LoadBalancerName"),)
 
     def _to_observed(
         self, item: Tagged, logical_id: str, ctx: Context, desired: Resource | None
     ) -> Observed:
         spec = _spec(item.raw)
-        if desired is not None and "attributes" in desired.spec:
-            out = ctx.elbv2.describe_load_balancer_attributes(LoadBalancerArn=item.arn)
-            spec["attributes"] = _read_attributes(attribute_map(out["Attributes"]))
-        state = item.raw.get("State") or {}
-        return observed(
-            self.kind,
-            item,
-            logical_id,
-            ctx,
-            spec=spec,
-            attrs=_attrs(item.raw),
-            ready=state.get("Code") in _READY,
-            warnings=_state_warnings(item.raw),
+        if desired is not None:
+            spec["attributes"] = _read_attributes(self.attributes_of(ctx, item.arn))
+        return self.observed(
+            item, logical_id, ctx, spec, _attrs(item.raw), _ready(item.raw), _warnings(item.raw)
         )
 
-    def create(self, desired: Resource, ctx: Context) -> Observed:
-        spec = {**defaults(self.kind), **desired.spec}
-        try:
-            out = ctx.elbv2.create_load_balancer(
-                Name=spec["name"],
-                Subnets=list(spec["subnets"]),
-                SecurityGroups=list(spec["securityGroups"]),
-                Scheme=spec["scheme"],
-                Type="application",
-                IpAddressType="ipv4",
-                Tags=ctx.tag_list(desired),
-            )["LoadBalancers"][0]
-        except ClientError as err:
-            if error_code(err) != "DuplicateLoadBalancerName":
-                raise
-            return self.adopt(desired, ctx, err)
-        tags = self.claimed(desired, ctx, out["LoadBalancerArn"])
-        # Tagged from birth: if this write is lost, the next run repairs it as drift.
-        attributes = {**defaults(self.kind, "attributes"), **(spec.get("attributes") or {})}
-        written = _write_attributes(ctx, out["LoadBalancerArn"], attributes, list(attributes))
-        made = _spec(out)
-        if "attributes" in desired.spec:
-            made["attributes"] = _read_attributes(written)
-        item = Tagged(out, out["LoadBalancerArn"], tags)
-        state = (out.get("State") or {}).get("Code")
-        return observed(
-            self.kind,
-            item,
-            desired.logical_id,
-            ctx,
-            spec=made,
-            attrs=_attrs(out),
-            ready=state in _READY,
+    def create_item(self, desired: Resource, ctx: Context) -> Raw:
+        spec = desired.spec
+        out = ctx.elbv2.create_load_balancer(
+            Name=spec["name"],
+            Subnets=list(spec["subnets"]),
+            SecurityGroups=list(spec["securityGroups"]),
+            Scheme=spec["scheme"],
+            Type="application",
+            IpAddressType="ipv4",
+            Tags=ctx.tag_list(desired),
+        )
+        return dict(out["LoadBalancers"][0])
+
+    def made(self, desired: Resource, ctx: Context, item: Tagged) -> Observed:
+        attributes = desired.spec["attributes"]
+        written = _write_attributes(ctx, item.arn, attributes, list(attributes))
+        spec = {**_spec(item.raw), "attributes": _read_attributes(written)}
+        return self.observed(
+            item, desired.logical_id, ctx, spec, _attrs(item.raw), _ready(item.raw)
         )
 
-    def update(self, desired: Resource, observed: Observed, diff: Diff, ctx: Context) -> Observed:
+    def modify(self, desired: Resource, observed: Observed, diff: Diff, ctx: Context) -> None:
         arn, spec = observed.physical_id, desired.spec
         if diff.changed("subnets"):
             ctx.elbv2.set_subnets(LoadBalancerArn=arn, Subnets=list(spec["subnets"]))
@@ -172,16 +140,13 @@ class LoadBalancer(ElbKind):
                 LoadBalancerArn=arn, SecurityGroups=list(spec["securityGroups"])
             )
         if diff.changed("attributes"):
-            wanted = spec.get("attributes") or {}
+            wanted = spec["attributes"]
             _write_attributes(ctx, arn, wanted, changed_keys(diff, "attributes", wanted))
-        if diff.changed("tags"):
-            sync_tags(ctx, arn, observed.tags, desired.ownership_tags())
-        return self.observe_one(desired, ctx, arn)
 
     def delete(self, observed: Observed, ctx: Context) -> None:
         # Its listeners go with it. With deletion protection on, AWS refuses and the
         # error is terminal: turning protection off is the user's decision, not plumb's.
-        with ignoring(self.not_found_codes):
+        with ignoring(self.descriptor.not_found_codes):
             ctx.elbv2.delete_load_balancer(LoadBalancerArn=observed.physical_id)
 
 
@@ -201,11 +166,15 @@ def _attrs(raw: Raw) -> dict[str, Any]:
         "name": raw["LoadBalancerName"],
         "dnsName": raw.get("DNSName", ""),
         "canonicalHostedZoneId": raw.get("CanonicalHostedZoneId", ""),
-        "arnSuffix": arn_suffix(arn, ":loadbalancer/"),
+        "arnSuffix": _arn_suffix(arn, ":loadbalancer/"),
     }
 
 
-def _state_warnings(raw: Raw) -> tuple[str, ...]:
+def _ready(raw: Raw) -> bool:
+    return (raw.get("State") or {}).get("Code") in _READY
+
+
+def _warnings(raw: Raw) -> tuple[str, ...]:
     state = raw.get("State") or {}
     if state.get("Code") not in ("failed", "active_impaired"):
         return ()
@@ -227,6 +196,11 @@ def _write_attributes(
         return {}
     out = ctx.elbv2.modify_load_balancer_attributes(LoadBalancerArn=arn, Attributes=changes)
     return attribute_map(out.get("Attributes"))
+
+
+def _arn_suffix(arn: str, marker: str) -> str:
+    """The part of an ARN after `marker`: CloudWatch's LoadBalancer dimension."""
+    return arn.split(marker, 1)[1] if marker in arn else ""
 
 
 def _text(value: Any) -> str:

@@ -9,6 +9,7 @@ import pytest
 from controller.aws.context import Context
 from controller.errors import TerminalError, TransientError
 from controller.kinds.diff import diff
+from controller.kinds.schemas import spec_with_defaults
 from controller.model import TAG_ID, TAG_STACK, Resource
 from reconcilers.target_group import TargetGroup
 from tests.conformance import fixtures
@@ -99,7 +100,9 @@ def test_second_run_is_noop_with_three_reads(ctx: Context, created: Resource) ->
 
 
 def test_a_minimal_spec_is_created_with_the_schema_defaults(ctx: Context, vpc: str) -> None:
-    res = Resource("TargetGroup", LOGICAL_ID, {"name": NAME, "port": 3000, "vpcId": vpc}, REGION)
+    # The engine hands a kind its resources with the schema's defaults filled in.
+    spec = spec_with_defaults("TargetGroup", {"name": NAME, "port": 3000, "vpcId": vpc})
+    res = Resource("TargetGroup", LOGICAL_ID, spec, REGION)
     TargetGroup().create(res, ctx)
     tg = described()
     assert (tg["Protocol"], tg["TargetType"], tg["Matcher"]) == (
