@@ -13,6 +13,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from typing import TypeVar
 
 from controller.aws.context import Context
+from controller.errors import ERR_CREATE, TerminalError
 from controller.model import TAG_ID, Observed, Resource
 
 T = TypeVar("T")
@@ -69,3 +70,9 @@ def by_owner(
             theirs = read(res.logical_id, item, tags, None)
             found[res.logical_id] = dataclasses.replace(theirs, owned=False)
     return found
+
+
+def not_ours(kind: str, desired: Resource, code: str, message: str) -> TerminalError:
+    """The refusal, for good, of a create that met someone else's resource of its name."""
+    text = ERR_CREATE.format(kind=kind, logical_id=desired.logical_id, code=code, message=message)
+    return TerminalError(text, code)

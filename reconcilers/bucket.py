@@ -14,7 +14,7 @@ from functools import partial
 from typing import Any
 
 from controller.aws.context import Context
-from controller.errors import ERR_CREATE, TerminalError
+from controller.errors import TerminalError
 from controller.kinds.base import BaseReconciler
 from controller.kinds.descriptor import Descriptor, Grants
 from controller.kinds.errors import ignoring
@@ -23,7 +23,7 @@ from controller.kinds.registry import register
 from controller.kinds.tags import to_dict, to_list, user_tags
 from controller.model import TAG_ID, Diff, Observed, Resource
 from reconcilers._bucket_config import READERS, WRITERS, read_or_none
-from reconcilers._ownership import by_owner, stack_prefixes
+from reconcilers._ownership import by_owner, not_ours, stack_prefixes
 
 US_EAST_1 = "us-east-1"  # the one region whose CreateBucket refuses a LocationConstraint
 _TAKEN = "BucketNotOwned"
@@ -142,12 +142,7 @@ class Bucket(BaseReconciler):
             f"bucket {name} already exists without this resource's {TAG_ID} tag; plumb "
             "never takes over a bucket it did not create: give the spec another bucketName"
         )
-        return TerminalError(
-            ERR_CREATE.format(
-                kind=self.kind, logical_id=desired.logical_id, code=_TAKEN, message=message
-            ),
-            _TAKEN,
-        )
+        return not_ours(self.kind, desired, _TAKEN, message)
 
 
 # -- observing ------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from controller.aws.context import Context
-from controller.errors import ERR_CREATE, TerminalError
+from controller.errors import TerminalError
 from controller.kinds.base import BaseReconciler
 from controller.kinds.descriptor import Descriptor, Grants
 from controller.kinds.errors import ignoring
@@ -32,7 +32,7 @@ from controller.kinds.registry import register
 from controller.model import TAG_ID, Diff, Observed, Resource
 from reconcilers._ecs import ECS_ROLE, SERVICE, TAGS, tags_of
 from reconcilers._ecs import TAG_ACTIONS as ECS_TAGS
-from reconcilers._ownership import by_owner
+from reconcilers._ownership import by_owner, not_ours
 
 INSIGHTS = "containerInsights"
 BATCH = 100  # DescribeClusters takes at most 100 clusters a call
@@ -134,13 +134,7 @@ class EcsCluster(BaseReconciler):
             f"cluster {cluster.get('clusterName')} already exists and is not this "
             "resource's; plumb never takes over a cluster it did not create"
         )
-        code = "ClusterNameTaken"
-        return TerminalError(
-            ERR_CREATE.format(
-                kind=self.kind, logical_id=desired.logical_id, code=code, message=message
-            ),
-            code,
-        )
+        return not_ours(self.kind, desired, "ClusterNameTaken", message)
 
 
 def _insights(cluster: Mapping[str, Any]) -> str | None:

@@ -14,7 +14,6 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from controller.aws.context import Context
-from controller.errors import ERR_CREATE, TerminalError
 from controller.kinds.base import BaseReconciler
 from controller.kinds.descriptor import Descriptor, Grants
 from controller.kinds.diff import diff as diff_of
@@ -23,6 +22,7 @@ from controller.kinds.iam_scope import Scope, arn, but, tagging
 from controller.kinds.registry import register
 from controller.kinds.tags import TagApi, to_dict
 from controller.model import TAG_ID, TAG_STACK, Diff, Observed, Resource
+from reconcilers._ownership import not_ours
 
 RECOVERY_DAYS = 7
 MAX_FILTER_VALUES = 10  # ListSecrets takes at most 10 values per filter
@@ -158,15 +158,7 @@ class Secret(BaseReconciler):
                 f"secret {name} is scheduled for deletion and is not this resource's; "
                 "restore or remove it by hand"
             )
-            raise TerminalError(
-                ERR_CREATE.format(
-                    kind=self.kind,
-                    logical_id=desired.logical_id,
-                    code=error_code(err),
-                    message=message,
-                ),
-                error_code(err),
-            )
+            raise not_ours(self.kind, desired, error_code(err), message)
         ctx.secretsmanager.restore_secret(SecretId=item["ARN"])
         restored = _observed(desired.logical_id, item, tags, ctx)
         delta = diff_of(desired, restored)

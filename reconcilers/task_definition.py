@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from controller.aws.context import Context
-from controller.errors import ERR_CREATE, TerminalError
+from controller.errors import TerminalError
 from controller.kinds.base import BaseReconciler
 from controller.kinds.descriptor import Descriptor, Grants
 from controller.kinds.errors import ignoring
@@ -39,7 +39,7 @@ from controller.kinds.registry import register
 from controller.model import TAG_ID, TAG_STACK, Diff, FieldChange, Observed, Resource
 from reconcilers._ecs import SERVICE, TAGS, tags_of
 from reconcilers._ecs import TAG_ACTIONS as ECS_TAGS
-from reconcilers._ownership import could_be_ours
+from reconcilers._ownership import could_be_ours, not_ours
 
 Raw = Mapping[str, Any]
 # Fixed for every task definition plumb registers; not in the spec.
@@ -155,12 +155,7 @@ class TaskDefinition(BaseReconciler):
             f"revision tagged {TAG_ID}={desired.logical_id}); plumb never registers into a "
             "family it did not create: rename the family or deregister the others by hand"
         )
-        return TerminalError(
-            ERR_CREATE.format(
-                kind=self.kind, logical_id=desired.logical_id, code=code, message=message
-            ),
-            code,
-        )
+        return not_ours(self.kind, desired, code, message)
 
 
 # -- reading ----------------------------------------------------------------------------
