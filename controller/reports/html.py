@@ -44,7 +44,7 @@ def mark(outcome: str) -> str:
 
 
 def run_file(run_id: int | None) -> str:
-    """The name write_reports gives a run's HTML report, so pages beside it can link."""
+    """The name a run's HTML report is written under (files.py), so pages beside it can link."""
     return f"run-{run_id:06d}.html" if run_id is not None else ""
 
 

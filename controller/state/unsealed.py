@@ -2,7 +2,7 @@
 
 A run is sealed by the process that runs it. One killed first (SIGKILL, a host lost) leaves
 its run open, and the AWS changes it made in no link. An apply's lease names its run, so
-the apply that takes the stack over seals it (runner._close_interrupted). A plan holds no
+the apply that takes the stack over seals it (engine/cut_short.py). A plan holds no
 lease (nor did an older plumb's apply preview: an apply now asks under its own lease). On
 this host a dead pid shows at once that its plumb is gone; on another host nothing can be
 asked, so a run open for longer than ABANDONED_AFTER that no live lease holds is taken as
