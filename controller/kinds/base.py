@@ -53,8 +53,6 @@ class BaseReconciler:
         super().__init_subclass__(**kwargs)
         if "descriptor" in cls.__dict__:
             cls.kind = cls.descriptor.kind
-        elif "kind" in cls.__dict__:  # TRANSITION: a kind still declaring class attributes
-            cls.descriptor = _legacy_descriptor(cls)
 
     def observe(self, desired: Sequence[Resource], ctx: Context) -> dict[str, Observed]:
         raise NotImplementedError
@@ -151,24 +149,3 @@ class BaseReconciler:
             return TransientError(message, code)
         # A bug or an unimplemented API (moto raises NotImplementedError in-process).
         return TerminalError(f"{type(err).__name__}: {err}", type(err).__name__)
-
-
-def _legacy_descriptor(cls: Any) -> Descriptor:
-    from controller.kinds.descriptor import Grants
-
-    return Descriptor(
-        cls.kind,
-        getattr(cls, "service", ""),
-        not_found_codes=getattr(cls, "not_found_codes", frozenset()),
-        terminal_codes=getattr(cls, "terminal_codes", frozenset()),
-        stateful=getattr(cls, "stateful", False),
-        requires=getattr(cls, "requires", ()),
-        name_scope=getattr(cls, "name_scope", "region"),
-        iam=Grants(
-            actions=getattr(cls, "iam_actions", ()),
-            scopes=getattr(cls, "iam_scopes", ()),
-            passes_roles_to=getattr(cls, "passes_roles_to", ()),
-            service_linked_roles=getattr(cls, "service_linked_roles", ()),
-            role_boundary=getattr(cls, "role_boundary", ()),
-        ),
-    )

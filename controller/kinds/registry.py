@@ -43,6 +43,8 @@ class DuplicateKind(PlumbError):
 
 def register(cls: R) -> R:
     """Class decorator: `cls` reconciles the kind its descriptor names."""
+    if "descriptor" not in cls.__dict__:
+        raise TypeError(f"{_name(cls)} declares no descriptor: a kind says what it is")
     _claim(REGISTRY, cls.descriptor.kind, cls, "reconciler")
     return cls
 

@@ -12,6 +12,7 @@ from controller.engine.observe import Observation
 from controller.engine.plan import PlanOptions, StateView, build_plan
 from controller.errors import PlanError
 from controller.kinds.base import BaseReconciler
+from controller.kinds.descriptor import Descriptor
 from controller.kinds.registry import REGISTRY
 from controller.model import TAG_DELETION_POLICY, TAG_ID, TAG_STACK, ActionType, Observed, Resource
 from controller.specs.policy import StackPolicy
@@ -22,14 +23,11 @@ STACK = "acme-prod"
 
 
 class Widget(BaseReconciler):
-    kind = "Widget"
-    not_found_codes = frozenset({"NotFound"})
+    descriptor = Descriptor("Widget", "ec2", not_found_codes=frozenset({"NotFound"}))
 
 
 class Vault(BaseReconciler):
-    kind = "Vault"
-    stateful = True
-    not_found_codes = frozenset({"NotFound"})
+    descriptor = Descriptor("Vault", "s3", not_found_codes=frozenset({"NotFound"}), stateful=True)
 
 
 @pytest.fixture(autouse=True)

@@ -13,6 +13,7 @@ from controller.engine.outcome import APPLIED, PENDING
 from controller.engine.plan import build_plan
 from controller.engine.readiness import Waiter
 from controller.kinds.base import BaseReconciler
+from controller.kinds.descriptor import Descriptor
 from controller.kinds.registry import REGISTRY
 from controller.model import TAG_ID, TAG_STACK, Observed, Resource
 from controller.specs.policy import StackPolicy
@@ -49,8 +50,7 @@ def _observed(name: str, ready: bool) -> Observed:
 class Slow(BaseReconciler):
     """Becomes ready after `polls_until_ready` read-backs."""
 
-    kind = "Slow"
-    not_found_codes = frozenset({"NotFound"})
+    descriptor = Descriptor("Slow", "ec2", not_found_codes=frozenset({"NotFound"}))
     polls_until_ready = 2
     polls = 0
 
@@ -60,8 +60,7 @@ class Slow(BaseReconciler):
 
 
 class Child(BaseReconciler):
-    kind = "Child"
-    not_found_codes = frozenset({"NotFound"})
+    descriptor = Descriptor("Child", "ec2", not_found_codes=frozenset({"NotFound"}))
 
     def create(self, desired: Resource, ctx: object) -> Observed:
         return dataclasses.replace(_observed(desired.name, True), kind="Child")
