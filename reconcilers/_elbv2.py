@@ -20,13 +20,14 @@ from typing import Any, ClassVar
 from botocore.exceptions import ClientError
 
 from controller.aws.context import Context
-from controller.errors import ERR_CREATE, TerminalError
+from controller.errors import TerminalError
 from controller.kinds.base import BaseReconciler
 from controller.kinds.descriptor import Grants
 from controller.kinds.errors import error_code, error_message
 from controller.kinds.iam_scope import Scope, tagging
 from controller.kinds.tags import TagApi, to_dict
 from controller.model import TAG_ID, Diff, Observed, Resource
+from reconcilers._ownership import not_ours
 
 Raw = Mapping[str, Any]
 SERVICE = "elbv2"
@@ -287,9 +288,4 @@ class ElbKind(BaseReconciler):
 
     def _refused(self, desired: Resource, code: str, message: str) -> TerminalError:
         message = f"{message}; it is not this resource's (no {TAG_ID} tag of it)"
-        return TerminalError(
-            ERR_CREATE.format(
-                kind=self.kind, logical_id=desired.logical_id, code=code, message=message
-            ),
-            code,
-        )
+        return not_ours(self.kind, desired, code, message)
