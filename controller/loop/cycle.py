@@ -8,6 +8,8 @@ on converging from it, so drift is still repaired until a good commit arrives.
 
 from __future__ import annotations
 
+import subprocess
+import tarfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ from controller.config import Settings
 from controller.engine.desired import Desired, load_desired
 from controller.engine.plan import PlanOptions
 from controller.engine.runner import Runner
+from controller.errors import PlumbError
 from controller.loop.git_inputs import is_commit_id
 from controller.loop.git_urls import public_url
 from controller.loop.source import Commit, UnverifiedCommit, checkout, fetch, spec_folder
@@ -31,6 +34,11 @@ LOOP_TRIGGERS = ("schedule", "webhook")
 # How a cycle's desired state is converged, each stack under its lease, and printed: the
 # command line's (cli/verbs.py `converge_shared`), handed in, so the loop needs no CLI.
 Converge = Callable[[Runner, Desired, PlanOptions, Console, str], int]
+# What makes a commit unusable, so that it is refused (the cycle goes on with the commit in
+# force): plumb's own refusals (not fetched, not signed, a bad ref, invalid specs) and what
+# writing a commit out of git can meet (the disk, git's time-out, an archive refused, a
+# name not UTF-8). Anything else is a bug: it ends the cycle rather than refusing the commit.
+UNUSABLE = (PlumbError, OSError, subprocess.SubprocessError, tarfile.TarError, UnicodeError)
 
 
 def do_sync(
@@ -54,7 +62,7 @@ def do_sync(
         commit = fetch(repo, branch, workdir, keyring, path)
         _say(console, "commit", commit)
         desired = _desired(commit, path, source)
-    except Exception as err:  # any reason to refuse the head: not fetched, unsigned, invalid
+    except UNUSABLE as err:  # any reason to refuse the head: not fetched, unsigned, invalid
         if isinstance(err, UnverifiedCommit):
             commit = err.commit
         errors = error_lines(getattr(err, "issues", None) or [err])  # 100,000 or not: bounded
@@ -142,7 +150,7 @@ def _in_force(
     try:
         commit = checkout(repo, branch, sha, workdir, path)
         desired = _desired(commit, path, source)
-    except Exception as err:  # a fetch failing, or specs an older plumb accepted
+    except UNUSABLE as err:  # a fetch failing, or specs an older plumb accepted
         console.print(f"[red]cannot load {sha[:12]}, the commit in force:[/red]")
         for line in error_lines(getattr(err, "issues", None) or [err]):  # bounded, as above
             console.print(f"  {escape(line)}")

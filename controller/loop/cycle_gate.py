@@ -50,7 +50,7 @@ class CycleGate:
                         return code
                     self._again = False
                     asked, self._asked = self._asked, []
-        except BaseException:
+        except BaseException:  # nothing swallowed: the gate reopens, the error goes on up
             with self._lock:
                 self._running = False
             raise

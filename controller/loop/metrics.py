@@ -25,6 +25,7 @@ A = ActionType
 # A no-op of a few stacks takes seconds; a run that creates databases takes many minutes.
 RUN_SECONDS_BUCKETS = (1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600)
 WEBHOOK_OUTCOMES = (*DELIVERY_OUTCOMES, UNSIGNED, BAD_SIGNATURE, REPLAYED)
+BY_OPERATION = ("service", "operation")  # the labels of the API call counters
 
 
 class Metrics:
@@ -32,60 +33,56 @@ class Metrics:
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
-        reg = self.registry
-        self.runs = Counter("plumb_runs", "Runs ended, by outcome.", ["outcome"], registry=reg)
+        self.runs = self._counter("plumb_runs", "Runs ended, by outcome.", "outcome")
         self.run_seconds = Histogram(
             "plumb_run_duration_seconds",
             "How long a run took, from its start to its seal.",
             buckets=RUN_SECONDS_BUCKETS,
-            registry=reg,
+            registry=self.registry,
         )
-        self.resources = Gauge(
+        self.resources = self._gauge(
             "plumb_resources",
             "Resources by status, as the last run of each stack left them.",
-            ["status"],
-            registry=reg,
+            "status",
         )
-        self.drift_found = Counter(
-            "plumb_drift_found",
-            "Resources a scheduled run found differing from their spec.",
-            registry=reg,
+        self.drift_found = self._counter(
+            "plumb_drift_found", "Resources a scheduled run found differing from their spec."
         )
-        self.api_calls = Counter(
+        self.api_calls = self._counter(
             "plumb_api_calls",
             "AWS API calls, by service and operation (retries not included).",
-            ["service", "operation"],
-            registry=reg,
+            *BY_OPERATION,
         )
-        self.api_retries = Counter(
+        self.api_retries = self._counter(
             "plumb_api_retries",
             "AWS API requests sent again after a throttle or a failure.",
-            ["service", "operation"],
-            registry=reg,
+            *BY_OPERATION,
         )
-        self.lease_takeovers = Counter(
-            "plumb_lease_takeovers",
-            "Stack leases taken over from an expired or dead holder.",
-            registry=reg,
+        self.lease_takeovers = self._counter(
+            "plumb_lease_takeovers", "Stack leases taken over from an expired or dead holder."
         )
-        self.last_success = Gauge(
+        self.last_success = self._gauge(
             "plumb_last_success_timestamp_seconds",
             "When the loop last ended a cycle successfully (Unix time; 0 before the first).",
-            registry=reg,
         )
-        self.webhook_deliveries = Counter(
+        self.webhook_deliveries = self._counter(
             "plumb_webhook_deliveries",
             "POST /sync deliveries answered, by outcome: cycle (one was queued), ping, "
             "acknowledged without a cycle (other-event, other-branch, tag, branch-deleted), "
             "or refused (no-event, bad-body, unsigned, bad-signature, replayed).",
-            ["outcome"],
-            registry=reg,
+            "outcome",
         )
         for outcome in WEBHOOK_OUTCOMES:  # at 0 from the start, so an alert's rate() has a base
             self.webhook_deliveries.labels(outcome)
         self._lock = threading.Lock()
         self._by_stack: dict[str, Tally[str]] = {}
         self._shown: set[str] = set()
+
+    def _counter(self, name: str, documentation: str, *labels: str) -> Counter:
+        return Counter(name, documentation, labels, registry=self.registry)
+
+    def _gauge(self, name: str, documentation: str, *labels: str) -> Gauge:
+        return Gauge(name, documentation, labels, registry=self.registry)
 
     # -- what the runner and the loop report ---------------------------------------------
 

@@ -16,6 +16,7 @@ begins, and the process exits 0. A container's stop timeout is that step's time.
 from __future__ import annotations
 
 import datetime
+import logging
 import os
 import signal
 import threading
@@ -42,6 +43,8 @@ from controller.loop.webhook import SECRET_ENV
 
 CYCLE_JOB = "plumb-cycle"
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+_log = logging.getLogger(__name__)
 
 
 def default_jitter(interval: int) -> int:
@@ -74,7 +77,7 @@ def serve(
         runner, settings, Source(repo, branch, path, keyring), console, converge, status, outcomes
     )
     stop = threading.Event()
-    _on_stop_signals(lambda: _set_all(runner.stopping, stop))
+    _on_stop_signals(lambda: (runner.stopping.set(), stop.set()))
     if once:
         code = cycle([])
         return 0 if runner.stopping.is_set() else code
@@ -136,8 +139,12 @@ def _cycle(
                 trigger=trigger, keyring=keyring,
                 asked_by={"deliveries": deliveries} if deliveries else None,
             )  # fmt: skip
-        except Exception as err:  # the loop must outlive one bad cycle
+        except Exception as err:
+            # Anything a cycle raises (a bug, the state unreachable mid-run): the loop must
+            # outlive one bad cycle, so it says so, logs the traceback and waits for the next;
+            # a stop (KeyboardInterrupt, SystemExit) is no Exception and still ends it.
             console.print(f"[red]cycle failed:[/red] {err}")
+            _log.error("cycle failed", exc_info=True)
             code, crashed = 1, True
         # Healthy is "getting somewhere": a refused head (the commit in force converging
         # meanwhile) or refused drift is plumb at work; a run that failed, or a crash, is not.
@@ -169,11 +176,6 @@ def _scheduled(
         next_run_time=datetime.datetime.now(),
     )
     return scheduler, gate
-
-
-def _set_all(*flags: threading.Event) -> None:
-    for flag in flags:
-        flag.set()
 
 
 def _on_stop_signals(stop: Callable[[], object]) -> None:
