@@ -58,4 +58,5 @@ def details(group: Raw, desired: Resource, member: Callable[[str], Raw | None]) 
 
 def primary(group: Raw) -> Raw:
     """The group's first node group: where its endpoints are."""
-    return (group.get("NodeGroups") or [{}])[0]
+    first: Raw = (group.get("NodeGroups") or [{}])[0]
+    return first

@@ -223,10 +223,10 @@ class ElbKind(BaseReconciler):
         by_identity = {self._identity_of(item.raw): item for item in items}
         for res in desired:
             want = self.wanted_identity(res)
-            item = by_identity.get(want) if want is not None else None
-            if item is not None and res.logical_id not in found:
+            same = by_identity.get(want) if want is not None else None
+            if same is not None and res.logical_id not in found:
                 # Same name (or port) without this resource's tags: never taken over.
-                foreign = self._to_observed(item, res.logical_id, ctx, None)
+                foreign = self._to_observed(same, res.logical_id, ctx, None)
                 found[res.logical_id] = dataclasses.replace(foreign, owned=False)
         return found
 

@@ -219,7 +219,8 @@ def task_roles(res: Resource, scope: Scope) -> Iterator[Finding]:
 def _refers_to_role(value: Any, roles: Mapping[str, Resource]) -> bool:
     if not isinstance(value, Mapping):
         return False
-    parts = value.get("join") if isinstance(value.get("join"), list) else [value]
+    join = value.get("join")
+    parts = join if isinstance(join, list) else [value]
     return any(isinstance(p, Mapping) and p.get("ref") in roles for p in parts)
 
 

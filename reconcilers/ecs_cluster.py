@@ -53,7 +53,7 @@ def _described(ctx: Context, statuses: tuple[str, ...] = (_ACTIVE, _PROVISIONING
     return clusters
 
 
-def owned_clusters(ctx: Context) -> list[dict]:
+def owned_clusters(ctx: Context) -> list[dict[str, Any]]:
     """The ACTIVE clusters, as DescribeClusters returns them, that carry a stack in
     `ctx.stacks` (for kinds that run on a cluster and need to find theirs)."""
     return [dict(c) for c in _described(ctx, (_ACTIVE,)) if ctx.owns(tags_of(c))]

@@ -196,7 +196,7 @@ def _same_name(raw: Raw, res: Resource) -> bool:
 def _rollout(raw: Raw) -> str:
     """ "" when the service is ready; otherwise what its rollout is doing."""
     deployments = raw.get("deployments") or []
-    primary = next((d for d in deployments if d.get("status") == "PRIMARY"), {})
+    primary: Raw = next((d for d in deployments if d.get("status") == "PRIMARY"), {})
     state = primary.get("rolloutState")
     running, wanted = raw.get("runningCount", 0), raw.get("desiredCount", 0)
     # A completed rollout is ready even while ECS stops surplus tasks (running > desired

@@ -35,9 +35,8 @@ from controller.engine.outcome import (
 from controller.engine.plan import Plan
 from controller.engine.readiness import Waiter
 from controller.engine.writes import write
-from controller.kinds.diff import contains_unknown
 from controller.kinds.registry import reconciler_for
-from controller.model import Action, ActionType, Observed, Resource
+from controller.model import Action, ActionType, Observed, Resource, contains_unknown
 
 A = ActionType
 

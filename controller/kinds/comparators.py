@@ -72,7 +72,7 @@ def normalize_set(items: Any) -> Any:
 def version_matches(want: Any, have: Any) -> bool:
     """ "7.1" asked for is satisfied by "7.1" or any "7.1.x" that AWS reports."""
     if want is None or have is None:
-        return want == have
+        return bool(want == have)
     w, h = str(want), str(have)
     return h == w or h.startswith(w + ".")
 
@@ -104,7 +104,7 @@ def version_at_least(want: Any, have: Any) -> bool:
     """ "5.0.0" asked for is satisfied by a later version of the same major that AWS upgraded
     to on its own ("5.0.1"), never by an earlier one or another major."""
     if want is None or have is None:
-        return want == have
+        return bool(want == have)
     w, h = _version_parts(want), _version_parts(have)
     if w is None or h is None:
         return str(want) == str(have)

@@ -216,9 +216,9 @@ def _scoped_statements(grants: Grants) -> list[dict[str, Any]]:
     for key in sorted(grants):
         condition = grants[key].full_condition()
         groups: dict[tuple[str, tuple[str, ...]], list[str]] = {}
-        for action, resources in grants[key].resources.items():
+        for action, granted_on in grants[key].resources.items():
             service = action.split(":", 1)[0]
-            groups.setdefault((service, tuple(sorted(resources))), []).append(action)
+            groups.setdefault((service, tuple(sorted(granted_on))), []).append(action)
         for (service, resources), actions in sorted(groups.items()):
             base = _sid(service) + _sid(_condition_word(condition))
             seen[base] = seen.get(base, 0) + 1

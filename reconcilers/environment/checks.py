@@ -147,7 +147,7 @@ def subnet_issues(net: Mapping[str, Any], vpc: Network | None, zones: int) -> li
             subnet = parse_cidr(text, path, out)
             if subnet is None:
                 continue
-            if vpc is not None and not (subnet.version == vpc.version and subnet.subnet_of(vpc)):
+            if vpc is not None and not _inside(subnet, vpc):
                 out.append((path, f"{subnet} is not inside the VPC's {vpc} (spec.network.cidr)"))
             elif not 16 <= subnet.prefixlen <= 28:
                 out.append((path, f"a subnet's prefix must be /16 to /28, not /{subnet.prefixlen}"))
@@ -252,3 +252,11 @@ def model_issues(models: Mapping[str, Any] | None, region: str) -> list[Issue]:
         if problem:
             out.append((path, problem))
     return out
+
+
+def _inside(subnet: Network, vpc: Network) -> bool:
+    if isinstance(subnet, ipaddress.IPv4Network) and isinstance(vpc, ipaddress.IPv4Network):
+        return subnet.subnet_of(vpc)
+    if isinstance(subnet, ipaddress.IPv6Network) and isinstance(vpc, ipaddress.IPv6Network):
+        return subnet.subnet_of(vpc)
+    return False  # one address family inside the other: never

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -199,3 +200,18 @@ def test_delete_waits_for_the_listener_that_forwards_to_it(
     rec.delete(found, ctx)
     rec.delete(found, ctx)  # already gone: not an error
     assert rec.observe([created], ctx) == {}
+
+
+def test_each_foreign_group_is_observed_under_the_resource_of_its_name(
+    ctx: Context, vpc: str
+) -> None:
+    # Two desired groups whose names strangers hold: each is blocked on its own stranger,
+    # not on whichever group the listing happened to end with.
+    first = hand_made(vpc, NAME, {"team": "other"})
+    second = hand_made(vpc, "acme-prod-api", {"team": "other"})
+    other = dataclasses.replace(
+        desired(vpc, name="acme-prod-api"), logical_id="acme-prod/edge/tg-api"
+    )
+    found = TargetGroup().observe([desired(vpc), other], ctx)
+    assert (found[LOGICAL_ID].owned, found[LOGICAL_ID].physical_id) == (False, first)
+    assert (found[other.logical_id].owned, found[other.logical_id].physical_id) == (False, second)
