@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from controller.aws.context import Context
 from controller.engine.graph import Graph
 from controller.engine.outcome import FAILED, PENDING, SKIPPED, Progress
 from controller.engine.readiness import Waiter
+from controller.errors import AwsError
 from controller.kinds.registry import reconciler_for
 from controller.model import Action, ActionType, Observed, Resource
 
@@ -76,8 +79,10 @@ class Holds:
         return latest
 
     def _poll(self, res: Resource, found: Observed) -> Observed | None:
+        rec = reconciler_for(found.kind)
         try:
-            rec = reconciler_for(found.kind)
             return rec.observe_one(res, self.contexts[res.region], found.physical_id)
-        except Exception:  # a failed poll is "not ready yet", never "gone"
+        except (ClientError, BotoCoreError, AwsError):
+            # AWS failing to answer a poll is "not ready yet", never "gone"; anything else
+            # is a bug of plumb's, which fails the action waiting on it, named in the report.
             return None
