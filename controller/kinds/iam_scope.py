@@ -1,10 +1,10 @@
 """Where a kind's IAM actions apply: the declarations `plumb iam-policy` is assembled from.
 
-A kind lists every action its verbs call (`iam_actions`) and, in `iam_scopes`, the ARNs
-and conditions its writes are limited to. An action no scope names is granted on
-Resource "*": that is for reads IAM cannot scope (Describe*, List*), and for the few
-writes IAM offers no resource for, each listed with its reason in `STAR_WRITES` (a test
-holds every other write to a scope).
+A kind's descriptor lists every action its verbs call (`Grants.actions`) and, in
+`Grants.scopes`, the ARNs and conditions its writes are limited to. An action no scope
+names is granted on Resource "*": that is for reads IAM cannot scope (Describe*, List*),
+and for the few writes IAM offers no resource for, each listed with its reason in
+`STAR_WRITES` (a test holds every other write to a scope).
 
 ARN templates name what the specs decide with placeholders, filled in by `render`:
 `{partition}`, `{region}`, `{account}`, `{name}` (this kind's resource names) and
