@@ -17,13 +17,9 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
-from botocore.exceptions import ClientError
-
 from controller.aws.context import Context
-from controller.errors import TransientError
 from controller.kinds.base import BaseReconciler
 from controller.kinds.descriptor import Grants
-from controller.kinds.errors import error_code, error_message, ignoring
 from controller.kinds.iam_scope import Scope, arn
 from controller.kinds.tags import TagApi, to_dict
 from controller.model import TAG_ID, Diff, Observed, Resource
@@ -173,9 +169,8 @@ class Ec2Kind(BaseReconciler):
 
     @contextlib.contextmanager
     def deleting(self, waits_on: Iterable[str] = IN_USE) -> Iterator[None]:
-        """Around a delete: gone already is what was wanted; `waits_on` codes clear once
-        something else is gone, and are retried."""
-        with ignoring(self.descriptor.not_found_codes), transient_on(waits_on):
+        """EC2's deletes wait on what still uses the resource (IN_USE) by default."""
+        with super().deleting(waits_on):
             yield
 
 
@@ -200,19 +195,3 @@ def owned_groups(ctx: Context, items: Iterable[Raw], id_key: str) -> dict[str, l
 def with_alternates(group: Sequence[Observed]) -> Observed:
     """The first of one logical id's resources, carrying the others."""
     return dataclasses.replace(group[0], alternates=tuple(group[1:]))
-
-
-@contextlib.contextmanager
-def transient_on(codes: Iterable[str]) -> Iterator[None]:
-    """Raise these AWS codes as transient: they clear once another resource is gone.
-
-    DependencyViolation is terminal by default (a request that can never work), but while
-    a stack is torn down in reverse order it only means a dependent is still going away
-    (a NAT gateway takes minutes to release its subnet and address).
-    """
-    try:
-        yield
-    except ClientError as err:
-        if error_code(err) in set(codes):
-            raise TransientError(error_message(err), error_code(err)) from err
-        raise

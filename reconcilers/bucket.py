@@ -134,7 +134,7 @@ class Bucket(BaseReconciler):
 
     def delete(self, observed: Observed, ctx: Context) -> None:
         # An empty bucket only: BucketNotEmpty is terminal and the data stays.
-        with ignoring(self.descriptor.not_found_codes):
+        with self.deleting():
             ctx.s3.delete_bucket(Bucket=observed.physical_id)
 
     def _taken(self, desired: Resource, name: str) -> TerminalError:

@@ -193,7 +193,7 @@ class CacheReplicationGroup(BaseReconciler):
         if observed.spec.get("snapshotRetentionDays"):
             stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%d%H%M%S")
             final["FinalSnapshotIdentifier"] = f"{group_id}-final-{stamp}"
-        with ignoring(self.descriptor.not_found_codes):
+        with self.deleting():
             ctx.elasticache.delete_replication_group(ReplicationGroupId=group_id, **final)
 
 

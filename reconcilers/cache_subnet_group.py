@@ -130,7 +130,7 @@ class CacheSubnetGroup(BaseReconciler):
         return self.observe_one(desired, ctx, observed.physical_id)
 
     def delete(self, observed: Observed, ctx: Context) -> None:
-        with ignoring(self.descriptor.not_found_codes):
+        with self.deleting():
             ctx.elasticache.delete_cache_subnet_group(CacheSubnetGroupName=observed.physical_id)
 
 

@@ -33,13 +33,12 @@ from botocore.exceptions import ClientError
 from controller.aws.context import Context
 from controller.errors import ERR_DELETE, TerminalError
 from controller.kinds.descriptor import Descriptor, Grants
-from controller.kinds.errors import error_code, ignoring
+from controller.kinds.errors import error_code, ignoring, transient_on
 from controller.kinds.iam_scope import Scope, arn, tagging
 from controller.kinds.registry import register
 from controller.model import Diff, Observed, Resource
 from reconcilers._docdb import ENGINE, ENGINE_FILTER, RDS_ROLE, SERVICE, TAGS, DocDbKind, Raw
 from reconcilers._docdb import TAG_ACTIONS as DOCDB_TAGS
-from reconcilers._ec2 import transient_on
 
 _SERVING = frozenset({"available", "modifying", "backing-up"})
 PROTECTED = (

@@ -20,7 +20,6 @@ from typing import Any
 
 from controller.aws.context import Context
 from controller.kinds.descriptor import Descriptor, Grants
-from controller.kinds.errors import ignoring
 from controller.kinds.iam_scope import Scope, arn, tagging
 from controller.kinds.registry import register
 from controller.model import Diff, Observed, Resource
@@ -120,5 +119,5 @@ class DocDbInstance(DocDbKind):
 
     def delete(self, observed: Observed, ctx: Context) -> None:
         # The data is the cluster's; an instance takes no snapshot of its own.
-        with ignoring(self.descriptor.not_found_codes):
+        with self.deleting():
             ctx.docdb.delete_db_instance(DBInstanceIdentifier=observed.physical_id)

@@ -24,13 +24,11 @@ from typing import Any
 
 from controller.aws.context import Context
 from controller.kinds.descriptor import Descriptor, Grants
-from controller.kinds.errors import ignoring
 from controller.kinds.iam_scope import Scope, arn, but, tagging
 from controller.kinds.registry import register
 from controller.model import Diff, Observed, Resource
 from reconcilers._docdb import SERVICE, TAGS, DocDbKind, Raw
 from reconcilers._docdb import TAG_ACTIONS as DOCDB_TAGS
-from reconcilers._ec2 import transient_on
 
 _IN_USE = "InvalidDBSubnetGroupStateFault"
 _ACTIONS = (
@@ -109,5 +107,5 @@ class DocDbSubnetGroup(DocDbKind):
 
     def delete(self, observed: Observed, ctx: Context) -> None:
         # In use by a cluster that is still going away: the next run tries again.
-        with ignoring(self.descriptor.not_found_codes), transient_on({_IN_USE}):
+        with self.deleting({_IN_USE}):
             ctx.docdb.delete_db_subnet_group(DBSubnetGroupName=observed.physical_id)

@@ -26,7 +26,6 @@ from controller.aws.context import Context
 from controller.errors import TerminalError
 from controller.kinds.base import BaseReconciler
 from controller.kinds.descriptor import Descriptor, Grants
-from controller.kinds.errors import ignoring
 from controller.kinds.iam_scope import Scope, arn, but, tagging
 from controller.kinds.registry import register
 from controller.model import TAG_ID, Diff, Observed, Resource
@@ -126,7 +125,7 @@ class EcsCluster(BaseReconciler):
         return self.observe_one(desired, ctx, arn)
 
     def delete(self, observed: Observed, ctx: Context) -> None:
-        with ignoring(self.descriptor.not_found_codes):
+        with self.deleting():
             ctx.ecs.delete_cluster(cluster=observed.physical_id)
 
     def _taken(self, desired: Resource, cluster: Mapping[str, Any]) -> TerminalError:

@@ -28,7 +28,6 @@ from typing import Any
 
 from controller.aws.context import Context
 from controller.kinds.descriptor import Descriptor
-from controller.kinds.errors import ignoring
 from controller.kinds.iam_scope import arn
 from controller.kinds.registry import register
 from controller.model import Diff, Observed, Resource
@@ -146,7 +145,7 @@ class LoadBalancer(ElbKind):
     def delete(self, observed: Observed, ctx: Context) -> None:
         # Its listeners go with it. With deletion protection on, AWS refuses and the
         # error is terminal: turning protection off is the user's decision, not plumb's.
-        with ignoring(self.descriptor.not_found_codes):
+        with self.deleting():
             ctx.elbv2.delete_load_balancer(LoadBalancerArn=observed.physical_id)
 
 

@@ -120,7 +120,7 @@ class LogGroup(BaseReconciler):
         return self.observe_one(desired, ctx, name)
 
     def delete(self, observed: Observed, ctx: Context) -> None:
-        with ignoring(self.descriptor.not_found_codes):
+        with self.deleting():
             ctx.logs.delete_log_group(logGroupName=observed.physical_id)
 
 

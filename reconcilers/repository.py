@@ -166,7 +166,7 @@ class Repository(BaseReconciler):
     def delete(self, observed: Observed, ctx: Context) -> None:
         # Never force: force would delete every image in the repository with it.
         try:
-            with ignoring(self.descriptor.not_found_codes):
+            with self.deleting():
                 ctx.ecr.delete_repository(repositoryName=observed.physical_id)
         except ClientError as err:
             if error_code(err) != _NOT_EMPTY:

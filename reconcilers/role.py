@@ -208,7 +208,7 @@ class Role(BaseReconciler):
     def delete(self, observed: Observed, ctx: Context) -> None:
         # IAM refuses to delete a role that still has policies (DeleteConflict).
         name = observed.physical_id
-        with ignoring(self.descriptor.not_found_codes):
+        with self.deleting():
             for policy in ctx.describe("iam", "list_role_policies", "PolicyNames", RoleName=name):
                 ctx.iam.delete_role_policy(RoleName=name, PolicyName=policy)
             attached = ctx.describe(

@@ -124,7 +124,7 @@ class Secret(BaseReconciler):
         # Never ForceDeleteWithoutRecovery: the value is not plumb's and cannot be rebuilt.
         arn = observed.attrs["arn"]
         try:
-            with ignoring(self.descriptor.not_found_codes):
+            with self.deleting():
                 ctx.secretsmanager.delete_secret(SecretId=arn, RecoveryWindowInDays=RECOVERY_DAYS)
         except ClientError as err:
             # One already scheduled for deletion answers InvalidRequestException: it is gone

@@ -24,11 +24,9 @@ from typing import Any
 
 from controller.aws.context import Context
 from controller.kinds.descriptor import Descriptor
-from controller.kinds.errors import ignoring
 from controller.kinds.iam_scope import arn
 from controller.kinds.registry import register
 from controller.model import Diff, Observed, Resource
-from reconcilers._ec2 import transient_on
 from reconcilers._elbv2 import (
     SERVICE,
     TAGS,
@@ -132,7 +130,7 @@ class TargetGroup(ElbKind):
 
     def delete(self, observed: Observed, ctx: Context) -> None:
         # A listener still forwarding here makes it ResourceInUse until that listener goes.
-        with ignoring(self.descriptor.not_found_codes), transient_on({"ResourceInUse"}):
+        with self.deleting({"ResourceInUse"}):
             ctx.elbv2.delete_target_group(TargetGroupArn=observed.physical_id)
 
 

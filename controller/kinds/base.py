@@ -8,7 +8,8 @@ the next run.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, ClassVar, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -17,7 +18,13 @@ from controller.aws.context import Context
 from controller.errors import ERR_CREATE, AwsError, TerminalError, TransientError
 from controller.kinds.descriptor import Descriptor
 from controller.kinds.diff import diff as diff_of
-from controller.kinds.errors import COMMON_TERMINAL, error_code, error_message
+from controller.kinds.errors import (
+    COMMON_TERMINAL,
+    error_code,
+    error_message,
+    ignoring,
+    transient_on,
+)
 from controller.model import Diff, FieldChange, Observed, Resource
 
 
@@ -121,6 +128,13 @@ class BaseReconciler:
             raise TypeError(f"{self.kind} declares no tag API (descriptor.tags)")
         client = ctx.client(self.descriptor.service)
         api.sync(client, target, observed.tags, desired.ownership_tags())
+
+    @contextlib.contextmanager
+    def deleting(self, waits_on: Iterable[str] = ()) -> Iterator[None]:
+        """Around a delete: what is already gone is what was wanted (the kind's not-found
+        codes); `waits_on` codes clear once something else is gone, and are retried."""
+        with ignoring(self.descriptor.not_found_codes), transient_on(waits_on):
+            yield
 
     def must_see(self, found: Observed | None, desired: Resource) -> Observed:
         """A read right after a write that misses the resource is an error, not news."""

@@ -7,6 +7,8 @@ from collections.abc import Iterable, Iterator
 
 from botocore.exceptions import ClientError
 
+from controller.errors import TransientError
+
 # Codes that mean "your request is wrong": retrying the same call cannot help.
 COMMON_TERMINAL = frozenset(
     {
@@ -62,3 +64,19 @@ def ignoring(codes: Iterable[str]) -> Iterator[None]:
 
 def is_code(err: BaseException, codes: Iterable[str]) -> bool:
     return error_code(err) in set(codes)
+
+
+@contextlib.contextmanager
+def transient_on(codes: Iterable[str]) -> Iterator[None]:
+    """Raise these AWS codes as transient: they clear once another resource is gone.
+
+    DependencyViolation is terminal by default (a request that can never work), but while
+    a stack is torn down in reverse order it only means a dependent is still going away
+    (a NAT gateway takes minutes to release its subnet and address).
+    """
+    try:
+        yield
+    except ClientError as err:
+        if error_code(err) in set(codes):
+            raise TransientError(error_message(err), error_code(err)) from err
+        raise
