@@ -77,7 +77,7 @@ def serve(
         runner, settings, Source(repo, branch, path, keyring), console, converge, status, outcomes
     )
     stop = threading.Event()
-    _on_stop_signals(lambda: (runner.stopping.set(), stop.set()))
+    _on_stop_signals(lambda: _set_all(runner.stopping, stop))
     if once:
         code = cycle([])
         return 0 if runner.stopping.is_set() else code
@@ -176,6 +176,11 @@ def _scheduled(
         next_run_time=datetime.datetime.now(),
     )
     return scheduler, gate
+
+
+def _set_all(*flags: threading.Event) -> None:
+    for flag in flags:
+        flag.set()
 
 
 def _on_stop_signals(stop: Callable[[], object]) -> None:
